@@ -1,0 +1,122 @@
+/** Who holds a checkpoint's lock, as stores record it. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+  /** ISO 8601 time the lock was taken. */
+  since: string;
+}
+
+export function describeOwner(owner: LockOwner): string {
+  return `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
+}
+
+/** Base class of every error CheckpointKit throws on purpose. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** Another process (or run) holds the checkpoint's lock. */
+export class CheckpointLockedError extends CheckpointError {
+  override name = 'CheckpointLockedError';
+  constructor(
+    readonly checkpointId: string,
+    readonly owner: LockOwner | null,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `checkpoint "${checkpointId}" is locked by ${owner ? describeOwner(owner) : 'another process'}`,
+      options,
+    );
+  }
+}
+
+/** The lock was lost (taken over, or its file removed) while the run still thought it held it. */
+export class LockLostError extends CheckpointError {
+  override name = 'LockLostError';
+  constructor(
+    readonly checkpointId: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`lost the lock of checkpoint "${checkpointId}": ${reason}`, options);
+  }
+}
+
+/** The job's config differs from the one the checkpoint was made with. */
+export class ConfigMismatchError extends CheckpointError {
+  override name = 'ConfigMismatchError';
+  constructor(
+    readonly checkpointId: string,
+    readonly stored: string | null,
+    readonly current: string | null,
+  ) {
+    super(
+      `checkpoint "${checkpointId}" was made with another config (digest ${short(stored)}, now ${short(current)}); ` +
+        'pass onConfigChange: "reset" to start over or "keep" to continue with it',
+    );
+  }
+}
+
+const short = (digest: string | null) => (digest ? digest.slice(0, 12) : 'none');
+
+/** A file or document that is not a checkpoint CheckpointKit can read. Names the file and the cause. */
+export class CheckpointFormatError extends CheckpointError {
+  override name = 'CheckpointFormatError';
+  constructor(
+    readonly file: string | undefined,
+    readonly cause_: string,
+    readonly line?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file ?? 'checkpoint'}${line !== undefined ? `:${line}` : ''}: ${cause_}`, options);
+  }
+}
+
+/** An id map already maps the source id to another target. */
+export class IdMapConflictError extends CheckpointError {
+  override name = 'IdMapConflictError';
+  constructor(
+    readonly map: string,
+    readonly source: string,
+    readonly existing: string | number,
+    readonly attempted: string | number,
+  ) {
+    super(
+      `id map "${map}": "${source}" is already mapped to ${JSON.stringify(existing)}, not ${JSON.stringify(attempted)}`,
+    );
+  }
+}
+
+/** The run was used after it was finished or closed. */
+export class RunClosedError extends CheckpointError {
+  override name = 'RunClosedError';
+  constructor(readonly checkpointId: string) {
+    super(`the run of checkpoint "${checkpointId}" is closed`);
+  }
+}
+
+/**
+ * Thrown by sources and sinks to say whether a failure is worth retrying. Anything else that a
+ * source or sink throws counts as retryable (a network error, most likely).
+ */
+export class UnitError extends CheckpointError {
+  override name = 'UnitError';
+  readonly retryable: boolean;
+  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable;
+  }
+}
+
+/** Whether an error thrown by a source or a sink is worth retrying. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof UnitError) return error.retryable;
+  if (error && typeof error === 'object' && 'retryable' in error && typeof error.retryable === 'boolean') {
+    return error.retryable;
+  }
+  return true;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

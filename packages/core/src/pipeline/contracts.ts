@@ -1,0 +1,56 @@
+import type { Json } from '../model/schema.js';
+import type { Run } from '../run/run.js';
+import type { IdMapping } from '../run/run.js';
+import type { RateLimitInfo } from '../strategies/index.js';
+
+/** A unit a source offers: its key path, and its size when known. */
+export interface UnitPlan {
+  key: string;
+  total?: number | null;
+}
+
+/** One page a source read: its items, and the cursor to continue from after it. */
+export interface Page<Item> {
+  items: readonly Item[];
+  /** Where the next read of this unit starts; stored only after the sink accepted the page. */
+  cursor: Json;
+  /** The unit's total, when the source learns it (a last-page link, an API count). */
+  total?: number | null;
+  rateLimit?: RateLimitInfo;
+}
+
+export interface SourceContext {
+  run: Run;
+  signal: AbortSignal;
+}
+
+/** A unit to read, with the cursor it stopped at (null when it starts fresh). */
+export interface UnitRead {
+  key: string;
+  cursor: Json;
+}
+
+/**
+ * Where items come from. A source names its units and reads one unit from a cursor, page by page.
+ * Throw {@link UnitError} with `retryable: false` for failures that retrying will not fix.
+ */
+export interface Source<Item> {
+  units(context: SourceContext): Iterable<UnitPlan> | AsyncIterable<UnitPlan>;
+  read(unit: UnitRead, signal: AbortSignal): AsyncIterable<Page<Item>>;
+}
+
+export interface SinkContext {
+  unit: string;
+  run: Run;
+  signal: AbortSignal;
+}
+
+/** What a sink may return for a page: id mappings (source id to the id it created). */
+export type SinkResult = undefined | { idMappings?: readonly IdMapping[] };
+
+/** Where items go. A page counts as done only when `write` resolves. */
+export interface Sink<Item> {
+  write(items: readonly Item[], context: SinkContext): Promise<SinkResult | undefined> | SinkResult | undefined;
+  /** Called once when the pipeline ends (also on abort), to flush the sink's own buffers. */
+  close?(): Promise<void> | void;
+}

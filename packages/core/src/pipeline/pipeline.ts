@@ -1,0 +1,130 @@
+import { errorMessage, isRetryable } from '../errors.js';
+import type { CheckpointSummary } from '../model/summary.js';
+import type { PendingOptions, Run } from '../run/run.js';
+import type { Sink, Source, UnitPlan } from './contracts.js';
+
+export interface TransformContext {
+  unit: string;
+  run: Run;
+}
+
+export interface PipelineOptions<In, Out> {
+  run: Run;
+  source: Source<In>;
+  sink: Sink<Out>;
+  /** Maps a page's items before the sink sees them (may look up id maps through `run`). */
+  transform?: (items: readonly In[], context: TransformContext) => readonly Out[] | Promise<readonly Out[]>;
+  /** Units worked on at once. Default 1. */
+  concurrency?: number;
+  /** Retry failed units too (all, or only retryable ones). Default: only retryable ones. */
+  retryFailed?: PendingOptions['retryFailed'];
+  /** Progress events, for bars and logs. */
+  onProgress?: (event: PipelineEvent) => void;
+  /** Stops the pipeline after the page in flight, with everything flushed. */
+  signal?: AbortSignal;
+}
+
+export type PipelineEvent =
+  | { type: 'planned'; units: number; pending: number; summary: CheckpointSummary }
+  | { type: 'unit-started'; key: string }
+  | { type: 'page'; key: string; items: number; done: number; total: number | null }
+  | { type: 'unit-completed'; key: string; done: number }
+  | { type: 'unit-failed'; key: string; message: string; retryable: boolean };
+
+export interface PipelineResult {
+  /** Units completed in this call. */
+  completed: number;
+  /** Units that failed in this call. */
+  failed: number;
+  pages: number;
+  items: number;
+  /** True when the signal stopped the pipeline before every unit was done. */
+  aborted: boolean;
+  summary: CheckpointSummary;
+}
+
+/**
+ * Drives a source into a sink under a run: plans the source's units, works on the pending ones,
+ * and records a page's cursor (with the id mappings the sink returned) only after the sink
+ * accepted the page. One failed unit does not stop the others. The run stays open: call
+ * `run.finish()` when you are done.
+ */
+export async function pipeline<In, Out = In>(options: PipelineOptions<In, Out>): Promise<PipelineResult> {
+  const { run, source, sink } = options;
+  const emit = options.onProgress ?? (() => {});
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = stop.signal;
+  const result = { completed: 0, failed: 0, pages: 0, items: 0 };
+
+  try {
+    const plans: UnitPlan[] = [];
+    for await (const plan of source.units({ run, signal })) plans.push(plan);
+    await run.plan(plans);
+    const keys = run.pending({ retryFailed: options.retryFailed ?? 'retryable' });
+    emit({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
+
+    const work = async (key: string): Promise<void> => {
+      await run.start(key);
+      emit({ type: 'unit-started', key });
+      try {
+        const cursor = run.unit(key)?.cursor ?? null;
+        for await (const page of source.read({ key, cursor }, signal)) {
+          if (signal.aborted) return;
+          const items = options.transform ? await options.transform(page.items, { unit: key, run }) : page.items;
+          const written = await sink.write(items as readonly Out[], { unit: key, run, signal });
+          await run.progress(key, {
+            cursor: page.cursor,
+            items: page.items.length,
+            ...(page.total !== undefined && { total: page.total }),
+            ...(written?.idMappings && { idMappings: written.idMappings }),
+            ...(page.rateLimit && { rateLimit: page.rateLimit }),
+          });
+          result.pages += 1;
+          result.items += page.items.length;
+          const unit = run.unit(key);
+          emit({ type: 'page', key, items: page.items.length, done: unit?.done ?? 0, total: unit?.total ?? null });
+        }
+        if (signal.aborted) return;
+        await run.complete(key);
+        result.completed += 1;
+        emit({ type: 'unit-completed', key, done: run.unit(key)?.done ?? 0 });
+      } catch (error) {
+        // A source that ends its read because we aborted is stopping, not failing.
+        if (signal.aborted) return;
+        const retryable = isRetryable(error);
+        await run.fail(key, error, { retryable });
+        result.failed += 1;
+        emit({ type: 'unit-failed', key, message: errorMessage(error), retryable });
+      }
+    };
+
+    await forEachConcurrently(keys, options.concurrency ?? 1, signal, work);
+    await run.flush(signal.aborted ? 'Pipeline stopped' : 'Pipeline done');
+    return { ...result, aborted: signal.aborted, summary: run.summary() };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await sink.close?.();
+  }
+}
+
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  signal: AbortSignal,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new RangeError(`pipeline: concurrency must be a whole number >= 1, got ${concurrency}`);
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !signal.aborted) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}

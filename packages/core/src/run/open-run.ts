@@ -1,0 +1,104 @@
+import { ConfigMismatchError, type IdMapConflictError } from '../errors.js';
+import { configDigest } from '../model/digest.js';
+import { applyChange, emptyCheckpoint } from '../model/reducer.js';
+import type { Checkpoint } from '../model/schema.js';
+import type { CheckpointStore } from '../store/contract.js';
+import { anyOf, everyMs, everyUnits, type SaveStrategy } from '../strategies/index.js';
+import { Run } from './run.js';
+import { handleSignals, type SignalOptions } from './signals.js';
+
+export interface OpenRunOptions {
+  /** The job's id, such as `github:acme/pulls`. */
+  id: string;
+  store: CheckpointStore;
+  /** The job's config; its digest is stored and checked on resume. */
+  config?: unknown;
+  /** When to flush. Default: after every completed unit, or every 2 seconds of work. */
+  strategy?: SaveStrategy;
+  /** What to do when the config changed since the checkpoint was made. Default `error`. */
+  onConfigChange?: 'error' | 'reset' | 'keep';
+  /**
+   * Save and exit 130/143 on SIGINT/SIGTERM (default true). `false` leaves signals alone; an
+   * object supplies the signal source and exit function (for tests and embedding).
+   */
+  signals?: boolean | SignalOptions;
+  /** Delete the checkpoint on a clean finish. Default: CHECKPOINT_AUTO_CLEANUP, else true. */
+  autoCleanup?: boolean;
+  /** Called when a run refuses an id mapping that conflicts with an existing one. */
+  onIdConflict?: (conflict: IdMapConflictError) => void;
+  /** The clock, for tests. */
+  now?: () => Date;
+}
+
+export const DEFAULT_STRATEGY: SaveStrategy = anyOf(everyUnits(1), everyMs(2000));
+
+/**
+ * Opens a job: takes the checkpoint's exclusive lock (a second opener gets
+ * {@link CheckpointLockedError} naming the owner), loads or creates the checkpoint, checks the
+ * config digest, and returns the {@link Run}.
+ */
+export async function openRun(options: OpenRunOptions): Promise<Run> {
+  const { id, store } = options;
+  const now = options.now ?? (() => new Date());
+  const digest = options.config === undefined ? null : await configDigest(options.config);
+  const lock = await store.lock(id);
+  try {
+    let checkpoint = await store.load(id);
+    if (checkpoint && digest !== null && checkpoint.configDigest !== digest) {
+      const policy = options.onConfigChange ?? 'error';
+      if (policy === 'error') throw new ConfigMismatchError(id, checkpoint.configDigest, digest);
+      if (policy === 'reset') checkpoint = null;
+      else {
+        const change = { type: 'config', at: now().toISOString(), configDigest: digest } as const;
+        await store.append(id, [change]);
+        applyChange(checkpoint, change);
+      }
+    }
+    const resumed = checkpoint !== null;
+    // A reset writes a new `created` change: the log starts over, the old state is gone.
+    if (!checkpoint) checkpoint = await create(store, id, digest, now);
+    if (checkpoint.status !== 'running') {
+      const change = { type: 'status', at: now().toISOString(), status: 'running' } as const;
+      await store.append(id, [change]);
+      applyChange(checkpoint, change);
+    }
+
+    let unregister = () => {};
+    const run = new Run({
+      store,
+      lock,
+      checkpoint,
+      strategy: options.strategy ?? DEFAULT_STRATEGY,
+      resumed,
+      autoCleanup: options.autoCleanup ?? autoCleanupFromEnv(),
+      now,
+      onIdConflict: options.onIdConflict,
+      onClose: () => unregister(),
+    });
+    if (options.signals !== false) {
+      unregister = handleSignals(run, options.signals === true ? {} : options.signals);
+    }
+    return run;
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function create(
+  store: CheckpointStore,
+  id: string,
+  digest: string | null,
+  now: () => Date,
+): Promise<Checkpoint> {
+  const at = now().toISOString();
+  await store.append(id, [{ type: 'created', at, id, configDigest: digest }]);
+  return emptyCheckpoint(id, at, digest);
+}
+
+/** CHECKPOINT_AUTO_CLEANUP as in seed 002: true unless set to false, 0, no or off. */
+export function autoCleanupFromEnv(): boolean {
+  const value = globalThis.process?.env?.['CHECKPOINT_AUTO_CLEANUP'];
+  if (value === undefined || value === '') return true;
+  return !['false', '0', 'no', 'off'].includes(value.trim().toLowerCase());
+}

@@ -1,0 +1,8 @@
+import { describeStoreConformance } from '@checkpointkit/core/testing';
+import { MemoryStorage, memoryStore } from '../../src/index.js';
+
+describeStoreConformance({
+  name: 'memoryStore',
+  open: () => memoryStore(),
+  reopen: (store) => memoryStore((store as ReturnType<typeof memoryStore>).storage),
+});

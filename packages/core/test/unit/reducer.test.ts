@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { changeLog } from '../../src/testing/fixtures.js';
+import {
+  applyChange,
+  type Change,
+  ChangeSchema,
+  CheckpointSchema,
+  emptyCheckpoint,
+  replay,
+  summarize,
+} from '../../src/index.js';
+
+describe('the reducer', () => {
+  it('builds a valid checkpoint from a log that uses every change type', () => {
+    const checkpoint = replay(null, changeLog('job'))!;
+    expect(CheckpointSchema.parse(checkpoint)).toEqual(checkpoint);
+    expect(checkpoint.status).toBe('interrupted');
+    expect(checkpoint.units['collect/acme/api/pulls']).toMatchObject({ status: 'complete', attempts: 1, done: 300, total: 300 });
+    expect(checkpoint.units['collect/acme/api/issues']).toMatchObject({ status: 'in_progress', cursor: 7, done: 6.5, total: 20 });
+    expect(checkpoint.units['collect/acme/web/pulls']?.error).toEqual({
+      message: 'HTTP 451 — "unavailable"',
+      retryable: false,
+      at: '2026-01-01T00:08:00.000Z',
+    });
+    expect(checkpoint.idMaps['matrix-event']).toEqual({ '$ev1:example.org': 456, '$ev2:example.org': 'c-789' });
+    expect(checkpoint.stats).toEqual({ requests: 15, ratio: 0.25 });
+    expect(checkpoint.meta).toMatchObject({ saveCount: 1, lastSaveReason: expect.stringContaining('16.0%') });
+    expect(checkpoint.updatedAt).toBe('2026-01-01T00:10:00.000Z');
+  });
+
+  it('accepts every change of the sample log through the schema', () => {
+    for (const change of changeLog('job')) expect(ChangeSchema.parse(change)).toEqual(change);
+    expect(() => ChangeSchema.parse({ type: 'unit.started', key: 'x' })).toThrow();
+  });
+
+  it('does not touch the base it replays onto', () => {
+    const base = replay(null, changeLog('job'))!;
+    const before = structuredClone(base);
+    const after = replay(base, [{ type: 'unit.removed', at: '2026-01-02T00:00:00.000Z', key: 'collect/acme/api/pulls' }]);
+    expect(base).toEqual(before);
+    expect(after?.units['collect/acme/api/pulls']).toBeUndefined();
+  });
+
+  it('keeps the first target of a mapped id', () => {
+    const checkpoint = emptyCheckpoint('job', '2026-01-01T00:00:00.000Z', null);
+    applyChange(checkpoint, { type: 'id.mapped', map: 'm', source: 's', target: 1 });
+    applyChange(checkpoint, { type: 'id.mapped', map: 'm', source: 's', target: 2 });
+    expect(checkpoint.idMaps['m']).toEqual({ s: 1 });
+  });
+
+  it('resets a unit from where it stopped or from scratch', () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    const log: Change[] = [
+      { type: 'created', at, id: 'job', configDigest: null },
+      { type: 'unit.started', at, key: 'u' },
+      { type: 'unit.progressed', at, key: 'u', cursor: 'page-3', done: 30 },
+      { type: 'unit.failed', at, key: 'u', message: 'x', retryable: true },
+    ];
+    const kept = replay(null, [...log, { type: 'unit.reset', at, key: 'u', keepCursor: true }])!;
+    expect(kept.units['u']).toMatchObject({ status: 'pending', cursor: 'page-3', done: 30, error: null, attempts: 1 });
+    const scratch = replay(null, [...log, { type: 'unit.reset', at, key: 'u', keepCursor: false }])!;
+    expect(scratch.units['u']).toMatchObject({ status: 'pending', cursor: null, done: 0, error: null });
+  });
+
+  it('refuses a log without a checkpoint that does not start with "created"', () => {
+    expect(() => replay(null, [{ type: 'counter.added', name: 'x', by: 1 }])).toThrow(/must start with "created"/);
+  });
+});
+
+describe('summarize', () => {
+  it('counts units per status, percent, remaining, items and id maps', () => {
+    const summary = summarize(replay(null, changeLog('job'))!);
+    expect(summary).toMatchObject({
+      id: 'job',
+      total: 4,
+      counts: { pending: 1, in_progress: 1, complete: 1, failed: 1 },
+      remaining: 3,
+      percent: 25,
+      items: { done: 306.5, total: null },
+      stats: { requests: 15, ratio: 0.25 },
+      idMaps: { 'matrix-event': 2, rows: 1 },
+      saveCount: 1,
+    });
+  });
+
+  it('reports 100% for a checkpoint without units and rounds down', () => {
+    const empty = emptyCheckpoint('job', '2026-01-01T00:00:00.000Z', null);
+    expect(summarize(empty).percent).toBe(100);
+    const at = '2026-01-01T00:00:00.000Z';
+    const three = replay(empty, [
+      { type: 'unit.planned', at, key: 'a' },
+      { type: 'unit.planned', at, key: 'b' },
+      { type: 'unit.planned', at, key: 'c' },
+      { type: 'unit.completed', at, key: 'a' },
+      { type: 'unit.completed', at, key: 'b' },
+    ])!;
+    expect(summarize(three).percent).toBe(66.6);
+  });
+});

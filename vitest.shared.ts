@@ -1,0 +1,15 @@
+// Tests import sibling packages from their sources, so a test run never needs a prior build
+// and never races another package's build output.
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+const src = (path: string) => `${root}packages/${path}`;
+
+export const workspaceAliases = [
+  { find: /^@checkpointkit\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
+  { find: /^@checkpointkit\/core$/, replacement: src('core/src/index.ts') },
+  { find: /^@checkpointkit\/storage-file$/, replacement: src('storage-file/src/index.ts') },
+  { find: /^@checkpointkit\/storage-postgres$/, replacement: src('storage-postgres/src/index.ts') },
+  { find: /^@checkpointkit\/source-github$/, replacement: src('source-github/src/index.ts') },
+  { find: /^@checkpointkit\/source-matrix$/, replacement: src('source-matrix/src/index.ts') },
+];
