@@ -1,0 +1,66 @@
+/**
+ * Small helpers shared by the suites: time a piece of work, and print a result as a ratio
+ * against a baseline measured in the same run, with the goal it is checked against.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface Suite {
+  /** Shown as the section title. */
+  name: string;
+  /** Runs the measurements and prints them with {@link report}. */
+  run(): Promise<void>;
+}
+
+/** Median wall time in milliseconds of `repeat` calls of `fn`, after `warmup` unmeasured calls. */
+export async function timeMedian(fn: () => unknown | Promise<unknown>, repeat = 5, warmup = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+export interface RatioReport {
+  what: string;
+  /** The measured value of the thing under test, and of the baseline, in the same unit. */
+  subject: { label: string; value: number; unit: string };
+  baseline: { label: string; value: number; unit: string };
+  /**
+   * How the ratio reads, and the goal: `cheaper` = baseline/subject (bigger is better),
+   * `overhead` = subject/baseline (smaller is better), `throughput` = subject/baseline (bigger is better).
+   */
+  kind: 'cheaper' | 'overhead' | 'throughput';
+  goal?: number;
+}
+
+const results: { what: string; ratio: number; goal?: number; met?: boolean }[] = [];
+
+export function report(r: RatioReport): void {
+  const ratio = r.kind === 'cheaper' ? r.baseline.value / r.subject.value : r.subject.value / r.baseline.value;
+  const met = r.goal === undefined ? undefined : r.kind === 'overhead' ? ratio <= r.goal : ratio >= r.goal;
+  const goalText =
+    r.goal === undefined ? '' : ` (goal ${r.kind === 'overhead' ? '<=' : '>='} ${r.goal}x: ${met ? 'met' : 'NOT met'})`;
+  const label = r.kind === 'cheaper' ? 'x cheaper' : r.kind === 'overhead' ? 'x the baseline' : 'x the baseline';
+  console.log(`  ${r.what}`);
+  console.log(`    ${r.subject.label}: ${fmt(r.subject.value)} ${r.subject.unit}`);
+  console.log(`    ${r.baseline.label}: ${fmt(r.baseline.value)} ${r.baseline.unit}`);
+  console.log(`    ratio: ${ratio.toFixed(2)}${label}${goalText}`);
+  results.push({ what: r.what, ratio, ...(r.goal !== undefined && { goal: r.goal }), ...(met !== undefined && { met }) });
+}
+
+/** A figure without a baseline (a count, a scaling table row). */
+export function note(what: string, value: string): void {
+  console.log(`  ${what}: ${value}`);
+}
+
+export function allResults() {
+  return results;
+}
+
+function fmt(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toPrecision(3);
+}
