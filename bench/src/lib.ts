@@ -12,7 +12,11 @@ export interface Suite {
 }
 
 /** Median wall time in milliseconds of `repeat` calls of `fn`, after `warmup` unmeasured calls. */
-export async function timeMedian(fn: () => unknown | Promise<unknown>, repeat = 5, warmup = 1): Promise<number> {
+export async function timeMedian(
+  fn: () => unknown | Promise<unknown>,
+  repeat = 5,
+  warmup = 1,
+): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < repeat; i++) {
@@ -40,16 +44,30 @@ export interface RatioReport {
 const results: { what: string; ratio: number; goal?: number; met?: boolean }[] = [];
 
 export function report(r: RatioReport): void {
-  const ratio = r.kind === 'cheaper' ? r.baseline.value / r.subject.value : r.subject.value / r.baseline.value;
-  const met = r.goal === undefined ? undefined : r.kind === 'overhead' ? ratio <= r.goal : ratio >= r.goal;
+  const ratio =
+    r.kind === 'cheaper' ? r.baseline.value / r.subject.value : r.subject.value / r.baseline.value;
+  const met =
+    r.goal === undefined ? undefined : r.kind === 'overhead' ? ratio <= r.goal : ratio >= r.goal;
   const goalText =
-    r.goal === undefined ? '' : ` (goal ${r.kind === 'overhead' ? '<=' : '>='} ${r.goal}x: ${met ? 'met' : 'NOT met'})`;
-  const label = r.kind === 'cheaper' ? 'x cheaper' : r.kind === 'overhead' ? 'x the baseline' : 'x the baseline';
+    r.goal === undefined
+      ? ''
+      : ` (goal ${r.kind === 'overhead' ? '<=' : '>='} ${r.goal}x: ${met ? 'met' : 'NOT met'})`;
+  const label =
+    r.kind === 'cheaper'
+      ? 'x cheaper'
+      : r.kind === 'overhead'
+        ? 'x the baseline'
+        : 'x the baseline';
   console.log(`  ${r.what}`);
   console.log(`    ${r.subject.label}: ${fmt(r.subject.value)} ${r.subject.unit}`);
   console.log(`    ${r.baseline.label}: ${fmt(r.baseline.value)} ${r.baseline.unit}`);
   console.log(`    ratio: ${ratio.toFixed(2)}${label}${goalText}`);
-  results.push({ what: r.what, ratio, ...(r.goal !== undefined && { goal: r.goal }), ...(met !== undefined && { met }) });
+  results.push({
+    what: r.what,
+    ratio,
+    ...(r.goal !== undefined && { goal: r.goal }),
+    ...(met !== undefined && { met }),
+  });
 }
 
 /** A figure without a baseline (a count, a scaling table row). */

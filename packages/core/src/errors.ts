@@ -111,7 +111,12 @@ export class UnitError extends CheckpointError {
 /** Whether an error thrown by a source or a sink is worth retrying. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof UnitError) return error.retryable;
-  if (error && typeof error === 'object' && 'retryable' in error && typeof error.retryable === 'boolean') {
+  if (
+    error &&
+    typeof error === 'object' &&
+    'retryable' in error &&
+    typeof error.retryable === 'boolean'
+  ) {
     return error.retryable;
   }
   return true;

@@ -11,5 +11,8 @@ export function keySegments(key: string): string[] {
 
 /** True when `key` is `prefix` itself or lies below it in the tree. */
 export function isUnderPrefix(key: string, prefix: string): boolean {
-  return key === prefix || key.startsWith(prefix.endsWith(KEY_SEPARATOR) ? prefix : prefix + KEY_SEPARATOR);
+  return (
+    key === prefix ||
+    key.startsWith(prefix.endsWith(KEY_SEPARATOR) ? prefix : prefix + KEY_SEPARATOR)
+  );
 }

@@ -146,7 +146,9 @@ export function replay(base: Checkpoint | null, changes: Iterable<Change>): Chec
   for (const change of changes) {
     if (!state) {
       if (change.type !== 'created') {
-        throw new TypeError(`a change log without a checkpoint must start with "created", not "${change.type}"`);
+        throw new TypeError(
+          `a change log without a checkpoint must start with "created", not "${change.type}"`,
+        );
       }
       state = emptyCheckpoint(change.id, change.at, change.configDigest);
       continue;

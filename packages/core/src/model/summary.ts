@@ -47,7 +47,8 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
     else itemsTotal += unit.total;
   }
   const idMaps: Record<string, number> = {};
-  for (const [name, map] of Object.entries(checkpoint.idMaps)) idMaps[name] = Object.keys(map).length;
+  for (const [name, map] of Object.entries(checkpoint.idMaps))
+    idMaps[name] = Object.keys(map).length;
   return {
     id: checkpoint.id,
     status: checkpoint.status,

@@ -1,6 +1,5 @@
 import type { Json } from '../model/schema.js';
-import type { Run } from '../run/run.js';
-import type { IdMapping } from '../run/run.js';
+import type { IdMapping, Run } from '../run/run.js';
 import type { RateLimitInfo } from '../strategies/index.js';
 
 /** A unit a source offers: its key path, and its size when known. */
@@ -50,7 +49,10 @@ export type SinkResult = undefined | { idMappings?: readonly IdMapping[] };
 
 /** Where items go. A page counts as done only when `write` resolves. */
 export interface Sink<Item> {
-  write(items: readonly Item[], context: SinkContext): Promise<SinkResult | undefined> | SinkResult | undefined;
+  write(
+    items: readonly Item[],
+    context: SinkContext,
+  ): Promise<SinkResult | undefined> | SinkResult | undefined;
   /** Called once when the pipeline ends (also on abort), to flush the sink's own buffers. */
   close?(): Promise<void> | void;
 }

@@ -13,7 +13,10 @@ export interface PipelineOptions<In, Out> {
   source: Source<In>;
   sink: Sink<Out>;
   /** Maps a page's items before the sink sees them (may look up id maps through `run`). */
-  transform?: (items: readonly In[], context: TransformContext) => readonly Out[] | Promise<readonly Out[]>;
+  transform?: (
+    items: readonly In[],
+    context: TransformContext,
+  ) => readonly Out[] | Promise<readonly Out[]>;
   /** Units worked on at once. Default 1. */
   concurrency?: number;
   /** Retry failed units too (all, or only retryable ones). Default: only retryable ones. */
@@ -49,7 +52,9 @@ export interface PipelineResult {
  * accepted the page. One failed unit does not stop the others. The run stays open: call
  * `run.finish()` when you are done.
  */
-export async function pipeline<In, Out = In>(options: PipelineOptions<In, Out>): Promise<PipelineResult> {
+export async function pipeline<In, Out = In>(
+  options: PipelineOptions<In, Out>,
+): Promise<PipelineResult> {
   const { run, source, sink } = options;
   const emit = options.onProgress ?? (() => {});
   const stop = new AbortController();
@@ -73,7 +78,9 @@ export async function pipeline<In, Out = In>(options: PipelineOptions<In, Out>):
         const cursor = run.unit(key)?.cursor ?? null;
         for await (const page of source.read({ key, cursor }, signal)) {
           if (signal.aborted) return;
-          const items = options.transform ? await options.transform(page.items, { unit: key, run }) : page.items;
+          const items = options.transform
+            ? await options.transform(page.items, { unit: key, run })
+            : page.items;
           const written = await sink.write(items as readonly Out[], { unit: key, run, signal });
           await run.progress(key, {
             cursor: page.cursor,
@@ -85,7 +92,13 @@ export async function pipeline<In, Out = In>(options: PipelineOptions<In, Out>):
           result.pages += 1;
           result.items += page.items.length;
           const unit = run.unit(key);
-          emit({ type: 'page', key, items: page.items.length, done: unit?.done ?? 0, total: unit?.total ?? null });
+          emit({
+            type: 'page',
+            key,
+            items: page.items.length,
+            done: unit?.done ?? 0,
+            total: unit?.total ?? null,
+          });
         }
         if (signal.aborted) return;
         await run.complete(key);

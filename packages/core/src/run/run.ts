@@ -133,7 +133,12 @@ export class Run {
       const { key, total } = typeof item === 'string' ? { key: item, total: undefined } : item;
       const known = this.#state.units[key];
       if (known && (total === undefined || known.total === total)) continue;
-      this.#record({ type: 'unit.planned', at: this.#at(), key, ...(total !== undefined && { total }) });
+      this.#record({
+        type: 'unit.planned',
+        at: this.#at(),
+        key,
+        ...(total !== undefined && { total }),
+      });
     }
     await this.#maybeSave();
   }
@@ -206,7 +211,12 @@ export class Run {
 
   /** Puts a unit back to pending: from where it stopped (`keepCursor`, the default) or from scratch. */
   async reset(key: string, options: { keepCursor?: boolean } = {}): Promise<void> {
-    this.#record({ type: 'unit.reset', at: this.#at(), key, keepCursor: options.keepCursor ?? true });
+    this.#record({
+      type: 'unit.reset',
+      at: this.#at(),
+      key,
+      keepCursor: options.keepCursor ?? true,
+    });
     await this.#maybeSave();
   }
 
@@ -375,7 +385,9 @@ function isPending(unit: Unit, retryFailed: boolean | 'retryable'): boolean {
     case 'in_progress':
       return true;
     case 'failed':
-      return retryFailed === true || (retryFailed === 'retryable' && unit.error?.retryable === true);
+      return (
+        retryFailed === true || (retryFailed === 'retryable' && unit.error?.retryable === true)
+      );
     case 'complete':
       return false;
   }

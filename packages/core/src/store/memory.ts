@@ -33,7 +33,9 @@ export function memoryStore(storage: MemoryStorage = new MemoryStorage()): Check
     async append(id, changes) {
       const entry = storage.entries.get(id);
       if (!entry && changes[0]?.type !== 'created') {
-        throw new CheckpointError(`checkpoint "${id}" does not exist; its log must start with "created"`);
+        throw new CheckpointError(
+          `checkpoint "${id}" does not exist; its log must start with "created"`,
+        );
       }
       const copies = structuredClone(changes) as Change[];
       if (entry) for (const change of copies) entry.log.push(change);

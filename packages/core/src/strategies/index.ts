@@ -44,7 +44,10 @@ export function everyUnits(n: number): SaveStrategy {
     description: `every ${n} unit${n === 1 ? '' : 's'}`,
     decide: ({ units }) =>
       units >= n
-        ? { save: true, reason: `Progress: ${units} unit${units === 1 ? '' : 's'} done (every ${n})` }
+        ? {
+            save: true,
+            reason: `Progress: ${units} unit${units === 1 ? '' : 's'} done (every ${n})`,
+          }
         : no(`Progress: ${units}/${n} units`),
   };
 }
@@ -55,7 +58,9 @@ export function everyItems(n: number): SaveStrategy {
   return {
     description: `every ${n} items`,
     decide: ({ items }) =>
-      items >= n ? { save: true, reason: `Progress: ${items} items (every ${n})` } : no(`Progress: ${items}/${n} items`),
+      items >= n
+        ? { save: true, reason: `Progress: ${items} items (every ${n})` }
+        : no(`Progress: ${items}/${n} items`),
   };
 }
 
@@ -66,7 +71,10 @@ export function everyMs(ms: number): SaveStrategy {
     description: `every ${formatMs(ms)}`,
     decide: ({ elapsedMs }) =>
       elapsedMs >= ms
-        ? { save: true, reason: `Time: ${formatMs(elapsedMs)} since last save (every ${formatMs(ms)})` }
+        ? {
+            save: true,
+            reason: `Time: ${formatMs(elapsedMs)} since last save (every ${formatMs(ms)})`,
+          }
         : no(`Time: ${formatMs(elapsedMs)} of ${formatMs(ms)}`),
   };
 }
@@ -76,7 +84,8 @@ export function everyMs(ms: number): SaveStrategy {
  * so that a job stopped by the limit loses nothing.
  */
 export function onRateLimit(fraction: number): SaveStrategy {
-  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`onRateLimit: fraction must be in (0, 1], got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 1))
+    throw new RangeError(`onRateLimit: fraction must be in (0, 1], got ${fraction}`);
   const threshold = `${(fraction * 100).toFixed(1)}% threshold`;
   return {
     description: `when the rate limit falls to ${(fraction * 100).toFixed(1)}%`,
@@ -115,13 +124,17 @@ export function allOf(...strategies: SaveStrategy[]): SaveStrategy {
     description: strategies.map((s) => s.description).join(' and '),
     decide(context) {
       const decisions = strategies.map((s) => s.decide(context));
-      return { save: decisions.every((d) => d.save), reason: decisions.map((d) => d.reason).join(' AND ') };
+      return {
+        save: decisions.every((d) => d.save),
+        reason: decisions.map((d) => d.reason).join(' AND '),
+      };
     },
   };
 }
 
 function positive(name: string, n: number): void {
-  if (!(Number.isFinite(n) && n > 0)) throw new RangeError(`${name}: expected a positive number, got ${n}`);
+  if (!(Number.isFinite(n) && n > 0))
+    throw new RangeError(`${name}: expected a positive number, got ${n}`);
 }
 
 function nonEmpty(name: string, strategies: SaveStrategy[]): void {

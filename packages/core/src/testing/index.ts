@@ -97,11 +97,21 @@ export function describeStoreConformance(options: ConformanceOptions): void {
     it('starts over when a log holds a second "created" (a reset)', async () => {
       const store = await fresh();
       const log = changeLog('job:reset');
-      const restart: Change = { type: 'created', at: '2026-02-01T00:00:00.000Z', id: 'job:reset', configDigest: 'b'.repeat(64) };
+      const restart: Change = {
+        type: 'created',
+        at: '2026-02-01T00:00:00.000Z',
+        id: 'job:reset',
+        configDigest: 'b'.repeat(64),
+      };
       await store.append('job:reset', log);
-      await store.append('job:reset', [restart, { type: 'unit.planned', at: restart.at, key: 'only/one' }]);
+      await store.append('job:reset', [
+        restart,
+        { type: 'unit.planned', at: restart.at, key: 'only/one' },
+      ]);
       const loaded = await (await again(store)).load('job:reset');
-      expect(loaded).toEqual(replay(null, [...log, restart, { type: 'unit.planned', at: restart.at, key: 'only/one' }]));
+      expect(loaded).toEqual(
+        replay(null, [...log, restart, { type: 'unit.planned', at: restart.at, key: 'only/one' }]),
+      );
       expect(Object.keys(loaded!.units)).toEqual(['only/one']);
     });
 
@@ -118,7 +128,10 @@ export function describeStoreConformance(options: ConformanceOptions): void {
           (error: unknown) => error,
         );
         expect(refused).toBeInstanceOf(CheckpointLockedError);
-        expect((refused as CheckpointLockedError).owner).toMatchObject({ pid: lock.owner.pid, host: lock.owner.host });
+        expect((refused as CheckpointLockedError).owner).toMatchObject({
+          pid: lock.owner.pid,
+          host: lock.owner.host,
+        });
         expect((refused as Error).message).toContain(String(lock.owner.pid));
       }
       await lock.release();
@@ -132,7 +145,12 @@ export function describeStoreConformance(options: ConformanceOptions): void {
       await store.append('job:b', changeLog('job:b').slice(0, 3));
       const listed = (await store.list()).sort((x, y) => x.id.localeCompare(y.id));
       expect(listed.map((l) => l.id)).toEqual(['job:a', 'job:b']);
-      expect(listed[0]!.summary.counts).toEqual({ pending: 1, in_progress: 1, complete: 1, failed: 1 });
+      expect(listed[0]!.summary.counts).toEqual({
+        pending: 1,
+        in_progress: 1,
+        complete: 1,
+        failed: 1,
+      });
       expect(await store.delete('job:a')).toBe(true);
       expect(await store.load('job:a')).toBeNull();
       expect((await (await again(store)).list()).map((l) => l.id)).toEqual(['job:b']);
@@ -149,7 +167,13 @@ export function describeStoreConformance(options: ConformanceOptions): void {
     it('keeps the first target of a mapped id and reports a conflicting one', async () => {
       const store = await fresh();
       const conflicts: string[] = [];
-      const run = await openRun({ id: 'job:ids', store, strategy: always(), signals: false, onIdConflict: (c) => conflicts.push(c.message) });
+      const run = await openRun({
+        id: 'job:ids',
+        store,
+        strategy: always(),
+        signals: false,
+        onIdConflict: (c) => conflicts.push(c.message),
+      });
       expect((await run.mapId('matrix-event', '$a:hs', 456)).ok).toBe(true);
       expect((await run.mapId('matrix-event', '$a:hs', 456)).ok).toBe(true);
       const result = await run.mapId('matrix-event', '$a:hs', 789);
@@ -160,13 +184,20 @@ export function describeStoreConformance(options: ConformanceOptions): void {
       expect(loaded?.idMaps['matrix-event']).toEqual({ '$a:hs': 456 });
       expect(loaded?.stats['idMapConflicts']).toBe(1);
       // A conflicting change that reaches the log anyway loses to the first mapping.
-      await store.append('job:ids', [{ type: 'id.mapped', map: 'matrix-event', source: '$a:hs', target: 1 }]);
+      await store.append('job:ids', [
+        { type: 'id.mapped', map: 'matrix-event', source: '$a:hs', target: 1 },
+      ]);
       expect((await store.load('job:ids'))?.idMaps['matrix-event']).toEqual({ '$a:hs': 456 });
     });
 
     it('resumes a run after a crash with every acknowledged change and nothing else', async () => {
       const store = await fresh();
-      const run = await openRun({ id: 'job:crash', store, strategy: everyUnits(2), signals: false });
+      const run = await openRun({
+        id: 'job:crash',
+        store,
+        strategy: everyUnits(2),
+        signals: false,
+      });
       await run.plan(['p/1', 'p/2', 'p/3', 'p/4']);
       await run.start('p/1');
       await run.complete('p/1');
@@ -175,7 +206,12 @@ export function describeStoreConformance(options: ConformanceOptions): void {
       await run.start('p/3');
       await run.complete('p/3'); // not flushed
       await run.abandon();
-      const resumed = await openRun({ id: 'job:crash', store: await again(store), strategy: always(), signals: false });
+      const resumed = await openRun({
+        id: 'job:crash',
+        store: await again(store),
+        strategy: always(),
+        signals: false,
+      });
       expect(resumed.resumed).toBe(true);
       expect(resumed.pending()).toEqual(['p/3', 'p/4']);
       await resumed.close();
@@ -193,12 +229,15 @@ export function describeStoreConformance(options: ConformanceOptions): void {
           const key = `phase/${i % 100}/unit-${i}`;
           changes.push({ type: 'unit.planned', at, key, total: 10 });
           if (i % 3 === 0) changes.push({ type: 'unit.completed', at, key, done: 10 });
-          if (i % 2 === 0) changes.push({ type: 'id.mapped', map: 'rows', source: `s${i}`, target: i });
+          if (i % 2 === 0)
+            changes.push({ type: 'id.mapped', map: 'rows', source: `s${i}`, target: i });
         }
         await store.append(id, changes);
       }
       await store.compact(id);
-      await store.append(id, [{ type: 'unit.failed', at, key: 'phase/1/unit-1', message: 'boom', retryable: true }]);
+      await store.append(id, [
+        { type: 'unit.failed', at, key: 'phase/1/unit-1', message: 'boom', retryable: true },
+      ]);
       const loaded = await (await again(store)).load(id);
       expect(Object.keys(loaded!.units)).toHaveLength(largeUnits);
       expect(Object.keys(loaded!.idMaps['rows']!)).toHaveLength(Math.ceil(largeUnits / 2));

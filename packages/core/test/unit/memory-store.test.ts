@@ -1,5 +1,5 @@
 import { describeStoreConformance } from '@checkpointkit/core/testing';
-import { MemoryStorage, memoryStore } from '../../src/index.js';
+import { memoryStore } from '../../src/index.js';
 
 describeStoreConformance({
   name: 'memoryStore',

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { changeLog } from '../../src/testing/fixtures.js';
 import {
   applyChange,
   type Change,
@@ -9,22 +8,39 @@ import {
   replay,
   summarize,
 } from '../../src/index.js';
+import { changeLog } from '../../src/testing/fixtures.js';
 
 describe('the reducer', () => {
   it('builds a valid checkpoint from a log that uses every change type', () => {
     const checkpoint = replay(null, changeLog('job'))!;
     expect(CheckpointSchema.parse(checkpoint)).toEqual(checkpoint);
     expect(checkpoint.status).toBe('interrupted');
-    expect(checkpoint.units['collect/acme/api/pulls']).toMatchObject({ status: 'complete', attempts: 1, done: 300, total: 300 });
-    expect(checkpoint.units['collect/acme/api/issues']).toMatchObject({ status: 'in_progress', cursor: 7, done: 6.5, total: 20 });
+    expect(checkpoint.units['collect/acme/api/pulls']).toMatchObject({
+      status: 'complete',
+      attempts: 1,
+      done: 300,
+      total: 300,
+    });
+    expect(checkpoint.units['collect/acme/api/issues']).toMatchObject({
+      status: 'in_progress',
+      cursor: 7,
+      done: 6.5,
+      total: 20,
+    });
     expect(checkpoint.units['collect/acme/web/pulls']?.error).toEqual({
       message: 'HTTP 451 — "unavailable"',
       retryable: false,
       at: '2026-01-01T00:08:00.000Z',
     });
-    expect(checkpoint.idMaps['matrix-event']).toEqual({ '$ev1:example.org': 456, '$ev2:example.org': 'c-789' });
+    expect(checkpoint.idMaps['matrix-event']).toEqual({
+      '$ev1:example.org': 456,
+      '$ev2:example.org': 'c-789',
+    });
     expect(checkpoint.stats).toEqual({ requests: 15, ratio: 0.25 });
-    expect(checkpoint.meta).toMatchObject({ saveCount: 1, lastSaveReason: expect.stringContaining('16.0%') });
+    expect(checkpoint.meta).toMatchObject({
+      saveCount: 1,
+      lastSaveReason: expect.stringContaining('16.0%'),
+    });
     expect(checkpoint.updatedAt).toBe('2026-01-01T00:10:00.000Z');
   });
 
@@ -36,7 +52,9 @@ describe('the reducer', () => {
   it('does not touch the base it replays onto', () => {
     const base = replay(null, changeLog('job'))!;
     const before = structuredClone(base);
-    const after = replay(base, [{ type: 'unit.removed', at: '2026-01-02T00:00:00.000Z', key: 'collect/acme/api/pulls' }]);
+    const after = replay(base, [
+      { type: 'unit.removed', at: '2026-01-02T00:00:00.000Z', key: 'collect/acme/api/pulls' },
+    ]);
     expect(base).toEqual(before);
     expect(after?.units['collect/acme/api/pulls']).toBeUndefined();
   });
@@ -57,13 +75,29 @@ describe('the reducer', () => {
       { type: 'unit.failed', at, key: 'u', message: 'x', retryable: true },
     ];
     const kept = replay(null, [...log, { type: 'unit.reset', at, key: 'u', keepCursor: true }])!;
-    expect(kept.units['u']).toMatchObject({ status: 'pending', cursor: 'page-3', done: 30, error: null, attempts: 1 });
-    const scratch = replay(null, [...log, { type: 'unit.reset', at, key: 'u', keepCursor: false }])!;
-    expect(scratch.units['u']).toMatchObject({ status: 'pending', cursor: null, done: 0, error: null });
+    expect(kept.units['u']).toMatchObject({
+      status: 'pending',
+      cursor: 'page-3',
+      done: 30,
+      error: null,
+      attempts: 1,
+    });
+    const scratch = replay(null, [
+      ...log,
+      { type: 'unit.reset', at, key: 'u', keepCursor: false },
+    ])!;
+    expect(scratch.units['u']).toMatchObject({
+      status: 'pending',
+      cursor: null,
+      done: 0,
+      error: null,
+    });
   });
 
   it('refuses a log without a checkpoint that does not start with "created"', () => {
-    expect(() => replay(null, [{ type: 'counter.added', name: 'x', by: 1 }])).toThrow(/must start with "created"/);
+    expect(() => replay(null, [{ type: 'counter.added', name: 'x', by: 1 }])).toThrow(
+      /must start with "created"/,
+    );
   });
 });
 

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { allOf, always, anyOf, everyItems, everyMs, everyUnits, onRateLimit, type SaveContext } from '../../src/index.js';
+import {
+  allOf,
+  always,
+  anyOf,
+  everyItems,
+  everyMs,
+  everyUnits,
+  onRateLimit,
+  type SaveContext,
+} from '../../src/index.js';
 
 const context = (over: Partial<SaveContext> = {}): SaveContext => ({
   changes: 1,
@@ -13,7 +22,10 @@ const context = (over: Partial<SaveContext> = {}): SaveContext => ({
 describe('save strategies', () => {
   it('everyUnits saves at the n-th unit', () => {
     expect(everyUnits(3).decide(context({ units: 2 })).save).toBe(false);
-    expect(everyUnits(3).decide(context({ units: 3 }))).toEqual({ save: true, reason: 'Progress: 3 units done (every 3)' });
+    expect(everyUnits(3).decide(context({ units: 3 }))).toEqual({
+      save: true,
+      reason: 'Progress: 3 units done (every 3)',
+    });
   });
 
   it('everyItems and everyMs count items and time', () => {
@@ -32,19 +44,26 @@ describe('save strategies', () => {
       save: true,
       reason: 'Rate-limit: 800/5000 (16.0% remaining <= 20.0% threshold)',
     });
-    expect(strategy.decide(context({ rateLimit: { remaining: 1001, limit: 5000 } })).save).toBe(false);
+    expect(strategy.decide(context({ rateLimit: { remaining: 1001, limit: 5000 } })).save).toBe(
+      false,
+    );
     expect(strategy.decide(context()).save).toBe(false);
   });
 
   it('anyOf saves on the first yes, allOf only when all agree', () => {
     const time = everyMs(1000);
     const units = everyUnits(10);
-    expect(anyOf(time, units).decide(context({ units: 10 }))).toEqual({ save: true, reason: 'Progress: 10 units done (every 10)' });
+    expect(anyOf(time, units).decide(context({ units: 10 }))).toEqual({
+      save: true,
+      reason: 'Progress: 10 units done (every 10)',
+    });
     expect(anyOf(time, units).decide(context({ units: 9 })).save).toBe(false);
     expect(allOf(time, units).decide(context({ units: 10 })).save).toBe(false);
     const both = allOf(time, units).decide(context({ units: 10, elapsedMs: 1000 }));
     expect(both.save).toBe(true);
-    expect(both.reason).toBe('Time: 1.0s since last save (every 1.0s) AND Progress: 10 units done (every 10)');
+    expect(both.reason).toBe(
+      'Time: 1.0s since last save (every 1.0s) AND Progress: 10 units done (every 10)',
+    );
     expect(always().decide(context())).toEqual({ save: true, reason: 'Always' });
   });
 
