@@ -1,0 +1,145 @@
+/**
+ * Core: what a flush costs on a huge checkpoint, and what checkpointing adds to a pipeline.
+ * Store: core's memory store (the file and PostgreSQL stores have suites of their own).
+ */
+import {
+  type Checkpoint,
+  emptyCheckpoint,
+  emptyUnit,
+  MemoryStorage,
+  memoryStore,
+  openRun,
+  type Page,
+  pipeline,
+  type Sink,
+  type Source,
+} from '@checkpointkit/core';
+import { report, type Suite, timeMedian } from '../lib.js';
+
+const UNITS = 1_000_000;
+const MAPPINGS = 1_000_000;
+
+function hugeCheckpoint(): Checkpoint {
+  const at = new Date().toISOString();
+  const checkpoint = emptyCheckpoint('bench:huge', at, null);
+  for (let i = 0; i < UNITS; i++) {
+    const unit = emptyUnit(100);
+    if (i % 2 === 0)
+      Object.assign(unit, {
+        status: 'complete',
+        done: 100,
+        attempts: 1,
+        startedAt: at,
+        completedAt: at,
+      });
+    checkpoint.units[`collect/org/repo-${i % 1000}/endpoint-${i}`] = unit;
+  }
+  const map: Record<string, number> = {};
+  for (let i = 0; i < MAPPINGS; i++) map[`$event-${i}:example.org`] = i;
+  checkpoint.idMaps['matrix-event'] = map;
+  return checkpoint;
+}
+
+async function flushCost(): Promise<void> {
+  const storage = new MemoryStorage();
+  const checkpoint = hugeCheckpoint();
+  storage.entries.set(checkpoint.id, { snapshot: checkpoint, log: [] });
+  const run = await openRun({ id: checkpoint.id, store: memoryStore(storage), signals: false });
+  const keys = run.pending().slice(0, 2000);
+  let next = 0;
+  const flushes = 1000;
+  const perFlush =
+    (await timeMedian(async () => {
+      for (let i = 0; i < flushes; i++) {
+        await run.complete(keys[next++ % keys.length]!);
+        await run.flush('bench');
+      }
+    }, 3)) / flushes;
+  await run.abandon();
+
+  // The seeds' design: serialize the whole document on every save.
+  const whole = await timeMedian(() => JSON.stringify(checkpoint), 3);
+  report({
+    what: `flush of one change, ${UNITS.toLocaleString('en')} units + ${MAPPINGS.toLocaleString('en')} id mappings (memory store)`,
+    subject: { label: 'CheckpointKit flush (change log)', value: perFlush, unit: 'ms' },
+    baseline: {
+      label: "seeds' design (JSON.stringify of the whole document)",
+      value: whole,
+      unit: 'ms',
+    },
+    kind: 'cheaper',
+    goal: 200,
+  });
+}
+
+const PAGES = 10_000;
+const PAGE_SIZE = 100;
+const UNITS_FOR_PAGES = 100;
+
+/** Spends about `us` microseconds of CPU, as a sink that formats and writes a page would. */
+function spin(us: number): void {
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end) {}
+}
+
+function pages(unit: number, from: number): Page<number>[] {
+  const perUnit = PAGES / UNITS_FOR_PAGES;
+  return Array.from({ length: perUnit - from }, (_, i) => ({
+    items: Array.from({ length: PAGE_SIZE }, (_, j) => unit * 1e6 + (from + i) * PAGE_SIZE + j),
+    cursor: from + i + 1,
+  }));
+}
+
+async function pipelineOverhead(): Promise<void> {
+  let sunk = 0;
+  const sink: Sink<number> = {
+    write(items) {
+      spin(100);
+      sunk += items.length;
+      return undefined;
+    },
+  };
+  const source: Source<number> = {
+    units: () => Array.from({ length: UNITS_FOR_PAGES }, (_, i) => ({ key: `unit-${i}` })),
+    async *read({ key, cursor }) {
+      yield* pages(Number(key.slice(5)), (cursor as number | null) ?? 0);
+    },
+  };
+
+  const bare = await timeMedian(async () => {
+    for (let unit = 0; unit < UNITS_FOR_PAGES; unit++) {
+      for await (const page of source.read(
+        { key: `unit-${unit}`, cursor: null },
+        new AbortController().signal,
+      )) {
+        await sink.write(page.items, undefined as never);
+      }
+    }
+  }, 3);
+  const checkpointed = await timeMedian(async () => {
+    const run = await openRun({ id: 'bench:pipeline', store: memoryStore(), signals: false });
+    await pipeline({ run, source, sink });
+    await run.finish();
+  }, 3);
+  if (sunk !== PAGES * PAGE_SIZE * 8) throw new Error(`sink saw ${sunk} items`);
+  report({
+    what: `pipeline of ${PAGES.toLocaleString('en')} pages x ${PAGE_SIZE} items, sink ~100 us a page`,
+    subject: {
+      label: 'pipeline() with checkpointing (default strategy, memory store)',
+      value: checkpointed,
+      unit: 'ms',
+    },
+    baseline: { label: 'the same loop without checkpointing', value: bare, unit: 'ms' },
+    kind: 'overhead',
+    goal: 1.1,
+  });
+}
+
+const suite: Suite = {
+  name: 'core',
+  async run() {
+    await flushCost();
+    await pipelineOverhead();
+  },
+};
+export default suite;

@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jsonlStore } from './fixtures/jsonl-store.js';
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+const child = fileURLToPath(new URL('./fixtures/signal-child.ts', import.meta.url));
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function interruptChild(
+  signal: 'SIGINT' | 'SIGTERM',
+): Promise<{ code: number | null; file: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ck-signal-'));
+  dirs.push(dir);
+  const file = join(dir, 'job.jsonl');
+  const proc = spawn(process.execPath, [tsx, child, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (data: Buffer) => data.toString().includes('ready') && resolve());
+    proc.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+  });
+  proc.kill(signal);
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  return { code, file };
+}
+
+describe('a real process stopped by a signal', () => {
+  for (const [signal, expected] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`saves its progress, marks itself interrupted and exits ${expected} on ${signal}`, async () => {
+      const { code, file } = await interruptChild(signal);
+      expect(code).toBe(expected);
+      const saved = await jsonlStore(file).load('job');
+      expect(saved?.status).toBe('interrupted');
+      expect(saved?.units['a']?.status).toBe('complete');
+      expect(saved?.units['b']).toMatchObject({ cursor: 'page-2', done: 50 });
+      expect(saved?.meta.lastSaveReason).toBe(`Interrupted by ${signal}`);
+    });
+  }
+});
