@@ -8,7 +8,12 @@ export * from './model/schema.js';
 export * from './model/summary.js';
 export * from './pipeline/contracts.js';
 export * from './pipeline/pipeline.js';
-export { autoCleanupFromEnv, DEFAULT_STRATEGY, type OpenRunOptions, openRun } from './run/open-run.js';
+export {
+  autoCleanupFromEnv,
+  DEFAULT_STRATEGY,
+  type OpenRunOptions,
+  openRun,
+} from './run/open-run.js';
 export * from './run/run.js';
 export { EXIT_CODES, type SignalOptions, type SignalTarget } from './run/signals.js';
 export * from './store/contract.js';
