@@ -68,7 +68,8 @@ export async function pipeline<In, Out = In>(
     const plans: UnitPlan[] = [];
     for await (const plan of source.units({ run, signal })) plans.push(plan);
     await run.plan(plans);
-    const keys = run.pending({ retryFailed: options.retryFailed ?? 'retryable' });
+    const retryFailed = options.retryFailed ?? 'retryable';
+    let keys = run.pending({ retryFailed });
     emit({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
 
     const work = async (key: string): Promise<void> => {
@@ -114,7 +115,18 @@ export async function pipeline<In, Out = In>(
       }
     };
 
-    await forEachConcurrently(keys, options.concurrency ?? 1, signal, work);
+    // A source may plan more units while it reads (a discovery unit listing an org's repos):
+    // work on those too, until a batch plans nothing new. Each unit is tried once per call.
+    const tried = new Set<string>();
+    while (keys.length > 0 && !signal.aborted) {
+      for (const key of keys) tried.add(key);
+      await forEachConcurrently(keys, options.concurrency ?? 1, signal, work);
+      keys = run.pending({ retryFailed }).filter((key) => !tried.has(key));
+      if (keys.length > 0) {
+        const units = Object.keys(run.checkpoint.units).length;
+        emit({ type: 'planned', units, pending: keys.length, summary: run.summary() });
+      }
+    }
     await run.flush(signal.aborted ? 'Pipeline stopped' : 'Pipeline done');
     return { ...result, aborted: signal.aborted, summary: run.summary() };
   } finally {
