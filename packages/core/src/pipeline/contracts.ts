@@ -42,6 +42,11 @@ export interface SinkContext {
   unit: string;
   run: Run;
   signal: AbortSignal;
+  /**
+   * For a {@link Sink.transactional} sink: the store's handle on the transaction that also commits
+   * this page's cursor (a `pg` client for PostgreSQL). Undefined for other sinks.
+   */
+  transaction?: unknown;
 }
 
 /** What a sink may return for a page: id mappings (source id to the id it created). */
@@ -49,6 +54,12 @@ export type SinkResult = undefined | { idMappings?: readonly IdMapping[] };
 
 /** Where items go. A page counts as done only when `write` resolves. */
 export interface Sink<Item> {
+  /**
+   * True when `write` writes through `context.transaction` into the store's own database: the
+   * pipeline then runs each write in `run.transaction`, so a page's rows and its cursor commit
+   * together (exactly-once). Needs a store with transactions.
+   */
+  readonly transactional?: boolean;
   write(
     items: readonly Item[],
     context: SinkContext,

@@ -1,7 +1,7 @@
 import { errorMessage, isRetryable } from '../errors.js';
 import type { CheckpointSummary } from '../model/summary.js';
 import type { PendingOptions, Run } from '../run/run.js';
-import type { Sink, Source, UnitPlan } from './contracts.js';
+import type { Page, Sink, SinkResult, Source, UnitPlan } from './contracts.js';
 
 export interface TransformContext {
   unit: string;
@@ -25,6 +25,8 @@ export interface PipelineOptions<In, Out> {
   onProgress?: (event: PipelineEvent) => void;
   /** Stops the pipeline after the page in flight, with everything flushed. */
   signal?: AbortSignal;
+  /** Worker mode (`openRun({ worker })`): units claimed from the store at once. Default: `concurrency`. */
+  claimBatch?: number;
 }
 
 export type PipelineEvent =
@@ -72,24 +74,37 @@ export async function pipeline<In, Out = In>(
     let keys = run.pending({ retryFailed });
     emit({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
 
-    const work = async (key: string): Promise<void> => {
-      await run.start(key);
+    const writePage = async (key: string, page: Page<In>): Promise<void> => {
+      const items = (
+        options.transform ? await options.transform(page.items, { unit: key, run }) : page.items
+      ) as readonly Out[];
+      const record = (written: SinkResult | undefined) =>
+        run.progress(key, {
+          cursor: page.cursor,
+          items: page.items.length,
+          ...(page.total !== undefined && { total: page.total }),
+          ...(written?.idMappings && { idMappings: written.idMappings }),
+          ...(page.rateLimit && { rateLimit: page.rateLimit }),
+        });
+      if (!sink.transactional) {
+        await record(await sink.write(items, { unit: key, run, signal }));
+        return;
+      }
+      // The rows and the page's cursor commit in one store transaction: exactly-once.
+      await run.transaction(async (transaction) => {
+        await record(await sink.write(items, { unit: key, run, signal, transaction }));
+      }, `Page of ${key}`);
+    };
+
+    const work = async (key: string, claimed = false): Promise<void> => {
+      // A claim has recorded the start already.
+      if (!claimed) await run.start(key);
       emit({ type: 'unit-started', key });
       try {
         const cursor = run.unit(key)?.cursor ?? null;
         for await (const page of source.read({ key, cursor }, signal)) {
           if (signal.aborted) return;
-          const items = options.transform
-            ? await options.transform(page.items, { unit: key, run })
-            : page.items;
-          const written = await sink.write(items as readonly Out[], { unit: key, run, signal });
-          await run.progress(key, {
-            cursor: page.cursor,
-            items: page.items.length,
-            ...(page.total !== undefined && { total: page.total }),
-            ...(written?.idMappings && { idMappings: written.idMappings }),
-            ...(page.rateLimit && { rateLimit: page.rateLimit }),
-          });
+          await writePage(key, page);
           result.pages += 1;
           result.items += page.items.length;
           const unit = run.unit(key);
@@ -115,6 +130,18 @@ export async function pipeline<In, Out = In>(
       }
     };
 
+    const concurrency = options.concurrency ?? 1;
+    if (run.worker) {
+      await workClaims(
+        run,
+        run.worker.leaseMs,
+        options.claimBatch ?? concurrency,
+        retryFailed,
+        signal,
+        (keys) => forEachConcurrently(keys, concurrency, signal, (key) => work(key, true)),
+      );
+      keys = [];
+    }
     // A source may plan more units while it reads (a discovery unit listing an org's repos):
     // work on those too, until a batch plans nothing new. Each unit is tried once per call.
     const tried = new Set<string>();
@@ -133,6 +160,54 @@ export async function pipeline<In, Out = In>(
     options.signal?.removeEventListener('abort', onAbort);
     await sink.close?.();
   }
+}
+
+/**
+ * Worker mode: claims units from the store and works them, until none is left to claim and no
+ * other worker holds one that could come back (a dead worker's units return when its lease
+ * expires). Failures recorded after this call started are not claimed again by it.
+ */
+async function workClaims(
+  run: Run,
+  leaseMs: number,
+  batch: number,
+  retryFailed: PendingOptions['retryFailed'],
+  signal: AbortSignal,
+  workAll: (keys: readonly string[]) => Promise<void>,
+): Promise<void> {
+  if (!(Number.isInteger(batch) && batch >= 1)) {
+    throw new RangeError(`pipeline: claimBatch must be a whole number >= 1, got ${batch}`);
+  }
+  const failedBefore = new Date().toISOString();
+  // Other workers claim from the store: the plan has to be there first.
+  await run.flush('Planned');
+  while (!signal.aborted) {
+    const claim = await run.claim(batch, { retryFailed: retryFailed ?? false, failedBefore });
+    if (claim.keys.length > 0) {
+      await workAll(claim.keys);
+      continue;
+    }
+    // Units planned while reading reach the store with a flush; then claim again.
+    if (run.unsaved > 0) {
+      await run.flush('Claiming');
+      continue;
+    }
+    if (claim.leasedElsewhere === 0) return;
+    const untilExpiry = claim.nextExpiry ? Date.parse(claim.nextExpiry) - Date.now() : leaseMs;
+    await pause(Math.max(25, Math.min(untilExpiry + 10, leaseMs / 4, 1000)), signal);
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function forEachConcurrently<T>(

@@ -1,10 +1,10 @@
-import { ConfigMismatchError, type IdMapConflictError } from '../errors.js';
+import { CheckpointError, ConfigMismatchError, type IdMapConflictError } from '../errors.js';
 import { configDigest } from '../model/digest.js';
 import { applyChange, emptyCheckpoint } from '../model/reducer.js';
 import type { Checkpoint } from '../model/schema.js';
-import type { CheckpointStore } from '../store/contract.js';
+import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
 import { anyOf, everyMs, everyUnits, type SaveStrategy } from '../strategies/index.js';
-import { Run } from './run.js';
+import { Run, type WorkerInfo } from './run.js';
 import { handleSignals, type SignalOptions } from './signals.js';
 
 export interface OpenRunOptions {
@@ -28,7 +28,18 @@ export interface OpenRunOptions {
   onIdConflict?: (conflict: IdMapConflictError) => void;
   /** The clock, for tests. */
   now?: () => Date;
+  /**
+   * Worker mode: this process is one of many that share the checkpoint, on a store that supports
+   * it (PostgreSQL). Instead of the exclusive lock the run joins the checkpoint (creating it when
+   * it does not exist), `pipeline()` takes its units from the store's claims, each leased to this
+   * worker for `leaseMs` (default 30 s, renewed while the worker saves); a dead worker's units
+   * return to the others when its lease expires. `onConfigChange: "reset"` is refused here.
+   */
+  worker?: { id?: string; leaseMs?: number };
 }
+
+/** Default lease of a claimed unit in worker mode. */
+const DEFAULT_LEASE_MS = 30_000;
 
 export const DEFAULT_STRATEGY: SaveStrategy = anyOf(everyUnits(1), everyMs(2000));
 
@@ -41,6 +52,7 @@ export async function openRun(options: OpenRunOptions): Promise<Run> {
   const { id, store } = options;
   const now = options.now ?? (() => new Date());
   const digest = options.config === undefined ? null : await configDigest(options.config);
+  if (options.worker) return openWorker(options, options.worker, digest, now);
   const lock = await store.lock(id);
   try {
     let checkpoint = await store.load(id);
@@ -63,26 +75,98 @@ export async function openRun(options: OpenRunOptions): Promise<Run> {
       applyChange(checkpoint, change);
     }
 
-    let unregister = () => {};
-    const run = new Run({
-      store,
-      lock,
-      checkpoint,
-      strategy: options.strategy ?? DEFAULT_STRATEGY,
-      resumed,
-      autoCleanup: options.autoCleanup ?? autoCleanupFromEnv(),
-      now,
-      onIdConflict: options.onIdConflict,
-      onClose: () => unregister(),
-    });
-    if (options.signals !== false) {
-      unregister = handleSignals(run, options.signals === true ? {} : options.signals);
-    }
-    return run;
+    return startRun(options, lock, checkpoint, resumed, now, null);
   } catch (error) {
     await lock.release();
     throw error;
   }
+}
+
+function startRun(
+  options: OpenRunOptions,
+  lock: CheckpointLock,
+  checkpoint: Checkpoint,
+  resumed: boolean,
+  now: () => Date,
+  worker: WorkerInfo | null,
+): Run {
+  let unregister = () => {};
+  const run = new Run({
+    store: options.store,
+    lock,
+    checkpoint,
+    strategy: options.strategy ?? DEFAULT_STRATEGY,
+    resumed,
+    autoCleanup: options.autoCleanup ?? autoCleanupFromEnv(),
+    now,
+    onIdConflict: options.onIdConflict,
+    onClose: () => unregister(),
+    worker,
+  });
+  if (options.signals !== false) {
+    unregister = handleSignals(run, options.signals === true ? {} : options.signals);
+  }
+  return run;
+}
+
+async function openWorker(
+  options: OpenRunOptions,
+  worker: NonNullable<OpenRunOptions['worker']>,
+  digest: string | null,
+  now: () => Date,
+): Promise<Run> {
+  const { id, store } = options;
+  if (!store.join || !store.claimUnits) {
+    throw new CheckpointError(
+      `${store.description} has no worker mode (it needs join and claimUnits)`,
+    );
+  }
+  if (options.onConfigChange === 'reset') {
+    throw new CheckpointError(
+      `checkpoint "${id}": onConfigChange "reset" would wipe the other workers' work; reset it in a run without worker mode first`,
+    );
+  }
+  const info: WorkerInfo = {
+    id: worker.id ?? defaultWorkerId(),
+    leaseMs: worker.leaseMs ?? DEFAULT_LEASE_MS,
+  };
+  if (!(Number.isFinite(info.leaseMs) && info.leaseMs > 0)) {
+    throw new RangeError(
+      `openRun: worker.leaseMs must be a positive number of milliseconds, got ${info.leaseMs}`,
+    );
+  }
+  const created = { type: 'created', at: now().toISOString(), id, configDigest: digest } as const;
+  const hold = await store.join(id, { worker: info.id, leaseMs: info.leaseMs, created });
+  try {
+    const checkpoint = await store.load(id);
+    if (!checkpoint)
+      throw new CheckpointError(`checkpoint "${id}" vanished while worker ${info.id} joined it`);
+    if (!hold.created && digest !== null && checkpoint.configDigest !== digest) {
+      if ((options.onConfigChange ?? 'error') === 'error') {
+        throw new ConfigMismatchError(id, checkpoint.configDigest, digest);
+      }
+      const change = { type: 'config', at: now().toISOString(), configDigest: digest } as const;
+      await store.append(id, [change]);
+      applyChange(checkpoint, change);
+    }
+    if (checkpoint.status !== 'running') {
+      const change = { type: 'status', at: now().toISOString(), status: 'running' } as const;
+      await store.append(id, [change]);
+      applyChange(checkpoint, change);
+    }
+    return startRun(options, hold, checkpoint, !hold.created, now, info);
+  } catch (error) {
+    await hold.release();
+    throw error;
+  }
+}
+
+/** pid and a random suffix: unique enough among the workers of one checkpoint. */
+function defaultWorkerId(): string {
+  const pid = globalThis.process?.pid ?? 0;
+  const random =
+    globalThis.crypto?.randomUUID?.().slice(0, 8) ?? Math.random().toString(36).slice(2, 10);
+  return `worker-${pid}-${random}`;
 }
 
 async function create(

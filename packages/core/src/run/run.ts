@@ -10,8 +10,9 @@ import { isUnderPrefix } from '../model/keys.js';
 import { applyChange } from '../model/reducer.js';
 import type { Checkpoint, Json, MappedId, RunStatus, Unit } from '../model/schema.js';
 import { type CheckpointSummary, summarize } from '../model/summary.js';
-import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
+import type { CheckpointLock, CheckpointStore, ClaimRequest } from '../store/contract.js';
 import type { RateLimitInfo, SaveContext, SaveStrategy } from '../strategies/index.js';
+import { UndoLog } from './undo.js';
 
 export interface PendingOptions {
   /** Also return failed units: all of them (`true`) or only those whose error is retryable. */
@@ -54,6 +55,30 @@ export interface FinishResult {
   deleted: boolean;
 }
 
+/** A run in worker mode: one of many processes that share a checkpoint (see `openRun`'s `worker`). */
+export interface WorkerInfo {
+  /** This worker's id, unique among the checkpoint's workers. */
+  id: string;
+  /** How long a claimed unit stays leased to this worker unless renewed. */
+  leaseMs: number;
+}
+
+export interface ClaimOptions {
+  /** Also claim failed units: all of them (`true`) or retryable ones. Default: none. */
+  retryFailed?: boolean | 'retryable';
+  /** Only failed units whose failure was recorded before this time (ISO 8601). */
+  failedBefore?: string;
+}
+
+export interface Claim {
+  /** Keys of the units now leased to this worker, their start recorded. */
+  keys: string[];
+  /** Unfinished units other workers hold under a live lease. */
+  leasedElsewhere: number;
+  /** When the earliest of those leases expires (ISO 8601), or null. */
+  nextExpiry: string | null;
+}
+
 /** @internal what openRun hands to the run it creates. */
 export interface RunInit {
   store: CheckpointStore;
@@ -65,6 +90,7 @@ export interface RunInit {
   now: () => Date;
   onIdConflict: ((conflict: IdMapConflictError) => void) | undefined;
   onClose: () => void;
+  worker?: WorkerInfo | null;
 }
 
 /**
@@ -76,6 +102,8 @@ export class Run {
   readonly id: string;
   /** True when an existing checkpoint was picked up. */
   readonly resumed: boolean;
+  /** Worker mode: this worker's id and lease; null for a run that holds the checkpoint alone. */
+  readonly worker: WorkerInfo | null;
   readonly #store: CheckpointStore;
   readonly #lock: CheckpointLock;
   readonly #state: Checkpoint;
@@ -89,6 +117,8 @@ export class Run {
   #rateLimit: RateLimitInfo | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Set while a store transaction is open: what its changes overwrote. */
+  #undo: UndoLog | null = null;
 
   /** @internal use {@link openRun}. */
   constructor(init: RunInit) {
@@ -102,6 +132,7 @@ export class Run {
     this.#now = init.now;
     this.#onIdConflict = init.onIdConflict;
     this.#onClose = init.onClose;
+    this.worker = init.worker ?? null;
     this.#since.at = this.#now().getTime();
   }
 
@@ -261,6 +292,7 @@ export class Run {
    */
   async finish(options: FinishOptions = {}): Promise<FinishResult> {
     this.#assertOpen();
+    if (this.worker) return this.#finishWorker(options);
     this.#setStatus('completed');
     await this.flush('Finished');
     const summary = this.summary();
@@ -271,10 +303,14 @@ export class Run {
     return { summary, deleted };
   }
 
-  /** Saves and releases the lock, leaving the job resumable (status `interrupted` unless finished). */
-  async close(status: RunStatus = 'interrupted'): Promise<void> {
+  /**
+   * Saves and releases the lock, leaving the job resumable (status `interrupted` unless finished).
+   * A worker leaves the checkpoint's status alone (other workers may go on) unless `status` is given.
+   */
+  async close(status?: RunStatus): Promise<void> {
     if (this.#closed) return;
-    if (this.#state.status !== status) this.#setStatus(status);
+    const next = status ?? (this.worker ? null : 'interrupted');
+    if (next && this.#state.status !== next) this.#setStatus(next);
     await this.flush('Closed');
     await this.#release();
   }
@@ -282,7 +318,8 @@ export class Run {
   /** @internal called by the signal handler. */
   async interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
     if (this.#closed) return;
-    this.#setStatus('interrupted');
+    // A worker stops alone: the others go on, so the checkpoint is not interrupted.
+    if (!this.worker) this.#setStatus('interrupted');
     await this.flush(`Interrupted by ${signal}`);
     await this.#release();
   }
@@ -297,6 +334,56 @@ export class Run {
     await this.close();
   }
 
+  /**
+   * Worker mode: leases up to `limit` claimable units to this worker (the store records their
+   * start) and loads their current state into {@link Run.checkpoint}.
+   */
+  async claim(limit: number, options: ClaimOptions = {}): Promise<Claim> {
+    this.#assertOpen();
+    const worker = this.worker;
+    if (!worker || !this.#store.claimUnits) {
+      throw new CheckpointError(
+        `claim needs worker mode: openRun({ worker }) on a store that has it`,
+      );
+    }
+    const request: ClaimRequest = {
+      worker: worker.id,
+      limit,
+      leaseMs: worker.leaseMs,
+      ...(options.retryFailed !== undefined && { retryFailed: options.retryFailed }),
+      ...(options.failedBefore !== undefined && { failedBefore: options.failedBefore }),
+    };
+    const result = await this.#store.claimUnits(this.id, request);
+    for (const { key, unit } of result.units) {
+      this.#state.units[key] = structuredClone(unit);
+      if (unit.startedAt && unit.startedAt > this.#state.updatedAt)
+        this.#state.updatedAt = unit.startedAt;
+    }
+    return {
+      keys: result.units.map((claimed) => claimed.key),
+      leasedElsewhere: result.leasedElsewhere,
+      nextExpiry: result.nextExpiry,
+    };
+  }
+
+  /**
+   * Runs `work` inside one store transaction (the store must have them, as PostgreSQL does) and
+   * commits, in that same transaction, every change the run has buffered and every change
+   * recorded while `work` runs. A sink that writes through `client` into the same database thus
+   * commits its rows together with the page's cursor: exactly-once. When the transaction does
+   * not commit, the changes recorded while it was open are taken back from the run's state and
+   * the error is thrown. Transactions and flushes of a run take turns; do not await
+   * {@link Run.flush} inside `work`.
+   */
+  transaction<T>(work: (client: unknown) => Promise<T>, reason = 'Transaction'): Promise<T> {
+    this.#assertOpen();
+    const next = this.#flushing.then(() => this.#transactionNow(work, reason));
+    this.#flushing = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
+  }
   #at(): string {
     return this.#now().toISOString();
   }
@@ -307,6 +394,7 @@ export class Run {
 
   #record(change: Change): void {
     this.#assertOpen();
+    this.#undo?.before(this.#state, change);
     applyChange(this.#state, change);
     this.#buffer.push(change);
     this.#since.changes += 1;
@@ -340,7 +428,8 @@ export class Run {
   }
 
   async #maybeSave(): Promise<void> {
-    if (this.#buffer.length === 0) return;
+    // Inside a transaction the transaction saves, when it commits.
+    if (this.#buffer.length === 0 || this.#undo) return;
     const decision = this.#strategy.decide(this.#saveContext());
     if (decision.save) await this.flush(decision.reason);
   }
@@ -371,12 +460,85 @@ export class Run {
     applyChange(this.#state, saved);
   }
 
+  async #transactionNow<T>(work: (client: unknown) => Promise<T>, reason: string): Promise<T> {
+    this.#assertOpen();
+    const store = this.#store;
+    if (!store.transaction) {
+      throw new CheckpointError(
+        `${store.description} has no transactions; run.transaction needs one that has`,
+      );
+    }
+    const before = this.#buffer;
+    const since = this.#since;
+    const rateLimit = this.#rateLimit;
+    this.#buffer = [];
+    const undo = new UndoLog(this.#state);
+    this.#undo = undo;
+    try {
+      const { value, saved } = await store.transaction(this.id, async (tx) => {
+        const value = await work(tx.client);
+        const saved: Change = { type: 'saved', at: this.#at(), reason };
+        // Changes recorded from here on (by other work) are not part of this transaction.
+        const taken = this.#buffer;
+        this.#buffer = [];
+        await tx.append([...before, ...taken, saved]);
+        return { value, saved };
+      });
+      this.#undo = null;
+      applyChange(this.#state, saved);
+      this.#since = { changes: this.#buffer.length, units: 0, items: 0, at: this.#now().getTime() };
+      return value;
+    } catch (error) {
+      this.#undo = null;
+      undo.restore(this.#state);
+      // What was buffered before is still to save; what was recorded while it was open is gone.
+      this.#buffer = before;
+      this.#since = since;
+      this.#rateLimit ??= rateLimit;
+      if (isOutcomeUnknown(error)) {
+        // The store cannot tell whether it committed: this run's state can no longer be trusted.
+        this.#buffer = [];
+        await this.#release();
+      }
+      throw error;
+    }
+  }
+
+  async #finishWorker(options: FinishOptions): Promise<FinishResult> {
+    await this.flush('Worker finished');
+    const stored = await this.#store.load(this.id);
+    const settled =
+      stored !== null &&
+      Object.values(stored.units).every(
+        (unit) => unit.status === 'complete' || unit.status === 'failed',
+      );
+    if (settled && stored.status !== 'completed') {
+      this.#setStatus('completed');
+      await this.flush('Finished');
+      stored.status = 'completed';
+    }
+    const summary = summarize(stored ?? this.#state);
+    // Never by default: another worker may still flush into the checkpoint.
+    const deleted = options.cleanup === true && settled && summary.counts.failed === 0;
+    if (deleted) await this.#store.delete(this.id);
+    await this.#release();
+    return { summary, deleted };
+  }
+
   async #release(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
     await this.#lock.release();
   }
+}
+
+function isOutcomeUnknown(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { outcomeUnknown?: unknown }).outcomeUnknown === true
+  );
 }
 
 function isPending(unit: Unit, retryFailed: boolean | 'retryable'): boolean {

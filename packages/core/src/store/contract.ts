@@ -1,6 +1,6 @@
 import type { LockOwner } from '../errors.js';
 import type { Change } from '../model/changes.js';
-import type { Checkpoint } from '../model/schema.js';
+import type { Checkpoint, Unit } from '../model/schema.js';
 import type { CheckpointSummary } from '../model/summary.js';
 
 /** A held checkpoint lock. Release it when the run ends; a store may take over a dead owner's lock. */
@@ -43,4 +43,76 @@ export interface CheckpointStore {
   lock(id: string): Promise<CheckpointLock>;
   /** Releases connections and handles. */
   close?(): Promise<void>;
+  /**
+   * Worker mode (optional): joins the checkpoint as one of many workers that share it. The hold
+   * excludes {@link CheckpointStore.lock} holders but not other workers. When the checkpoint does
+   * not exist, `options.created` is appended first, atomically: of many workers starting
+   * together exactly one creates it. Releasing the hold gives back the units the worker leased.
+   */
+  join?(id: string, options: JoinOptions): Promise<WorkerHold>;
+  /**
+   * Worker mode (optional): leases up to `request.limit` claimable units to a worker and records
+   * their start (a `unit.started` change each, so attempts grow by one per claim), in one atomic
+   * step: two workers never get the same unit. Claimable: pending units, in-progress units whose
+   * lease expired (or that have none), and failed units as `retryFailed` and `failedBefore` say.
+   * A worker's flushes renew its leases.
+   */
+  claimUnits?(id: string, request: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * Optional: runs `work` in one store transaction. Changes given to `tx.append` are acknowledged
+   * when the transaction commits, together with whatever `work` wrote through `tx.client`
+   * (exactly-once for sinks that write into the same database). Rejects when it did not commit.
+   */
+  transaction?<T>(id: string, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+}
+
+/** What {@link CheckpointStore.join} needs: who joins, for how long a lease lasts, and how to create. */
+export interface JoinOptions {
+  /** The worker's id, unique among the workers of a checkpoint. */
+  worker: string;
+  /** How long a claimed unit stays leased to this worker unless renewed. */
+  leaseMs: number;
+  /** The change that creates the checkpoint when it does not exist yet. */
+  created: Extract<Change, { type: 'created' }>;
+}
+
+/** A worker's hold on a shared checkpoint. */
+export interface WorkerHold extends CheckpointLock {
+  /** True when this join created the checkpoint. */
+  readonly created: boolean;
+}
+
+export interface ClaimRequest {
+  /** The claiming worker's id (as given to {@link CheckpointStore.join}). */
+  worker: string;
+  /** Most units to claim; at least 1. */
+  limit: number;
+  /** How long the lease lasts unless renewed. */
+  leaseMs: number;
+  /** Also claim failed units: all of them (`true`) or retryable ones. Default: none. */
+  retryFailed?: boolean | 'retryable';
+  /** Only failed units whose failure was recorded before this time (ISO 8601), so a worker does not retry its own failures in a loop. */
+  failedBefore?: string;
+}
+
+/** A unit leased to a worker, as it is after the claim recorded its start. */
+export interface ClaimedUnit {
+  key: string;
+  unit: Unit;
+}
+
+export interface ClaimResult {
+  units: ClaimedUnit[];
+  /** Unfinished units that other workers hold under a live lease: they come back if their worker dies. */
+  leasedElsewhere: number;
+  /** When the earliest of those leases expires (ISO 8601), or null when there are none. */
+  nextExpiry: string | null;
+}
+
+/** A store transaction in progress, as {@link CheckpointStore.transaction} hands it to `work`. */
+export interface StoreTransaction {
+  /** The store's handle on the transaction, such as a `pg` client for PostgreSQL. */
+  readonly client: unknown;
+  /** Appends changes inside the transaction: they are acknowledged when it commits. */
+  append(changes: readonly Change[]): Promise<void>;
 }
