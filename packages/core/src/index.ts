@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './formats/index.js';
 export type { Change, ChangeType } from './model/changes.js';
 export { ChangeSchema } from './model/changes.js';
 export { canonicalJson, configDigest } from './model/digest.js';

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import type { Checkpoint, Json, Unit } from '../model/schema.js';
+
+/** The document formats {@link readCheckpointDocument} recognises. */
+export type DocumentFormat =
+  | 'checkpointkit/1'
+  | 'seed-000/1.0'
+  | 'seed-002/1.0'
+  | 'seed-002/2.0'
+  | 'seed-003';
+
+/** Options of {@link readCheckpointDocument} and {@link parseCheckpointJson}. */
+export interface ReadOptions {
+  /** The file the document came from: named in errors, and the source of a default id. */
+  file?: string;
+  /**
+   * The id of the checkpoint made from a seed document. Default: seed 002's operation_id; for
+   * seed 000 the file name without leading dots and `.json` (else `migration_checkpoint`); for
+   * seed 003 `gh_year_end:<parent directory>` (else `gh_year_end`).
+   */
+  id?: string;
+}
+
+/** What a format reader gets besides the parsed document. */
+export interface ReadContext {
+  file: string | undefined;
+  id: string | undefined;
+}
+
+/** One format: how to recognise it, its schema, and how it maps into the canonical model. */
+export interface FormatReader<T> {
+  format: DocumentFormat;
+  /** How errors name the format: `seed 002 v2.0`. */
+  label: string;
+  schema: z.ZodType<T>;
+  /** How strongly the document's fields point at this format; 0 when they do not at all. */
+  affinity(doc: Record<string, unknown>): number;
+  toCheckpoint(doc: T, context: ReadContext): Checkpoint;
+}
+
+/** Affinity of a versioned format: 0 unless `version` matches, then 100 plus its fields present. */
+export function versionedAffinity(
+  doc: Record<string, unknown>,
+  version: string,
+  fields: readonly string[],
+): number {
+  return doc['version'] === version ? 100 + fields.filter((field) => field in doc).length : 0;
+}
+
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Normalises an ISO 8601 date-time as Python writes it (`datetime.isoformat()`, with or without
+ * an offset, up to microseconds) to `YYYY-MM-DDTHH:mm:ss.sssZ`. A naive time (no offset) is taken
+ * as UTC. Sub-millisecond digits are dropped. Returns null for anything else, including dates
+ * that do not exist (February 30th).
+ */
+export function normaliseTimestamp(value: string): string | null {
+  const match = TIMESTAMP.exec(value);
+  if (!match) return null;
+  const [, year, month, day, hour, minute, second = '00', fraction = '', zone = 'Z'] = match;
+  const ms = (fraction + '000').slice(0, 3);
+  const naive = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${ms}Z`);
+  if (
+    Number.isNaN(naive.getTime()) ||
+    naive.getUTCDate() !== Number(day) ||
+    naive.getUTCHours() !== Number(hour)
+  ) {
+    return null;
+  }
+  let offsetMinutes = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const digits = zone.replace(':', '');
+    const sign = digits.startsWith('-') ? -1 : 1;
+    const hours = Number(digits.slice(1, 3));
+    const minutes = Number(digits.slice(3, 5));
+    if (hours > 23 || minutes > 59) return null;
+    offsetMinutes = sign * (hours * 60 + minutes);
+  }
+  const iso = new Date(naive.getTime() - offsetMinutes * 60_000).toISOString();
+  return /^\d{4}-/.test(iso) ? iso : null;
+}
+
+/** A seed timestamp: an ISO 8601 string, normalised by {@link normaliseTimestamp}. */
+export const SeedTimestampSchema = z.string().transform((value, ctx) => {
+  const iso = normaliseTimestamp(value);
+  if (iso === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time' });
+    return z.NEVER;
+  }
+  return iso;
+});
+
+/** A non-negative integer count, as the seeds' Python ints are. */
+export const CountSchema = z.number().int().nonnegative();
+
+/** The latest of some normalised timestamps (they compare as strings). */
+export function latest(first: string, ...rest: (string | null | undefined)[]): string {
+  let max = first;
+  for (const value of rest) if (value && value > max) max = value;
+  return max;
+}
+
+/** Every timestamp a checkpoint's units hold. */
+export function unitTimestamps(units: Record<string, Unit>): string[] {
+  const out: string[] = [];
+  for (const unit of Object.values(units)) {
+    if (unit.startedAt) out.push(unit.startedAt);
+    if (unit.completedAt) out.push(unit.completedAt);
+    if (unit.error) out.push(unit.error.at);
+  }
+  return out;
+}
+
+/** A unit with the given fields; the rest as a fresh unit has them. */
+export function unit(fields: Partial<Unit>): Unit {
+  return {
+    status: 'pending',
+    attempts: 0,
+    cursor: null,
+    done: 0,
+    total: null,
+    startedAt: null,
+    completedAt: null,
+    error: null,
+    ...fields,
+  };
+}
+
+/** The last path segment of a file name, with / or \ as separator. */
+export function baseName(file: string): string {
+  const parts = file.split(/[\\/]/).filter((part) => part !== '');
+  return parts[parts.length - 1] ?? '';
+}
+
+/** The name of the directory a file lies in, when the path has one. */
+export function parentName(file: string): string | undefined {
+  const parts = file.split(/[\\/]/).filter((part) => part !== '' && part !== '.');
+  return parts.length > 1 ? parts[parts.length - 2] : undefined;
+}
+
+/** `.migration_checkpoint.json` → `migration_checkpoint`; empty when nothing is left. */
+export function fileStem(file: string): string {
+  return baseName(file)
+    .replace(/^\.+/, '')
+    .replace(/\.json$/i, '');
+}
+
+/** Free metadata for `meta.user`, dropping members whose value is undefined. */
+export function userMeta(entries: Record<string, Json | undefined>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(entries)) if (value !== undefined) out[key] = value;
+  return out;
+}
