@@ -1,0 +1,64 @@
+import { stat } from 'node:fs/promises';
+import type { CheckpointSummary, LockOwner } from '@checkpointkit/core';
+import { Command } from 'commander';
+import { type Context, storeOptionsOf, withStore } from '../context.js';
+import { NotFoundError } from '../errors.js';
+import { statusText } from '../format/status.js';
+import { table } from '../format/table.js';
+import { age } from '../format/time.js';
+import { storeKind } from '../stores.js';
+
+/** One row of `ls --json`: the summary of a checkpoint and who holds its lock. */
+export interface Listing extends CheckpointSummary {
+  lockedBy: LockOwner | null;
+}
+
+export function lsCommand(context: Context): Command {
+  return new Command('ls')
+    .description('list the checkpoints in a store')
+    .argument(
+      '[dir]',
+      'directory of the file store (default: --dir, CHECKPOINT_DIR or .checkpoints)',
+    )
+    .option('--json', 'print a JSON array of summaries')
+    .action(async (dir: string | undefined, options: { json?: boolean }, command: Command) => {
+      const storeOptions = storeOptionsOf(command);
+      if (dir !== undefined) storeOptions.dir = dir;
+      const explicit = storeOptions.dir ?? context.io.env.CHECKPOINT_DIR;
+      if (storeKind(storeOptions, context.io.env) === 'file' && explicit) {
+        await requireDirectory(explicit);
+      }
+      await withStore(context, storeOptions, async (handle) => {
+        const listings = (await handle.store.list()).sort((a, b) => a.id.localeCompare(b.id));
+        const rows: Listing[] = [];
+        for (const { summary } of listings) {
+          rows.push({ ...summary, lockedBy: await handle.lockOwner(summary.id) });
+        }
+        if (options.json) return context.out.json(rows);
+        if (rows.length === 0) return context.out.note(`no checkpoints in ${handle.description}`);
+        const c = context.out.color;
+        const now = context.now();
+        context.out.lines(
+          table(
+            [
+              ['ID', 'STATUS', 'PERCENT', 'UNITS', 'FAILED', 'UPDATED'].map((h) => c.bold(h)),
+              ...rows.map((row) => [
+                row.id,
+                statusText(row.status, c) + (row.lockedBy ? c.yellow(' (locked)') : ''),
+                `${row.percent.toFixed(1)}%`,
+                `${row.counts.complete}/${row.total}`,
+                row.counts.failed > 0 ? c.red(String(row.counts.failed)) : '0',
+                age(row.updatedAt, now),
+              ]),
+            ],
+            { right: [2, 3, 4] },
+          ),
+        );
+      });
+    });
+}
+
+async function requireDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new NotFoundError(`no directory ${dir}`);
+}

@@ -1,0 +1,101 @@
+import { dirname, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  checkpointToChanges,
+  formatSummaryLine,
+  parseCheckpointJson,
+  summarize,
+} from '@checkpointkit/core';
+import { checkpointFileName, checkpointFilesOf } from '@checkpointkit/storage-file';
+import { Command } from 'commander';
+import { type Context, storeOptionsOf } from '../context.js';
+import { CliError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { openFileStore, openStore, type StoreHandle, storeKind } from '../stores.js';
+import { readTextFile } from '../target.js';
+
+interface MigrateOptions {
+  id?: string;
+  out?: string;
+  force?: boolean;
+}
+
+export function migrateCommand(context: Context): Command {
+  return new Command('migrate')
+    .description(
+      'convert a checkpoint file in a seed format to the current one, written beside it (the source file is kept)',
+    )
+    .argument(
+      '<file>',
+      'a checkpoint file: seed 000, seed 002 v1.0/v2.0, seed 003 or canonical JSON',
+    )
+    .option('--id <id>', 'id of the migrated checkpoint (default: taken from the file)')
+    .option(
+      '--out <dir>',
+      "directory of the file store to write into (default: the file's directory)",
+    )
+    .option('-f, --force', 'replace an existing checkpoint with the same id')
+    .action(async (file: string, options: MigrateOptions, command: Command) => {
+      const text = await readTextFile(file);
+      const { format, checkpoint } = parseCheckpointJson(text, { file, id: options.id });
+      if (options.id !== undefined) checkpoint.id = options.id;
+      const storeOptions = storeOptionsOf(command);
+      const postgres = storeKind(storeOptions, context.io.env) === 'postgres';
+      if (!postgres && format === CHECKPOINT_FORMAT && checkpointFilesOf(file) && !options.out) {
+        context.out.line(`${file} is already a checkpoint of the file store: nothing to migrate`);
+        return;
+      }
+      const changes = checkpointToChanges(checkpoint);
+      const dir = options.out ?? dirname(file);
+      const handle = postgres ? await openStore(storeOptions, context.io.env) : openFileStore(dir);
+      const target = postgres
+        ? `checkpoint "${checkpoint.id}" in ${handle.description}`
+        : join(dir, checkpointFileName(checkpoint.id));
+      if (!postgres && resolve(target) === resolve(file)) {
+        throw new CliError(
+          `${file} would be replaced by its own migration: pass --out <dir> to write it elsewhere`,
+          EXIT.EXISTS,
+        );
+      }
+      try {
+        const lock = await handle.store.lock(checkpoint.id);
+        try {
+          if (await exists(handle, checkpoint.id)) {
+            if (!options.force) {
+              throw new CliError(
+                `${target} already exists: pass --force to replace it (nothing was written)`,
+                EXIT.EXISTS,
+              );
+            }
+            await handle.store.delete(checkpoint.id);
+          }
+          await handle.store.append(checkpoint.id, changes);
+          await handle.store.compact(checkpoint.id);
+          const written = await handle.store.load(checkpoint.id);
+          if (!isDeepStrictEqual(written, checkpoint)) {
+            throw new CheckpointError(
+              `${target} does not read back as the checkpoint migrated from ${file}`,
+            );
+          }
+        } finally {
+          await lock.release();
+        }
+      } finally {
+        await handle.close();
+      }
+      context.out.line(`migrated ${file} (${format}) to ${target}`);
+      context.out.line(`  ${formatSummaryLine(summarize(checkpoint))}`);
+    });
+}
+
+/** True when the store holds the id, even as files it cannot read (those are replaced only with --force). */
+async function exists(handle: StoreHandle, id: string): Promise<boolean> {
+  try {
+    return (await handle.store.load(id)) !== null;
+  } catch (error) {
+    if (error instanceof CheckpointError) return true;
+    throw error;
+  }
+}

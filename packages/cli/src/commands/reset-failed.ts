@@ -1,0 +1,47 @@
+import { type Change, isUnderPrefix } from '@checkpointkit/core';
+import { Command } from 'commander';
+import { type Context, storeOptionsOf, withStore } from '../context.js';
+import { editCheckpoint } from '../edit.js';
+import { failedUnits } from '../format/failed.js';
+
+interface ResetFailedOptions {
+  restart?: boolean;
+  retryableOnly?: boolean;
+  under?: string;
+}
+
+export function resetFailedCommand(context: Context): Command {
+  return new Command('reset-failed')
+    .description('put failed units back to pending, so the next run retries them')
+    .argument('<id>', 'checkpoint id')
+    .option('--restart', 'start the units over instead of resuming from their cursor')
+    .option('--retryable-only', 'only units whose error was marked retryable')
+    .option('--under <prefix>', 'only units at or below this key prefix')
+    .action(async (id: string, options: ResetFailedOptions, command: Command) => {
+      const keys = await withStore(context, storeOptionsOf(command), (handle) =>
+        editCheckpoint(handle, id, (checkpoint) => {
+          const at = new Date(context.now()).toISOString();
+          const chosen = failedUnits(checkpoint)
+            .filter(({ unit }) => !options.retryableOnly || unit.error?.retryable !== false)
+            .filter(({ key }) => options.under === undefined || isUnderPrefix(key, options.under))
+            .map(({ key }) => key);
+          const changes: Change[] = chosen.map((key) => ({
+            type: 'unit.reset',
+            at,
+            key,
+            keepCursor: !options.restart,
+          }));
+          return { changes, result: chosen };
+        }),
+      );
+      if (keys.length === 0) {
+        context.out.line(`no failed units to reset in "${id}"`);
+        return;
+      }
+      const how = options.restart ? 'they start over' : 'they resume from their cursor';
+      context.out.line(
+        `reset ${keys.length} failed ${keys.length === 1 ? 'unit' : 'units'} of "${id}" to pending (${how})`,
+      );
+      for (const key of keys) context.out.line(`  ${key}`);
+    });
+}

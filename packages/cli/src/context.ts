@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import type { Io, Output } from './output.js';
+import { openStore, type StoreHandle, type StoreOptions } from './stores.js';
+
+/** What every verb gets: where to write, the environment, and how to open the chosen store. */
+export interface Context {
+  io: Io;
+  out: Output;
+  /** Milliseconds since the epoch; a parameter so that output with ages can be tested. */
+  now(): number;
+  /** Set by a verb to end with a code other than 0 without an error message. */
+  exitCode: number;
+}
+
+/** The store options of a verb, with the global ones (`--store`, `--dir`, `--url`, `--schema`). */
+export function storeOptionsOf(command: Command): StoreOptions {
+  return command.optsWithGlobals<StoreOptions>();
+}
+
+/** Opens the store a verb's options name, runs `fn` and closes the store whatever happens. */
+export async function withStore<T>(
+  context: Context,
+  options: StoreOptions,
+  fn: (handle: StoreHandle) => Promise<T>,
+): Promise<T> {
+  const handle = await openStore(options, context.io.env);
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}

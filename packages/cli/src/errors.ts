@@ -1,0 +1,44 @@
+import {
+  CheckpointError,
+  CheckpointFormatError,
+  CheckpointLockedError,
+  errorMessage,
+} from '@checkpointkit/core';
+import { CommanderError } from 'commander';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+/** An error the CLI reports as one line with a chosen exit code. */
+export class CliError extends CheckpointError {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A checkpoint, unit or file that does not exist. */
+export class NotFoundError extends CliError {
+  override name = 'NotFoundError';
+  constructor(message: string) {
+    super(message, EXIT.NOT_FOUND);
+  }
+}
+
+/** What to print and which code to exit with for an error that reached the top. */
+export function classify(error: unknown): { code: ExitCode; message: string } {
+  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
+  if (error instanceof CheckpointLockedError) {
+    return {
+      code: EXIT.LOCKED,
+      message: `${error.message}; it was not changed (stop the job first)`,
+    };
+  }
+  if (error instanceof CheckpointFormatError) return { code: EXIT.DAMAGED, message: error.message };
+  if (error instanceof CommanderError) return { code: EXIT.USAGE, message: error.message };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return { code: EXIT.NOT_FOUND, message: errorMessage(error) };
+  return { code: EXIT.FAILURE, message: errorMessage(error) };
+}

@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import type { Checkpoint, CheckpointStore, LockOwner } from '@checkpointkit/core';
+import { fileStore, readCheckpointFiles, readLockOwner } from '@checkpointkit/storage-file';
+import { CliError } from './errors.js';
+import { EXIT } from './exit-codes.js';
+
+/** The global options that choose a store. */
+export interface StoreOptions {
+  store?: string;
+  dir?: string;
+  url?: string;
+  schema?: string;
+}
+
+/** A store plus the unlocked reads that `show`, `ls` and `watch` need. */
+export interface StoreHandle {
+  readonly kind: 'file' | 'postgres';
+  readonly store: CheckpointStore;
+  /** `file store at .checkpoints`: for messages. Never holds a password. */
+  readonly description: string;
+  /** The checkpoint as a job last saved it, read without taking the lock (safe while a job runs). */
+  read(id: string): Promise<Checkpoint | null>;
+  /** Who holds the checkpoint's lock, or null when nobody does (or the store cannot tell). */
+  lockOwner(id: string): Promise<LockOwner | null>;
+  close(): Promise<void>;
+}
+
+/** The directory of the file store: `--dir`, else `CHECKPOINT_DIR`, else `.checkpoints`. */
+export function storeDir(options: StoreOptions, env: NodeJS.ProcessEnv): string {
+  return options.dir ?? (env.CHECKPOINT_DIR || '.checkpoints');
+}
+
+/** Which store: `--store`, else postgres when `--url` is given, else `CHECKPOINT_STORE`, else file. */
+export function storeKind(options: StoreOptions, env: NodeJS.ProcessEnv): 'file' | 'postgres' {
+  const kind = options.store ?? (options.url ? 'postgres' : env.CHECKPOINT_STORE || 'file');
+  if (kind === 'file' || kind === 'postgres') return kind;
+  throw new CliError(`unknown store "${kind}" (expected "file" or "postgres")`, EXIT.USAGE);
+}
+
+/** Opens the store the options name. */
+export async function openStore(
+  options: StoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<StoreHandle> {
+  return storeKind(options, env) === 'postgres'
+    ? openPostgres(options, env)
+    : openFileStore(storeDir(options, env));
+}
+
+/** A file store in `dir` (relative to the working directory). */
+export function openFileStore(dir: string): StoreHandle {
+  const absolute = resolve(dir);
+  const store = fileStore({ dir: absolute });
+  return {
+    kind: 'file',
+    store,
+    description: `file store at ${dir}`,
+    read: (id) => readCheckpointFiles(absolute, id),
+    lockOwner: (id) => readLockOwner(absolute, id),
+    close: async () => {
+      await store.close?.();
+    },
+  };
+}
+
+async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Promise<StoreHandle> {
+  const url = options.url ?? env.DATABASE_URL;
+  if (!url) {
+    throw new CliError(
+      '--store postgres needs a connection string: pass --url or set DATABASE_URL',
+      EXIT.USAGE,
+    );
+  }
+  // Loaded only here, so the file store path never loads pg.
+  const { postgresStore } = await import('@checkpointkit/storage-postgres');
+  const store = postgresStore({
+    connectionString: url,
+    ...(options.schema ? { schema: options.schema } : {}),
+  });
+  return {
+    kind: 'postgres',
+    store,
+    description: store.description,
+    read: (id) => store.load(id),
+    lockOwner: async () => null,
+    close: async () => {
+      await store.close?.();
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type Checkpoint, errorMessage, parseCheckpointJson } from '@checkpointkit/core';
+import {
+  checkpointFilesOf,
+  parseCheckpointFiles,
+  readLockOwner,
+} from '@checkpointkit/storage-file';
+import { type Context, withStore } from './context.js';
+import { notFound } from './edit.js';
+import { CliError, NotFoundError } from './errors.js';
+import { EXIT } from './exit-codes.js';
+import type { Origin } from './format/summary.js';
+import type { StoreOptions } from './stores.js';
+
+/** A checkpoint to show, and where it came from. */
+export interface Loaded {
+  checkpoint: Checkpoint;
+  origin: Origin;
+}
+
+/**
+ * Reads what `show` was given: an existing file (a file store snapshot or journal, with its
+ * other half; or a JSON document in any format core reads), else a checkpoint id in the store.
+ * Nothing is locked or written.
+ */
+export async function loadTarget(
+  target: string,
+  context: Context,
+  options: StoreOptions,
+): Promise<Loaded> {
+  if (await isFile(target)) return loadFile(target);
+  return withStore(context, options, async (handle) => {
+    const checkpoint = await handle.read(target);
+    if (!checkpoint) {
+      if (/\.jsonl?$/.test(target)) {
+        throw new NotFoundError(
+          `no file ${target} and no checkpoint "${target}" in ${handle.description}`,
+        );
+      }
+      throw notFound(handle, target);
+    }
+    return {
+      checkpoint,
+      origin: { source: handle.description, lock: await handle.lockOwner(target) },
+    };
+  });
+}
+
+/** Reads one checkpoint file (see {@link loadTarget}). */
+export async function loadFile(file: string): Promise<Loaded> {
+  const dir = dirname(file);
+  const files = checkpointFilesOf(basename(file));
+  if (files) {
+    const snapshot = await readOptional(join(dir, files.snapshot));
+    const journal = await readOptional(join(dir, files.journal));
+    if (!isPlainDocument(snapshot)) {
+      const checkpoint = parseCheckpointFiles({ snapshot, journal, file });
+      if (checkpoint) {
+        return {
+          checkpoint,
+          origin: {
+            source: file,
+            format: 'checkpointkit/1, file store',
+            lock: await readLockOwner(dir, checkpoint.id),
+          },
+        };
+      }
+    }
+  }
+  const { format, checkpoint } = parseCheckpointJson(await readTextFile(file), { file });
+  return { checkpoint, origin: { source: file, format, lock: null } };
+}
+
+/** A snapshot that is a plain JSON checkpoint document, not the file store's envelope. */
+function isPlainDocument(snapshot: string | null): boolean {
+  return snapshot !== null && !/^\s*\{"format":"checkpointkit\/1","snapshot":/.test(snapshot);
+}
+
+/** The text of a file; a missing file is a NotFoundError, anything else unreadable a failure. */
+export async function readTextFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOENT') throw new NotFoundError(`no file ${file}`);
+    if (code === 'EISDIR')
+      throw new CliError(`${file} is a directory, not a checkpoint file`, EXIT.USAGE);
+    throw new CliError(`cannot read ${file}: ${errorMessage(error)}`, EXIT.FAILURE, {
+      cause: error,
+    });
+  }
+}
+
+async function readOptional(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
