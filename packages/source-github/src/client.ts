@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { Octokit } from '@octokit/core';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck';
+
+/** Where the source writes what it does (waits, renames); octokit's own `log` shape. */
+export interface GithubLog {
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+/** Options of {@link createGithubClient}. Every wait is in seconds of GitHub's clock. */
+export interface GithubClientOptions {
+  /** A personal access token or an installation token. Never written anywhere. */
+  auth: string;
+  /** The REST API root. Default `https://api.github.com` (GitHub Enterprise: `https://host/api/v3`). */
+  baseUrl?: string;
+  userAgent?: string;
+  /** Default: warnings and errors to the console. */
+  log?: GithubLog;
+  /**
+   * When the primary rate limit runs out, wait for its reset if that is at most this many
+   * seconds away; otherwise give up (the source then stops with "resume after HH:MM").
+   * Default 900 (15 minutes).
+   */
+  maxResetWait?: number;
+  /** Retries of a request hit by a secondary rate limit. Default 3. */
+  secondaryRetries?: number;
+  /** Retries of a request that failed with a 5xx or a network error. Default 3. */
+  retries?: number;
+  /**
+   * Milliseconds waited per second of `retry-after` (or of backoff). Default 1000; tests set 1 to
+   * run the real waiting code without waiting.
+   */
+  retryAfterBaseMs?: number;
+}
+
+/** Octokit with the throttling and retry plugins: every wait and retry is theirs. */
+export const GithubOctokit = Octokit.plugin(throttling, retry);
+export type GithubOctokit = InstanceType<typeof GithubOctokit>;
+
+/** Statuses the retry plugin leaves alone: client errors, and 409 (an empty repository). */
+const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 429, 451];
+
+/** How the plugins' waits read in a log line. */
+const describe = (options: { method?: string; url?: string }) => `${options.method} ${options.url}`;
+
+/**
+ * An octokit for collecting: primary rate limits are waited out when the reset is near
+ * (`maxResetWait`), secondary limits honour `retry-after` (60 s when absent) a bounded number of
+ * times, and 5xx or network errors are retried with backoff.
+ */
+export function createGithubClient(options: GithubClientOptions): GithubOctokit {
+  const log = redactingLog(options.log ?? consoleLog, options.auth);
+  const maxResetWait = options.maxResetWait ?? 900;
+  const secondaryRetries = options.secondaryRetries ?? 3;
+  const base = options.retryAfterBaseMs ?? 1000;
+  return new GithubOctokit({
+    auth: options.auth,
+    ...(options.baseUrl && { baseUrl: options.baseUrl }),
+    userAgent: options.userAgent ?? 'checkpointkit-source-github',
+    log,
+    throttle: {
+      id: tokenId(options.auth),
+      retryAfterBaseValue: base,
+      fallbackSecondaryRateRetryAfter: 60,
+      onRateLimit: (retryAfter, request, _octokit, retryCount) => {
+        if (retryCount >= 1 || retryAfter > maxResetWait) {
+          log.warn(
+            `rate limit exhausted on ${describe(request)}: reset in ${retryAfter} s, not waiting`,
+          );
+          return false;
+        }
+        log.warn(
+          `rate limit exhausted on ${describe(request)}: waiting ${retryAfter} s for the reset`,
+        );
+        return true;
+      },
+      onSecondaryRateLimit: (retryAfter, request, _octokit, retryCount) => {
+        if (retryCount >= secondaryRetries) {
+          log.warn(
+            `secondary rate limit on ${describe(request)}: giving up after ${retryCount} retries`,
+          );
+          return false;
+        }
+        log.warn(
+          `secondary rate limit on ${describe(request)}: waiting ${retryAfter} s (retry ${retryCount + 1} of ${secondaryRetries})`,
+        );
+        return true;
+      },
+    },
+    retry: { doNotRetry: DO_NOT_RETRY, retries: options.retries ?? 3, retryAfterBaseValue: base },
+  });
+}
+
+const consoleLog: GithubLog = {
+  debug: () => {},
+  info: () => {},
+  warn: (message, ...rest) => console.warn(message, ...rest),
+  error: (message, ...rest) => console.error(message, ...rest),
+};
+
+/** Replaces every occurrence of the token (and of its digest id) by `[REDACTED]`. */
+export function redactor(token: string | undefined): (text: string) => string {
+  if (!token) return (text) => text;
+  return (text) => text.split(token).join('[REDACTED]');
+}
+
+/** A log that never writes the token, whatever a plugin hands it. */
+export function redactingLog(log: GithubLog, token: string | undefined): GithubLog {
+  const redact = redactor(token);
+  const clean = (value: unknown): unknown =>
+    typeof value === 'string'
+      ? redact(value)
+      : value instanceof Error
+        ? redact(value.message)
+        : '[object]';
+  const wrap =
+    (write: GithubLog['warn']) =>
+    (message: string, ...rest: unknown[]) =>
+      write(redact(String(message)), ...rest.map(clean));
+  return {
+    debug: wrap(log.debug),
+    info: wrap(log.info),
+    warn: wrap(log.warn),
+    error: wrap(log.error),
+  };
+}
+
+/** A stable id for a token that does not reveal it: the key its requests are serialized under. */
+export function tokenId(token: string): string {
+  return `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+}
+
+const queues = new Map<number, Bottleneck.Group>();
+
+/**
+ * The queue that requests made with one token go through: at most `concurrency` at once, waits
+ * and retries included, so a rate-limit wait holds back every request of that token.
+ */
+export function requestQueue(key: string, concurrency: number): Bottleneck {
+  let group = queues.get(concurrency);
+  if (!group) {
+    group = new Bottleneck.Group({ maxConcurrent: concurrency });
+    queues.set(concurrency, group);
+  }
+  return group.key(key);
+}

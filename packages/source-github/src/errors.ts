@@ -1,0 +1,142 @@
+import { CheckpointError, type RateLimitInfo, UnitError } from '@checkpointkit/core';
+import { formatResumeTime, rateLimitFromHeaders } from './rate-limit.js';
+
+/** An option of `githubSource` that cannot work. Names the option and the cause. */
+export class GithubSourceConfigError extends CheckpointError {
+  override name = 'GithubSourceConfigError';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`githubSource: option "${field}" ${reason}`);
+  }
+}
+
+/** A request GitHub answered with an error. `retryable` says whether a later attempt may succeed. */
+export class GithubRequestError extends UnitError {
+  override name = 'GithubRequestError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly request: string,
+    options: { retryable: boolean },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The primary rate limit ran out and its reset is further away than the source may wait. The
+ * source stops (its `signal` aborts with this error); resume after `resetAt`.
+ */
+export class RateLimitExhaustedError extends UnitError {
+  override name = 'RateLimitExhaustedError';
+  readonly resetAt: string | undefined;
+  constructor(
+    readonly rateLimit: RateLimitInfo,
+    request: string,
+    now: Date,
+  ) {
+    super(
+      `GitHub rate limit exhausted (${rateLimit.resource ?? 'core'}: ${rateLimit.remaining} of ${rateLimit.limit} left) ` +
+        `at ${request}: resume after ${formatResumeTime(rateLimit.resetAt, now)}`,
+      { retryable: true },
+    );
+    this.resetAt = rateLimit.resetAt;
+  }
+}
+
+/** A cursor in the checkpoint that this source did not write (another tool, another version). */
+export class GithubCursorError extends UnitError {
+  override name = 'GithubCursorError';
+  constructor(
+    readonly unit: string,
+    reason: string,
+  ) {
+    super(`unit "${unit}": cursor ${reason}; reset the unit to start it over`, {
+      retryable: false,
+    });
+  }
+}
+
+/** The shape of an @octokit/request-error RequestError, without depending on its class identity. */
+export interface HttpFailure {
+  status: number;
+  message: string;
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown } | undefined;
+}
+
+export function isHttpFailure(error: unknown): error is HttpFailure {
+  return (
+    error instanceof Error &&
+    typeof (error as { status?: unknown }).status === 'number' &&
+    'request' in error
+  );
+}
+
+/** What a failed request means for the unit. */
+export type Outcome =
+  | { kind: 'not-modified' }
+  | { kind: 'empty-repository' }
+  | { kind: 'rate-limit-exhausted'; error: RateLimitExhaustedError }
+  | { kind: 'failed'; error: GithubRequestError };
+
+const NOT_RETRYABLE = new Set([400, 401, 403, 404, 410, 422, 451]);
+
+/**
+ * Classifies an HTTP failure that octokit's throttling and retry plugins gave up on: 304 is
+ * "unchanged", 409 an empty repository, 403/429 with no requests left the exhausted primary limit;
+ * 404, 410, 451 and other 4xx fail the unit for good; 5xx, network errors (status 500) and
+ * secondary limits are worth retrying later.
+ */
+export function classifyFailure(
+  failure: HttpFailure,
+  request: string,
+  now: Date,
+  redact: (text: string) => string,
+): Outcome {
+  const { status } = failure;
+  if (status === 304) return { kind: 'not-modified' };
+  if (status === 409) return { kind: 'empty-repository' };
+  const headers = failure.response?.headers;
+  const rateLimit = rateLimitFromHeaders(headers);
+  const reason = redact(githubMessage(failure));
+  if ((status === 403 || status === 429) && rateLimit?.remaining === 0) {
+    return {
+      kind: 'rate-limit-exhausted',
+      error: new RateLimitExhaustedError(rateLimit, request, now),
+    };
+  }
+  const secondary = (status === 403 || status === 429) && /secondary rate|abuse/i.test(reason);
+  if (secondary || status === 429) {
+    const error = new GithubRequestError(
+      `${request}: ${status} secondary rate limit, retries exhausted (${reason})`,
+      status,
+      request,
+      { retryable: true },
+    );
+    return { kind: 'failed', error };
+  }
+  const retryable = !NOT_RETRYABLE.has(status) && (status >= 500 || status < 400 || status === 408);
+  const what = status === 500 && !failure.response ? 'network error' : String(status);
+  const error = new GithubRequestError(
+    `${request}: ${what} ${reason}${retryable ? '' : ' (not retryable)'}`,
+    status,
+    request,
+    { retryable },
+  );
+  return { kind: 'failed', error };
+}
+
+/** GitHub's own message (`Not Found`, `Repository access blocked`), or the client's. */
+function githubMessage(failure: HttpFailure): string {
+  const data = failure.response?.data;
+  if (
+    data &&
+    typeof data === 'object' &&
+    typeof (data as { message?: unknown }).message === 'string'
+  ) {
+    return (data as { message: string }).message;
+  }
+  return failure.message;
+}
