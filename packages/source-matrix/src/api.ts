@@ -1,0 +1,106 @@
+import { MatrixRequestError } from './errors.js';
+import type { MatrixHttp } from './http.js';
+import type { RoomEventFilter } from './options.js';
+
+const V3 = '/_matrix/client/v3';
+
+/** The parts of a `GET /rooms/{roomId}/messages` response the source uses. */
+export interface MessagesResponse {
+  chunk: unknown[];
+  start: string | null;
+  /** Absent when there is nothing more to read in that direction. */
+  end: string | null;
+}
+
+const enc = encodeURIComponent;
+
+/** `GET /directory/room/{roomAlias}`: the room id an alias points to. */
+export async function resolveAlias(
+  http: MatrixHttp,
+  alias: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const path = `${V3}/directory/room/${enc(alias)}`;
+  const body = await http.get(path, {}, signal);
+  const roomId = field(body, 'room_id');
+  if (typeof roomId !== 'string' || !roomId.startsWith('!')) {
+    throw malformed(path, `has no room_id for ${alias}`);
+  }
+  return roomId;
+}
+
+/** `GET /rooms/{roomId}/messages?dir=f`: one page forward from `from` (or from the start). */
+export async function messagesForward(
+  http: MatrixHttp,
+  roomId: string,
+  page: { from?: string | undefined; limit: number; filter: RoomEventFilter | null },
+  signal: AbortSignal,
+): Promise<MessagesResponse> {
+  const path = `${V3}/rooms/${enc(roomId)}/messages`;
+  const body = await http.get(
+    path,
+    {
+      dir: 'f',
+      limit: page.limit,
+      from: page.from,
+      filter: page.filter === null ? undefined : JSON.stringify(page.filter),
+    },
+    signal,
+  );
+  const chunk = field(body, 'chunk');
+  if (!Array.isArray(chunk)) throw malformed(path, 'has no chunk array');
+  const start = field(body, 'start');
+  const end = field(body, 'end');
+  if (end !== undefined && end !== null && typeof end !== 'string')
+    throw malformed(path, 'has an end that is not a token');
+  return {
+    chunk,
+    start: typeof start === 'string' ? start : null,
+    end: typeof end === 'string' ? end : null,
+  };
+}
+
+/** `GET /rooms/{roomId}/state`: the current state events. */
+export async function roomState(
+  http: MatrixHttp,
+  roomId: string,
+  signal: AbortSignal,
+): Promise<unknown[]> {
+  const path = `${V3}/rooms/${enc(roomId)}/state`;
+  const body = await http.get(path, {}, signal);
+  if (!Array.isArray(body)) throw malformed(path, 'is not a list of state events');
+  return body;
+}
+
+/** `GET /rooms/{roomId}/context/{eventId}?limit=0`: the pagination tokens around one event. */
+export async function eventContext(
+  http: MatrixHttp,
+  roomId: string,
+  eventId: string,
+  signal: AbortSignal,
+): Promise<{ start: string | null; end: string | null }> {
+  const path = `${V3}/rooms/${enc(roomId)}/context/${enc(eventId)}`;
+  const body = await http.get(path, { limit: 0 }, signal);
+  const start = field(body, 'start');
+  const end = field(body, 'end');
+  return {
+    start: typeof start === 'string' ? start : null,
+    end: typeof end === 'string' ? end : null,
+  };
+}
+
+function field(body: unknown, name: string): unknown {
+  return body && typeof body === 'object' && !Array.isArray(body)
+    ? (body as Record<string, unknown>)[name]
+    : undefined;
+}
+
+function malformed(path: string, what: string): MatrixRequestError {
+  return new MatrixRequestError({
+    endpoint: `GET ${path}`,
+    status: 200,
+    errcode: null,
+    detail: `the response ${what}: not a Client-Server API response`,
+    retryable: false,
+  });
+}

@@ -1,0 +1,173 @@
+import { MatrixRateLimitError, MatrixRequestError, redact } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { backoffMs, retryAfterMs } from './retry-after.js';
+
+export type Query = Record<string, string | number | undefined>;
+
+/** Statuses worth another attempt: rate limits and the server errors proxies and restarts produce. */
+const TRANSIENT = new Set([500, 502, 503, 504]);
+
+/**
+ * GETs JSON from the homeserver's Client-Server API with the access token in the
+ * `Authorization: Bearer` header (never in the URL), retrying 429, 5xx and network errors a bounded
+ * number of times. Errors name the endpoint, status and errcode, and never the token.
+ */
+export class MatrixHttp {
+  readonly #token: string;
+  readonly #options: ResolvedOptions;
+
+  constructor(options: ResolvedOptions) {
+    this.#token = options.accessToken;
+    this.#options = options;
+  }
+
+  async get(path: string, query: Query, signal: AbortSignal): Promise<unknown> {
+    const options = this.#options;
+    const endpoint = `GET ${path}`;
+    const url = new URL(options.homeserverUrl + path);
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    for (let attempt = 0; ; attempt++) {
+      const left = attempt < options.maxRetries;
+      let response: Response;
+      try {
+        response = await options.fetch(url, {
+          headers: { authorization: `Bearer ${this.#token}`, accept: 'application/json' },
+          signal: AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs)]),
+        });
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        const detail = this.#clean(describeNetworkError(error));
+        if (!left)
+          throw new MatrixRequestError({
+            endpoint,
+            status: null,
+            errcode: null,
+            detail,
+            retryable: true,
+          });
+        await this.#wait(endpoint, attempt, backoffMs(attempt), detail, signal);
+        continue;
+      }
+      const text = await readText(response, signal);
+      const body = parseJson(text);
+      if (response.ok) {
+        if (body !== undefined) return body;
+        const detail = `the response is not JSON (${response.headers.get('content-type') ?? 'no content type'})`;
+        if (!left)
+          throw new MatrixRequestError({
+            endpoint,
+            status: response.status,
+            errcode: null,
+            detail,
+            retryable: true,
+          });
+        await this.#wait(endpoint, attempt, backoffMs(attempt), detail, signal);
+        continue;
+      }
+      const errcode = errcodeOf(body);
+      const detail = this.#clean(errorText(body, response.statusText));
+      if (response.status === 429) {
+        const asked = retryAfterMs(response.headers.get('retry-after'), body);
+        const wait = asked ?? backoffMs(attempt);
+        if (!left || wait > options.maxRetryWaitMs) {
+          const why = !left
+            ? `still rate limited after ${attempt + 1} attempts`
+            : `the server asks to wait ${wait} ms, more than maxRetryWaitMs (${options.maxRetryWaitMs} ms)`;
+          throw new MatrixRateLimitError({
+            endpoint,
+            errcode,
+            detail: `${detail} (${why})`,
+            retryAfterMs: asked,
+          });
+        }
+        await this.#wait(endpoint, attempt, wait, `rate limited (${errcode ?? '429'})`, signal);
+        continue;
+      }
+      if (TRANSIENT.has(response.status)) {
+        if (!left)
+          throw new MatrixRequestError({
+            endpoint,
+            status: response.status,
+            errcode,
+            detail,
+            retryable: true,
+          });
+        await this.#wait(
+          endpoint,
+          attempt,
+          backoffMs(attempt),
+          `${response.status} ${errcode ?? ''}`.trim(),
+          signal,
+        );
+        continue;
+      }
+      // 401, 403, 404 and other client errors: asking again will not help.
+      throw new MatrixRequestError({
+        endpoint,
+        status: response.status,
+        errcode,
+        detail,
+        retryable: false,
+      });
+    }
+  }
+
+  #clean(text: string): string {
+    return redact(text, this.#token);
+  }
+
+  async #wait(
+    endpoint: string,
+    attempt: number,
+    ms: number,
+    why: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.#options.onWarning({
+      code: 'retry',
+      message: `${endpoint}: ${why}; attempt ${attempt + 2} of ${this.#options.maxRetries + 1} in ${ms} ms`,
+      waitMs: ms,
+    });
+    await this.#options.sleep(ms, signal);
+  }
+}
+
+async function readText(response: Response, signal: AbortSignal): Promise<string> {
+  try {
+    return await response.text();
+  } catch {
+    if (signal.aborted) throw signal.reason;
+    return '';
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function errcodeOf(body: unknown): string | null {
+  if (body && typeof body === 'object' && 'errcode' in body && typeof body.errcode === 'string') {
+    return body.errcode;
+  }
+  return null;
+}
+
+function errorText(body: unknown, statusText: string): string {
+  if (body && typeof body === 'object' && 'error' in body && typeof body.error === 'string')
+    return body.error;
+  return statusText || 'no error message';
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  if (error.name === 'TimeoutError') return 'the request timed out';
+  return `${error.message}${cause}`;
+}

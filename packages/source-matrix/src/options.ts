@@ -1,0 +1,206 @@
+import { MatrixConfigError } from './errors.js';
+import type { MatrixWarning } from './types.js';
+
+/** A `RoomEventFilter` (Client-Server API): which events `/messages` returns. */
+export interface RoomEventFilter {
+  types?: string[];
+  not_types?: string[];
+  senders?: string[];
+  not_senders?: string[];
+  limit?: number;
+  lazy_load_members?: boolean;
+  include_redundant_members?: boolean;
+  contains_url?: boolean;
+  [key: string]: unknown;
+}
+
+export interface MatrixSourceOptions {
+  /** The homeserver's base URL, such as `https://matrix.example.org`. */
+  homeserverUrl: string;
+  /** The access token, sent as `Authorization: Bearer`. Never stored, logged or put in errors. */
+  accessToken: string;
+  /** Rooms to export: ids (`!abc:server`) or aliases (`#site_section:server`). One unit each. */
+  rooms: readonly string[];
+  /** Events asked for per `/messages` request (`limit`). Default 100. */
+  pageSize?: number;
+  /**
+   * The `RoomEventFilter` sent with every `/messages` request. Default
+   * `{ types: ['m.room.message'], lazy_load_members: true }`; `null` sends none.
+   */
+  filter?: RoomEventFilter | null;
+  /**
+   * The id map the sink fills with `event id -> new id` (returned as `idMappings`). A reply whose
+   * parent is not in it yet is held back until it is. `null`: the sink returns no ids, emit
+   * replies as they come. Default `matrix-event`.
+   */
+  idMap?: string | null;
+  /** Most replies held at once per room; beyond it the oldest go out unresolved. Default 1000. */
+  maxHeld?: number;
+  /** Remove the `> ` quote and `<mx-reply>` a reply carries for old clients. Default true. */
+  stripReplyFallbacks?: boolean;
+  /** Attempts after the first for 429, 5xx and network errors. Default 5. */
+  maxRetries?: number;
+  /** The longest wait for one retry; a 429 asking for more fails the room (retryable). Default 60 s. */
+  maxRetryWaitMs?: number;
+  /** Gives up on a request after this long (then retries). Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Empty pages in a row (each with a new token) before the room fails. Default 100. */
+  maxEmptyPages?: number;
+  /** Called for retries, skipped events and fallbacks. */
+  onWarning?: (warning: MatrixWarning) => void;
+  /** The wait between retries (tests pass a fake). Must reject when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The fetch to use. Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** The options with defaults applied, checked. */
+export interface ResolvedOptions {
+  homeserverUrl: string;
+  accessToken: string;
+  rooms: readonly string[];
+  pageSize: number;
+  filter: RoomEventFilter | null;
+  idMap: string | null;
+  maxHeld: number;
+  stripReplyFallbacks: boolean;
+  maxRetries: number;
+  maxRetryWaitMs: number;
+  requestTimeoutMs: number;
+  maxEmptyPages: number;
+  onWarning: (warning: MatrixWarning) => void;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  fetch: typeof fetch;
+}
+
+export const DEFAULT_FILTER: RoomEventFilter = {
+  types: ['m.room.message'],
+  lazy_load_members: true,
+};
+export const DEFAULT_ID_MAP = 'matrix-event';
+
+export function resolveOptions(options: MatrixSourceOptions): ResolvedOptions {
+  return {
+    homeserverUrl: homeserver(options.homeserverUrl),
+    accessToken: token(options.accessToken),
+    rooms: rooms(options.rooms),
+    pageSize: whole('pageSize', options.pageSize, 100, 1, 1000),
+    filter: filter(options.filter),
+    idMap: idMap(options.idMap),
+    maxHeld: whole('maxHeld', options.maxHeld, 1000, 0),
+    stripReplyFallbacks: options.stripReplyFallbacks ?? true,
+    maxRetries: whole('maxRetries', options.maxRetries, 5, 0),
+    maxRetryWaitMs: whole('maxRetryWaitMs', options.maxRetryWaitMs, 60_000, 0),
+    requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
+    maxEmptyPages: whole('maxEmptyPages', options.maxEmptyPages, 100, 1),
+    onWarning: options.onWarning ?? (() => {}),
+    sleep: options.sleep ?? sleep,
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+}
+
+function homeserver(value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new MatrixConfigError(
+      'homeserverUrl',
+      'must be the homeserver URL, such as https://matrix.example.org',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new MatrixConfigError('homeserverUrl', `is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new MatrixConfigError('homeserverUrl', `must be http or https, not ${url.protocol}`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new MatrixConfigError(
+      'homeserverUrl',
+      'must not carry credentials, a query or a fragment',
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function token(value: unknown): string {
+  // Never echo the value: it is a secret.
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new MatrixConfigError('accessToken', 'must be a non-empty string');
+  }
+  if (/[\s]/.test(value)) throw new MatrixConfigError('accessToken', 'must not contain whitespace');
+  return value;
+}
+
+function rooms(value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new MatrixConfigError(
+      'rooms',
+      'must list at least one room id (!id:server) or alias (#alias:server)',
+    );
+  }
+  const seen = new Set<string>();
+  for (const room of value) {
+    // Room ids of room version 12 have no server part (`!hash`); aliases always do.
+    if (typeof room !== 'string' || !/^(![^\s]+|#[^:\s]+:\S+)$/.test(room)) {
+      throw new MatrixConfigError(
+        'rooms',
+        `has ${JSON.stringify(room)}, which is neither a room id (!id:server) nor an alias (#alias:server)`,
+      );
+    }
+    if (seen.has(room)) throw new MatrixConfigError('rooms', `lists ${room} twice`);
+    seen.add(room);
+  }
+  return [...value] as string[];
+}
+
+function filter(value: MatrixSourceOptions['filter']): RoomEventFilter | null {
+  if (value === undefined) return DEFAULT_FILTER;
+  if (value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new MatrixConfigError('filter', 'must be a RoomEventFilter object or null');
+  }
+  return value;
+}
+
+function idMap(value: MatrixSourceOptions['idMap']): string | null {
+  if (value === undefined) return DEFAULT_ID_MAP;
+  if (value === null) return null;
+  if (typeof value !== 'string' || value === '')
+    throw new MatrixConfigError('idMap', 'must be a map name or null');
+  return value;
+}
+
+function whole(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new MatrixConfigError(
+      name,
+      `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,117 @@
+import { eventContext, messagesForward, roomState } from './api.js';
+import { MatrixPaginationError } from './errors.js';
+import type { MatrixHttp } from './http.js';
+import type { ResolvedOptions } from './options.js';
+
+/** One page of raw events, and the token after it (null: the history is read to its end). */
+export interface RawPage {
+  events: unknown[];
+  next: string | null;
+}
+
+export interface TimelineContext {
+  http: MatrixHttp;
+  options: ResolvedOptions;
+}
+
+/**
+ * Pages forward through a room's history from `from`, or from its very first event when `from` is
+ * undefined. The `end` token of each page is the next `from`; no `end` means the end of the history,
+ * while an empty chunk that has an `end` is just an empty page. A token the server already handed
+ * out in this read is caught instead of looping: an empty page that repeats the token it was asked
+ * for ends the history, anything else fails the room.
+ */
+export async function* forwardPages(
+  context: TimelineContext,
+  roomId: string,
+  from: string | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<RawPage> {
+  const { http, options } = context;
+  const ask = (token: string | undefined) =>
+    messagesForward(
+      http,
+      roomId,
+      { from: token, limit: options.pageSize, filter: options.filter },
+      signal,
+    );
+
+  if (from === undefined) {
+    const first = await ask(undefined);
+    if (first.chunk.length > 0) {
+      yield { events: first.chunk, next: first.end };
+      if (first.end === null) return;
+      from = first.end;
+    } else {
+      // Servers before Matrix v1.3 (Synapse before 1.73) answer dir=f without `from` from the
+      // present, so with nothing. Start at the room's m.room.create event instead; for a room
+      // that is empty under the filter this costs three requests and finds the same nothing.
+      options.onWarning({
+        code: 'start-fallback',
+        roomId,
+        message: `room ${roomId}: /messages?dir=f without from returned nothing; paging from m.room.create instead`,
+      });
+      from = await startOfHistory(context, roomId, signal);
+    }
+  }
+
+  const seen = new Set<string>();
+  let empties = 0;
+  for (;;) {
+    seen.add(from);
+    const page = await ask(from);
+    if (page.end !== null && seen.has(page.end)) {
+      if (page.chunk.length === 0 && page.end === from) {
+        options.onWarning({
+          code: 'repeated-token',
+          roomId,
+          message: `room ${roomId}: an empty page gave back the token it was asked for; taking it as the end of the history`,
+        });
+        return;
+      }
+      throw new MatrixPaginationError(
+        roomId,
+        `the server handed out the token ${page.end} a second time (pagination loop), after ${seen.size} pages of this read`,
+      );
+    }
+    empties = page.chunk.length === 0 ? empties + 1 : 0;
+    if (empties > options.maxEmptyPages) {
+      throw new MatrixPaginationError(
+        roomId,
+        `${empties} empty pages in a row (maxEmptyPages ${options.maxEmptyPages}); last token ${from}`,
+      );
+    }
+    yield { events: page.chunk, next: page.end };
+    if (page.end === null) return;
+    from = page.end;
+  }
+}
+
+/** The token just before the room's m.room.create event: `/state`, then `/context/{id}?limit=0`. */
+async function startOfHistory(
+  context: TimelineContext,
+  roomId: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const state = await roomState(context.http, roomId, signal);
+  const create = state.find(
+    (event): event is { event_id: string } =>
+      typeof event === 'object' &&
+      event !== null &&
+      (event as { type?: unknown }).type === 'm.room.create' &&
+      typeof (event as { event_id?: unknown }).event_id === 'string',
+  );
+  if (!create)
+    throw new MatrixPaginationError(
+      roomId,
+      'the room state has no m.room.create event to start the history from',
+    );
+  const around = await eventContext(context.http, roomId, create.event_id, signal);
+  if (around.start === null) {
+    throw new MatrixPaginationError(
+      roomId,
+      `/context of m.room.create ${create.event_id} gave no start token`,
+    );
+  }
+  return around.start;
+}

@@ -1,0 +1,274 @@
+/**
+ * A Matrix homeserver on 127.0.0.1 for tests: answers the Client-Server API operations an export
+ * needs (alias resolution, /messages both ways with filters, /context, /state) from {@link FakeRoom}s,
+ * as Synapse 1.67 does (see the recording). Every request is checked against the spec's OpenAPI
+ * files and so is every response it gives; what does not match lands in `violations`.
+ * Faults (429s, server errors, odd pages) are injected per request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FakeRoom, RawEvent } from './room.js';
+import { MatrixSpec, type Operation } from './spec.js';
+
+type Obj = Record<string, unknown>;
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RequestInfo {
+  operation: string;
+  method: string;
+  /** The path as sent (encoded). */
+  path: string;
+  params: Record<string, string>;
+  authorization: string | undefined;
+}
+
+/**
+ * A fault answers a request instead of the server, or changes its answer. `times` counts how many
+ * matching requests it takes (default 1).
+ */
+export interface Fault {
+  match: (request: RequestInfo) => boolean;
+  times?: number;
+  reply: (request: RequestInfo, normal: () => Reply) => Reply;
+}
+
+export interface LoggedRequest extends RequestInfo {
+  status: number;
+}
+
+let shared: MatrixSpec | undefined;
+/** The spec is parsed and compiled once per test file. */
+export function spec(): MatrixSpec {
+  shared ??= new MatrixSpec();
+  return shared;
+}
+
+export interface FakeHomeserverOptions {
+  accessToken: string;
+  rooms: FakeRoom[];
+  /** Synapse before 1.73: /messages?dir=f without `from` starts at the present, so returns nothing. */
+  legacyForwardWithoutFrom?: boolean;
+  serverName?: string;
+}
+
+export class FakeHomeserver {
+  readonly rooms = new Map<string, FakeRoom>();
+  readonly aliases = new Map<string, string>();
+  readonly requests: LoggedRequest[] = [];
+  readonly violations: string[] = [];
+  readonly faults: Fault[] = [];
+  legacyForwardWithoutFrom: boolean;
+  accessToken: string;
+  #server: Server | undefined;
+  #url = '';
+
+  constructor(options: FakeHomeserverOptions) {
+    this.accessToken = options.accessToken;
+    this.legacyForwardWithoutFrom = options.legacyForwardWithoutFrom ?? true;
+    for (const room of options.rooms) this.addRoom(room);
+  }
+
+  addRoom(room: FakeRoom): void {
+    this.rooms.set(room.roomId, room);
+    for (const alias of room.aliases) this.aliases.set(alias, room.roomId);
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(): Promise<this> {
+    const server = createServer((req, res) => this.#handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.#server = server;
+    this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.#server = undefined;
+  }
+
+  inject(fault: Fault): void {
+    this.faults.push({ times: 1, ...fault });
+  }
+
+  /** The `/messages` requests made so far. */
+  messageRequests(): LoggedRequest[] {
+    return this.requests.filter((r) => r.operation === 'getRoomEvents');
+  }
+
+  /** Answers one request as the HTTP handler would, for tests that need no socket. */
+  answer(method: string, pathAndQuery: string, authorization?: string): Reply {
+    const url = new URL(pathAndQuery, 'http://127.0.0.1');
+    const check = spec().checkRequest(method, url, authorization);
+    for (const error of check.errors)
+      this.violations.push(`request ${method} ${url.pathname}: ${error}`);
+    if (!check.operation) {
+      return { status: 400, body: { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' } };
+    }
+    const request: RequestInfo = {
+      operation: check.operation.id,
+      method,
+      path: url.pathname + url.search,
+      params: check.params,
+      authorization,
+    };
+    const normal = () => this.#route(check.operation!, request);
+    const fault = this.faults.find((f) => (f.times ?? 1) > 0 && f.match(request));
+    let reply: Reply;
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      reply = fault.reply(request, normal);
+    } else reply = normal();
+    for (const error of spec().checkResponse(check.operation, reply.status, reply.body)) {
+      this.violations.push(`response to ${method} ${url.pathname}: ${error}`);
+    }
+    this.requests.push({ ...request, status: reply.status });
+    return reply;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    req.on('end', () => {
+      const reply = this.answer(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+      const body = JSON.stringify(reply.body);
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.end(body);
+    });
+  }
+
+  #route(operation: Operation, request: RequestInfo): Reply {
+    const p = request.params;
+    if (operation.id === 'getRoomIdByAlias') {
+      const roomId = this.aliases.get(p['roomAlias']!);
+      if (!roomId) return error(404, 'M_NOT_FOUND', `Room alias ${p['roomAlias']} not found`);
+      return {
+        status: 200,
+        body: { room_id: roomId, servers: [p['roomAlias']!.split(':').slice(1).join(':')] },
+      };
+    }
+    if (!operation.secured) return error(400, 'M_UNRECOGNIZED', 'Unrecognized request');
+    const auth = request.authorization;
+    if (!auth) return error(401, 'M_MISSING_TOKEN', 'Missing access token.');
+    if (auth !== `Bearer ${this.accessToken}`) {
+      return {
+        status: 401,
+        body: {
+          errcode: 'M_UNKNOWN_TOKEN',
+          error: 'Invalid access token passed.',
+          soft_logout: false,
+        },
+      };
+    }
+    const room = this.rooms.get(p['roomId']!);
+    if (!room) {
+      const user = [...this.rooms.values()][0]?.userId ?? '@user:localhost';
+      return error(
+        403,
+        'M_FORBIDDEN',
+        `User ${user} not in room ${p['roomId']}, and room previews are disabled`,
+      );
+    }
+    switch (operation.id) {
+      case 'getRoomEvents':
+        return this.#messages(room, p);
+      case 'getEventContext':
+        return this.#context(room, p);
+      case 'getRoomState':
+        return { status: 200, body: room.stateAt(room.length).map((e) => room.view(e)) };
+      default:
+        return error(400, 'M_UNRECOGNIZED', 'Unrecognized request');
+    }
+  }
+
+  #messages(room: FakeRoom, p: Record<string, string>): Reply {
+    const dir = p['dir'];
+    const limit = p['limit'] === undefined ? 10 : Number(p['limit']);
+    const filter = p['filter'] === undefined ? {} : (JSON.parse(p['filter']) as Obj);
+    let from: number;
+    if (p['from'] === undefined) {
+      from = dir === 'f' && !this.legacyForwardWithoutFrom ? 0 : room.length;
+    } else {
+      const position = room.positionOf(p['from']);
+      if (position === undefined) return error(400, 'M_INVALID_PARAM', 'Invalid from parameter');
+      from = position;
+    }
+    const start = p['from'] ?? room.token(from);
+    const chunk: RawEvent[] = [];
+    let at = from;
+    if (dir === 'f') {
+      for (; at < room.length && chunk.length < limit; at++)
+        if (passes(room.events[at]!, filter)) chunk.push(room.events[at]!);
+    } else {
+      for (; at > 0 && chunk.length < limit; at--)
+        if (passes(room.events[at - 1]!, filter)) chunk.push(room.events[at - 1]!);
+    }
+    const body: Obj = { chunk: chunk.map((e) => room.view(e)), start };
+    // No events: no `end` (Synapse since 1.50, as the recording shows); else the gap after the last one.
+    if (chunk.length > 0)
+      body['end'] = room.token(
+        dir === 'f'
+          ? room.position(chunk.at(-1)!.event_id) + 1
+          : room.position(chunk.at(-1)!.event_id),
+      );
+    if (filter['lazy_load_members'] === true && chunk.length > 0) {
+      body['state'] = room
+        .membersAt(room.length, new Set(chunk.map((e) => e.sender)))
+        .map((e) => room.view(e));
+    }
+    return { status: 200, body };
+  }
+
+  #context(room: FakeRoom, p: Record<string, string>): Reply {
+    const at = room.position(p['eventId']!);
+    if (at < 0) return error(404, 'M_NOT_FOUND', 'Event not found.');
+    const limit = p['limit'] === undefined ? 10 : Number(p['limit']);
+    const beforeLimit = Math.floor(limit / 2);
+    const before = room.events.slice(Math.max(0, at - beforeLimit), at).reverse();
+    const after = room.events.slice(at + 1, at + 1 + (limit - beforeLimit));
+    const last = at + after.length;
+    return {
+      status: 200,
+      body: {
+        events_before: before.map((e) => room.view(e)),
+        event: room.view(room.events[at]!),
+        events_after: after.map((e) => room.view(e)),
+        state: room.stateAt(last + 1).map((e) => room.view(e)),
+        start: room.token(at - before.length),
+        end: room.token(last + 1),
+      },
+    };
+  }
+}
+
+export function error(status: number, errcode: string, message: string): Reply {
+  return { status, body: { errcode, error: message } };
+}
+
+/** Whether an event passes a RoomEventFilter (types and senders, with `*` wildcards). */
+function passes(event: RawEvent, filter: Obj): boolean {
+  const like = (patterns: unknown, value: string) =>
+    Array.isArray(patterns) &&
+    patterns.some((p) =>
+      new RegExp(
+        `^${String(p)
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replaceAll('*', '.*')}$`,
+      ).test(value),
+    );
+  if (filter['types'] !== undefined && !like(filter['types'], event.type)) return false;
+  if (like(filter['not_types'], event.type)) return false;
+  if (filter['senders'] !== undefined && !like(filter['senders'], event.sender)) return false;
+  if (like(filter['not_senders'], event.sender)) return false;
+  return true;
+}
