@@ -1,0 +1,40 @@
+import { CheckpointFormatError } from '@checkpointkit/core';
+
+/**
+ * What is wrong with a checkpoint file:
+ * - `json`: a line or document that is not JSON
+ * - `schema`: JSON that is not what the format says (a change, a column, the envelope)
+ * - `checksum`: bytes that differ from what was written (length or crc32)
+ * - `version`: a format tag or format version this version of the store does not know
+ * - `sequence`: journal batches out of order, or a journal that does not fit its snapshot
+ * - `missing`: a file that must exist does not (a journal that continues a deleted snapshot)
+ * - `mismatch`: files that belong to another checkpoint id
+ */
+export type CheckpointFileErrorKind =
+  | 'json'
+  | 'schema'
+  | 'checksum'
+  | 'version'
+  | 'sequence'
+  | 'missing'
+  | 'mismatch';
+
+/**
+ * A checkpoint snapshot or journal that cannot be read. Names the file, the line (1-based, when
+ * the damage is in one line) and the cause. The store never modifies such a file on its own:
+ * `repair` moves it aside explicitly.
+ */
+export class CheckpointFileError extends CheckpointFormatError {
+  override name = 'CheckpointFileError';
+  /** The damaged file, as given to the parser. */
+  declare readonly file: string;
+  constructor(
+    file: string,
+    readonly kind: CheckpointFileErrorKind,
+    reason: string,
+    line?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(file, reason, line, options);
+  }
+}

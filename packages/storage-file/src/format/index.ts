@@ -1,0 +1,40 @@
+/**
+ * `@checkpointkit/storage-file/format`: the file store's names and parsers without any file I/O
+ * or locking, for tools that read checkpoint files their own way (an editor's file system API).
+ */
+export { CheckpointFileError, type CheckpointFileErrorKind } from './errors.js';
+export {
+  encodeBatch,
+  encodeJournalHeader,
+  JOURNAL_VERSION,
+  type ParsedJournal,
+  parseJournal,
+} from './journal.js';
+export {
+  CORRUPT_INFIX,
+  checkpointFileName,
+  checkpointFilesOf,
+  checkpointIdFromFileName,
+  checkpointStemFromFileName,
+  decodeCheckpointStem,
+  encodeCheckpointId,
+  isShortenedStem,
+  JOURNAL_SUFFIX,
+  journalFileName,
+  LOCK_SUFFIX,
+  lockFileName,
+  MAX_ENCODED_STEM,
+  SNAPSHOT_SUFFIX,
+} from './names.js';
+export {
+  type CheckpointFilesInput,
+  journalFileFor,
+  type ParsedCheckpoint,
+  parseCheckpointFiles,
+} from './parse.js';
+export {
+  type DecodedSnapshot,
+  decodeSnapshot,
+  encodeSnapshot,
+  SNAPSHOT_VERSION,
+} from './snapshot.js';

@@ -1,0 +1,149 @@
+import { applyChange, type Change, type Checkpoint, emptyCheckpoint } from '@checkpointkit/core';
+import { toBuffer } from './bytes.js';
+import { CheckpointFileError } from './errors.js';
+import { type JournalBatch, type ParsedJournal, parseJournal } from './journal.js';
+import { JOURNAL_SUFFIX, SNAPSHOT_SUFFIX } from './names.js';
+import { decodeSnapshot } from './snapshot.js';
+
+/** What {@link parseCheckpointFiles} reads from a snapshot and its journal. */
+export interface ParsedCheckpoint {
+  checkpoint: Checkpoint;
+  /** What a crash left after the last complete journal batch: dropped, and reported here. */
+  tornTail: { line: number; bytes: number } | null;
+  /** Changes replayed from the journal on top of the snapshot. */
+  journalChanges: number;
+}
+
+export interface CheckpointFilesInput {
+  /** The snapshot's bytes (`<id>.checkpoint.json`), or null when there is none. */
+  snapshot: Uint8Array | string | null;
+  /** The journal's bytes (`<id>.checkpoint.jsonl`), or null when there is none. */
+  journal: Uint8Array | string | null;
+  /**
+   * The snapshot's path or name, for error messages. The journal is named after it (suffix
+   * `.checkpoint.jsonl`) unless `journalFile` is given.
+   */
+  file: string;
+  journalFile?: string;
+}
+
+/** @internal everything the store needs besides the checkpoint. */
+export interface ParsedFiles extends ParsedCheckpoint {
+  /** Last batch in the state (0 when none). */
+  seq: number;
+  snapshotSeq: number | null;
+  journal: ParsedJournal | null;
+}
+
+/** The journal's name for messages: the snapshot's name with the journal suffix. */
+export function journalFileFor(file: string): string {
+  return file.endsWith(SNAPSHOT_SUFFIX)
+    ? file.slice(0, -SNAPSHOT_SUFFIX.length) + JOURNAL_SUFFIX
+    : `${file} (journal)`;
+}
+
+/**
+ * Reads a checkpoint from the bytes of its snapshot and journal: pure, no I/O, so an editor can
+ * read the files its own way. Replays the journal batches the snapshot does not cover, drops a
+ * torn tail (reported in `tornTail`), and throws {@link CheckpointFileError} naming the file,
+ * the line and the cause on any other damage, or when neither holds a checkpoint.
+ */
+export function parseCheckpointFiles(input: CheckpointFilesInput): ParsedCheckpoint {
+  const parsed = parseFiles(input);
+  if (!parsed) {
+    throw new CheckpointFileError(
+      input.file,
+      'missing',
+      'no snapshot and no complete journal batch: no checkpoint here',
+    );
+  }
+  return {
+    checkpoint: parsed.checkpoint,
+    tornTail: parsed.tornTail,
+    journalChanges: parsed.journalChanges,
+  };
+}
+
+/** @internal as {@link parseCheckpointFiles}, with the store's bookkeeping; null when empty. */
+export function parseFiles(input: CheckpointFilesInput): ParsedFiles | null {
+  const snapshotFile = input.file;
+  const journalFile = input.journalFile ?? journalFileFor(input.file);
+  const snapshot = input.snapshot === null ? null : decodeSnapshot(input.snapshot, snapshotFile);
+  const journal =
+    input.journal === null ? null : parseJournal(toBuffer(input.journal), journalFile);
+
+  if (journal && snapshot && journal.header.id !== snapshot.checkpoint.id) {
+    throw new CheckpointFileError(
+      journalFile,
+      'mismatch',
+      `the journal belongs to checkpoint ${JSON.stringify(journal.header.id)}, the snapshot to ${JSON.stringify(snapshot.checkpoint.id)}`,
+      1,
+    );
+  }
+  if (journal && journal.header.base > (snapshot?.seq ?? 0)) {
+    throw new CheckpointFileError(
+      journalFile,
+      snapshot ? 'sequence' : 'missing',
+      snapshot
+        ? `the journal continues snapshot batch ${journal.header.base}, but the snapshot only covers batch ${snapshot.seq}`
+        : `the journal continues snapshot batch ${journal.header.base}, but there is no snapshot`,
+      1,
+    );
+  }
+
+  let state: Checkpoint | null = snapshot ? snapshot.checkpoint : null;
+  let seq = snapshot?.seq ?? 0;
+  let journalChanges = 0;
+  if (journal) {
+    const id = journal.header.id;
+    for (const batch of journal.batches) {
+      if (batch.seq <= seq) continue; // folded into the snapshot already (a compaction was cut short)
+      state = applyBatch(state, batch, id, journalFile);
+      journalChanges += batch.changes.length;
+      seq = batch.seq;
+    }
+  }
+  if (!state) return null;
+  return {
+    checkpoint: state,
+    tornTail: journal?.tornTail ?? null,
+    journalChanges,
+    seq,
+    snapshotSeq: snapshot?.seq ?? null,
+    journal,
+  };
+}
+
+function applyBatch(
+  state: Checkpoint | null,
+  batch: JournalBatch,
+  id: string,
+  file: string,
+): Checkpoint {
+  let current = state;
+  batch.changes.forEach((change: Change, index) => {
+    const line = batch.line + index;
+    if (change.type === 'created') {
+      if (change.id !== id) {
+        throw new CheckpointFileError(
+          file,
+          'mismatch',
+          `a "created" change for checkpoint ${JSON.stringify(change.id)} in the journal of ${JSON.stringify(id)}`,
+          line,
+        );
+      }
+      current = emptyCheckpoint(change.id, change.at, change.configDigest);
+      return;
+    }
+    if (!current) {
+      throw new CheckpointFileError(
+        file,
+        'sequence',
+        `the journal starts with a "${change.type}" change, not "created", and there is no snapshot`,
+        line,
+      );
+    }
+    applyChange(current, change);
+  });
+  return current!;
+}

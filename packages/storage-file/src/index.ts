@@ -1,0 +1,22 @@
+/**
+ * `@checkpointkit/storage-file`: the embedded default {@link CheckpointStore}. One snapshot and
+ * one fsynced append-only journal per checkpoint, atomic compaction, cross-process locks.
+ *
+ * ```ts
+ * import { openRun } from '@checkpointkit/core';
+ * import { fileStore } from '@checkpointkit/storage-file';
+ *
+ * const run = await openRun({ id: 'github:acme/pulls', store: fileStore({ dir: '.checkpoints' }) });
+ * ```
+ */
+export * from './format/index.js';
+export {
+  defaultCheckpointDir,
+  type FileStore,
+  type FileStoreOptions,
+  type FileStoreWarning,
+  fileStore,
+} from './store/file-store.js';
+export { DEFAULT_STALE_MS } from './store/lock.js';
+export { readCheckpointFiles, readLockOwner } from './store/readers.js';
+export type { RepairReport } from './store/repair.js';

@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import { CheckpointFileError } from '../format/errors.js';
+import { JOURNAL_SUFFIX, LOCK_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
+import { type ParsedFiles, parseFiles } from '../format/parse.js';
+import { type FileRead, readOrNull, readWithIdentity } from './io.js';
+
+/** The paths of one checkpoint's files in a store directory. */
+export interface CheckpointPaths {
+  stem: string;
+  snapshot: string;
+  journal: string;
+  lock: string;
+}
+
+export function pathsOf(dir: string, stem: string): CheckpointPaths {
+  return {
+    stem,
+    snapshot: join(dir, stem + SNAPSHOT_SUFFIX),
+    journal: join(dir, stem + JOURNAL_SUFFIX),
+    lock: join(dir, stem + LOCK_SUFFIX),
+  };
+}
+
+/** The raw files of a checkpoint, read journal first (see {@link readConsistent}). */
+export interface RawFiles {
+  journal: FileRead | null;
+  snapshot: Buffer | null;
+}
+
+/**
+ * Reads the journal, then the snapshot. A compaction renames the new snapshot into place before
+ * it replaces the journal, so a journal read first is never newer than the snapshot read after
+ * it: the pair always resolves to a state the writer acknowledged.
+ */
+export async function readRaw(paths: CheckpointPaths): Promise<RawFiles> {
+  const journal = await readWithIdentity(paths.journal);
+  const snapshot = await readOrNull(paths.snapshot);
+  return { journal, snapshot };
+}
+
+export function parseRaw(paths: CheckpointPaths, raw: RawFiles): ParsedFiles | null {
+  if (!raw.journal && !raw.snapshot) return null;
+  return parseFiles({
+    snapshot: raw.snapshot,
+    journal: raw.journal?.bytes ?? null,
+    file: paths.snapshot,
+    journalFile: paths.journal,
+  });
+}
+
+/** A snapshot/journal pair that does not fit together may be a writer's delete racing with us. */
+function mayBeRace(error: unknown): boolean {
+  return (
+    error instanceof CheckpointFileError &&
+    (error.kind === 'sequence' || error.kind === 'missing') &&
+    error.line === 1
+  );
+}
+
+/**
+ * Reads and parses a checkpoint's files as an unlocked reader: retries a pair that does not fit
+ * together (a delete between the two reads), so a running writer is never seen half-way.
+ */
+export async function readConsistent(
+  paths: CheckpointPaths,
+): Promise<{ raw: RawFiles; parsed: ParsedFiles | null }> {
+  for (let attempt = 0; ; attempt++) {
+    const raw = await readRaw(paths);
+    try {
+      return { raw, parsed: parseRaw(paths, raw) };
+    } catch (error) {
+      if (attempt >= 4 || !mayBeRace(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)));
+    }
+  }
+}
