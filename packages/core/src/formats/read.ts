@@ -53,8 +53,10 @@ const KNOWN_VERSIONS = ['1.0', '2.0'];
  * Reads a parsed JSON document in any format CheckpointKit knows: a canonical checkpoint
  * (`checkpointkit/1`) or a seed checkpoint (seed 000's migration checkpoint 1.0, seed 002's v1.0
  * and v2.0, seed 003's checkpoint.json), recognised by its content, never by the file name. A seed
- * document is mapped into the canonical model (see each format's `...ToCheckpoint`); the result is
- * always a valid {@link Checkpoint} that {@link checkpointToChanges} can write.
+ * document is mapped into the canonical model (see each format's `...ToCheckpoint` and the
+ * formats README); the result is always a valid {@link Checkpoint}, and one that
+ * {@link checkpointToChanges} can write (short of its limits: 100 000 saves or attempts, names
+ * such as `constructor`).
  *
  * @throws CheckpointFormatError naming the file and the cause: the format the document looks
  *   closest to and its first wrong field (`progress.json: not a checkpoint: looks like seed 002
@@ -82,6 +84,7 @@ export function readCheckpointDocument(data: unknown, options: ReadOptions = {})
       };
       continue;
     }
+    // A guard: the mappings give valid checkpoints, but an `options.id` of "" would not be one.
     const valid = CheckpointSchema.safeParse(attempt.checkpoint);
     if (!valid.success) {
       const issue = valid.error.issues[0];

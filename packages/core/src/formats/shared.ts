@@ -93,7 +93,11 @@ export const SeedTimestampSchema = z.string().transform((value, ctx) => {
 });
 
 /** A non-negative integer count, as the seeds' Python ints are. */
-export const CountSchema = z.number().int().nonnegative();
+export const CountSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .transform((count) => count + 0); // -0 (JSON allows it) becomes 0
 
 /** The latest of some normalised timestamps (they compare as strings). */
 export function latest(first: string, ...rest: (string | null | undefined)[]): string {

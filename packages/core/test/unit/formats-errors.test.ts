@@ -103,6 +103,13 @@ describe('unrecognised documents', () => {
     );
   });
 
+  it('says when a seed document would map to no valid checkpoint', () => {
+    const doc = fixtureJson('seed-000/not-started.json');
+    expect(formatError(() => readCheckpointDocument(doc, { file: 'a.json', id: '' })).message).toBe(
+      'a.json: not a checkpoint: a seed 000 migration checkpoint 1.0 that maps to no valid checkpoint: id: expected string to have >=1 characters',
+    );
+  });
+
   it('says "empty file" for an empty or blank text', () => {
     for (const text of ['', '   \n\t', '\uFEFF']) {
       const error = readText(text);
