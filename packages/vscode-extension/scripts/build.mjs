@@ -1,0 +1,66 @@
+// Bundles the extension with esbuild into dist/extension.cjs (`vscode` external; core and
+// storage-file bundled from their sources through tsconfig paths). With --tests it also bundles
+// the extension-host suite (out/test/suite/*.cjs) and the code-server wrapper executable that
+// @vscode/test-electron starts in place of desktop VS Code. --production minifies, without maps.
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const production = process.argv.includes('--production');
+const tests = process.argv.includes('--tests');
+
+/** Lets bundled ESM sources use import.meta.url in a CommonJS bundle. */
+const importMetaUrl = {
+  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__importMetaUrl' },
+};
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  tsconfig: join(root, 'tsconfig.json'),
+  external: ['vscode'],
+  logLevel: 'warning',
+};
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { extension: join(root, 'src/extension.ts') },
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.cjs' },
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  sourcesContent: false,
+});
+
+if (tests) {
+  rmSync(join(root, 'out'), { recursive: true, force: true });
+  const suite = join(root, 'test/suite');
+  await build({
+    ...common,
+    ...importMetaUrl,
+    entryPoints: readdirSync(suite)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(suite, f)),
+    outdir: join(root, 'out/test/suite'),
+    outExtension: { '.js': '.cjs' },
+    external: ['vscode', 'mocha'],
+    sourcemap: 'inline',
+  });
+  const wrapper = join(root, 'out/test/code-wrapper.cjs');
+  await build({
+    ...common,
+    ...importMetaUrl,
+    banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner.js}` },
+    entryPoints: [join(root, 'test/harness/code-wrapper.ts')],
+    outfile: wrapper,
+    external: ['playwright-core'],
+  });
+  chmodSync(wrapper, 0o755);
+}

@@ -1,0 +1,45 @@
+/**
+ * Searches each workspace folder for checkpoint files with `workspace.findFiles`: a
+ * RelativePattern per folder, an explicit exclude (dependencies, `files.exclude`,
+ * `checkpointkit.exclude`) and a cap on results.
+ */
+import * as vscode from 'vscode';
+import { folderPatterns } from '../settings.js';
+
+export interface FolderFiles {
+  folder: vscode.WorkspaceFolder;
+  files: vscode.Uri[];
+  /** The search stopped at the cap: some files may be missing. */
+  truncated: boolean;
+}
+
+export async function findCheckpointFiles(
+  folder: vscode.WorkspaceFolder,
+  maxFiles: number,
+  token?: vscode.CancellationToken,
+): Promise<FolderFiles> {
+  const patterns = folderPatterns(folder);
+  const files = await vscode.workspace.findFiles(
+    new vscode.RelativePattern(folder, patterns.include),
+    patterns.exclude ?? null,
+    maxFiles,
+    token,
+  );
+  return { folder, files, truncated: files.length >= maxFiles };
+}
+
+/** The path of `uri` inside `folder`, `/` separated, or null when it is not inside. */
+export function relativePath(folder: vscode.WorkspaceFolder, uri: vscode.Uri): string | null {
+  if (uri.scheme !== folder.uri.scheme || uri.authority !== folder.uri.authority) return null;
+  const base = folder.uri.path.endsWith('/') ? folder.uri.path : `${folder.uri.path}/`;
+  return uri.path.startsWith(base) ? uri.path.slice(base.length) : null;
+}
+
+/** The folder a URI's file lives in, as a stable string key. */
+export function dirKey(uri: vscode.Uri): string {
+  return vscode.Uri.joinPath(uri, '..').toString();
+}
+
+export function baseName(uri: vscode.Uri): string {
+  return uri.path.slice(uri.path.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,99 @@
+/**
+ * Wiring: creates the registry, the tree view, the file watcher and the commands, and disposes
+ * all of them with the extension. Activation is lazy (the view, or a workspace that contains
+ * checkpoint files; see package.json).
+ */
+import * as vscode from 'vscode';
+import type { CheckpointKitApi } from './api.js';
+import { registerCommands } from './commands/register.js';
+import { watchCheckpointFiles } from './discovery/watch.js';
+import { affectsDiscovery, readSettings } from './settings.js';
+import { loaded } from './state/entry.js';
+import { CheckpointRegistry } from './state/registry.js';
+import { CheckpointTreeProvider } from './tree/provider.js';
+import { type Ui, windowUi } from './ui.js';
+
+export const VIEW_ID = 'checkpointkit.checkpoints';
+
+export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
+  const activatedAt = Date.now();
+  const timings: CheckpointKitApi['timings'] = {
+    activatedAt,
+    firstScanMs: null,
+    firstTreeMs: null,
+  };
+  let ui: Ui = windowUi;
+  const registry = new CheckpointRegistry();
+  const trusted = () => vscode.workspace.isTrusted;
+  const provider = new CheckpointTreeProvider(
+    registry,
+    () => ({ trusted: trusted() }),
+    () => readSettings().pageSize,
+  );
+  const view = vscode.window.createTreeView(VIEW_ID, {
+    treeDataProvider: provider,
+    showCollapseAll: true,
+  });
+
+  const setScanning = (scanning: boolean) =>
+    void vscode.commands.executeCommand('setContext', 'checkpointkit.scanning', scanning);
+  const updateBadge = () => {
+    const failing = provider.visibleEntries().filter((entry) => {
+      const value = loaded(entry);
+      return value && (value.summary.counts.failed > 0 || value.summary.status === 'failed');
+    }).length;
+    view.badge =
+      failing > 0
+        ? {
+            value: failing,
+            tooltip: `${failing} checkpoint${failing === 1 ? '' : 's'} with failed units`,
+          }
+        : undefined;
+  };
+  setScanning(true);
+
+  context.subscriptions.push(
+    registry,
+    provider,
+    view,
+    registry.onDidChange(() => {
+      updateBadge();
+      if (!registry.scanning) setScanning(false);
+    }),
+    watchCheckpointFiles((events) => registry.applyEvents(events)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!affectsDiscovery(event)) return;
+      registry.clearPatterns();
+      void registry.scan();
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void registry.scan()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => provider.refreshAll()),
+    registerCommands({ registry, provider, ui: () => ui, trusted }),
+  );
+
+  void registry
+    .scan()
+    .then(() => {
+      timings.firstScanMs = Date.now() - activatedAt;
+      return registry.whenIdle();
+    })
+    .then(() => {
+      timings.firstTreeMs = Date.now() - activatedAt;
+    });
+
+  return {
+    registry,
+    provider,
+    timings,
+    setUi(next) {
+      const previous = ui;
+      ui = next;
+      return previous;
+    },
+    whenIdle: () => registry.whenIdle(),
+  };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions, which VS Code disposes.
+}

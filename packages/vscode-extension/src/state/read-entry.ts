@@ -1,0 +1,108 @@
+/**
+ * Reads a checkpoint's files through `workspace.fs` (any file system, not only `file:`) and
+ * parses them with core and storage-file: a file store snapshot plus journal, or a seed-format
+ * file recognised by its content.
+ */
+import {
+  CheckpointFormatError,
+  type LockOwner,
+  parseCheckpointJson,
+  summarize,
+} from '@checkpointkit/core';
+import { parseCheckpointFiles, readLockOwner } from '@checkpointkit/storage-file';
+import * as vscode from 'vscode';
+import { baseName, relativePath } from '../discovery/find.js';
+import type { CheckpointFiles } from '../discovery/group-files.js';
+import { UnitTree } from '../model/unit-tree.js';
+import type { EntryState } from './entry.js';
+
+/** A file's bytes, or null when it does not exist (a journal not written yet, a file just deleted). */
+export async function readBytes(uri: vscode.Uri | null): Promise<Uint8Array | null> {
+  if (!uri) return null;
+  try {
+    return await vscode.workspace.fs.readFile(uri);
+  } catch (error) {
+    if (error instanceof vscode.FileSystemError && error.code === 'FileNotFound') return null;
+    throw error;
+  }
+}
+
+/** How a file is named in messages: its path inside the workspace folder. */
+export function displayName(folder: vscode.WorkspaceFolder, uri: vscode.Uri): string {
+  return relativePath(folder, uri) ?? baseName(uri);
+}
+
+/** Who holds a file store checkpoint's lock; only `file:` folders have lock files we can check. */
+export async function lockOwnerOf(dir: vscode.Uri, id: string | null): Promise<LockOwner | null> {
+  if (dir.scheme !== 'file' || id === null) return null;
+  try {
+    return await readLockOwner(dir.fsPath, id);
+  } catch {
+    return null;
+  }
+}
+
+/** A seed candidate whose content belongs to no checkpoint format is not a checkpoint: skip it quietly. */
+function isNotACheckpoint(error: CheckpointFormatError): boolean {
+  return /not a checkpoint: (none of its fields|expected a JSON object)/.test(error.message);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function readCheckpointFiles(
+  folder: vscode.WorkspaceFolder,
+  files: CheckpointFiles<vscode.Uri>,
+): Promise<EntryState> {
+  try {
+    if (files.kind === 'seed') {
+      const bytes = await readBytes(files.file);
+      if (bytes === null) return { kind: 'ignored' };
+      const text = new TextDecoder().decode(bytes);
+      let read: ReturnType<typeof parseCheckpointJson>;
+      try {
+        read = parseCheckpointJson(text, { file: displayName(folder, files.file) });
+      } catch (error) {
+        if (error instanceof CheckpointFormatError && isNotACheckpoint(error))
+          return { kind: 'ignored' };
+        throw error;
+      }
+      const { checkpoint, format } = read;
+      return {
+        kind: 'loaded',
+        value: {
+          checkpoint,
+          format,
+          summary: summarize(checkpoint),
+          tree: UnitTree.of(checkpoint),
+          lockOwner: null,
+          tornTail: false,
+        },
+      };
+    }
+    const primary = (files.snapshot ?? files.journal)!;
+    const [snapshot, journal] = await Promise.all([
+      readBytes(files.snapshot),
+      readBytes(files.journal),
+    ]);
+    if (snapshot === null && journal === null) return { kind: 'ignored' };
+    const parsed = parseCheckpointFiles({ snapshot, journal, file: displayName(folder, primary) });
+    const checkpoint = parsed.checkpoint;
+    if (!checkpoint) return { kind: 'ignored' };
+    const lockOwner = await lockOwnerOf(vscode.Uri.joinPath(primary, '..'), checkpoint.id);
+    return {
+      kind: 'loaded',
+      value: {
+        checkpoint,
+        format: 'checkpointkit/1',
+        summary: summarize(checkpoint),
+        tree: UnitTree.of(checkpoint),
+        lockOwner,
+        tornTail: parsed.tornTail !== null,
+      },
+    };
+  } catch (error) {
+    return { kind: 'damaged', message: message(error) };
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * The checkpoints of the workspace: found by a scan (findFiles per folder), kept current by file
+ * events (no rescan for a changed file; a rescan for bulk changes), each re-read at most a few
+ * times a second while its journal grows.
+ */
+import { checkpointIdFromFileName } from '@checkpointkit/storage-file';
+import * as vscode from 'vscode';
+import { baseName, dirKey, findCheckpointFiles, relativePath } from '../discovery/find.js';
+import type { DiscoveryPatterns } from '../discovery/globs.js';
+import {
+  type CheckpointFiles,
+  canonicalKey,
+  fileStoreName,
+  groupCheckpointFiles,
+} from '../discovery/group-files.js';
+import type { FileEvent } from '../discovery/watch.js';
+import { folderPatterns, readSettings } from '../settings.js';
+import { Throttle } from '../util/throttle.js';
+import type { CheckpointEntry } from './entry.js';
+import { lockOwnerOf, readCheckpointFiles } from './read-entry.js';
+
+/** More file events than this in one batch count as a bulk change: rescan instead. */
+export const BULK_EVENTS = 200;
+/** Checkpoints read at the same time during a scan. */
+const READ_CONCURRENCY = 8;
+const LOCK_SUFFIX = '.checkpoint.lock';
+
+/** Which entries changed; `all` when entries came or went. */
+export type RegistryChange = { kind: 'entries'; entries: CheckpointEntry[] } | { kind: 'all' };
+
+export class CheckpointRegistry implements vscode.Disposable {
+  readonly #entries = new Map<string, CheckpointEntry>();
+  readonly #throttles = new Map<string, Throttle>();
+  readonly #dirty = new Set<string>();
+  readonly #reading = new Set<string>();
+  readonly #truncated = new Set<string>();
+  readonly #patterns = new Map<string, DiscoveryPatterns>();
+  readonly #idleWaiters: (() => void)[] = [];
+  readonly #onDidChange = new vscode.EventEmitter<RegistryChange>();
+  /** Fired when entries are added, removed or re-read. */
+  readonly onDidChange = this.#onDidChange.event;
+  #scan: Promise<void> | null = null;
+  #rescan = false;
+  #scanned = false;
+
+  /** Every entry found, including those still loading and ignored candidates. */
+  entries(): CheckpointEntry[] {
+    return [...this.#entries.values()];
+  }
+
+  get(key: string): CheckpointEntry | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** The search of this folder stopped at `checkpointkit.maxFiles`. */
+  isTruncated(folder: vscode.WorkspaceFolder): boolean {
+    return this.#truncated.has(folder.uri.toString());
+  }
+
+  /** True until the first scan has finished. */
+  get scanning(): boolean {
+    return !this.#scanned || this.#scan !== null;
+  }
+
+  /** Forgets cached settings (after a configuration change). */
+  clearPatterns(): void {
+    this.#patterns.clear();
+  }
+
+  #patternsOf(folder: vscode.WorkspaceFolder): DiscoveryPatterns {
+    const key = folder.uri.toString();
+    let patterns = this.#patterns.get(key);
+    if (!patterns) {
+      patterns = folderPatterns(folder);
+      this.#patterns.set(key, patterns);
+    }
+    return patterns;
+  }
+
+  /** Searches every workspace folder again; a scan asked for during a scan runs once after it. */
+  scan(): Promise<void> {
+    if (this.#scan) {
+      this.#rescan = true;
+      return this.#scan;
+    }
+    this.#scan = (async () => {
+      do {
+        this.#rescan = false;
+        await this.#scanOnce();
+      } while (this.#rescan);
+    })().finally(() => {
+      this.#scan = null;
+      this.#scanned = true;
+      this.#onDidChange.fire({ kind: 'all' });
+      this.#checkIdle();
+    });
+    return this.#scan;
+  }
+
+  async #scanOnce(): Promise<void> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const { maxFiles } = readSettings();
+    const found = await Promise.all(folders.map((folder) => findCheckpointFiles(folder, maxFiles)));
+    const seen = new Set<string>();
+    const fresh: CheckpointEntry[] = [];
+    this.#truncated.clear();
+    for (const { folder, files, truncated } of found) {
+      if (truncated) this.#truncated.add(folder.uri.toString());
+      const patterns = this.#patternsOf(folder);
+      const groups = groupCheckpointFiles(
+        files,
+        (uri) => ({ dir: dirKey(uri), name: baseName(uri) }),
+        (uri) => patterns.isSeedCandidate(relativePath(folder, uri) ?? ''),
+      );
+      for (const files of groups) {
+        seen.add(files.key);
+        const existing = this.#entries.get(files.key);
+        if (existing) {
+          existing.files = files;
+          this.#dirty.add(files.key);
+        } else {
+          const entry: CheckpointEntry = {
+            key: files.key,
+            folder,
+            files,
+            state: { kind: 'loading' },
+          };
+          this.#entries.set(files.key, entry);
+          fresh.push(entry);
+          this.#dirty.add(files.key);
+        }
+      }
+    }
+    for (const key of [...this.#entries.keys()]) if (!seen.has(key)) this.#remove(key);
+    this.#onDidChange.fire({ kind: 'all' });
+    // Read in parallel, a few at a time; each entry shows as soon as it is read.
+    const queue = [...this.#entries.values()].filter((entry) => this.#dirty.has(entry.key));
+    const workers = Array.from({ length: Math.min(READ_CONCURRENCY, queue.length) }, async () => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) await this.#read(entry);
+    });
+    await Promise.all(workers);
+  }
+
+  #remove(key: string): void {
+    this.#entries.delete(key);
+    this.#dirty.delete(key);
+    this.#throttles.get(key)?.dispose();
+    this.#throttles.delete(key);
+  }
+
+  async #read(entry: CheckpointEntry): Promise<void> {
+    this.#dirty.delete(entry.key);
+    this.#reading.add(entry.key);
+    try {
+      const state = await readCheckpointFiles(entry.folder, entry.files);
+      if (this.#entries.get(entry.key) !== entry) return;
+      entry.state = state;
+      this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
+    } finally {
+      this.#reading.delete(entry.key);
+      this.#checkIdle();
+    }
+  }
+
+  /** Re-reads an entry soon, at most once per `checkpointkit.liveUpdateInterval`. */
+  requestRead(entry: CheckpointEntry): void {
+    let throttle = this.#throttles.get(entry.key);
+    if (!throttle) {
+      throttle = new Throttle(() => this.#read(entry), readSettings(entry.folder.uri).liveUpdateMs);
+      this.#throttles.set(entry.key, throttle);
+    }
+    this.#dirty.add(entry.key);
+    throttle.request();
+  }
+
+  /** Re-reads an entry now (after an edit of ours). */
+  async readNow(entry: CheckpointEntry): Promise<void> {
+    await this.#read(entry);
+  }
+
+  async #refreshLock(entry: CheckpointEntry): Promise<void> {
+    if (entry.state.kind !== 'loaded' || entry.files.kind !== 'canonical') return;
+    const value = entry.state.value;
+    const dir = vscode.Uri.joinPath((entry.files.snapshot ?? entry.files.journal)!, '..');
+    const owner = await lockOwnerOf(dir, value.checkpoint.id);
+    if ((owner === null) !== (value.lockOwner === null) || owner?.pid !== value.lockOwner?.pid) {
+      value.lockOwner = owner;
+      this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
+    }
+  }
+
+  /** Applies a batch of file events: adds, re-reads and removes entries; rescans on bulk changes. */
+  applyEvents(events: readonly FileEvent[]): void {
+    if (events.length > BULK_EVENTS) {
+      void this.scan();
+      return;
+    }
+    let structural = false;
+    for (const event of events) {
+      const folder = vscode.workspace.getWorkspaceFolder(event.uri);
+      const path = folder && relativePath(folder, event.uri);
+      if (!folder || path == null) continue;
+      const patterns = this.#patternsOf(folder);
+      if (patterns.isExcluded(path)) continue;
+      const name = baseName(event.uri);
+      const dir = dirKey(event.uri);
+      if (name.endsWith(LOCK_SUFFIX)) {
+        const entry = this.#entries.get(canonicalKey(dir, name.slice(0, -LOCK_SUFFIX.length)));
+        if (entry) void this.#refreshLock(entry);
+        continue;
+      }
+      const store = fileStoreName(name);
+      let files: CheckpointFiles<vscode.Uri> | null = null;
+      if (store) {
+        const key = canonicalKey(dir, store.stem);
+        const existing = this.#entries.get(key)?.files;
+        files =
+          existing?.kind === 'canonical'
+            ? existing
+            : { kind: 'canonical', key, stem: store.stem, id: null, snapshot: null, journal: null };
+        files[store.role] = event.kind === 'deleted' ? null : event.uri;
+        if (files.id === null && event.kind !== 'deleted')
+          files = { ...files, id: checkpointIdFromFileName(name) };
+        if (!files.snapshot && !files.journal) files = null;
+        if (!files) {
+          structural = this.#entries.has(key) || structural;
+          this.#remove(key);
+          continue;
+        }
+      } else if (name.endsWith('.json') && patterns.isSeedCandidate(path)) {
+        const key = `${dir}/${name}`;
+        if (event.kind === 'deleted') {
+          structural = this.#entries.has(key) || structural;
+          this.#remove(key);
+          continue;
+        }
+        files = { kind: 'seed', key, file: event.uri };
+      } else continue;
+      let entry = this.#entries.get(files.key);
+      if (entry) entry.files = files;
+      else {
+        entry = { key: files.key, folder, files, state: { kind: 'loading' } };
+        this.#entries.set(files.key, entry);
+        structural = true;
+      }
+      this.requestRead(entry);
+    }
+    if (structural) this.#onDidChange.fire({ kind: 'all' });
+  }
+
+  /** Resolves once no scan or read is pending (tests and the benchmark wait for this). */
+  whenIdle(): Promise<void> {
+    if (this.#idle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #idle(): boolean {
+    return (
+      this.#scanned && this.#scan === null && this.#dirty.size === 0 && this.#reading.size === 0
+    );
+  }
+
+  #checkIdle(): void {
+    if (!this.#idle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  dispose(): void {
+    for (const throttle of this.#throttles.values()) throttle.dispose();
+    this.#throttles.clear();
+    this.#onDidChange.dispose();
+  }
+}

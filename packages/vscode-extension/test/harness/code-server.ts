@@ -1,0 +1,202 @@
+/**
+ * Starts a throwaway code-server (the real VS Code workbench and Node extension host) on
+ * 127.0.0.1, in its own process group, with HOME and TMPDIR inside a scratch folder.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { toolPaths } from './paths.js';
+
+export interface CodeServerOptions {
+  /** Scratch folder: HOME, TMPDIR and (unless given) the user data and extensions folders go here. */
+  scratch: string;
+  userDataDir?: string;
+  extensionsDir?: string;
+  /** Keep workspace trust on, so a folder opens in restricted mode. Default: trust disabled. */
+  workspaceTrust?: boolean;
+  /** Let the web client take extensionDevelopmentPath/extensionTestsPath from the URL. */
+  testDriver?: boolean;
+  /** Extra environment for the server and its extension host. */
+  env?: Record<string, string>;
+  /** Receives the server's output lines (default: dropped). */
+  log?: (line: string) => void;
+}
+
+export interface CodeServer {
+  readonly port: number;
+  readonly origin: string;
+  /** The workbench URL opening `path` (a folder, or a `.code-workspace` file), with a payload. */
+  url(path: string, payload?: [string, string][]): string;
+  /** `vscode-remote://` URI of a server-side path, as the payload wants it. */
+  remoteUri(path: string): string;
+  /** Kills the whole process group (code-server has child processes). */
+  stop(): Promise<void>;
+}
+
+/** User settings that keep the workbench quiet and deterministic. */
+const QUIET_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.banner': 'never',
+  'chat.disableAIFeatures': true,
+  'git.enabled': false,
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function folders(options: CodeServerOptions) {
+  const userDataDir = options.userDataDir ?? join(options.scratch, 'user-data');
+  const extensionsDir = options.extensionsDir ?? join(options.scratch, 'extensions');
+  const home = join(options.scratch, 'home');
+  const tmp = join(options.scratch, 'tmp');
+  for (const dir of [userDataDir, extensionsDir, home, tmp]) mkdirSync(dir, { recursive: true });
+  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  writeFileSync(
+    join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify(QUIET_SETTINGS, null, 2),
+  );
+  return { userDataDir, extensionsDir, home, tmp };
+}
+
+function serverEnv(options: CodeServerOptions, home: string, tmp: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, HOME: home, TMPDIR: tmp };
+  // The harness's own Node/npm settings must not leak into the server's extension host.
+  for (const name of ['NODE_OPTIONS', 'VSCODE_IPC_HOOK_CLI', 'ELECTRON_RUN_AS_NODE'])
+    delete env[name];
+  return env;
+}
+
+function pipeLines(child: ChildProcess, log: ((line: string) => void) | undefined) {
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) log?.(line);
+    });
+  }
+}
+
+/** Installs a packaged extension into the extensions folder the server will use. */
+export async function installExtension(vsix: string, options: CodeServerOptions): Promise<void> {
+  const tools = toolPaths();
+  const dirs = folders(options);
+  const args = [tools.codeServerEntry, '--install-extension', vsix, '--force'];
+  args.push('--user-data-dir', dirs.userDataDir, '--extensions-dir', dirs.extensionsDir);
+  const child = spawn(tools.node24, args, {
+    env: serverEnv(options, dirs.home, dirs.tmp),
+    stdio: 'pipe',
+  });
+  let output = '';
+  pipeLines(child, (line) => {
+    output += `${line}\n`;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0)
+    throw new Error(`code-server --install-extension ${vsix} exited with ${code}:\n${output}`);
+}
+
+async function waitForHealth(
+  origin: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`code-server exited with ${child.exitCode} while starting`);
+    try {
+      const response = await fetch(`${origin}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`code-server did not answer on ${origin} within ${timeoutMs} ms`);
+}
+
+/** Starts code-server and resolves once it answers its health check. */
+export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
+  const tools = toolPaths();
+  const dirs = folders(options);
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const args = [tools.codeServerEntry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none'];
+  args.push('--disable-telemetry', '--disable-update-check', '--disable-getting-started-override');
+  args.push('--user-data-dir', dirs.userDataDir, '--extensions-dir', dirs.extensionsDir);
+  if (!options.workspaceTrust) args.push('--disable-workspace-trust');
+  if (options.testDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
+  // detached: a new session and process group (setsid), so stop() reaches every child.
+  const child = spawn(tools.node24, args, {
+    env: serverEnv(options, dirs.home, dirs.tmp),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  pipeLines(child, options.log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const group = -child.pid;
+    try {
+      process.kill(group, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+    try {
+      process.kill(group, 'SIGKILL'); // children that outlived the server
+    } catch {
+      // none left
+    }
+  };
+  try {
+    await waitForHealth(origin, child, 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const remoteUri = (path: string) => `vscode-remote://127.0.0.1:${port}${path}`;
+  return {
+    port,
+    origin,
+    remoteUri,
+    url(path, payload) {
+      const params = new URLSearchParams();
+      params.set(path.endsWith('.code-workspace') ? 'workspace' : 'folder', path);
+      if (payload && payload.length > 0) params.set('payload', JSON.stringify(payload));
+      return `${origin}/?${params.toString()}`;
+    },
+    stop,
+  };
+}
