@@ -1,4 +1,5 @@
 import type { Change } from './changes.js';
+import { own, setOwn } from './records.js';
 import { CHECKPOINT_FORMAT, type Checkpoint, type Unit } from './schema.js';
 
 /** A fresh checkpoint, as the `created` change makes it. */
@@ -31,10 +32,10 @@ export function emptyUnit(total: number | null = null): Unit {
 }
 
 function unitOf(checkpoint: Checkpoint, key: string): Unit {
-  let unit = checkpoint.units[key];
+  let unit = own(checkpoint.units, key);
   if (!unit) {
     unit = emptyUnit();
-    checkpoint.units[key] = unit;
+    setOwn(checkpoint.units, key, unit);
   }
   return unit;
 }
@@ -61,8 +62,8 @@ export function applyChange(checkpoint: Checkpoint, change: Change): Checkpoint 
       checkpoint.configDigest = change.configDigest;
       break;
     case 'unit.planned': {
-      const unit = checkpoint.units[change.key];
-      if (!unit) checkpoint.units[change.key] = emptyUnit(change.total ?? null);
+      const unit = own(checkpoint.units, change.key);
+      if (!unit) setOwn(checkpoint.units, change.key, emptyUnit(change.total ?? null));
       else if (change.total !== undefined) unit.total = change.total;
       break;
     }
@@ -114,19 +115,19 @@ export function applyChange(checkpoint: Checkpoint, change: Change): Checkpoint 
       delete checkpoint.units[change.key];
       break;
     case 'id.mapped': {
-      let map = checkpoint.idMaps[change.map];
+      let map = own(checkpoint.idMaps, change.map);
       if (!map) {
         map = {};
-        checkpoint.idMaps[change.map] = map;
+        setOwn(checkpoint.idMaps, change.map, map);
       }
-      if (!(change.source in map)) map[change.source] = change.target;
+      if (!Object.hasOwn(map, change.source)) setOwn(map, change.source, change.target);
       break;
     }
     case 'counter.added':
-      checkpoint.stats[change.name] = (checkpoint.stats[change.name] ?? 0) + change.by;
+      setOwn(checkpoint.stats, change.name, (own(checkpoint.stats, change.name) ?? 0) + change.by);
       break;
     case 'meta.set':
-      checkpoint.meta.user[change.key] = change.value;
+      setOwn(checkpoint.meta.user, change.key, change.value);
       break;
     case 'saved':
       checkpoint.meta.saveCount += 1;

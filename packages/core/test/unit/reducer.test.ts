@@ -131,3 +131,31 @@ describe('summarize', () => {
     expect(summarize(three).percent).toBe(66.6);
   });
 });
+
+describe('keys that name Object.prototype members', () => {
+  it('are ordinary keys for units, id maps, counters and meta', () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    const log: Change[] = [{ type: 'created', at, id: 'job', configDigest: null }];
+    for (const name of names) {
+      log.push({ type: 'unit.planned', at, key: name });
+      log.push({ type: 'unit.completed', at, key: name, done: 1 });
+      log.push({ type: 'id.mapped', map: name, source: name, target: name.length });
+      log.push({ type: 'counter.added', name, by: 2 });
+      log.push({ type: 'meta.set', key: name, value: name });
+    }
+    const checkpoint = replay(null, log)!;
+    expect(Object.getPrototypeOf(checkpoint.meta.user)).toBe(Object.prototype);
+    for (const name of names) {
+      expect(Object.hasOwn(checkpoint.units, name)).toBe(true);
+      expect(checkpoint.units[name]).toMatchObject({ status: 'complete', done: 1 });
+      expect(Object.getOwnPropertyDescriptor(checkpoint.idMaps, name)?.value).toEqual({
+        [name]: name.length,
+      });
+      expect(Object.getOwnPropertyDescriptor(checkpoint.stats, name)?.value).toBe(2);
+      expect(Object.getOwnPropertyDescriptor(checkpoint.meta.user, name)?.value).toBe(name);
+    }
+    expect(JSON.parse(JSON.stringify(checkpoint)).units.__proto__.status).toBe('complete');
+    expect(summarize(checkpoint).counts.complete).toBe(names.length);
+  });
+});
