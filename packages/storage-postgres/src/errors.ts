@@ -1,0 +1,39 @@
+import { CheckpointError } from '@checkpointkit/core';
+
+/** Something the PostgreSQL store could not do: names the checkpoint or setting and the cause. */
+export class PostgresStoreError extends CheckpointError {
+  override name = 'PostgresStoreError';
+}
+
+/** A schema name that is not a plain identifier. The name is quoted in the message, never run. */
+export class SchemaNameError extends PostgresStoreError {
+  override name = 'SchemaNameError';
+  constructor(
+    readonly schema: string,
+    reason: string,
+  ) {
+    super(`postgresStore: schema ${JSON.stringify(schema)} is not allowed: ${reason}`);
+  }
+}
+
+/** A migration file that cannot be applied, or that changed after it was applied. */
+export class MigrationError extends PostgresStoreError {
+  override name = 'MigrationError';
+  constructor(
+    readonly file: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`migration ${file}: ${reason}`, options);
+  }
+}
+
+/**
+ * A flush or transaction whose commit may or may not have happened: the connection broke while
+ * committing and the server could not be asked afterwards. `outcomeUnknown` tells a run that its
+ * state can no longer be trusted (it must be reopened).
+ */
+export class OutcomeUnknownError extends PostgresStoreError {
+  override name = 'OutcomeUnknownError';
+  readonly outcomeUnknown = true;
+}

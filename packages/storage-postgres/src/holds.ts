@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CHECKPOINT_FORMAT,
+  CheckpointLockedError,
+  type JoinOptions,
+  type Json,
+  LockLostError,
+  type LockOwner,
+  type WorkerHold,
+} from '@checkpointkit/core';
+import type pg from 'pg';
+import type { WorkerContext } from './apply.js';
+import { encodeText } from './codec.js';
+import { isConnectionError } from './retry.js';
+import { endSession, failStaleSessions, ownerOf, startSession } from './sessions.js';
+import type { Tables } from './tables.js';
+
+export interface HoldContext {
+  pool: pg.Pool;
+  t: Tables;
+  host: string;
+  pid: number;
+  sessionOptions: Record<string, Json>;
+}
+
+/** How often an exclusive run's session records that it is alive. */
+const EXCLUSIVE_HEARTBEAT_MS = 5000;
+
+/**
+ * A run's hold on a checkpoint: a PostgreSQL advisory lock (exclusive for a run alone, shared
+ * for workers) on a connection kept for the run, and the run's session row. The server drops
+ * the lock when that connection dies, so a crashed process never blocks the checkpoint. A
+ * heartbeat on the same connection keeps the session (and a worker's leases) alive; if the
+ * connection breaks, the hold tries once to take the lock again, and is lost if it cannot.
+ */
+export class Hold implements WorkerHold {
+  readonly id: string;
+  readonly cid: string;
+  readonly owner: LockOwner;
+  readonly created: boolean;
+  readonly sessionId: string;
+  readonly worker: WorkerContext | null;
+  /** The message of the last unit failure this run flushed, for its session row. */
+  lastFailure: string | null = null;
+  readonly #ctx: HoldContext;
+  readonly #key: string;
+  #client: pg.PoolClient | null;
+  #lost: Error | null = null;
+  #recovering: Promise<void> | null = null;
+  #beat: Promise<void> = Promise.resolve();
+  #timer: ReturnType<typeof setInterval>;
+  #released = false;
+  readonly #onError = (error: Error) => this.#broken(error);
+
+  /** @internal use {@link acquireHold}. */
+  constructor(init: {
+    ctx: HoldContext;
+    id: string;
+    key: string;
+    client: pg.PoolClient;
+    owner: LockOwner;
+    created: boolean;
+    sessionId: string;
+    worker: WorkerContext | null;
+  }) {
+    this.#ctx = init.ctx;
+    this.id = init.id;
+    this.cid = encodeText(init.id);
+    this.#key = init.key;
+    this.#client = init.client;
+    this.owner = init.owner;
+    this.created = init.created;
+    this.sessionId = init.sessionId;
+    this.worker = init.worker;
+    init.client.on('error', this.#onError);
+    const every = this.worker ? Math.max(20, this.worker.leaseMs / 3) : EXCLUSIVE_HEARTBEAT_MS;
+    this.#timer = setInterval(() => {
+      if (this.#recovering || this.#lost || this.#released) return;
+      this.#beat = this.#heartbeat();
+    }, every);
+    this.#timer.unref?.();
+  }
+
+  /** Resolves while the hold is good; rejects with {@link LockLostError} once it is gone. */
+  async check(): Promise<void> {
+    if (this.#recovering) await this.#recovering;
+    if (this.#lost) throw this.#lost;
+    if (this.#released) throw new LockLostError(this.id, 'the run already released it');
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    clearInterval(this.#timer);
+    await this.#beat;
+    if (this.#recovering) await this.#recovering.catch(() => {});
+    const client = this.#client;
+    this.#client = null;
+    const { t } = this.#ctx;
+    const work = async (db: pg.ClientBase) => {
+      if (this.worker) {
+        await db.query(
+          `UPDATE ${t.units} SET lease_owner = NULL, lease_expires_at = NULL
+           WHERE checkpoint = $1 AND lease_owner = $2`,
+          [this.cid, this.worker.id],
+        );
+      }
+      await endSession(db, t, this.sessionId, this.cid, this.lastFailure);
+      await db.query(
+        `DELETE FROM ${t.flushes} WHERE checkpoint = $1 AND at < now() - interval '1 hour'`,
+        [this.cid],
+      );
+    };
+    if (client && !this.#lost) {
+      try {
+        await work(client);
+        const unlock = this.worker ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock';
+        await client.query(`SELECT ${unlock}(hashtextextended($1, 0))`, [this.#key]);
+        client.off('error', this.#onError);
+        client.release();
+        return;
+      } catch (error) {
+        client.off('error', this.#onError);
+        // Closing the connection drops its locks.
+        client.release(error instanceof Error ? error : true);
+      }
+    } else if (client) {
+      client.off('error', this.#onError);
+      client.release(true);
+    }
+    // The hold's connection is gone: record the end of the session on another one.
+    await withClient(this.#ctx.pool, work).catch(() => {});
+  }
+
+  async #heartbeat(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    const { t } = this.#ctx;
+    try {
+      await client.query(
+        `WITH leases AS (
+           UPDATE ${t.units} SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+           WHERE $2::text IS NOT NULL AND checkpoint = $1 AND lease_owner = $2
+             AND status IN ('pending', 'in_progress')
+         )
+         UPDATE ${t.sessions} SET heartbeat_at = now() WHERE session_id = $4`,
+        [this.cid, this.worker?.id ?? null, this.worker?.leaseMs ?? 0, this.sessionId],
+      );
+    } catch (error) {
+      if (isConnectionError(error)) this.#broken(error as Error);
+    }
+  }
+
+  #broken(error: Error): void {
+    if (this.#released || this.#recovering || this.#lost) return;
+    const client = this.#client;
+    this.#client = null;
+    if (client) {
+      client.off('error', this.#onError);
+      client.release(error);
+    }
+    this.#recovering = this.#recover(error)
+      .catch((cause: unknown) => {
+        this.#lost = new LockLostError(
+          this.id,
+          `the connection that held it broke (${error.message}) and it could not be taken again`,
+          { cause },
+        );
+      })
+      .finally(() => {
+        this.#recovering = null;
+      });
+  }
+
+  async #recover(error: Error): Promise<void> {
+    const { pool, t } = this.#ctx;
+    let last: unknown = error;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (cause) {
+        last = cause;
+        continue;
+      }
+      try {
+        const fn = this.worker ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+        const taken = await client.query<{ ok: boolean }>(
+          `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
+          [this.#key],
+        );
+        if (!taken.rows[0]?.ok) throw new Error('another run holds it now');
+        if (!this.worker) {
+          // Someone may have held it in between: then our view of the checkpoint is stale.
+          const others = await client.query(
+            `SELECT 1 FROM ${t.sessions} WHERE checkpoint = $1 AND session_id <> $2 AND started_at >= $3`,
+            [this.cid, this.sessionId, this.owner.since],
+          );
+          if ((others.rowCount ?? 0) > 0) throw new Error('another run held it in between');
+        }
+        client.on('error', this.#onError);
+        if (this.#released) {
+          client.off('error', this.#onError);
+          client.release(true);
+          return;
+        }
+        this.#client = client;
+        return;
+      } catch (cause) {
+        client.release(true);
+        if (!isConnectionError(cause)) throw cause;
+        last = cause;
+      }
+    }
+    throw last;
+  }
+}
+
+/**
+ * Takes a checkpoint's advisory lock on a connection of its own: exclusive (`join` absent) or
+ * shared by workers (`join` given; creates the checkpoint when it does not exist), and starts
+ * the run's session.
+ */
+export async function acquireHold(
+  ctx: HoldContext,
+  id: string,
+  join: JoinOptions | null,
+): Promise<Hold> {
+  const { pool, t } = ctx;
+  const cid = encodeText(id);
+  const key = `checkpointkit:${t.name}:${cid}`;
+  const client = await pool.connect();
+  const onError = () => {};
+  client.on('error', onError);
+  let locked = false;
+  try {
+    const fn = join ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+    const taken = await client.query<{ ok: boolean }>(
+      `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
+      [key],
+    );
+    if (!taken.rows[0]?.ok) throw new CheckpointLockedError(id, await ownerOf(client, t, cid));
+    locked = true;
+    const sessionId = randomUUID();
+    let created = false;
+    await client.query('BEGIN');
+    if (join) {
+      const inserted = await client.query(
+        `INSERT INTO ${t.checkpoints} (id, format, status, config_digest, created_at, changed_at)
+         VALUES ($1, $2, 'running', $3, $4, $4)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          cid,
+          CHECKPOINT_FORMAT,
+          join.created.configDigest === null ? null : encodeText(join.created.configDigest),
+          join.created.at,
+        ],
+      );
+      created = inserted.rowCount === 1;
+      await failStaleSessions(client, t, cid, join.leaseMs * 3);
+    } else {
+      await failStaleSessions(client, t, cid, null);
+    }
+    await startSession(client, t, {
+      sessionId,
+      cid,
+      mode: join ? 'worker' : 'exclusive',
+      worker: join?.worker ?? null,
+      host: ctx.host,
+      pid: ctx.pid,
+      options: {
+        ...ctx.sessionOptions,
+        ...(join && { worker: join.worker, leaseMs: join.leaseMs }),
+      },
+    });
+    const started = await client.query<{ started_at: Date }>(
+      `SELECT started_at FROM ${t.sessions} WHERE session_id = $1`,
+      [sessionId],
+    );
+    await client.query('COMMIT');
+    client.off('error', onError);
+    return new Hold({
+      ctx,
+      id,
+      key,
+      client,
+      owner: { pid: ctx.pid, host: ctx.host, since: started.rows[0]!.started_at.toISOString() },
+      created,
+      sessionId,
+      worker: join ? { id: join.worker, leaseMs: join.leaseMs } : null,
+    });
+  } catch (error) {
+    client.off('error', onError);
+    // A connection closed drops the lock it took.
+    client.release(locked || isConnectionError(error) ? true : undefined);
+    throw error;
+  }
+}
+
+export async function withClient<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    if (isConnectionError(error)) broken ??= error as Error;
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}

@@ -1,0 +1,24 @@
+export {
+  MigrationError,
+  OutcomeUnknownError,
+  PostgresStoreError,
+  SchemaNameError,
+} from './errors.js';
+export { DEFAULT_SCHEMA, quoteIdentifier, validateSchemaName } from './identifiers.js';
+export {
+  bundledMigrations,
+  checksum,
+  type MigrateOptions,
+  type MigrateResult,
+  type Migration,
+  migrate,
+} from './migrate.js';
+export type { RetryPolicy } from './retry.js';
+export type { SessionRecord, SessionStatus } from './sessions.js';
+export { type TransactionalWrite, transactionalSink } from './sink.js';
+export {
+  type PostgresStore,
+  type PostgresStoreOptions,
+  type PostgresTransaction,
+  postgresStore,
+} from './store.js';

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import type pg from 'pg';
+import { MigrationError } from './errors.js';
+import { quoteIdentifier, validateSchemaName } from './identifiers.js';
+
+/** One numbered migration: `001_initial.sql` is version 1. `{{schema}}` stands for the quoted schema. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export interface MigrateOptions {
+  pool: pg.Pool;
+  schema: string;
+  /** The migrations to apply; default: the SQL files this package ships in `migrations/`. */
+  migrations?: readonly Migration[];
+}
+
+export interface MigrateResult {
+  /** Versions this call applied (empty when the schema was up to date). */
+  applied: number[];
+}
+
+const FILE = /^(\d+)_[\w-]+\.sql$/;
+
+/** The SQL files shipped in the package's `migrations/` folder, in version order. */
+export async function bundledMigrations(): Promise<Migration[]> {
+  const dir = new URL('../migrations/', import.meta.url);
+  const names = (await readdir(dir)).filter((name) => FILE.test(name));
+  const migrations: Migration[] = [];
+  for (const name of names) {
+    const version = Number(FILE.exec(name)![1]);
+    migrations.push({ version, name, sql: await readFile(new URL(name, dir), 'utf8') });
+  }
+  return sortMigrations(migrations);
+}
+
+/** sha256 of a migration's text, as recorded when it is applied. */
+export function checksum(migration: Migration): string {
+  return createHash('sha256').update(migration.sql).digest('hex');
+}
+
+/**
+ * Brings the schema up to date: creates it, then applies each migration not yet recorded in
+ * `schema_migrations`, each in its own transaction, all under a PostgreSQL advisory lock so that
+ * workers starting together apply every migration exactly once. A recorded migration whose text
+ * changed since is refused with a {@link MigrationError}.
+ */
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  const schema = quoteIdentifier(validateSchemaName(options.schema));
+  const migrations = sortMigrations([...(options.migrations ?? (await bundledMigrations()))]);
+  const client = await options.pool.connect();
+  const lockKey = `checkpointkit:migrate:${options.schema}`;
+  let broken: unknown;
+  const onError = (error: unknown) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+    try {
+      await inTransaction(client, async () => {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+             version integer PRIMARY KEY,
+             name text NOT NULL,
+             checksum text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+           )`,
+        );
+      });
+      const recorded = await client.query<{ version: number; name: string; checksum: string }>(
+        `SELECT version, name, checksum FROM ${schema}.schema_migrations`,
+      );
+      const known = new Map(recorded.rows.map((row) => [row.version, row]));
+      const applied: number[] = [];
+      for (const migration of migrations) {
+        const sum = checksum(migration);
+        const done = known.get(migration.version);
+        if (done) {
+          if (done.checksum !== sum) {
+            throw new MigrationError(
+              migration.name,
+              `it changed after it was applied (checksum ${done.checksum.slice(0, 12)}, now ${sum.slice(0, 12)}); add a new migration instead of editing an applied one`,
+            );
+          }
+          continue;
+        }
+        try {
+          await inTransaction(client, async () => {
+            await client.query(migration.sql.replaceAll('{{schema}}', schema));
+            await client.query(
+              `INSERT INTO ${schema}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
+              [migration.version, migration.name, sum],
+            );
+          });
+        } catch (error) {
+          throw new MigrationError(migration.name, `it failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        applied.push(migration.version);
+      }
+      return { applied };
+    } finally {
+      if (!broken) {
+        await client
+          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey])
+          .catch((error: unknown) => {
+            broken = error;
+          });
+      }
+    }
+  } finally {
+    client.off('error', onError);
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
+async function inTransaction(client: pg.PoolClient, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
+
+function sortMigrations(migrations: Migration[]): Migration[] {
+  migrations.sort((a, b) => a.version - b.version);
+  for (let i = 1; i < migrations.length; i++) {
+    if (migrations[i]!.version === migrations[i - 1]!.version) {
+      throw new MigrationError(
+        migrations[i]!.name,
+        `version ${migrations[i]!.version} is used twice`,
+      );
+    }
+  }
+  return migrations;
+}

@@ -1,0 +1,172 @@
+import type { Json, LockOwner } from '@checkpointkit/core';
+import type pg from 'pg';
+import { decodeJson, decodeText, encodeJson, encodeText } from './codec.js';
+import type { Tables } from './tables.js';
+
+/** How a session ended, as seed 004's crawl_session records it. */
+export type SessionStatus = 'running' | 'completed' | 'stopped' | 'failed';
+
+/** One run of a job against a checkpoint: a row of the sessions table. */
+export interface SessionRecord {
+  sessionId: string;
+  checkpoint: string;
+  mode: 'exclusive' | 'worker';
+  worker: string | null;
+  host: string;
+  pid: number;
+  startedAt: string;
+  completedAt: string | null;
+  status: SessionStatus;
+  unitsCompleted: number;
+  unitsFailed: number;
+  itemsProcessed: number;
+  flushes: number;
+  options: Record<string, Json>;
+  error: string | null;
+}
+
+export interface SessionStart {
+  sessionId: string;
+  cid: string;
+  mode: 'exclusive' | 'worker';
+  worker: string | null;
+  host: string;
+  pid: number;
+  options: Record<string, Json>;
+}
+
+export async function startSession(
+  client: pg.ClientBase,
+  t: Tables,
+  start: SessionStart,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO ${t.sessions} (session_id, checkpoint, mode, worker, host, pid, options)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+    [
+      start.sessionId,
+      start.cid,
+      start.mode,
+      start.worker === null ? null : encodeText(start.worker),
+      encodeText(start.host),
+      start.pid,
+      encodeJson(start.options) ?? '{}',
+    ],
+  );
+}
+
+/**
+ * Marks the sessions of a checkpoint that cannot be running any more as failed: when an
+ * exclusive lock was just granted, every other running session; when a worker joins, the
+ * sessions whose heartbeat stopped longer than `staleMs` ago.
+ */
+export async function failStaleSessions(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string,
+  staleMs: number | null,
+): Promise<void> {
+  await client.query(
+    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(),
+       error = 'the run ended without closing (its process died or lost its connection)'
+     WHERE checkpoint = $1 AND status = 'running'
+       AND ($2::float8 IS NULL OR heartbeat_at < now() - $2::float8 * interval '1 millisecond')`,
+    [cid, staleMs],
+  );
+}
+
+/**
+ * Ends a session: completed when its checkpoint is completed (or was deleted on finish) or has
+ * no unit left to do, failed when the checkpoint failed, stopped otherwise.
+ */
+export async function endSession(
+  client: pg.ClientBase,
+  t: Tables,
+  sessionId: string,
+  cid: string,
+  lastFailure: string | null,
+): Promise<void> {
+  await client.query(
+    `WITH state AS (
+       SELECT (SELECT status FROM ${t.checkpoints} WHERE id = $2) AS checkpoint_status,
+              EXISTS (SELECT 1 FROM ${t.units}
+                      WHERE checkpoint = $2 AND status IN ('pending', 'in_progress')) AS open_units
+     )
+     UPDATE ${t.sessions} SET
+       completed_at = now(),
+       status = CASE
+         WHEN state.checkpoint_status IS NULL OR state.checkpoint_status = 'completed' THEN 'completed'
+         WHEN state.checkpoint_status = 'failed' THEN 'failed'
+         WHEN NOT state.open_units THEN 'completed'
+         ELSE 'stopped' END,
+       error = CASE WHEN state.checkpoint_status = 'failed' THEN $3 ELSE error END
+     FROM state
+     WHERE session_id = $1 AND status = 'running'`,
+    [sessionId, cid, lastFailure === null ? null : encodeText(lastFailure)],
+  );
+}
+
+/** Who holds a checkpoint, as its newest running session says (exclusive holders first). */
+export async function ownerOf(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string,
+): Promise<LockOwner | null> {
+  const result = await client.query<{ pid: number; host: string; started_at: Date }>(
+    `SELECT pid, host, started_at FROM ${t.sessions}
+     WHERE checkpoint = $1 AND status = 'running'
+     ORDER BY (mode = 'exclusive') DESC, started_at DESC LIMIT 1`,
+    [cid],
+  );
+  const row = result.rows[0];
+  return row
+    ? { pid: row.pid, host: decodeText(row.host), since: row.started_at.toISOString() }
+    : null;
+}
+
+interface SessionRow {
+  session_id: string;
+  checkpoint: string;
+  mode: 'exclusive' | 'worker';
+  worker: string | null;
+  host: string;
+  pid: number;
+  started_at: Date;
+  completed_at: Date | null;
+  status: SessionStatus;
+  units_completed: number;
+  units_failed: number;
+  items_processed: number;
+  flushes: number;
+  options: Record<string, Json>;
+  error: string | null;
+}
+
+/** The sessions of one checkpoint (or of all), oldest first. */
+export async function listSessions(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string | null,
+): Promise<SessionRecord[]> {
+  const result = await client.query<SessionRow>(
+    `SELECT * FROM ${t.sessions} WHERE $1::text IS NULL OR checkpoint = $1 ORDER BY started_at, session_id`,
+    [cid],
+  );
+  return result.rows.map((row) => ({
+    sessionId: row.session_id,
+    checkpoint: decodeText(row.checkpoint),
+    mode: row.mode,
+    worker: row.worker === null ? null : decodeText(row.worker),
+    host: decodeText(row.host),
+    pid: row.pid,
+    startedAt: row.started_at.toISOString(),
+    completedAt: row.completed_at?.toISOString() ?? null,
+    status: row.status,
+    unitsCompleted: row.units_completed,
+    unitsFailed: row.units_failed,
+    itemsProcessed: row.items_processed,
+    flushes: row.flushes,
+    options: decodeJson<Record<string, Json>>(row.options),
+    error: row.error === null ? null : decodeText(row.error),
+  }));
+}
