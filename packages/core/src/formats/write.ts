@@ -20,8 +20,8 @@ const MAX_REPEAT = 100_000;
  * @throws CheckpointFormatError when no change log gives the checkpoint: a unit state the reducer
  *   cannot reach (complete without completedAt, failed without error, a start time without an
  *   attempt...), a time later than updatedAt (as strings, as the reducer compares them), an
- *   empty id map, an empty name, saves without a reason, a name the reducer finds on
- *   Object.prototype (`constructor`), or more than 100 000 attempts or saves (each is one change).
+ *   empty id map, an empty name, saves without a reason, or more than 100 000 attempts or saves
+ *   (each is one change).
  *   What {@link readCheckpointDocument} returns fails only for the last two reasons.
  */
 export function checkpointToChanges(checkpoint: Checkpoint): Change[] {
@@ -96,16 +96,8 @@ function pushUnitChanges(changes: Change[], key: string, unit: Unit, base: strin
   }
 }
 
-/**
- * Names the reducer looks up with `obj[name]` / `name in obj` and so finds on Object.prototype
- * (`constructor`, `toString`, `__proto__`...): a change naming one does not replay as written.
- */
-const inherited = (name: string) => name in Object.prototype;
-
 /** Why no change log gives this checkpoint, or null when one does. */
 function unwritable(checkpoint: Checkpoint): string | null {
-  const reserved = reservedName(checkpoint);
-  if (reserved) return `${reserved} is an Object.prototype member, which the reducer cannot hold`;
   const { updatedAt } = checkpoint;
   const late = (what: string, at: string | null | undefined) =>
     at != null && at > updatedAt ? `${what} ${at} is later than updatedAt ${updatedAt}` : null;
@@ -135,24 +127,6 @@ function unwritable(checkpoint: Checkpoint): string | null {
   if (saveCount > 0 !== (lastSaveReason !== null)) {
     return saveCount > 0 ? 'saves without a lastSaveReason' : 'a lastSaveReason without a save';
   }
-  return null;
-}
-
-function reservedName(checkpoint: Checkpoint): string | null {
-  for (const key of Object.keys(checkpoint.units)) {
-    if (inherited(key)) return `unit ${JSON.stringify(key)}`;
-  }
-  for (const [map, entries] of Object.entries(checkpoint.idMaps)) {
-    if (inherited(map)) return `id map ${JSON.stringify(map)}`;
-    for (const source of Object.keys(entries)) {
-      if (inherited(source))
-        return `id map ${JSON.stringify(map)}: source ${JSON.stringify(source)}`;
-    }
-  }
-  for (const name of Object.keys(checkpoint.stats)) {
-    if (inherited(name)) return `counter ${JSON.stringify(name)}`;
-  }
-  if (Object.hasOwn(checkpoint.meta.user, '__proto__')) return 'meta.user member "__proto__"';
   return null;
 }
 
