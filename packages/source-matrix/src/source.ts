@@ -146,6 +146,8 @@ async function* readRoom(
       held = waiting;
       const out =
         overflow.length === 0 ? ready : inOrder(candidates, new Set([...ready, ...overflow]));
+      // The empty page that ends the history moves nothing: the unit completes next (or below).
+      if (out.length === 0 && page.next === null) continue;
       yield { items: out, cursor: cursor(page.next, held) };
     }
   }
