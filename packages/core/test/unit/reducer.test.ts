@@ -155,7 +155,10 @@ describe('keys that name Object.prototype members', () => {
       expect(Object.getOwnPropertyDescriptor(checkpoint.stats, name)?.value).toBe(2);
       expect(Object.getOwnPropertyDescriptor(checkpoint.meta.user, name)?.value).toBe(name);
     }
-    expect(JSON.parse(JSON.stringify(checkpoint)).units.__proto__.status).toBe('complete');
+    const roundTrip = JSON.parse(JSON.stringify(checkpoint)) as typeof checkpoint;
+    expect(Object.getOwnPropertyDescriptor(roundTrip.units, '__proto__')?.value.status).toBe(
+      'complete',
+    );
     expect(summarize(checkpoint).counts.complete).toBe(names.length);
   });
 });
