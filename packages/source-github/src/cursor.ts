@@ -21,6 +21,8 @@ export interface WalkCursor {
   seen: Array<string | number>;
   /** During a refresh: the previous walk's watermark; items older than it end the walk. */
   stopAt: string | null;
+  /** Set on an ended walk when a refresh was asked for (`refresh: true`): re-read it from the first page. */
+  refresh?: boolean;
 }
 
 /** The reviews unit walks the pull requests, and the reviews of each. */
@@ -59,7 +61,9 @@ export function readWalkCursor(unit: string, value: Json): WalkCursor | null {
   if (!isNullableString(c['stopAt'] ?? null)) throw bad('stopAt');
   if (!isIdList(c['seen'] ?? [])) throw bad('seen');
   if (!isIdList(c['edge'] ?? [])) throw bad('edge');
+  if (typeof (c['refresh'] ?? false) !== 'boolean') throw bad('refresh');
   return {
+    ...(c['refresh'] === true && { refresh: true }),
     next: c['next'] as string | null,
     first: c['first'],
     etag: c['etag'] as string | null,

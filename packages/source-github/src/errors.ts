@@ -100,7 +100,7 @@ export function classifyFailure(
   if (status === 409) return { kind: 'empty-repository' };
   const headers = failure.response?.headers;
   const rateLimit = rateLimitFromHeaders(headers);
-  const reason = redact(githubMessage(failure));
+  const reason = clip(redact(githubMessage(failure)));
   if ((status === 403 || status === 429) && rateLimit?.remaining === 0) {
     return {
       kind: 'rate-limit-exhausted',
@@ -126,6 +126,11 @@ export function classifyFailure(
     { retryable },
   );
   return { kind: 'failed', error };
+}
+
+/** Keeps an unexpected error body (an HTML page, a proxy's dump) from filling the checkpoint. */
+function clip(text: string, max = 500): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /** GitHub's own message (`Not Found`, `Repository access blocked`), or the client's. */

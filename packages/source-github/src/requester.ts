@@ -18,7 +18,10 @@ export interface Served {
   rateLimit: RateLimitInfo | undefined;
 }
 
-export type GetResult = Served | { status: 'not-modified' } | { status: 'empty-repository' };
+export type GetResult =
+  | Served
+  | { status: 'not-modified'; rateLimit: RateLimitInfo | undefined }
+  | { status: 'empty-repository' };
 
 export interface RequesterOptions {
   octokit: Octokit;
@@ -73,7 +76,10 @@ export class Requester {
       const outcome = classifyFailure(error, display, this.#options.now(), this.#options.redact);
       switch (outcome.kind) {
         case 'not-modified':
-          return { status: 'not-modified' };
+          return {
+            status: 'not-modified',
+            rateLimit: rateLimitFromHeaders(error.response?.headers),
+          };
         case 'empty-repository':
           return { status: 'empty-repository' };
         case 'rate-limit-exhausted':

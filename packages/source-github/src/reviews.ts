@@ -24,11 +24,10 @@ export async function* walkReviews(
   context: WalkContext,
 ): AsyncGenerator<ReviewsPage> {
   let state = cursor;
-  // A refresh (the walk ended and nothing is queued) only wants reviews newer than the watermark.
-  const floor =
-    state && state.next === null && state.queue.length === 0
-      ? state.since
-      : (state?.stopAt ?? null);
+  // The walk ended: nothing to do, unless a refresh was asked for.
+  if (state && state.next === null && state.queue.length === 0 && !state.refresh) return;
+  // A refresh only wants reviews newer than the watermark.
+  const floor = state?.refresh ? state.since : (state?.stopAt ?? null);
   if (state && state.queue.length > 0) {
     yield* drain(repo, state, context, floor, (next) => {
       state = next;
@@ -43,6 +42,7 @@ export async function* walkReviews(
     edge: state.edge,
     seen: state.seen,
     stopAt: state.stopAt,
+    ...(state.refresh && { refresh: true }),
   };
   for await (const page of walk(pulls, pullsCursor, context)) {
     state = {

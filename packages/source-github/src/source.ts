@@ -122,8 +122,12 @@ class GithubRestSource implements GithubSource {
       for (const endpoint of endpoints) keys.push(endpointUnit(repo, endpoint));
     if (this.#options.refresh) {
       for (const [key, unit] of Object.entries(run.checkpoint.units)) {
-        if (unit.status === 'complete' && parseUnitKey(key))
-          await run.reset(key, { keepCursor: true });
+        if (unit.status !== 'complete' || !parseUnitKey(key)) continue;
+        const cursor = unit.cursor;
+        await run.reset(key, { keepCursor: true });
+        if (cursor && typeof cursor === 'object' && !Array.isArray(cursor)) {
+          await run.progress(key, { cursor: { ...cursor, refresh: true } });
+        }
       }
     }
     for (const key of keys) yield { key };

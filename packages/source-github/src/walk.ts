@@ -48,8 +48,11 @@ export async function* walk(
   context: WalkContext,
   options: { floor?: string | null } = {},
 ): AsyncGenerator<WalkPage> {
+  if (cursor !== null && cursor.next === null && !cursor.refresh) return; // the walk ended
   const refresh = cursor !== null && cursor.next === null;
-  let state: WalkCursor | null = refresh ? { ...cursor, seen: [], stopAt: cursor.since } : cursor;
+  let state: WalkCursor | null = refresh
+    ? { ...withoutRefresh(cursor), seen: [], stopAt: cursor.since }
+    : cursor;
   let url =
     state === null
       ? firstPageUrl(spec, context.perPage, context.since)
@@ -62,7 +65,12 @@ export async function* walk(
 
   while (!context.signal.aborted) {
     const result = await context.requester.get(url, { etag, signal: context.signal });
-    if (result.status !== 'ok') return; // 304 unchanged, or 409 an empty repository
+    if (result.status === 'not-modified' && state) {
+      // Unchanged since the last walk: record that the refresh is done, deliver nothing.
+      yield { items: [], cursor: withoutRefresh(cursor ?? state), rateLimit: result.rateLimit };
+      return;
+    }
+    if (result.status !== 'ok') return; // 409: an empty repository
     if (firstPage && result.movedFrom) await context.onMoved(result.movedFrom, result.url);
     const data = Array.isArray(result.data)
       ? (result.data as GithubObject[])
@@ -107,6 +115,11 @@ export async function* walk(
     etag = null;
     firstPage = false;
   }
+}
+
+function withoutRefresh(cursor: WalkCursor): WalkCursor {
+  const { refresh: _refresh, ...rest } = cursor;
+  return rest;
 }
 
 export type { Served };
