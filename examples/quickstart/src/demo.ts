@@ -1,0 +1,57 @@
+/**
+ * The one-minute tour: runs the quickstart job, interrupts it as Ctrl+C would, runs it again to
+ * show the resume, and prints the checkpoint it kept.
+ *
+ *   ./scripts/demo   (from the repository root), or: pnpm --filter checkpointkit-example-quickstart demo
+ */
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { formatSummaryLine, summarize } from '@checkpointkit/core';
+import { fileStore } from '@checkpointkit/storage-file';
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+const job = fileURLToPath(new URL('./job.ts', import.meta.url));
+const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
+const env = {
+  ...process.env,
+  CHECKPOINT_DIR: '.checkpoints',
+  QUICKSTART_OUTPUT: 'quickstart-output',
+  QUICKSTART_LATENCY_MS: '120',
+  // Keep the checkpoint after the clean finish, so that we can look at it below.
+  CHECKPOINT_AUTO_CLEANUP: 'false',
+};
+
+function runJob(interruptAfterMs?: number): Promise<number | null> {
+  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, job], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
+const say = (text: string) => console.log(`\n\x1b[1m${text}\x1b[0m`);
+
+await rm('.checkpoints', { recursive: true, force: true });
+await rm('quickstart-output', { recursive: true, force: true });
+
+say('1. Start the job. In 2 seconds this demo presses Ctrl+C for you (it sends SIGINT).');
+const first = await runJob(2000);
+say(`   The job saved its progress and exited with code ${first} (130 = stopped by Ctrl+C).`);
+
+say('2. Run the same job again: it resumes where it stopped, redoing nothing that was saved.');
+const second = await runJob();
+if (second !== 0) throw new Error(`the resumed job exited with ${second}`);
+
+say('3. The checkpoint it kept (./.checkpoints):');
+const checkpoint = await fileStore({ dir: '.checkpoints' }).load('quickstart:stations');
+if (!checkpoint) throw new Error('no checkpoint found');
+const summary = summarize(checkpoint);
+console.log(`   ${formatSummaryLine(summary)}`);
+console.log(`   saves: ${summary.saveCount}, last save: ${summary.lastSaveReason}`);
+console.log(`   readings: ${summary.items.done}/${summary.items.total}`);
