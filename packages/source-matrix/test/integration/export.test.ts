@@ -160,6 +160,7 @@ describe('replies', () => {
     const { run } = await exportAll(src, {
       write: (items) => {
         pages.push(items.map((c) => c.body ?? ''));
+        return undefined;
       },
     });
     expect(pages).toEqual([['a', 'b', 'c', 'd']]);

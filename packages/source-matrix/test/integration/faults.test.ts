@@ -142,7 +142,7 @@ describe('rate limits', () => {
     fake.inject({ match: messages, reply: () => limited({ 'retry-after': '30' }, {}) });
     const stop = new AbortController();
     const src = source(fake, {
-      sleep: (ms, signal) =>
+      sleep: (_ms, signal) =>
         new Promise((_resolve, reject) => {
           signal.addEventListener('abort', () => reject(signal.reason), { once: true });
           stop.abort();

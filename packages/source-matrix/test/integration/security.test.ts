@@ -1,0 +1,91 @@
+/**
+ * The access token goes in the Authorization header and nowhere else: not in a URL, a checkpoint,
+ * a warning, an error message or the source object, even when the server echoes it back.
+ */
+import { inspect } from 'node:util';
+import { MemoryStorage, memoryStore } from '@checkpointkit/core';
+import { afterEach, expect, it } from 'vitest';
+import { MatrixConfigError, type MatrixWarning, matrixSource } from '../../src/index.js';
+import {
+  commentsSink,
+  exportAll,
+  fakeSleep,
+  newRoom,
+  source,
+  startHomeserver,
+  TOKEN,
+} from '../support/harness.js';
+import type { FakeHomeserver } from '../support/homeserver.js';
+
+let server: FakeHomeserver | undefined;
+afterEach(async () => {
+  expect(server?.violations ?? []).toEqual([]);
+  await server?.stop();
+  server = undefined;
+});
+
+it('keeps the token out of requests URLs, checkpoints, warnings, errors and the source itself', async () => {
+  const room = newRoom('secret');
+  for (let i = 0; i < 7; i++) room.message(`m${i}`);
+  const failing = newRoom('leaky');
+  failing.message('x');
+  server = await startHomeserver([room, failing]);
+  const fake = server;
+  // A 429 (a retry warning), then a server that echoes the token in its error text (a failure).
+  fake.inject({
+    match: (r) => r.operation === 'getRoomEvents' && r.params['roomId'] === room.roomId,
+    reply: () => ({
+      status: 429,
+      body: { errcode: 'M_LIMIT_EXCEEDED', error: `slow down ${TOKEN}`, retry_after_ms: 10 },
+    }),
+  });
+  fake.inject({
+    match: (r) => r.operation === 'getRoomEvents' && r.params['roomId'] === failing.roomId,
+    times: 100,
+    reply: () => ({
+      status: 403,
+      body: { errcode: 'M_FORBIDDEN', error: `token ${TOKEN} may not read this room` },
+    }),
+  });
+  const warnings: MatrixWarning[] = [];
+  const storage = new MemoryStorage();
+  const src = source(fake, { onWarning: (w) => warnings.push(w), sleep: fakeSleep().sleep });
+  const { run, result } = await exportAll(src, commentsSink(), { store: memoryStore(storage) });
+  expect(result).toMatchObject({ completed: 1, failed: 1 });
+  await run.close();
+
+  const error = run.unit('rooms/#leaky:localhost')?.error?.message ?? '';
+  expect(error).toContain('403 M_FORBIDDEN: token <redacted> may not read this room');
+  const everything = [
+    JSON.stringify([...storage.entries.values()]),
+    JSON.stringify(run.checkpoint),
+    JSON.stringify(warnings),
+    JSON.stringify(src),
+    inspect(src, { depth: 10, showHidden: true }),
+    fake.requests.map((r) => r.path).join('\n'),
+  ].join('\n');
+  expect(warnings.length).toBeGreaterThan(0);
+  expect(everything).not.toContain(TOKEN);
+  expect(everything).not.toContain(TOKEN.slice(4, 20));
+  // It did go where it belongs.
+  expect(
+    new Set(
+      fake.requests.filter((r) => r.operation !== 'getRoomIdByAlias').map((r) => r.authorization),
+    ),
+  ).toEqual(new Set([`Bearer ${TOKEN}`]));
+});
+
+it('does not echo a malformed token in the config error', () => {
+  const bad = `${TOKEN} trailing`;
+  let error: unknown;
+  try {
+    matrixSource({ homeserverUrl: 'http://127.0.0.1:1', accessToken: bad, rooms: ['#a:b'] });
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(MatrixConfigError);
+  expect(String(error)).toBe(
+    'MatrixConfigError: matrixSource: option "accessToken" must not contain whitespace',
+  );
+  expect(inspect(error)).not.toContain(TOKEN);
+});
