@@ -23,7 +23,7 @@ export async function withStore<T>(
   options: StoreOptions,
   fn: (handle: StoreHandle) => Promise<T>,
 ): Promise<T> {
-  const handle = await openStore(options, context.io.env);
+  const handle = await openStore(options, context.io.env, (message) => context.out.warn(message));
   try {
     return await fn(handle);
   } finally {

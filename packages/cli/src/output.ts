@@ -63,6 +63,10 @@ export class Output {
     this.io.stderr.write(`${text}\n`);
   }
 
+  warn(message: string): void {
+    this.io.stderr.write(`${this.errColor.yellow('checkpointkit: warning:')} ${message}\n`);
+  }
+
   error(message: string): void {
     this.io.stderr.write(`${this.errColor.red('checkpointkit: error:')} ${message}\n`);
   }

@@ -49,7 +49,9 @@ export function buildProgram(context: Context): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(`checkpointkit: ${text.replace(/^error: /, 'error: ')}`),
+      // One line: commander puts a suggestion ("Did you mean ls?") on a line of its own.
+      outputError: (text, write) =>
+        write(`checkpointkit: ${text.trimEnd().replace(/\s*\n\s*/g, ' ')}\n`),
     });
   for (const make of [
     lsCommand,
@@ -60,7 +62,7 @@ export function buildProgram(context: Context): Command {
     migrateCommand,
     watchCommand,
   ]) {
-    program.addCommand(make(context).exitOverride());
+    program.addCommand(make(context).copyInheritedSettings(program));
   }
   return program;
 }

@@ -41,21 +41,25 @@ export function storeKind(options: StoreOptions, env: NodeJS.ProcessEnv): 'file'
 export async function openStore(
   options: StoreOptions,
   env: NodeJS.ProcessEnv,
+  warn: (message: string) => void,
 ): Promise<StoreHandle> {
   return storeKind(options, env) === 'postgres'
     ? openPostgres(options, env)
-    : openFileStore(storeDir(options, env));
+    : openFileStore(storeDir(options, env), warn);
 }
 
-/** A file store in `dir` (relative to the working directory). */
-export function openFileStore(dir: string): StoreHandle {
+/**
+ * A file store in `dir` (relative to the working directory). Its warnings (a torn journal tail it
+ * dropped, a checkpoint `ls` cannot read) go to `warn`.
+ */
+export function openFileStore(dir: string, warn: (message: string) => void): StoreHandle {
   const absolute = resolve(dir);
-  const store = fileStore({ dir: absolute });
+  const store = fileStore({ dir: absolute, onWarning: (warning) => warn(warning.message) });
   return {
     kind: 'file',
     store,
     description: `file store at ${dir}`,
-    read: (id) => readCheckpointFiles(absolute, id),
+    read: async (id) => (await readCheckpointFiles(absolute, id))?.checkpoint ?? null,
     lockOwner: (id) => readLockOwner(absolute, id),
     close: async () => {
       await store.close?.();
@@ -75,6 +79,8 @@ async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Prom
   const { postgresStore } = await import('@checkpointkit/storage-postgres');
   const store = postgresStore({
     connectionString: url,
+    maxConnections: 2,
+    applicationName: 'checkpointkit-cli',
     ...(options.schema ? { schema: options.schema } : {}),
   });
   return {

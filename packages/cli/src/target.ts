@@ -17,6 +17,8 @@ import type { StoreOptions } from './stores.js';
 export interface Loaded {
   checkpoint: Checkpoint;
   origin: Origin;
+  /** True when the file is a file store's snapshot or journal (read with its other half). */
+  storeFiles?: boolean;
 }
 
 /**
@@ -30,6 +32,9 @@ export async function loadTarget(
   options: StoreOptions,
 ): Promise<Loaded> {
   if (await isFile(target)) return loadFile(target);
+  // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
+  const files = checkpointFilesOf(basename(target));
+  if (files && (await isFile(join(dirname(target), files.journal)))) return loadFile(target);
   return withStore(context, options, async (handle) => {
     const checkpoint = await handle.read(target);
     if (!checkpoint) {
@@ -47,28 +52,38 @@ export async function loadTarget(
   });
 }
 
-/** Reads one checkpoint file (see {@link loadTarget}). */
-export async function loadFile(file: string): Promise<Loaded> {
+/**
+ * Reads one checkpoint file (see {@link loadTarget}). `id` names the checkpoint made from a seed
+ * document (default: what core derives from the document or its file name).
+ */
+export async function loadFile(file: string, options: { id?: string } = {}): Promise<Loaded> {
   const dir = dirname(file);
   const files = checkpointFilesOf(basename(file));
   if (files) {
-    const snapshot = await readOptional(join(dir, files.snapshot));
-    const journal = await readOptional(join(dir, files.journal));
+    const snapshotFile = join(dir, files.snapshot);
+    const journalFile = join(dir, files.journal);
+    const snapshot = await readOptional(snapshotFile);
+    const journal = await readOptional(journalFile);
     if (!isPlainDocument(snapshot)) {
-      const checkpoint = parseCheckpointFiles({ snapshot, journal, file });
-      if (checkpoint) {
-        return {
-          checkpoint,
-          origin: {
-            source: file,
-            format: 'checkpointkit/1, file store',
-            lock: await readLockOwner(dir, checkpoint.id),
-          },
-        };
-      }
+      const { checkpoint } = parseCheckpointFiles({
+        snapshot,
+        journal,
+        file: snapshotFile,
+        journalFile,
+      });
+      return {
+        checkpoint,
+        origin: {
+          source: file,
+          format: 'checkpointkit/1, file store',
+          lock: await readLockOwner(dir, checkpoint.id),
+        },
+        storeFiles: true,
+      };
     }
   }
-  const { format, checkpoint } = parseCheckpointJson(await readTextFile(file), { file });
+  const text = await readTextFile(file);
+  const { format, checkpoint } = parseCheckpointJson(text, { file, id: options.id });
   return { checkpoint, origin: { source: file, format, lock: null } };
 }
 

@@ -1,20 +1,18 @@
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  CHECKPOINT_FORMAT,
   CheckpointError,
   checkpointToChanges,
   formatSummaryLine,
-  parseCheckpointJson,
   summarize,
 } from '@checkpointkit/core';
-import { checkpointFileName, checkpointFilesOf } from '@checkpointkit/storage-file';
+import { checkpointFileName } from '@checkpointkit/storage-file';
 import { Command } from 'commander';
 import { type Context, storeOptionsOf } from '../context.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { openFileStore, openStore, type StoreHandle, storeKind } from '../stores.js';
-import { readTextFile } from '../target.js';
+import { loadFile } from '../target.js';
 
 interface MigrateOptions {
   id?: string;
@@ -38,18 +36,21 @@ export function migrateCommand(context: Context): Command {
     )
     .option('-f, --force', 'replace an existing checkpoint with the same id')
     .action(async (file: string, options: MigrateOptions, command: Command) => {
-      const text = await readTextFile(file);
-      const { format, checkpoint } = parseCheckpointJson(text, { file, id: options.id });
+      const { checkpoint, origin, storeFiles } = await loadFile(file, { id: options.id });
+      const format = origin.format ?? checkpoint.format;
       if (options.id !== undefined) checkpoint.id = options.id;
       const storeOptions = storeOptionsOf(command);
       const postgres = storeKind(storeOptions, context.io.env) === 'postgres';
-      if (!postgres && format === CHECKPOINT_FORMAT && checkpointFilesOf(file) && !options.out) {
+      if (!postgres && storeFiles && !options.out && options.id === undefined) {
         context.out.line(`${file} is already a checkpoint of the file store: nothing to migrate`);
         return;
       }
       const changes = checkpointToChanges(checkpoint);
       const dir = options.out ?? dirname(file);
-      const handle = postgres ? await openStore(storeOptions, context.io.env) : openFileStore(dir);
+      const warn = (message: string) => context.out.warn(message);
+      const handle = postgres
+        ? await openStore(storeOptions, context.io.env, warn)
+        : openFileStore(dir, warn);
       const target = postgres
         ? `checkpoint "${checkpoint.id}" in ${handle.description}`
         : join(dir, checkpointFileName(checkpoint.id));

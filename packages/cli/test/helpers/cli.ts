@@ -62,3 +62,31 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
 export function hasEscapes(text: string): boolean {
   return text.includes('\u001b[');
 }
+
+const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Runs the binary on a pseudo-terminal (util-linux `script`), so stdin and stdout are TTYs:
+ * for prompts, progress bars and colours. `input` is typed into the terminal.
+ */
+export function runInTerminal(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: options.cwd,
+      env: childEnv({ TERM: 'xterm-256color', COLUMNS: '120', ...options.env }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (options.input !== undefined) child.stdin.write(options.input);
+  });
+}
