@@ -31,7 +31,7 @@ import {
   readRaw,
 } from './files.js';
 import { appendAll, ensureDir, fsyncDir, isMissing, replaceFile } from './io.js';
-import { acquireLock, assertMayWrite, DEFAULT_STALE_MS, heldLock, liveOwner } from './lock.js';
+import { acquireLock, assertMayWrite, DEFAULT_STALE_MS, type HeldLock, liveOwner } from './lock.js';
 import { type RepairReport, repairCheckpoint } from './repair.js';
 
 export interface FileStoreOptions {
@@ -154,6 +154,10 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       }));
   const writers = new Map<string, Writer>();
   const queues = new Map<string, Promise<unknown>>();
+  /** Locks this store holds, by lock directory: it writes under them, and only under them or no lock. */
+  const mine = new Map<string, HeldLock>();
+  const mayWrite = (at: CheckpointPaths, id: string) =>
+    assertMayWrite(at.lock, id, staleMs, mine.get(at.lock));
   let closed = false;
 
   const paths = (id: string): CheckpointPaths => pathsOf(dir, encodeCheckpointId(id));
@@ -256,7 +260,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
 
   async function appendNow(id: string, changes: Change[]): Promise<void> {
     const at = paths(id);
-    await assertMayWrite(at.lock, id, staleMs);
+    await mayWrite(at, id);
     let writer = await writerFor(id, at);
     if (!writer?.exists) {
       if (changes[0]?.type !== 'created') {
@@ -323,7 +327,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
 
   async function compactNow(id: string): Promise<void> {
     const at = paths(id);
-    await assertMayWrite(at.lock, id, staleMs);
+    await mayWrite(at, id);
     await dropWriter(id);
     const raw = await readRaw(at);
     const parsed = parseRaw(at, raw);
@@ -345,7 +349,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       headerLength: header.length,
       snapshotBytes: snapshot.length,
     });
-    if (heldLock(at.lock)) await removeLeftovers(at);
+    if (mine.get(at.lock)) await removeLeftovers(at);
   }
 
   /** Temp files write-file-atomic left behind when a process was killed mid-write. */
@@ -371,7 +375,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     }
     remember(id, raw, parsed);
     if (parsed?.tornTail) {
-      const writing = heldLock(at.lock) ? null : await liveOwner(at.lock, staleMs);
+      const writing = mine.get(at.lock) ? null : await liveOwner(at.lock, staleMs);
       if (!writing) {
         warn({
           code: 'torn-tail',
@@ -386,7 +390,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
 
   async function deleteNow(id: string): Promise<boolean> {
     const at = paths(id);
-    await assertMayWrite(at.lock, id, staleMs);
+    await mayWrite(at, id);
     await dropWriter(id);
     let found = false;
     // The snapshot goes first: a journal left alone by a crash then fails loudly (it continues a
@@ -482,22 +486,30 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         checkpointId: id,
         staleMs,
       });
-      return { id, owner: held.owner, release: () => held.release() };
+      mine.set(at.lock, held);
+      return {
+        id,
+        owner: held.owner,
+        release: async () => {
+          if (mine.get(at.lock) === held) mine.delete(at.lock);
+          await held.release();
+        },
+      };
     },
     async repair(id) {
       assertOpen();
       return serialize(id, async () => {
         const at = paths(id);
         await dropWriter(id);
-        const mine = heldLock(at.lock);
-        const temporary = mine
-          ? null
-          : await acquireLock({ lockDir: at.lock, target: at.snapshot, checkpointId: id, staleMs });
+        const own = mine.get(at.lock);
+        const held =
+          own ??
+          (await acquireLock({ lockDir: at.lock, target: at.snapshot, checkpointId: id, staleMs }));
         try {
-          await assertMayWrite(at.lock, id, staleMs);
+          await assertMayWrite(at.lock, id, staleMs, held);
           return await repairCheckpoint(id, at);
         } finally {
-          await temporary?.release();
+          if (!own) await held.release();
         }
       });
     },
@@ -506,6 +518,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       closed = true;
       await Promise.all([...queues.values()]);
       for (const id of [...writers.keys()]) await dropWriter(id);
+      for (const held of [...mine.values()]) await held.release();
+      mine.clear();
     },
   };
 }

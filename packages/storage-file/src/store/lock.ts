@@ -37,12 +37,8 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/** Locks held by this process, by lock directory: any store in the process may write under them. */
-const held = new Map<string, HeldLock>();
-
-export function heldLock(lockDir: string): HeldLock | undefined {
-  return held.get(lockDir);
-}
+/** Tokens of the locks this process holds: an owner record with our pid but another token is a previous process's. */
+const heldTokens = new Set<string>();
 
 async function readOwnerRecord(lockDir: string): Promise<OwnerRecord | null> {
   try {
@@ -72,10 +68,10 @@ async function readOwnerRecord(lockDir: string): Promise<OwnerRecord | null> {
   }
 }
 
-/** True unless `pid` is certainly a dead process on this host. */
-function mayBeAlive(owner: LockOwner, lockDir: string): boolean {
+/** True unless the owner is certainly a dead process on this host. */
+function mayBeAlive(owner: OwnerRecord): boolean {
   if (owner.host !== hostname()) return true;
-  if (owner.pid === process.pid) return held.has(lockDir); // a previous process that had our pid
+  if (owner.pid === process.pid) return heldTokens.has(owner.token); // else a previous process that had our pid
   try {
     process.kill(owner.pid, 0);
     return true;
@@ -96,14 +92,14 @@ export async function liveOwner(lockDir: string, staleMs: number): Promise<LockO
   const record = await readOwnerRecord(lockDir);
   if (mtime < Date.now() - Math.max(staleMs, 2000)) return null;
   if (!record) return { pid: 0, host: 'unknown host', since: new Date(mtime).toISOString() };
-  if (!mayBeAlive(record, lockDir)) return null;
+  if (!mayBeAlive(record)) return null;
   return { pid: record.pid, host: record.host, since: record.since };
 }
 
 /** Removes a lock whose owner is a dead process on this host, so it can be taken at once. */
 async function clearDeadOwner(lockDir: string): Promise<void> {
   const record = await readOwnerRecord(lockDir);
-  if (!record || mayBeAlive(record, lockDir)) return;
+  if (!record || mayBeAlive(record)) return;
   const grave = `${lockDir}.dead-${randomBytes(6).toString('hex')}`;
   try {
     await rename(lockDir, grave);
@@ -182,6 +178,7 @@ export async function acquireLock(options: {
       onCompromised: (error) => {
         // Never thrown: the next write of this checkpoint rejects with LockLostError instead.
         if (entry) entry.lost = new LockLostError(checkpointId, error.message, { cause: error });
+        heldTokens.delete(token);
       },
     });
   } catch (error) {
@@ -203,7 +200,7 @@ export async function acquireLock(options: {
     async release() {
       if (released) return;
       released = true;
-      if (held.get(lockDir) === entry) held.delete(lockDir);
+      heldTokens.delete(token);
       if (entry!.lost) return;
       const current = await readOwnerRecord(lockDir);
       if (current?.token !== token) return; // taken over: not ours to remove
@@ -212,21 +209,21 @@ export async function acquireLock(options: {
       });
     },
   };
-  held.set(lockDir, entry);
+  heldTokens.add(token);
   return entry;
 }
 
 /**
- * Rejects unless this process may write the checkpoint now: it holds the lock and the lock is
+ * Rejects unless a store may write the checkpoint now: it holds the lock (`mine`) and the lock is
  * still its own ({@link LockLostError} otherwise), or nobody holds a live lock
- * ({@link CheckpointLockedError} naming the owner otherwise).
+ * ({@link CheckpointLockedError} naming the owner otherwise, even another store of this process).
  */
 export async function assertMayWrite(
   lockDir: string,
   checkpointId: string,
   staleMs: number,
+  mine: HeldLock | undefined,
 ): Promise<void> {
-  const mine = held.get(lockDir);
   if (mine) {
     if (mine.lost) throw mine.lost;
     const current = await readOwnerRecord(lockDir);

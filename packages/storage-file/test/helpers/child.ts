@@ -1,0 +1,99 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const packageDir = fileURLToPath(new URL('../../', import.meta.url));
+const script = fileURLToPath(new URL('../integration/fixtures/child.ts', import.meta.url));
+
+/** A child process running test/integration/fixtures/child.ts with tsx, read line by line. */
+export interface Child {
+  process: ChildProcessWithoutNullStreams;
+  lines: string[];
+  /** Resolves with the first line (from now on, or already read) that `match` accepts. */
+  waitFor(match: (line: string) => boolean): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Bundles the child script into one JavaScript file in `outDir`: a test that restarts the child
+ * hundreds of times then pays a Node start each time, not a TypeScript toolchain start.
+ * The bundle resolves workspace packages through the same tsconfig paths tsx reads.
+ */
+export async function bundleChild(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'child.mjs');
+  await build({
+    entryPoints: [script],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    tsconfig: join(packageDir, 'tsconfig.json'),
+    logLevel: 'warning',
+    // CommonJS dependencies (write-file-atomic, proper-lockfile) use require and __filename.
+    banner: {
+      js: [
+        "import { createRequire as __ckRequire } from 'node:module';",
+        'const require = __ckRequire(import.meta.url);',
+        'const __filename = import.meta.filename;',
+        'const __dirname = import.meta.dirname;',
+      ].join(' '),
+    },
+  });
+  return outfile;
+}
+
+/** Starts the child with tsx, or from a bundle made by {@link bundleChild}. */
+export function startChild(args: string[], options: { bundle?: string } = {}): Child {
+  const command = options.bundle ? [options.bundle, ...args] : ['--import', 'tsx', script, ...args];
+  const child = spawn(process.execPath, command, {
+    cwd: packageDir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  let buffer = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.match(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    lines,
+    exited,
+    waitFor(match) {
+      const seen = lines.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, resolve });
+        void exited.then((code) =>
+          reject(new Error(`child exited (${code}) before the expected line; stderr:\n${stderr}`)),
+        );
+      });
+    },
+  };
+}
+
+/** kill -9, and wait until the process is gone (reaped), so its pid is dead for the next owner. */
+export async function killHard(child: Child): Promise<void> {
+  child.process.kill('SIGKILL');
+  await child.exited;
+}
