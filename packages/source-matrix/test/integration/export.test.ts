@@ -6,6 +6,7 @@
 import { always, memoryStore, openRun, pipeline, type Run } from '@checkpointkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MatrixMessage } from '../../src/index.js';
+import type { FakeRoom } from '../../src/testing/index.js';
 import {
   commentsSink,
   exportAll,
@@ -15,7 +16,6 @@ import {
   startHomeserver,
 } from '../support/harness.js';
 import type { FakeHomeserver } from '../support/homeserver.js';
-import type { FakeRoom } from '../support/room.js';
 
 let server: FakeHomeserver | undefined;
 afterEach(async () => {

@@ -10,6 +10,7 @@ import {
   MatrixRequestError,
   type MatrixWarning,
 } from '../../src/index.js';
+import type { FakeRoom } from '../../src/testing/index.js';
 import {
   commentsSink,
   exportAll,
@@ -19,7 +20,6 @@ import {
   startHomeserver,
 } from '../support/harness.js';
 import type { FakeHomeserver, Reply, RequestInfo } from '../support/homeserver.js';
-import type { FakeRoom } from '../support/room.js';
 
 let server: FakeHomeserver | undefined;
 afterEach(async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MatrixMessage, type MatrixWarning, matrixSource } from '../../src/index.js';
 import { commentsSink, exportAll, fakeSleep, parentsOf } from '../support/harness.js';
-import { FakeHomeserver, spec } from '../support/homeserver.js';
+import { checkedHomeserver, type FakeHomeserver, spec } from '../support/homeserver.js';
 import { loadRecording, RECORDED_TOKEN, recordedRoom } from '../support/recording.js';
 
 const recording = loadRecording();
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function start(options: { legacy?: boolean } = {}): Promise<FakeHomeserver> {
-  server = await new FakeHomeserver({
+  server = await checkedHomeserver({
     accessToken: RECORDED_TOKEN,
     rooms: [recordedRoom(recording)],
     legacyForwardWithoutFrom: options.legacy ?? true,

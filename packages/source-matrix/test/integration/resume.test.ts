@@ -15,6 +15,7 @@ import {
 } from '@checkpointkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MatrixCursor } from '../../src/index.js';
+import type { FakeRoom } from '../../src/testing/index.js';
 import {
   type Comment,
   commentsSink,
@@ -26,7 +27,6 @@ import {
   toComments,
 } from '../support/harness.js';
 import type { FakeHomeserver } from '../support/homeserver.js';
-import type { FakeRoom } from '../support/room.js';
 
 let server: FakeHomeserver | undefined;
 afterEach(async () => {

@@ -19,8 +19,9 @@ import {
   parentOf,
   resolveParent,
 } from '../../src/index.js';
-import { FakeHomeserver, type FakeHomeserverOptions } from './homeserver.js';
-import { FakeRoom } from './room.js';
+import type { FakeHomeserverOptions } from '../../src/testing/index.js';
+import { FakeRoom } from '../../src/testing/index.js';
+import { checkedHomeserver, type FakeHomeserver } from './homeserver.js';
 
 export const TOKEN = 'syt_dGVzdA_SeCrEtToKeN4242_1a2b3c';
 export const USER = '@exporter:localhost';
@@ -39,7 +40,7 @@ export async function startHomeserver(
   rooms: FakeRoom[],
   options: Partial<FakeHomeserverOptions> = {},
 ): Promise<FakeHomeserver> {
-  return new FakeHomeserver({ accessToken: TOKEN, rooms, ...options }).start();
+  return checkedHomeserver({ accessToken: TOKEN, rooms, ...options }).start();
 }
 
 /** Records the waits instead of waiting. */
