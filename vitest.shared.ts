@@ -11,6 +11,9 @@ export const workspaceAliases = [
   { find: /^@checkpointkit\/storage-file$/, replacement: src('storage-file/src/index.ts') },
   { find: /^@checkpointkit\/storage-postgres$/, replacement: src('storage-postgres/src/index.ts') },
   { find: /^@checkpointkit\/source-github$/, replacement: src('source-github/src/index.ts') },
-  { find: /^@checkpointkit\/source-matrix\/testing$/, replacement: src('source-matrix/src/testing/index.ts') },
+  {
+    find: /^@checkpointkit\/source-matrix\/testing$/,
+    replacement: src('source-matrix/src/testing/index.ts'),
+  },
   { find: /^@checkpointkit\/source-matrix$/, replacement: src('source-matrix/src/index.ts') },
 ];
