@@ -5,85 +5,17 @@
  * match this code. Every request is listed in the order the source makes it: the fixture server
  * answers anything else (a page fetched twice, a page skipped) with a 404.
  */
-import { FIXTURE_TOKEN, type Fixture, recordedScenario } from '../../src/testing/index.js';
+import {
+  digest,
+  type Fixture,
+  ScenarioRecorder as Recorder,
+  recordedScenario,
+} from '../../src/testing/index.js';
 
 const ORG = 'octokit-fixture-org';
 const API = 'https://api.github.com';
 const recorded = recordedScenario('get-repository')[0] as Fixture;
-const { 'content-length': _length, link: _link, ...recordedHeaders } = recorded.headers;
-
-interface Options {
-  status?: number;
-  next?: string;
-  etag?: string;
-  ifNoneMatch?: string;
-  headers?: Record<string, string | number>;
-}
-
-/** Builds one scenario's fixtures; each request lowers x-ratelimit-remaining by one. */
-class Recorder {
-  readonly fixtures: Fixture[] = [];
-  #remaining: number;
-  constructor(remaining = 4999) {
-    this.#remaining = remaining;
-  }
-
-  get(path: string, response: unknown, options: Options = {}): this {
-    const status = options.status ?? 200;
-    const headers: Record<string, string | number> = {
-      ...recordedHeaders,
-      'x-ratelimit-remaining': String(this.#remaining),
-      'x-ratelimit-used': 5000 - this.#remaining,
-      ...(status < 300 && { etag: options.etag ?? `"${etagOf(path)}"` }),
-      ...(options.next && { link: `<${API}${options.next}>; rel="next"` }),
-      ...options.headers,
-    };
-    if (status >= 300) delete headers['last-modified'];
-    this.#remaining -= 1;
-    this.fixtures.push({
-      scope: 'https://api.github.com:443',
-      method: 'get',
-      path,
-      body: '',
-      status,
-      reqheaders: {
-        accept: 'application/vnd.github.v3+json',
-        authorization: `token ${FIXTURE_TOKEN}`,
-        host: 'api.github.com',
-        ...(options.ifNoneMatch && { 'if-none-match': options.ifNoneMatch }),
-      },
-      responseIsBinary: false,
-      headers,
-      response,
-    });
-    return this;
-  }
-
-  /** A 304 to a request that sent `If-None-Match: <etag>`. */
-  notModified(path: string, etag: string): this {
-    return this.get(path, '', { status: 304, ifNoneMatch: etag, headers: { etag } });
-  }
-
-  /** A GitHub error body with its status. */
-  error(
-    path: string,
-    status: number,
-    message: string,
-    headers: Record<string, string | number> = {},
-  ): this {
-    return this.get(
-      path,
-      { message, documentation_url: 'https://docs.github.com/rest' },
-      { status, headers },
-    );
-  }
-}
-
-function etagOf(path: string): string {
-  let hash = 0;
-  for (const char of path) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
-  return hash.toString(16).padStart(32, '0');
-}
+const etagOf = digest;
 
 const day = (n: number) => `2017-10-${String(n).padStart(2, '0')}T16:00:00Z`;
 const user = { login: 'octokit-fixture-user-a', id: 1000, type: 'User' };
@@ -150,7 +82,7 @@ const byId = (id: number, path: string, query: string) => `/repositories/${id}/$
 /** An organization of three repositories (two discovery pages) with pulls, issues and commits. */
 function org(): Fixture[] {
   const q = (extra = '') => `state=all&${byUpdate}&per_page=2${extra}`;
-  const r = new Recorder(1003);
+  const r = new Recorder({ remaining: 1003 });
   r.get(
     `/orgs/${ORG}/repos?type=all&${byUpdate}&per_page=2`,
     [repo('repo-a', 1001, day(9)), repo('repo-b', 1002, day(8))],
@@ -263,7 +195,7 @@ const secondaryMessage =
 
 /** The primary limit runs out for two hours: the source stops; the resume reads page 2. */
 function primaryStop(): Fixture[] {
-  const r = new Recorder(1);
+  const r = new Recorder({ remaining: 1 });
   const page2 = issuesStart(r);
   r.error(page2, 403, 'API rate limit exceeded for user ID 1000.', primary('{{now+7200}}'));
   r.get(page2, lastIssues);
@@ -272,7 +204,7 @@ function primaryStop(): Fixture[] {
 
 /** The primary limit runs out for two seconds: the source waits, then reads page 2. */
 function primaryWait(): Fixture[] {
-  const r = new Recorder(1);
+  const r = new Recorder({ remaining: 1 });
   const page2 = issuesStart(r);
   r.error(page2, 403, 'API rate limit exceeded for user ID 1000.', primary('{{now+2}}'));
   r.get(page2, lastIssues);
