@@ -170,7 +170,12 @@ export function parseJournal(
           const { commit: seq, changes: count, crc32 } = commit.data;
           const actual = crc32Hex(`#${seq}/${count}`, crc32Hex(bytes.subarray(pendingStart, pos)));
           if (damaged) error = damaged;
-          else if (count !== pending.length) {
+          else if (
+            JSON.stringify({ commit: seq, changes: count, crc32 }) !==
+            bytes.toString('utf8', pos, end)
+          ) {
+            error = fail('checksum', `the commit line of batch ${seq} is not as written`, line);
+          } else if (count !== pending.length) {
             error = fail(
               'checksum',
               `batch ${seq} says ${count} changes, the journal holds ${pending.length}`,
@@ -188,10 +193,13 @@ export function parseJournal(
           if (!error) {
             batches.push({ seq, changes: pending, line: pendingLine });
             expected = seq + 1;
-          } else if (!onDamage) throw error;
-          else if (!damaged) onDamage({ line, error });
+          }
         }
-        if (error && onDamage && commit.success) expected = commit.data.commit + 1;
+        if (error) {
+          if (!onDamage) throw error;
+          if (!damaged) onDamage({ line, error });
+          if (commit.success) expected = commit.data.commit + 1;
+        }
         pending = [];
         damaged = null;
         pendingStart = end + 1;
@@ -263,11 +271,14 @@ function parseHeader(text: string, file: string): JournalHeader {
     );
   }
   const { id, base, crc32 } = parsed.data;
-  if (headerCrc(id, base) !== crc32) {
+  if (
+    headerCrc(id, base) !== crc32 ||
+    encodeJournalHeader(id, base).toString('utf8') !== `${text}\n`
+  ) {
     throw new CheckpointFileError(
       file,
       'checksum',
-      'crc32 of the journal header does not match its fields',
+      'the journal header is not as written (its crc32 or its bytes differ)',
       1,
     );
   }

@@ -170,6 +170,8 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   if (!parsed.success)
     fail('schema', `bad snapshot header: ${describeIssues(parsed.error.issues)}`, 1);
   const { bytes: size, crc32 } = parsed.data!;
+  if (JSON.stringify(parsed.data) !== `${headerText}null}`)
+    fail('checksum', 'the snapshot header is not as written', 1);
   const start = newline + 1;
   if (bytes.length !== start + size + TAIL.length) {
     fail(
