@@ -184,7 +184,7 @@ export function parseJournal(
           } else if (actual !== crc32) {
             error = fail(
               'checksum',
-              `crc32 of batch ${seq} is ${actual}, its commit line says ${crc32}`,
+              `crc32 of batch ${seq} (lines ${pendingLine}-${line - 1}) is ${actual}, its commit line says ${crc32}`,
               line,
             );
           } else if (expected !== null && seq !== expected) {
