@@ -11,8 +11,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // The tests run the built binary: build it (and what it imports) when it is stale.
-          globalSetup: ['test/helpers/build.ts'],
+          // The tests run the built binary: build it (and what it imports) when it is stale; the
+          // --store postgres tests get a PostgreSQL server.
+          globalSetup: ['test/helpers/build.ts', 'test/helpers/postgres.ts'],
           testTimeout: 60_000,
         },
       },

@@ -1,4 +1,7 @@
+import { CheckpointError, errorMessage } from '@checkpointkit/core';
 import type { Command } from 'commander';
+import { CliError } from './errors.js';
+import { EXIT } from './exit-codes.js';
 import type { Io, Output } from './output.js';
 import { openStore, type StoreHandle, type StoreOptions } from './stores.js';
 
@@ -24,9 +27,25 @@ export async function withStore<T>(
   fn: (handle: StoreHandle) => Promise<T>,
 ): Promise<T> {
   const handle = await openStore(options, context.io.env, (message) => context.out.warn(message));
+  return useStore(handle, fn);
+}
+
+/** Runs `fn` with an open store and closes it whatever happens. */
+export async function useStore<T>(
+  handle: StoreHandle,
+  fn: (handle: StoreHandle) => Promise<T>,
+): Promise<T> {
   try {
     return await fn(handle);
+  } catch (error) {
+    // A driver error (connection refused, authentication) says nothing of where it came from.
+    if (handle.kind === 'postgres' && !(error instanceof CheckpointError)) {
+      throw new CliError(`${handle.description}: ${errorMessage(error)}`, EXIT.FAILURE, {
+        cause: error,
+      });
+    }
+    throw error;
   } finally {
-    await handle.close();
+    await handle.close().catch(() => {});
   }
 }

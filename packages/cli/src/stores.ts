@@ -88,7 +88,14 @@ async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Prom
     store,
     description: store.description,
     read: (id) => store.load(id),
-    lockOwner: async () => null,
+    // The store's locks are advisory locks held by a session; the running session names the owner.
+    lockOwner: async (id) => {
+      const running = (await store.sessions(id))
+        .filter((session) => session.status === 'running')
+        .reverse();
+      const owner = running.find((session) => session.mode === 'exclusive') ?? running[0];
+      return owner ? { pid: owner.pid, host: owner.host, since: owner.startedAt } : null;
+    },
     close: async () => {
       await store.close?.();
     },

@@ -8,7 +8,7 @@ import {
 } from '@checkpointkit/core';
 import { checkpointFileName } from '@checkpointkit/storage-file';
 import { Command } from 'commander';
-import { type Context, storeOptionsOf } from '../context.js';
+import { type Context, storeOptionsOf, useStore } from '../context.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { openFileStore, openStore, type StoreHandle, storeKind } from '../stores.js';
@@ -60,7 +60,7 @@ export function migrateCommand(context: Context): Command {
           EXIT.EXISTS,
         );
       }
-      try {
+      await useStore(handle, async () => {
         const lock = await handle.store.lock(checkpoint.id);
         try {
           if (await exists(handle, checkpoint.id)) {
@@ -83,9 +83,7 @@ export function migrateCommand(context: Context): Command {
         } finally {
           await lock.release();
         }
-      } finally {
-        await handle.close();
-      }
+      });
       context.out.line(`migrated ${file} (${format}) to ${target}`);
       context.out.line(`  ${formatSummaryLine(summarize(checkpoint))}`);
     });

@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/checkpoints.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sources(join(dir, entry.name))
+      : [relative(join(root, 'src'), join(dir, entry.name))],
+  );
+}
+
+describe('the published package', () => {
+  it('packs the built sources, the README and package.json, and nothing else', async () => {
+    const out = await tempDir();
+    const packed = JSON.parse(
+      execFileSync('pnpm', ['pack', '--json', '--pack-destination', out], {
+        cwd: root,
+        encoding: 'utf8',
+      }),
+    ) as { files: Array<{ path: string }>; filename: string };
+    const files = packed.files.map((file) => file.path).sort();
+    const expected = sources(join(root, 'src'))
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) => [
+        `dist/${file.replace(/\.ts$/, '.js')}`,
+        `dist/${file.replace(/\.ts$/, '.d.ts')}`,
+      ]);
+    expect(files.filter((file) => file.startsWith('dist/')).sort()).toEqual(expected.sort());
+    expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(
+      [
+        'README.md',
+        'package.json',
+        ...(files.includes('CHANGELOG.md') ? ['CHANGELOG.md'] : []),
+      ].sort(),
+    );
+    for (const verb of ['ls', 'show', 'reset-failed', 'reset', 'rm', 'migrate', 'watch']) {
+      expect(files).toContain(`dist/commands/${verb}.js`);
+    }
+
+    const manifest = JSON.parse(
+      execFileSync('tar', ['-xzOf', packed.filename, 'package/package.json'], { encoding: 'utf8' }),
+    );
+    expect(manifest.bin).toEqual({ checkpointkit: './dist/bin.js' });
+    expect(JSON.stringify(manifest.dependencies)).not.toContain('workspace:');
+    const bin = execFileSync('tar', ['-xzOf', packed.filename, 'package/dist/bin.js'], {
+      encoding: 'utf8',
+    });
+    expect(bin.startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  it('documents every verb, every exit code and every environment variable in its README', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    for (const verb of ['ls', 'show', 'reset-failed', 'reset', 'rm', 'migrate', 'watch']) {
+      expect(readme).toContain(`### \`${verb} `);
+      expect(readme).toMatch(new RegExp(`checkpointkit ${verb}( |$)`, 'm'));
+    }
+    const codes = readFileSync(join(root, 'src/exit-codes.ts'), 'utf8').matchAll(
+      /^ {2}\w+: (\d+),$/gm,
+    );
+    for (const [, code] of codes) expect(readme).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
+    for (const name of [
+      'CHECKPOINT_DIR',
+      'CHECKPOINT_STORE',
+      'DATABASE_URL',
+      'NO_COLOR',
+      'FORCE_COLOR',
+    ]) {
+      expect(readme).toContain(`| \`${name}\` |`);
+    }
+  });
+});
