@@ -97,6 +97,8 @@ export interface FakeHomeserverOptions {
   legacyForwardWithoutFrom?: boolean;
   /** Sees every request and response; its objections are collected in `violations`. */
   check?: TrafficCheck;
+  /** Milliseconds each answer takes over HTTP, to make a demo or a timeout visible. Default 0. */
+  latencyMs?: number;
 }
 
 export class FakeHomeserver {
@@ -107,6 +109,7 @@ export class FakeHomeserver {
   readonly faults: Fault[] = [];
   legacyForwardWithoutFrom: boolean;
   accessToken: string;
+  latencyMs: number;
   readonly #check: TrafficCheck | undefined;
   #server: Server | undefined;
   #url = '';
@@ -115,6 +118,7 @@ export class FakeHomeserver {
     this.accessToken = options.accessToken;
     this.legacyForwardWithoutFrom = options.legacyForwardWithoutFrom ?? true;
     this.#check = options.check;
+    this.latencyMs = options.latencyMs ?? 0;
     for (const room of options.rooms) this.addRoom(room);
   }
 
@@ -191,7 +195,8 @@ export class FakeHomeserver {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
-    req.on('end', () => {
+    req.on('end', async () => {
+      if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
       const reply = this.answer(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
       const body = reply.raw ?? JSON.stringify(reply.body);
       const type = reply.raw === undefined ? 'application/json' : 'text/html';
