@@ -190,6 +190,21 @@ describe('errors', () => {
     expect(clock.waits).toEqual([500, 1000]);
   });
 
+  it('does not hang on a server that stops answering: times out, retries, then fails as retryable', async () => {
+    const fake = await serve(roomWith('silent', 1));
+    fake.latencyMs = 2_000;
+    const clock = fakeSleep();
+    const { run } = await exportAll(
+      source(fake, { sleep: clock.sleep, maxRetries: 1, requestTimeoutMs: 50 }),
+      commentsSink(),
+    );
+    expect(run.unit('rooms/#silent:localhost')?.error).toMatchObject({
+      retryable: true,
+      message: expect.stringMatching(/failed: no response: the request timed out$/),
+    });
+    expect(clock.waits).toEqual([500]);
+  });
+
   it('fails every room on 401 without retrying, naming the errcode', async () => {
     const fake = await serve(roomWith('auth', 2));
     fake.accessToken = 'another-token';
