@@ -1,11 +1,38 @@
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import fixturesServer from '@octokit/fixtures-server';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { type Fixture, resolveTemplates, withToken } from './scenario.js';
 
 /** A path no scenario holds: asking for it tells what a loaded scenario still expects. */
 const PROBE = '/__checkpointkit_probe__';
+
+/** The part of @octokit/fixtures-server's API used here (it ships no types). */
+interface FixturesServerOptions {
+  fixturesUrl: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  ttl: number;
+  fixtures: Record<string, unknown[]>;
+}
+
+async function loadFixturesServer(): Promise<(options: FixturesServerOptions) => RequestHandler> {
+  const specifier: string = '@octokit/fixtures-server';
+  const module = (await import(specifier)) as {
+    default: (options: FixturesServerOptions) => RequestHandler;
+  };
+  return module.default;
+}
+
+let open = 0;
+
+/**
+ * The fixture server keeps loaded scenarios in cachimo, whose expiry timers outlive their
+ * scenarios and would keep the process alive: clear them when the last server closes.
+ */
+function clearExpiryTimers(): void {
+  const require = createRequire(createRequire(import.meta.url).resolve('@octokit/fixtures-server'));
+  (require('cachimo') as { clear(): number }).clear();
+}
 
 /** A request the server received, in order. */
 export interface ServedRequest {
@@ -42,6 +69,7 @@ export async function startFixtureServer(options: {
   /** How long a loaded scenario lives, in ms. Default 10 minutes. */
   ttl?: number;
 }): Promise<FixtureServer> {
+  const fixturesServer = await loadFixturesServer();
   const app = express();
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -72,6 +100,7 @@ export async function startFixtureServer(options: {
     fixturesServer({ fixturesUrl: url, logLevel: 'silent', ttl: options.ttl ?? 600_000, fixtures }),
   );
   let loads = 0;
+  open += 1;
 
   return {
     url,
@@ -104,6 +133,7 @@ export async function startFixtureServer(options: {
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
+        if (--open === 0) clearExpiryTimers();
       }),
   };
 }
