@@ -53,6 +53,14 @@ if (tests) {
     external: ['vscode', 'mocha'],
     sourcemap: 'inline',
   });
+  // Child processes the suite starts: a lock holder and a small job (core + storage-file bundled).
+  await build({
+    ...common,
+    ...importMetaUrl,
+    entryPoints: [join(root, 'test/helpers/hold-lock.ts'), join(root, 'test/helpers/run-job.ts')],
+    outdir: join(root, 'out/test/helpers'),
+    outExtension: { '.js': '.cjs' },
+  });
   const wrapper = join(root, 'out/test/code-wrapper.cjs');
   await build({
     ...common,

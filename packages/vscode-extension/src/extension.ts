@@ -60,7 +60,6 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
       updateBadge();
       if (!registry.scanning) setScanning(false);
     }),
-    watchCheckpointFiles((events) => registry.applyEvents(events)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsDiscovery(event)) return;
       registry.clearPatterns();
@@ -68,6 +67,9 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void registry.scan()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => provider.refreshAll()),
+    watchCheckpointFiles((events) => registry.applyEvents(events), {
+      holdsCheckpoints: (uri) => registry.holdsCheckpoints(uri),
+    }),
     registerCommands({ registry, provider, ui: () => ui, trusted }),
   );
 
@@ -84,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
   return {
     registry,
     provider,
+    view,
     timings,
     setUi(next) {
       const previous = ui;

@@ -2,6 +2,10 @@
  * One narrow FileSystemWatcher for checkpoint files, their journals and lock folders. Events are
  * collected and handed over in batches at most once per `intervalMs` (a journal that a running job
  * appends to many times a second gives a few batches a second, and one after its last write).
+ *
+ * VS Code reports a deleted folder once, not the files in it, so a narrow pattern never hears of
+ * `rm -r .checkpoints`. A second watcher takes deletions only (no creations, no changes) and hands
+ * over those of folders that hold checkpoints.
  */
 import * as vscode from 'vscode';
 import { Throttle } from '../util/throttle.js';
@@ -14,13 +18,21 @@ export interface FileEvent {
   uri: vscode.Uri;
 }
 
-/** Watches `**\/*checkpoint*.{json,jsonl,lock}` in every workspace folder. */
+export interface WatchOptions {
+  /** Batch interval in milliseconds. */
+  intervalMs?: number;
+  /** True when a deleted path may hold checkpoints (a folder some checkpoint lives in). */
+  holdsCheckpoints(uri: vscode.Uri): boolean;
+}
+
+/** Watches `**\/*checkpoint*.{json,jsonl,lock}` in every workspace folder, and deleted folders. */
 export function watchCheckpointFiles(
   onBatch: (events: FileEvent[]) => void,
-  intervalMs = 100,
+  options: WatchOptions,
 ): vscode.Disposable {
   const pattern = WATCH_GLOB.replace('{json,jsonl}', '{json,jsonl,lock}');
   const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+  const deletions = vscode.workspace.createFileSystemWatcher('**/*', true, true, false);
   let pending = new Map<string, FileEvent>();
   const flush = new Throttle(
     () => {
@@ -28,7 +40,7 @@ export function watchCheckpointFiles(
       pending = new Map();
       if (batch.length > 0) onBatch(batch);
     },
-    intervalMs,
+    options.intervalMs ?? 100,
     { leading: false },
   );
   const record = (kind: FileEventKind) => (uri: vscode.Uri) => {
@@ -51,6 +63,10 @@ export function watchCheckpointFiles(
     watcher.onDidCreate(record('created')),
     watcher.onDidChange(record('changed')),
     watcher.onDidDelete(record('deleted')),
+    deletions,
+    deletions.onDidDelete((uri) => {
+      if (options.holdsCheckpoints(uri)) record('deleted')(uri);
+    }),
   ];
   return new vscode.Disposable(() => {
     flush.dispose();

@@ -24,6 +24,12 @@ export const BULK_EVENTS = 200;
 /** Checkpoints read at the same time during a scan. */
 const READ_CONCURRENCY = 8;
 const LOCK_SUFFIX = '.checkpoint.lock';
+/**
+ * How often the locks of checkpoints shown as locked are checked again. Events alone miss a lock
+ * that a job held only briefly (its creation and removal can be reported as nothing) and a lock
+ * that went stale because its job died.
+ */
+const LOCK_POLL_MS = 2000;
 
 /** Which entries changed; `all` when entries came or went. */
 export type RegistryChange = { kind: 'entries'; entries: CheckpointEntry[] } | { kind: 'all' };
@@ -39,9 +45,22 @@ export class CheckpointRegistry implements vscode.Disposable {
   readonly #onDidChange = new vscode.EventEmitter<RegistryChange>();
   /** Fired when entries are added, removed or re-read. */
   readonly onDidChange = this.#onDidChange.event;
+  readonly #reads = new Map<string, number>();
+  #scans = 0;
+  #lockPoll: ReturnType<typeof setInterval> | undefined;
   #scan: Promise<void> | null = null;
   #rescan = false;
   #scanned = false;
+
+  /** How many workspace searches ran (live updates must not add any). */
+  get scanCount(): number {
+    return this.#scans;
+  }
+
+  /** How many times an entry's files were read (live updates are throttled). */
+  readCount(key: string): number {
+    return this.#reads.get(key) ?? 0;
+  }
 
   /** Every entry found, including those still loading and ignored candidates. */
   entries(): CheckpointEntry[] {
@@ -98,6 +117,7 @@ export class CheckpointRegistry implements vscode.Disposable {
   }
 
   async #scanOnce(): Promise<void> {
+    this.#scans += 1;
     const folders = vscode.workspace.workspaceFolders ?? [];
     const { maxFiles } = readSettings();
     const found = await Promise.all(folders.map((folder) => findCheckpointFiles(folder, maxFiles)));
@@ -151,11 +171,13 @@ export class CheckpointRegistry implements vscode.Disposable {
   async #read(entry: CheckpointEntry): Promise<void> {
     this.#dirty.delete(entry.key);
     this.#reading.add(entry.key);
+    this.#reads.set(entry.key, (this.#reads.get(entry.key) ?? 0) + 1);
     try {
       const state = await readCheckpointFiles(entry.folder, entry.files);
       if (this.#entries.get(entry.key) !== entry) return;
       entry.state = state;
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
+      if (state.kind === 'loaded' && state.value.lockOwner) this.#pollLocks();
     } finally {
       this.#reading.delete(entry.key);
       this.#checkIdle();
@@ -186,7 +208,24 @@ export class CheckpointRegistry implements vscode.Disposable {
     if ((owner === null) !== (value.lockOwner === null) || owner?.pid !== value.lockOwner?.pid) {
       value.lockOwner = owner;
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
+      if (owner) this.#pollLocks();
     }
+  }
+
+  /** Checks the locks of locked checkpoints every {@link LOCK_POLL_MS} while there are any. */
+  #pollLocks(): void {
+    if (this.#lockPoll) return;
+    this.#lockPoll = setInterval(() => {
+      const locked = [...this.#entries.values()].filter(
+        (entry) => entry.state.kind === 'loaded' && entry.state.value.lockOwner,
+      );
+      if (locked.length === 0) {
+        clearInterval(this.#lockPoll);
+        this.#lockPoll = undefined;
+        return;
+      }
+      for (const entry of locked) void this.#refreshLock(entry);
+    }, LOCK_POLL_MS);
   }
 
   /** Applies a batch of file events: adds, re-reads and removes entries; rescans on bulk changes. */
@@ -207,6 +246,10 @@ export class CheckpointRegistry implements vscode.Disposable {
       if (name.endsWith(LOCK_SUFFIX)) {
         const entry = this.#entries.get(canonicalKey(dir, name.slice(0, -LOCK_SUFFIX.length)));
         if (entry) void this.#refreshLock(entry);
+        continue;
+      }
+      if (event.kind === 'deleted' && this.#removeUnder(event.uri)) {
+        structural = true;
         continue;
       }
       const store = fileStoreName(name);
@@ -248,6 +291,26 @@ export class CheckpointRegistry implements vscode.Disposable {
     if (structural) this.#onDidChange.fire({ kind: 'all' });
   }
 
+  /** True when some checkpoint has a file inside the folder `uri` (a deleted folder may be one). */
+  holdsCheckpoints(uri: vscode.Uri): boolean {
+    const prefix = `${uri.toString()}/`;
+    for (const key of this.#entries.keys()) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Removes the entries inside a deleted folder; false when there were none. */
+  #removeUnder(uri: vscode.Uri): boolean {
+    const prefix = `${uri.toString()}/`;
+    let removed = false;
+    for (const key of [...this.#entries.keys()]) {
+      if (key.startsWith(prefix)) {
+        this.#remove(key);
+        removed = true;
+      }
+    }
+    return removed;
+  }
+
   /** Resolves once no scan or read is pending (tests and the benchmark wait for this). */
   whenIdle(): Promise<void> {
     if (this.#idle()) return Promise.resolve();
@@ -266,6 +329,7 @@ export class CheckpointRegistry implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.#lockPoll) clearInterval(this.#lockPoll);
     for (const throttle of this.#throttles.values()) throttle.dispose();
     this.#throttles.clear();
     this.#onDidChange.dispose();

@@ -8,7 +8,7 @@ import Mocha from 'mocha';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: true, timeout: 30_000 });
-  const only = process.env['CHECKPOINTKIT_SUITE'];
+  const only = process.env['CHECKPOINTKIT_SUITE'] || undefined;
   for (const file of readdirSync(__dirname).sort()) {
     if (!file.endsWith('.test.cjs')) continue;
     if (only ? !file.startsWith(`${only}.`) : file.startsWith('restricted.')) continue;

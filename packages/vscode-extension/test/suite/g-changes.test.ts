@@ -1,0 +1,83 @@
+import * as assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { CheckpointKitApi } from '../../src/api.js';
+import { loaded } from '../../src/state/entry.js';
+import { writeCheckpoint } from '../fixtures/checkpoints.js';
+import { FIXTURE } from '../fixtures/workspace.js';
+import { api, checkpointNodes, eventually, fixture, labelOf, watcherReady } from './helpers.js';
+
+const ids = (kit: CheckpointKitApi) =>
+  kit.registry
+    .entries()
+    .map((entry) => loaded(entry)?.checkpoint.id)
+    .filter((id): id is string => id !== undefined);
+
+suite('changes on disk', () => {
+  test('a checkpoint deleted outside the editor leaves the tree without Refresh', async () => {
+    const kit = await api();
+    await watcherReady(kit);
+    const scans = kit.registry.scanCount;
+    rmSync(join(fixture().second, '.checkpoints'), { recursive: true });
+    await eventually(
+      'the folder to empty',
+      async () => (await kit.provider.getChildren()).length === 1,
+    );
+    assert.ok(!ids(kit).includes(FIXTURE.second));
+    assert.equal(kit.registry.scanCount, scans);
+  });
+
+  test('bulk changes: hundreds of checkpoint files copied in at once appear, and go when their folder is deleted', async function () {
+    this.timeout(120_000);
+    const kit = await api();
+    await watcherReady(kit);
+    const staging = mkdtempSync(join(tmpdir(), 'bulk-'));
+    const count = 150;
+    for (let i = 0; i < count; i++) {
+      await writeCheckpoint(join(staging, `job-${i}`), {
+        id: `bulk:${i}`,
+        units: { a: 'complete', b: i % 2 ? 'failed' : 'pending' },
+      });
+    }
+    const bulk = join(fixture().project, 'bulk');
+    const scans = kit.registry.scanCount;
+    cpSync(staging, bulk, { recursive: true });
+    await eventually(
+      'all of them',
+      () => ids(kit).filter((id) => id.startsWith('bulk:')).length === count,
+      60_000,
+    );
+    assert.ok(kit.registry.scanCount > scans, 'hundreds of events at once: one search instead');
+    rmSync(bulk, { recursive: true });
+    await eventually(
+      'none of them',
+      () => ids(kit).filter((id) => id.startsWith('bulk:')).length === 0,
+      30_000,
+    );
+    rmSync(staging, { recursive: true });
+  });
+
+  test('a changed exclude setting applies at once', async () => {
+    const kit = await api();
+    const project = vscode.workspace.workspaceFolders![0]!;
+    const config = vscode.workspace.getConfiguration('checkpointkit', project.uri);
+    await config.update(
+      'exclude',
+      ['legacy/**', 'migration/**'],
+      vscode.ConfigurationTarget.WorkspaceFolder,
+    );
+    try {
+      await eventually('seed 000 to be excluded', () => !ids(kit).includes(FIXTURE.seed000));
+    } finally {
+      await config.update('exclude', ['legacy/**'], vscode.ConfigurationTarget.WorkspaceFolder);
+    }
+    await eventually('seed 000 back', () => ids(kit).includes(FIXTURE.seed000));
+    assert.ok(
+      (await checkpointNodes(kit)).some(
+        (node) => labelOf(kit.provider.getTreeItem(node)) === FIXTURE.seed000,
+      ),
+    );
+  });
+});
