@@ -21,6 +21,8 @@ export interface GithubClientOptions {
   userAgent?: string;
   /** Default: warnings and errors to the console. */
   log?: GithubLog;
+  /** A fetch of your own (a proxy agent, a recorder, a simulator). Default: the global fetch. */
+  fetch?: typeof globalThis.fetch;
   /**
    * When the primary rate limit runs out, wait for its reset if that is at most this many
    * seconds away; otherwise give up (the source then stops with "resume after HH:MM").
@@ -63,6 +65,7 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
     ...(options.baseUrl && { baseUrl: options.baseUrl }),
     userAgent: options.userAgent ?? 'checkpointkit-source-github',
     log,
+    ...(options.fetch && { request: { fetch: options.fetch } }),
     throttle: {
       id: tokenId(options.auth),
       retryAfterBaseValue: base,

@@ -59,10 +59,12 @@ export class Requester {
       const response = await (queue ? queue.schedule(call) : call());
       this.requests += 1;
       const requested = absolute(url, octokit);
+      // A fetch of the caller's may leave Response.url empty: then nothing redirected.
+      const served = response.url || requested;
       return {
         status: 'ok',
-        url: response.url,
-        movedFrom: pathOf(response.url) === pathOf(requested) ? null : requested,
+        url: served,
+        movedFrom: pathOf(served) === pathOf(requested) ? null : requested,
         data: response.data,
         next: nextLink(response.headers.link),
         etag: typeof response.headers.etag === 'string' ? response.headers.etag : null,
