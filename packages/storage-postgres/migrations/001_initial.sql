@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.units (
 );
 CREATE INDEX IF NOT EXISTS units_by_seq ON {{schema}}.units (checkpoint, seq);
 CREATE INDEX IF NOT EXISTS units_open ON {{schema}}.units (checkpoint, seq) WHERE status <> 'complete';
+CREATE INDEX IF NOT EXISTS units_leased ON {{schema}}.units (checkpoint, lease_expires_at)
+  WHERE lease_owner IS NOT NULL;
 
 -- Id maps: namespace (the map's name), source id -> target id (a JSON string or number).
 CREATE TABLE IF NOT EXISTS {{schema}}.id_maps (

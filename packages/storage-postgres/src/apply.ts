@@ -221,46 +221,80 @@ async function writeUnits(
     ...keys.filter((key) => loaded.has(key) && !removed.has(key) && Object.hasOwn(mini.units, key)),
     ...created,
   ];
-  const rows = new UnitArrays();
+  const kept = new UnitArrays();
+  const added = new UnitArrays();
   for (const key of order) {
     const unit = mini.units[key]!;
     written.after.set(key, unit);
-    const before = loaded.get(key);
-    written.items += Math.max(0, unit.done - (before && !removed.has(key) ? before.unit.done : 0));
+    const before = removed.has(key) ? undefined : loaded.get(key);
+    written.items += Math.max(0, unit.done - (before?.unit.done ?? 0));
     const settled = unit.status === 'complete' || unit.status === 'failed';
     const renew = !settled && worker !== null && worked.has(key);
-    const keep = !settled && !renew && before !== undefined && !removed.has(key);
-    rows.push(key, unit, {
+    const keep = !settled && !renew && before !== undefined;
+    (before ? kept : added).push(key, unit, {
       owner: renew ? worker!.id : keep ? (before?.leaseOwner ?? null) : null,
       expires: keep ? (before?.leaseExpires ?? null) : null,
       renew,
     });
   }
-  if (order.length > 0) {
-    await client.query(
-      `INSERT INTO ${t.units} AS u
-         (checkpoint, key, status, attempts, cursor, done, total, error, started_at, completed_at,
-          lease_owner, lease_expires_at)
-       SELECT $1, x.key, x.status, x.attempts, x.cursor, x.done, x.total, x.error, x.started_at,
-              x.completed_at, x.lease_owner,
-              CASE WHEN x.renew THEN clock_timestamp() + $14 * interval '1 millisecond'
-                   ELSE x.lease_expires_at END
-       FROM unnest($2::text[], $3::text[], $4::int4[], $5::jsonb[], $6::float8[], $7::float8[],
-                   $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-                   $12::timestamptz[], $13::bool[]) WITH ORDINALITY
-         AS x(key, status, attempts, cursor, done, total, error, started_at, completed_at,
-              lease_owner, lease_expires_at, renew, ord)
-       ORDER BY x.ord
-       ON CONFLICT (checkpoint, key) DO UPDATE SET
-         status = excluded.status, attempts = excluded.attempts, cursor = excluded.cursor,
-         done = excluded.done, total = excluded.total, error = excluded.error,
-         started_at = excluded.started_at, completed_at = excluded.completed_at,
-         lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at`,
-      [cid, ...rows.params(), worker?.leaseMs ?? 0],
+  await writeUnitRows(client, t, cid, kept, 'update', worker?.leaseMs ?? 0);
+  const inserted = await writeUnitRows(client, t, cid, added, 'insert', worker?.leaseMs ?? 0);
+  if (inserted < added.keys.length) {
+    // Another transaction created some of these units after we looked: our state for them is
+    // not theirs. Start over (the caller retries), now that they can be read.
+    throw new ConcurrentChangeError(
+      `checkpoint "${id}": units were planned by another run at the same time`,
     );
   }
   for (const key of removed) if (!Object.hasOwn(mini.units, key)) written.after.delete(key);
   return written;
+}
+
+/**
+ * Writes unit rows in one statement. `update`: rows this transaction read and locked. `insert`:
+ * rows it believes new, in the order they appeared (their seq); returns how many were new.
+ */
+async function writeUnitRows(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string,
+  rows: UnitArrays,
+  mode: 'update' | 'insert',
+  leaseMs: number,
+): Promise<number> {
+  if (rows.keys.length === 0) return 0;
+  const result = await client.query(
+    `INSERT INTO ${t.units} AS u
+       (checkpoint, key, status, attempts, cursor, done, total, error, started_at, completed_at,
+        lease_owner, lease_expires_at)
+     SELECT $1, x.key, x.status, x.attempts, x.cursor, x.done, x.total, x.error, x.started_at,
+            x.completed_at, x.lease_owner,
+            CASE WHEN x.renew THEN clock_timestamp() + $14 * interval '1 millisecond'
+                 ELSE x.lease_expires_at END
+     FROM unnest($2::text[], $3::text[], $4::int4[], $5::jsonb[], $6::float8[], $7::float8[],
+                 $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+                 $12::timestamptz[], $13::bool[]) WITH ORDINALITY
+       AS x(key, status, attempts, cursor, done, total, error, started_at, completed_at,
+            lease_owner, lease_expires_at, renew, ord)
+     ORDER BY x.ord
+     ${
+       mode === 'insert'
+         ? 'ON CONFLICT (checkpoint, key) DO NOTHING'
+         : `ON CONFLICT (checkpoint, key) DO UPDATE SET
+       status = excluded.status, attempts = excluded.attempts, cursor = excluded.cursor,
+       done = excluded.done, total = excluded.total, error = excluded.error,
+       started_at = excluded.started_at, completed_at = excluded.completed_at,
+       lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at`
+     }`,
+    [cid, ...rows.params(), leaseMs],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** A transaction computed from rows another one changed meanwhile; it is retried like a serialization failure. */
+export class ConcurrentChangeError extends Error {
+  override name = 'ConcurrentChangeError';
+  readonly code = '40001';
 }
 
 /** Reads the units a flush touches and locks them, in key order (the one lock order). */

@@ -74,9 +74,13 @@ export class Hold implements WorkerHold {
     this.worker = init.worker;
     init.client.on('error', this.#onError);
     const every = this.worker ? Math.max(20, this.worker.leaseMs / 3) : EXCLUSIVE_HEARTBEAT_MS;
+    let beating = false;
     this.#timer = setInterval(() => {
-      if (this.#recovering || this.#lost || this.#released) return;
-      this.#beat = this.#heartbeat();
+      if (beating || this.#recovering || this.#lost || this.#released) return;
+      beating = true;
+      this.#beat = this.#heartbeat().finally(() => {
+        beating = false;
+      });
     }, every);
     this.#timer.unref?.();
   }
@@ -100,8 +104,9 @@ export class Hold implements WorkerHold {
     const work = async (db: pg.ClientBase) => {
       if (this.worker) {
         await db.query(
-          `UPDATE ${t.units} SET lease_owner = NULL, lease_expires_at = NULL
-           WHERE checkpoint = $1 AND lease_owner = $2`,
+          `UPDATE ${t.units} u SET lease_owner = NULL, lease_expires_at = NULL
+           FROM (${leasedTo(t)}) mine
+           WHERE u.checkpoint = $1 AND u.key = mine.key`,
           [this.cid, this.worker.id],
         );
       }
@@ -137,15 +142,17 @@ export class Hold implements WorkerHold {
     if (!client) return;
     const { t } = this.#ctx;
     try {
-      await client.query(
-        `WITH leases AS (
-           UPDATE ${t.units} SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
-           WHERE $2::text IS NOT NULL AND checkpoint = $1 AND lease_owner = $2
-             AND status IN ('pending', 'in_progress')
-         )
-         UPDATE ${t.sessions} SET heartbeat_at = now() WHERE session_id = $4`,
-        [this.cid, this.worker?.id ?? null, this.worker?.leaseMs ?? 0, this.sessionId],
-      );
+      if (this.worker) {
+        await client.query(
+          `UPDATE ${t.units} u SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+           FROM (${leasedTo(t)}) mine
+           WHERE u.checkpoint = $1 AND u.key = mine.key`,
+          [this.cid, this.worker.id, this.worker.leaseMs],
+        );
+      }
+      await client.query(`UPDATE ${t.sessions} SET heartbeat_at = now() WHERE session_id = $1`, [
+        this.sessionId,
+      ]);
     } catch (error) {
       if (isConnectionError(error)) this.#broken(error as Error);
     }
@@ -215,6 +222,16 @@ export class Hold implements WorkerHold {
     }
     throw last;
   }
+}
+
+/**
+ * The unfinished units leased to worker $2 in checkpoint $1, locked in key order: the order every
+ * transaction of the store locks units in, so that none of them deadlocks another.
+ */
+function leasedTo(t: Tables): string {
+  return `SELECT key FROM ${t.units}
+          WHERE checkpoint = $1 AND lease_owner = $2 AND status IN ('pending', 'in_progress')
+          ORDER BY key FOR UPDATE`;
 }
 
 /**

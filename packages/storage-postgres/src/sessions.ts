@@ -76,6 +76,24 @@ export async function failStaleSessions(
 }
 
 /**
+ * Marks the running sessions of workers whose leases expired as failed: a worker renews its
+ * leases while it lives, so an expired lease means it crashed, was killed, or hangs.
+ */
+export async function failWorkers(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string,
+  workers: readonly string[],
+): Promise<void> {
+  await client.query(
+    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(),
+       error = 'its lease expired: the worker stopped renewing it (crashed, killed, or hung)'
+     WHERE checkpoint = $1 AND mode = 'worker' AND status = 'running' AND worker = ANY($2::text[])`,
+    [cid, workers.map(encodeText)],
+  );
+}
+
+/**
  * Ends a session: completed when its checkpoint is completed (or was deleted on finish) or has
  * no unit left to do, failed when the checkpoint failed, stopped otherwise.
  */

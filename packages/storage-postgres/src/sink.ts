@@ -7,7 +7,8 @@ export type TransactionalWrite<Item> = (
   client: pg.PoolClient,
   items: readonly Item[],
   context: SinkContext,
-) => Promise<SinkResult | undefined | undefined> | SinkResult | undefined | undefined;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a write may return nothing
+) => Promise<SinkResult | void> | SinkResult | void;
 
 /**
  * A sink that writes into the same PostgreSQL database as the store, exactly-once: the pipeline

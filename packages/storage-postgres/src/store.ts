@@ -29,7 +29,7 @@ import {
   type RetryPolicy,
 } from './retry.js';
 import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
-import { listSessions, type SessionRecord } from './sessions.js';
+import { failWorkers, listSessions, type SessionRecord } from './sessions.js';
 import { tables } from './tables.js';
 
 export interface PostgresStoreOptions {
@@ -270,11 +270,25 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       const worker = { id: request.worker, leaseMs: request.leaseMs };
       const cid = encodeText(id);
       const at = new Date().toISOString();
+      /** Unfinished units other workers hold under a live lease, and the first expiry among them. */
+      const leasedElsewhere = async (client: pg.ClientBase) => {
+        const result = await client.query<{ n: number; next: Date | null }>(
+          `SELECT count(*)::int AS n, min(lease_expires_at) AS next FROM ${t.units}
+           WHERE checkpoint = $1 AND lease_owner IS NOT NULL AND lease_owner <> $2
+             AND lease_expires_at > now() AND status IN ('pending', 'in_progress')`,
+          [cid, request.worker],
+        );
+        const row = result.rows[0];
+        return { leasedElsewhere: row?.n ?? 0, nextExpiry: row?.next?.toISOString() ?? null };
+      };
       const claimed = await commit(
         id,
         async (client, batchId) => {
-          const free = await client.query<{ key: string }>(
-            `SELECT key FROM ${t.units}
+          // Right after a large plan the table's statistics are stale, and the planner would sort
+          // every open unit to pick a few: walk the (checkpoint, seq) index in order instead.
+          await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
+          const free = await client.query<{ key: string; lease_owner: string | null }>(
+            `SELECT key, lease_owner FROM ${t.units}
              WHERE checkpoint = $1
                AND (lease_owner IS NULL OR lease_expires_at <= now())
                AND (status IN ('pending', 'in_progress')
@@ -292,15 +306,21 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
               request.failedBefore ?? null,
             ],
           );
-          if (free.rows.length === 0) return [];
+          const others = await leasedElsewhere(client);
+          await client.query('RESET enable_sort; RESET enable_bitmapscan');
+          if (free.rows.length === 0) return { units: [], others };
           const keys = free.rows.map(keyFromRow);
+          const expired = new Set(free.rows.map((row) => row.lease_owner));
+          expired.delete(null);
+          expired.delete(request.worker);
+          if (expired.size > 0) await failWorkers(client, t, cid, [...expired] as string[]);
           const started: Change[] = keys.map((key) => ({ type: 'unit.started', at, key }));
           const result = await applyChanges(client, t, id, started, {
             batchId,
             worker,
             session: null,
           });
-          return keys.map((key) => ({ key, unit: result.units.get(key)! }));
+          return { units: keys.map((key) => ({ key, unit: result.units.get(key)! })), others };
         },
         // The claim committed before its connection broke: its units are the ones it started.
         async () => {
@@ -309,21 +329,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
              WHERE checkpoint = $1 AND lease_owner = $2 AND started_at = $3 ORDER BY seq`,
             [cid, request.worker, at],
           );
-          return rows.rows.map((row) => ({ key: keyFromRow(row), unit: unitFromRow(row) }));
+          const units = rows.rows.map((row) => ({ key: keyFromRow(row), unit: unitFromRow(row) }));
+          return { units, others: await withClient(pool, leasedElsewhere) };
         },
       );
-      const others = await pool.query<{ n: number; next: Date | null }>(
-        `SELECT count(*)::int AS n, min(lease_expires_at) AS next FROM ${t.units}
-         WHERE checkpoint = $1 AND status IN ('pending', 'in_progress')
-           AND lease_owner IS NOT NULL AND lease_owner <> $2 AND lease_expires_at > now()`,
-        [cid, request.worker],
-      );
-      const row = others.rows[0];
-      return {
-        units: claimed,
-        leasedElsewhere: row?.n ?? 0,
-        nextExpiry: row?.next?.toISOString() ?? null,
-      };
+      return { units: claimed.units, ...claimed.others };
     },
 
     async transaction(id, work) {
