@@ -44,6 +44,7 @@ export function buildProgram(context: Context): Command {
     )
     .option('--schema <name>', 'PostgreSQL schema of the store')
     .addHelpText('after', EXIT_HELP)
+    .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({

@@ -31,10 +31,13 @@ export async function loadTarget(
   context: Context,
   options: StoreOptions,
 ): Promise<Loaded> {
-  if (await isFile(target)) return loadFile(target);
+  const warn = (message: string) => context.out.warn(message);
+  if (await isFile(target)) return loadFile(target, { warn });
   // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
   const files = checkpointFilesOf(basename(target));
-  if (files && (await isFile(join(dirname(target), files.journal)))) return loadFile(target);
+  if (files && (await isFile(join(dirname(target), files.journal)))) {
+    return loadFile(target, { warn });
+  }
   return withStore(context, options, async (handle) => {
     const checkpoint = await handle.read(target);
     if (!checkpoint) {
@@ -56,7 +59,11 @@ export async function loadTarget(
  * Reads one checkpoint file (see {@link loadTarget}). `id` names the checkpoint made from a seed
  * document (default: what core derives from the document or its file name).
  */
-export async function loadFile(file: string, options: { id?: string } = {}): Promise<Loaded> {
+export async function loadFile(
+  file: string,
+  options: { id?: string; warn?: (message: string) => void } = {},
+): Promise<Loaded> {
+  const warn = options.warn ?? (() => {});
   const dir = dirname(file);
   const files = checkpointFilesOf(basename(file));
   if (files) {
@@ -65,12 +72,17 @@ export async function loadFile(file: string, options: { id?: string } = {}): Pro
     const snapshot = await readOptional(snapshotFile);
     const journal = await readOptional(journalFile);
     if (!isPlainDocument(snapshot)) {
-      const { checkpoint } = parseCheckpointFiles({
+      const { checkpoint, tornTail } = parseCheckpointFiles({
         snapshot,
         journal,
         file: snapshotFile,
         journalFile,
       });
+      if (tornTail) {
+        warn(
+          `${journalFile}:${tornTail.line}: ignored an incomplete last batch (${tornTail.bytes} bytes a crash left mid-write)`,
+        );
+      }
       return {
         checkpoint,
         origin: {

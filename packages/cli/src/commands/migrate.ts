@@ -22,9 +22,7 @@ interface MigrateOptions {
 
 export function migrateCommand(context: Context): Command {
   return new Command('migrate')
-    .description(
-      'convert a checkpoint file in a seed format to the current one, written beside it (the source file is kept)',
-    )
+    .description('convert a checkpoint file in an older format to the current one, beside it')
     .argument(
       '<file>',
       'a checkpoint file: seed 000, seed 002 v1.0/v2.0, seed 003 or canonical JSON',
@@ -36,7 +34,8 @@ export function migrateCommand(context: Context): Command {
     )
     .option('-f, --force', 'replace an existing checkpoint with the same id')
     .action(async (file: string, options: MigrateOptions, command: Command) => {
-      const { checkpoint, origin, storeFiles } = await loadFile(file, { id: options.id });
+      const warn = (message: string) => context.out.warn(message);
+      const { checkpoint, origin, storeFiles } = await loadFile(file, { id: options.id, warn });
       const format = origin.format ?? checkpoint.format;
       if (options.id !== undefined) checkpoint.id = options.id;
       const storeOptions = storeOptionsOf(command);
@@ -47,7 +46,6 @@ export function migrateCommand(context: Context): Command {
       }
       const changes = checkpointToChanges(checkpoint);
       const dir = options.out ?? dirname(file);
-      const warn = (message: string) => context.out.warn(message);
       const handle = postgres
         ? await openStore(storeOptions, context.io.env, warn)
         : openFileStore(dir, warn);

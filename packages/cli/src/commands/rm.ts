@@ -1,22 +1,27 @@
-import { formatSummaryLine, summarize } from '@checkpointkit/core';
+import {
+  type Checkpoint,
+  CheckpointFormatError,
+  formatSummaryLine,
+  summarize,
+} from '@checkpointkit/core';
 import { Command } from 'commander';
 import { confirm } from '../confirm.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
-import { notFound, requireCheckpoint } from '../edit.js';
+import { notFound } from '../edit.js';
+import type { StoreHandle } from '../stores.js';
 
 export function rmCommand(context: Context): Command {
   return new Command('rm')
-    .description('delete a checkpoint (asks first unless --yes)')
+    .description('delete a checkpoint (asks first unless --yes); damaged ones too')
     .argument('<id>', 'checkpoint id')
     .option('-y, --yes', 'do not ask')
     .action(async (id: string, options: { yes?: boolean }, command: Command) => {
       await withStore(context, storeOptionsOf(command), async (handle) => {
-        const checkpoint = await requireCheckpoint(handle, id);
+        const what = await describe(handle, id);
         const lock = await handle.store.lock(id);
         try {
           if (!options.yes) {
-            const line = formatSummaryLine(summarize(checkpoint));
-            await confirm(context, `delete checkpoint ${line} from ${handle.description}?`, 'rm');
+            await confirm(context, `delete checkpoint ${what} from ${handle.description}?`, 'rm');
           }
           if (!(await handle.store.delete(id))) throw notFound(handle, id);
         } finally {
@@ -25,4 +30,20 @@ export function rmCommand(context: Context): Command {
         context.out.line(`deleted checkpoint "${id}" from ${handle.description}`);
       });
     });
+}
+
+/**
+ * The summary line of the checkpoint to delete. A damaged checkpoint can be deleted too (that is
+ * often why one deletes it): it is described by what is wrong with it.
+ */
+async function describe(handle: StoreHandle, id: string): Promise<string> {
+  let checkpoint: Checkpoint | null;
+  try {
+    checkpoint = await handle.read(id);
+  } catch (error) {
+    if (error instanceof CheckpointFormatError) return `"${id}" (damaged: ${error.message})`;
+    throw error;
+  }
+  if (!checkpoint) throw notFound(handle, id);
+  return formatSummaryLine(summarize(checkpoint));
 }

@@ -5,67 +5,108 @@ import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { notFound } from '../edit.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { type ProgressView, progressView } from '../format/progress.js';
+import { progressView } from '../format/progress.js';
 import { dateTime } from '../format/time.js';
+import type { StoreHandle } from '../stores.js';
 import { positiveInt } from './show.js';
 
 interface WatchOptions {
   interval: number;
 }
 
+/** How watching ended. */
+type Outcome =
+  | { kind: 'stopped'; checkpoint: Checkpoint }
+  | { kind: 'removed' }
+  | { kind: 'vanished'; checkpoint: Checkpoint }
+  | { kind: 'interrupted' };
+
 export function watchCommand(context: Context): Command {
   return new Command('watch')
-    .description(
-      'follow a running job: a live progress bar on a terminal, a line per change otherwise; ends when the job stops running',
-    )
+    .description('follow a running job until it stops: a progress bar, or a line per change')
     .argument('<id>', 'checkpoint id')
     .option('--interval <ms>', 'how often to read the checkpoint', positiveInt, 250)
     .action(async (id: string, options: WatchOptions, command: Command) => {
-      await withStore(context, storeOptionsOf(command), async (handle) => {
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        process.once('SIGINT', onSignal);
-        const view: ProgressView = progressView(context.out);
-        let seen: Checkpoint | null = null;
-        let warnedUnlocked = false;
-        try {
-          while (!stop.signal.aborted) {
-            const checkpoint = await handle.read(id);
-            if (!checkpoint) {
-              if (!seen) throw notFound(handle, id);
-              view.stop();
-              context.out.line(
-                `checkpoint "${id}" was removed (a job with auto cleanup deletes it when it finishes without failures)`,
-              );
-              return;
-            }
-            seen = checkpoint;
-            view.update(summarize(checkpoint));
-            if (checkpoint.status !== 'running') break;
-            if (!warnedUnlocked && handle.kind === 'file' && !(await handle.lockOwner(id))) {
-              warnedUnlocked = true;
-              context.out.note(
-                `checkpoint "${id}" is marked running but no process holds its lock: waiting for a job to start`,
-              );
-            }
-            await sleep(options.interval, undefined, { signal: stop.signal }).catch(() => {});
-          }
-        } finally {
-          view.stop();
-          process.off('SIGINT', onSignal);
-        }
-        if (stop.signal.aborted) {
+      const outcome = await withStore(context, storeOptionsOf(command), (handle) =>
+        follow(context, handle, id, options.interval),
+      );
+      const out = context.out;
+      switch (outcome.kind) {
+        case 'interrupted':
           throw new CliError(
             'stopped watching (Ctrl+C); the job was not touched',
             EXIT.INTERRUPTED,
           );
+        case 'removed':
+          out.line(
+            `checkpoint "${id}" was removed (a job with auto cleanup deletes it when it finishes without failures)`,
+          );
+          return;
+        case 'vanished':
+          throw new CliError(
+            `the job of checkpoint "${id}" is gone (its process died or was killed) but the checkpoint still says running; the next run resumes it`,
+            EXIT.FAILURE,
+          );
+        case 'stopped': {
+          const summary = summarize(outcome.checkpoint);
+          // The line view printed the final state already; after a bar, this line says it.
+          if (out.interactive) {
+            out.line(`${dateTime(summary.updatedAt)} ${formatSummaryLine(summary)}`);
+          }
+          if (summary.status !== 'completed') context.exitCode = EXIT.FAILURE;
         }
-        const summary = summarize(seen!);
-        // The line view printed the final state already; the bar leaves it to this line.
-        if (context.out.interactive) {
-          context.out.line(`${dateTime(summary.updatedAt)} ${formatSummaryLine(summary)}`);
-        }
-        if (summary.status !== 'completed') context.exitCode = EXIT.FAILURE;
-      });
+      }
     });
+}
+
+/**
+ * Reads the checkpoint every `interval` ms without its lock and shows its progress until it
+ * stops running, disappears, its job's process is gone, or Ctrl+C.
+ */
+async function follow(
+  context: Context,
+  handle: StoreHandle,
+  id: string,
+  interval: number,
+): Promise<Outcome> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  const view = progressView(context.out);
+  let seen = false;
+  let owned = false;
+  try {
+    while (!stop.signal.aborted) {
+      let checkpoint = await handle.read(id);
+      if (!checkpoint) {
+        if (!seen) throw notFound(handle, id);
+        return { kind: 'removed' };
+      }
+      if (checkpoint.status === 'running') {
+        const owner = await handle.lockOwner(id);
+        if (owner) owned = true;
+        else if (owned) {
+          // The job marks the checkpoint before it lets go of the lock: read it once more.
+          checkpoint = (await handle.read(id)) ?? checkpoint;
+          if (checkpoint.status === 'running') {
+            view.update(summarize(checkpoint));
+            return { kind: 'vanished', checkpoint };
+          }
+        } else if (!seen) {
+          // Before the bar starts, so that the note does not break its line.
+          context.out.note(
+            `checkpoint "${id}" is marked running but no process holds its lock: waiting for a job to start`,
+          );
+        }
+      }
+      seen = true;
+      view.update(summarize(checkpoint));
+      if (checkpoint.status !== 'running') return { kind: 'stopped', checkpoint };
+      await sleep(interval, undefined, { signal: stop.signal }).catch(() => {});
+    }
+    return { kind: 'interrupted' };
+  } finally {
+    view.stop();
+    process.off('SIGINT', onSignal);
+  }
 }

@@ -1,3 +1,6 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { journalFileName } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { hasEscapes, runCli } from '../helpers/cli.js';
@@ -63,5 +66,20 @@ describe('checkpointkit ls', () => {
     const result = await runCli(['ls'], { cwd: dir });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^here\s+running/m);
+  });
+
+  it('lists the readable checkpoints and warns about a damaged one', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, 'good', sampleChanges('good'));
+    await writeCheckpoint(dir, 'bad', sampleChanges('bad'));
+    const journal = join(dir, journalFileName('bad'));
+    await writeFile(journal, (await readFile(journal, 'utf8')).replace('"records"', '"recordz"'));
+    const result = await runCli(['ls', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^good\s+running/m);
+    expect(result.stdout).not.toMatch(/^bad/m);
+    expect(result.stderr).toMatch(
+      /^checkpointkit: warning: skipped: .*bad\.checkpoint\.jsonl.*\n$/,
+    );
   });
 });

@@ -1,4 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { journalFileName } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { runCli, runInTerminal } from '../helpers/cli.js';
@@ -61,5 +63,18 @@ describe('checkpointkit rm', () => {
     expect(result.stderr).toBe(
       `checkpointkit: error: no checkpoint "nope" in file store at ${dir}\n`,
     );
+  });
+
+  it('deletes a damaged checkpoint too', async () => {
+    const dir = await sample();
+    const journal = join(dir, journalFileName(ID));
+    await writeFile(journal, (await readFile(journal, 'utf8')).replace('"records"', '"recordz"'));
+    expect((await runCli(['show', ID, '--dir', dir])).code).toBe(5);
+    const result = await runCli(['rm', ID, '--yes', '--dir', dir]);
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: `deleted checkpoint "${ID}" from file store at ${dir}\n`,
+    });
+    expect(await readdir(dir)).not.toContain(journalFileName(ID));
   });
 });

@@ -1,7 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkpointFileName, fileStore } from '@checkpointkit/storage-file';
+import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { hasEscapes, runCli } from '../helpers/cli.js';
@@ -78,6 +78,19 @@ describe('checkpointkit show <id>', () => {
     const result = await runCli(['show', join(dir, checkpointFileName('job'))]);
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('job');
+  });
+
+  it('warns about an incomplete last journal batch a crash left, and shows the rest', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, 'job', sampleChanges('job'));
+    const journal = join(dir, journalFileName('job'));
+    await appendFile(journal, '{"seq":99,"changes":[{"type":"unit.comp');
+    const result = await runCli(['show', join(dir, checkpointFileName('job'))]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('  progress  33.3%  2/6 units complete');
+    expect(result.stderr).toMatch(
+      /^checkpointkit: warning: .*job\.checkpoint\.jsonl:\d+: ignored an incomplete last batch \(\d+ bytes a crash left mid-write\)\n$/,
+    );
   });
 
   it('exits 3 with one line for an unknown id', async () => {

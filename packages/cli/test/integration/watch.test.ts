@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import type { Change } from '@checkpointkit/core';
+import { fileURLToPath } from 'node:url';
+import { always, type Change, openRun } from '@checkpointkit/core';
 import { fileStore } from '@checkpointkit/storage-file';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { at, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { BIN, childEnv, hasEscapes, runCli, runInTerminal } from '../helpers/cli.js';
 
 const ID = 'crawl:docs';
+/** The package folder: a child started there imports the workspace packages' builds. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function planned(units: number): Change[] {
   const changes: Change[] = [{ type: 'created', at: at(0), id: ID, configDigest: null }];
@@ -81,6 +84,30 @@ describe('checkpointkit watch', () => {
     expect(hasEscapes(watch.lines().join('\n'))).toBe(false);
   });
 
+  it('follows a real run from start to finish', async () => {
+    const dir = await tempDir();
+    const run = await openRun({
+      id: ID,
+      store: fileStore({ dir }),
+      strategy: always(),
+      signals: false,
+      autoCleanup: false,
+    });
+    onTestFinished(() => run.close());
+    await run.plan(['pages/1', 'pages/2']);
+    await run.flush('planned');
+    const watch = startWatch(dir);
+    expect((await watch.waitForLines(1))[0]).toMatch(/ crawl:docs running 0\.0% \(0\/2 units\)$/);
+    for (const key of ['pages/1', 'pages/2']) {
+      await run.start(key);
+      await run.complete(key, { items: 10 });
+    }
+    await run.finish();
+    expect(await watch.exit).toBe(0);
+    expect(watch.lines().at(-1)).toMatch(/ crawl:docs completed 100\.0% \(2\/2 units\)$/);
+    expect(watch.stderr()).toBe('');
+  });
+
   it('exits 1 when the job ends failed, and 0 when its checkpoint is cleaned up', async () => {
     const dir = await tempDir();
     await writeCheckpoint(dir, ID, planned(2));
@@ -104,6 +131,38 @@ describe('checkpointkit watch', () => {
     await job.delete(ID);
     expect(await cleaned.exit).toBe(0);
     expect(cleaned.lines().at(-1)).toMatch(/^checkpoint "crawl:docs" was removed/);
+  });
+
+  it('exits 1 when the job holding the lock dies without marking its checkpoint', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, ID, planned(2));
+    // A job in another process: it takes the lock, then is killed -9.
+    const job = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { fileStore } from '@checkpointkit/storage-file';
+         await fileStore({ dir: process.argv[1] }).lock(process.argv[2]);
+         console.log('locked');
+         setInterval(() => {}, 1000);`,
+        dir,
+        ID,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    onTestFinished(() => {
+      job.kill('SIGKILL');
+    });
+    await new Promise((resolve) => job.stdout.once('data', resolve));
+    const watch = startWatch(dir);
+    await watch.waitForLines(1);
+    expect(watch.stderr()).toBe('');
+    job.kill('SIGKILL');
+    expect(await watch.exit).toBe(1);
+    expect(watch.stderr()).toBe(
+      `checkpointkit: error: the job of checkpoint "${ID}" is gone (its process died or was killed) but the checkpoint still says running; the next run resumes it\n`,
+    );
   });
 
   it('stops on Ctrl+C with exit 130, and exits 3 for an unknown id', async () => {
