@@ -24,6 +24,11 @@ export interface GithubClientOptions {
   /** A fetch of your own (a proxy agent, a recorder, a simulator). Default: the global fetch. */
   fetch?: typeof globalThis.fetch;
   /**
+   * Milliseconds one attempt may take before it counts as a network error (retried, then
+   * retryable). Waits for rate limits are not attempts. Default 60000.
+   */
+  timeout?: number;
+  /**
    * When the primary rate limit runs out, wait for its reset if that is at most this many
    * seconds away; otherwise give up (the source then stops with "resume after HH:MM").
    * Default 900 (15 minutes).
@@ -65,7 +70,7 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
     ...(options.baseUrl && { baseUrl: options.baseUrl }),
     userAgent: options.userAgent ?? 'checkpointkit-source-github',
     log,
-    ...(options.fetch && { request: { fetch: options.fetch } }),
+    request: { fetch: withTimeout(options.fetch ?? globalThis.fetch, options.timeout ?? 60_000) },
     throttle: {
       id: tokenId(options.auth),
       retryAfterBaseValue: base,
@@ -97,6 +102,15 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
     },
     retry: { doNotRetry: DO_NOT_RETRY, retries: options.retries ?? 3, retryAfterBaseValue: base },
   });
+}
+
+/** Gives every attempt its own deadline, on top of the caller's signal. */
+function withTimeout(fetch: typeof globalThis.fetch, ms: number): typeof globalThis.fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(ms);
+    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    return fetch(input, { ...init, signal });
+  };
 }
 
 const consoleLog: GithubLog = {

@@ -157,6 +157,37 @@ describe('errors', () => {
     await run.close();
   });
 
+  it('gives up an attempt that hangs after the timeout, retries it, then fails the unit as retryable', async () => {
+    let attempts = 0;
+    const hanging = (_input: unknown, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        attempts += 1;
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    const run = await openRun({ id: 'hang', store: memoryStore(), signals: false });
+    const source = githubSource({
+      auth: FIXTURE_TOKEN,
+      baseUrl: 'https://github.test',
+      fetch: hanging as typeof globalThis.fetch,
+      timeout: 20,
+      retries: 2,
+      retryAfterBaseMs: 1,
+      repos: [hello],
+      endpoints: ['issues'],
+      log: memoryLog(),
+    });
+    const result = await pipeline({ run, source, sink: recordingSink() });
+    expect(result).toMatchObject({ failed: 1 });
+    expect(attempts).toBe(3);
+    expect(run.unit(`discover/${hello}`)?.error).toMatchObject({
+      retryable: true,
+      message: expect.stringMatching(
+        /^GET \/repos\/octokit-fixture-org\/hello-world: network error .*tim/i,
+      ),
+    });
+    await run.close();
+  });
+
   it('fails a unit whose key is not one of the source, without a request', async () => {
     const run = await openRun({ id: 'keys', store: memoryStore(), signals: false });
     await run.plan(['other/thing']);
