@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import type { CheckpointSummary, LockOwner } from '@checkpointkit/core';
 import { Command } from 'commander';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
-import { NotFoundError } from '../errors.js';
+import { CliError, NotFoundError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { statusText } from '../format/status.js';
 import { table } from '../format/table.js';
 import { age } from '../format/time.js';
@@ -23,11 +24,13 @@ export function lsCommand(context: Context): Command {
     .option('--json', 'print a JSON array of summaries')
     .action(async (dir: string | undefined, options: { json?: boolean }, command: Command) => {
       const storeOptions = storeOptionsOf(command);
+      const kind = storeKind(storeOptions, context.io.env);
+      if (dir !== undefined && kind !== 'file') {
+        throw new CliError(`ls ${dir}: a directory applies to the file store only`, EXIT.USAGE);
+      }
       if (dir !== undefined) storeOptions.dir = dir;
       const explicit = storeOptions.dir ?? context.io.env.CHECKPOINT_DIR;
-      if (storeKind(storeOptions, context.io.env) === 'file' && explicit) {
-        await requireDirectory(explicit);
-      }
+      if (kind === 'file' && explicit) await requireDirectory(explicit);
       await withStore(context, storeOptions, async (handle) => {
         const listings = (await handle.store.list()).sort((a, b) => a.id.localeCompare(b.id));
         const rows: Listing[] = [];

@@ -38,7 +38,10 @@ export function resetFailedCommand(context: Context): Command {
         context.out.line(`no failed units to reset in "${id}"`);
         return;
       }
-      const how = options.restart ? 'they start over' : 'they resume from their cursor';
+      const one = keys.length === 1;
+      const how = options.restart
+        ? `${one ? 'it starts' : 'they start'} over`
+        : `${one ? 'it resumes from its' : 'they resume from their'} cursor`;
       context.out.line(
         `reset ${keys.length} failed ${keys.length === 1 ? 'unit' : 'units'} of "${id}" to pending (${how})`,
       );

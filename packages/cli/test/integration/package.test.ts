@@ -52,6 +52,10 @@ describe('the published package', () => {
       encoding: 'utf8',
     });
     expect(bin.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // What the README promises to tools that embed the command.
+    const api = await import(join(root, 'dist/index.js'));
+    expect(api.EXIT).toMatchObject({ OK: 0, USAGE: 2, NOT_FOUND: 3, LOCKED: 4, DAMAGED: 5 });
+    expect(typeof api.main).toBe('function');
   });
 
   it('documents every verb, every exit code and every environment variable in its README', () => {

@@ -39,6 +39,11 @@ describe('--store postgres', () => {
     const listed = await cli(['ls', '--url', url]);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^github:acme\/pulls\s+running\s+33\.3%\s+2\/6\s+2\s+\d+d ago$/m);
+    const withDir = await cli(['ls', 'some-dir', '--url', url]);
+    expect(withDir).toMatchObject({
+      code: 2,
+      stderr: 'checkpointkit: error: ls some-dir: a directory applies to the file store only\n',
+    });
     const json = await cli(['ls', '--json', '--store', 'postgres'], { DATABASE_URL: url });
     expect(JSON.parse(json.stdout)).toEqual([
       expect.objectContaining({ id: ID, total: 6, lockedBy: null }),
