@@ -68,6 +68,8 @@ export interface FileStore extends CheckpointStore {
    * of an unknown format version, which a newer version of this package can read.
    */
   repair(id: string): Promise<RepairReport>;
+  /** Waits for pending writes and compactions, closes journal handles and releases this store's locks. */
+  close(): Promise<void>;
 }
 
 /** What the writer knows about a checkpoint's journal, valid while the journal's identity holds. */
@@ -193,6 +195,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
   /** The writer state of a checkpoint, re-read from disk when the journal changed behind our back. */
   async function writerFor(id: string, at: CheckpointPaths): Promise<Writer | null> {
     const known = writers.get(id);
+    // Under our own lock nobody else writes: the journal we hold open is the journal.
+    if (known?.handle && mine.has(at.lock)) return known;
     if (known) {
       let current: { dev: number; ino: number; size: number } | null = null;
       try {

@@ -11,6 +11,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ export interface HeldLock {
   readonly checkpointId: string;
   readonly owner: LockOwner;
   readonly token: string;
+  /** Identity of the lock directory we created (inode and birth time): a cheap check that it is still ours. */
+  readonly identity: { ino: number; birthtimeMs: number };
   /** Set when the lock was compromised or taken over: every write must stop. */
   lost: Error | null;
   release(): Promise<void>;
@@ -191,11 +194,13 @@ export async function acquireLock(options: {
     );
   }
   let released = false;
+  const { ino, birthtimeMs } = await stat(lockDir);
   entry = {
     lockDir,
     checkpointId,
     owner,
     token,
+    identity: { ino, birthtimeMs },
     lost: null,
     async release() {
       if (released) return;
@@ -226,11 +231,19 @@ export async function assertMayWrite(
 ): Promise<void> {
   if (mine) {
     if (mine.lost) throw mine.lost;
-    const current = await readOwnerRecord(lockDir);
-    if (current?.token !== mine.token) {
+    // One stat per write: a lock directory removed or made anew by someone else has another identity.
+    // (Synchronous: a stat of a local directory costs microseconds, a thread-pool round trip more.)
+    const current = statSync(lockDir, { throwIfNoEntry: false });
+    let same =
+      current?.ino === mine.identity.ino && current?.birthtimeMs === mine.identity.birthtimeMs;
+    // Without birth times (some file systems), an inode could be reused: the owner file decides.
+    if (same && mine.identity.birthtimeMs === 0)
+      same = (await readOwnerRecord(lockDir))?.token === mine.token;
+    if (!same) {
+      const current = await readOwnerRecord(lockDir);
       mine.lost = new LockLostError(
         checkpointId,
-        current
+        current && current.token !== mine.token
           ? `taken over by pid ${current.pid} on ${current.host} since ${current.since}`
           : 'its lock directory was removed',
       );

@@ -316,7 +316,7 @@ describe('repair', () => {
     await writeFile(paths(id).journal, journal);
     await store.append(id, log.slice(5));
     const snapshot = await readFile(paths(id).snapshot);
-    snapshot[snapshot.length - 10] ^= 1;
+    snapshot[snapshot.length - 10]! ^= 1;
     await writeFile(paths(id).snapshot, snapshot);
     const report = await store.repair(id);
     expect(report.snapshotLost).toBe(true);

@@ -1,0 +1,208 @@
+/**
+ * File store: what a durable flush costs on a huge checkpoint, how close durable flushes come to
+ * the disk's own append + fdatasync rate, and what opening a huge checkpoint costs. All on a
+ * temp directory of the local disk, removed at the end.
+ */
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { always, type Checkpoint, emptyCheckpoint, emptyUnit, openRun } from '@checkpointkit/core';
+import {
+  checkpointFileName,
+  encodeJournalHeader,
+  encodeSnapshot,
+  fileStore,
+  journalFileName,
+} from '@checkpointkit/storage-file';
+import { note, report, type Suite, timeMedian } from '../lib.js';
+
+const UNITS = 1_000_000;
+const MAPPINGS = 1_000_000;
+const ID = 'bench:huge';
+
+// The seeds' design writes with write-file-atomic: use the very copy the file store depends on.
+const writeFileAtomic = createRequire(import.meta.resolve('@checkpointkit/storage-file'))(
+  'write-file-atomic',
+) as (path: string, data: string | Buffer) => Promise<void>;
+
+function hugeCheckpoint(): Checkpoint {
+  const at = new Date().toISOString();
+  const checkpoint = emptyCheckpoint(ID, at, null);
+  for (let i = 0; i < UNITS; i++) {
+    const unit = emptyUnit(100);
+    if (i % 2 === 0) {
+      Object.assign(unit, {
+        status: 'complete',
+        done: 100,
+        attempts: 1,
+        cursor: i,
+        startedAt: at,
+        completedAt: at,
+      });
+    }
+    checkpoint.units[`collect/org/repo-${i % 1000}/endpoint-${i}`] = unit;
+  }
+  const map: Record<string, number> = {};
+  for (let i = 0; i < MAPPINGS; i++) map[`$event-${i}:example.org`] = i;
+  checkpoint.idMaps['matrix-event'] = map;
+  return checkpoint;
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+/** Writes the checkpoint as the file store keeps it (snapshot + empty journal), without replaying 2M changes. */
+async function writeStoreFiles(dir: string, checkpoint: Checkpoint): Promise<void> {
+  await writeFile(join(dir, checkpointFileName(ID)), encodeSnapshot(checkpoint, 0));
+  await writeFile(join(dir, journalFileName(ID)), encodeJournalHeader(ID, 0));
+}
+
+/**
+ * Median times of `a` and `b`, run alternately (a b a b ...) after a warm-up of each, with a
+ * collection before every run: both see the same machine load and the same heap.
+ */
+async function pairedMedians(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  repeat: number,
+): Promise<[number, number]> {
+  const times: [number[], number[]] = [[], []];
+  for (let i = -1; i < repeat; i++) {
+    for (const [index, fn] of [a, b].entries()) {
+      gc();
+      const start = performance.now();
+      await fn();
+      if (i >= 0) times[index]!.push(performance.now() - start);
+    }
+  }
+  const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+  return [median(times[0]), median(times[1])];
+}
+
+async function hugeCheckpointFigures(dir: string): Promise<void> {
+  const plainPath = join(dir, 'plain.json');
+  let checkpoint: Checkpoint | null = hugeCheckpoint();
+  await writeStoreFiles(dir, checkpoint);
+  // The seeds' design: serialize the whole document and write it atomically on every save.
+  const seedSave = await timeMedian(
+    () => writeFileAtomic(plainPath, JSON.stringify(checkpoint)),
+    3,
+  );
+  checkpoint = null;
+
+  // Opening, as a job starting up does: the snapshot (journal empty) against JSON.parse of the whole state.
+  const [load, parse] = await pairedMedians(
+    async () => {
+      const store = fileStore({ dir });
+      await store.load(ID);
+      await store.close();
+    },
+    async () => JSON.parse(await readFile(plainPath, 'utf8')),
+    3,
+  );
+  report({
+    what: `opening a checkpoint of ${UNITS.toLocaleString('en')} units + ${MAPPINGS.toLocaleString('en')} id mappings`,
+    subject: {
+      label: 'file store load (read, crc32, columns, validation)',
+      value: load,
+      unit: 'ms',
+    },
+    baseline: {
+      label: 'readFile + JSON.parse of the same state as one document',
+      value: parse,
+      unit: 'ms',
+    },
+    kind: 'overhead',
+    goal: 1.0,
+  });
+
+  const store = fileStore({ dir });
+  const run = await openRun({ id: ID, store, strategy: always(), signals: false });
+  const keys = run.pending().filter((_, i) => i % 2 === 1);
+  const flushes = 200;
+  let next = 0;
+  const perFlush =
+    (await timeMedian(async () => {
+      for (let i = 0; i < flushes; i++) await run.complete(keys[next++]!);
+    }, 3)) / flushes;
+  await run.abandon();
+  await store.close();
+  report({
+    what: `durable flush of one change, ${UNITS.toLocaleString('en')} units + ${MAPPINGS.toLocaleString('en')} id mappings`,
+    subject: {
+      label: 'file store flush (journal append + fdatasync)',
+      value: perFlush,
+      unit: 'ms',
+    },
+    baseline: {
+      label: "seeds' design (JSON.stringify + write-file-atomic of the whole document)",
+      value: seedSave,
+      unit: 'ms',
+    },
+    kind: 'cheaper',
+    goal: 200,
+  });
+}
+
+async function flushRate(dir: string): Promise<void> {
+  const flushes = 300;
+  const store = fileStore({ dir });
+  const run = await openRun({ id: 'bench:rate', store, strategy: always(), signals: false });
+  await run.plan(['a/1']);
+  let page = 0;
+  const line = Buffer.from(
+    `${JSON.stringify({ type: 'unit.progressed', at: new Date().toISOString(), key: 'a/1', cursor: { page: 1 }, done: 100 })}\n`,
+  );
+  const handle = await open(
+    join(dir, 'raw.log'),
+    constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND,
+  );
+  const [ours, raw] = await pairedMedians(
+    async () => {
+      for (let i = 0; i < flushes; i++)
+        await run.progress('a/1', { cursor: { page: ++page }, items: 100 });
+    },
+    async () => {
+      for (let i = 0; i < flushes; i++) {
+        await handle.write(line);
+        await handle.datasync();
+      }
+    },
+    5,
+  );
+  await handle.close();
+  await run.close();
+  await store.close();
+  report({
+    what: 'durable flushes per second with always() (one change per flush)',
+    subject: {
+      label: 'file store (Run + journal append + fdatasync)',
+      value: (flushes / ours) * 1000,
+      unit: 'flushes/s',
+    },
+    baseline: {
+      label: 'raw append + fdatasync, same directory',
+      value: (flushes / raw) * 1000,
+      unit: 'flushes/s',
+    },
+    kind: 'throughput',
+    goal: 0.5,
+  });
+}
+
+const suite: Suite = {
+  name: 'storage-file: journal flushes, fsync rate, opening huge checkpoints',
+  async run() {
+    const dir = await mkdtemp(join(tmpdir(), 'ck-bench-file-'));
+    try {
+      note('directory', `${tmpdir()} (local disk)`);
+      await flushRate(dir);
+      await hugeCheckpointFigures(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default suite;
