@@ -1,0 +1,225 @@
+import {
+  always,
+  CheckpointLockedError,
+  everyUnits,
+  LockLostError,
+  openRun,
+} from '@checkpointkit/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeStores, freshSchema, openStore, withDb } from '../helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function terminate(application: string): Promise<number> {
+  return withDb(async (db) => {
+    const result = await db.query<{ n: number }>(
+      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n
+       FROM pg_stat_activity WHERE application_name = $1`,
+      [application],
+    );
+    return result.rows[0]!.n;
+  });
+}
+
+describe('locks and worker claims', () => {
+  afterAll(closeStores);
+
+  it('keeps exclusive runs and workers apart, naming who holds the checkpoint', async () => {
+    const schema = freshSchema('holds');
+    const alone = await openRun({ id: 'job', store: openStore(schema), signals: false });
+    const refused = await openRun({
+      id: 'job',
+      store: openStore(schema),
+      signals: false,
+      worker: {},
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(CheckpointLockedError);
+    expect((refused as Error).message).toContain(`pid ${process.pid}`);
+    await alone.close();
+    const worker = await openRun({
+      id: 'job',
+      store: openStore(schema),
+      signals: false,
+      worker: { id: 'w1' },
+    });
+    const second = await openRun({
+      id: 'job',
+      store: openStore(schema),
+      signals: false,
+      worker: { id: 'w2' },
+    });
+    await expect(
+      openRun({ id: 'job', store: openStore(schema), signals: false }),
+    ).rejects.toBeInstanceOf(CheckpointLockedError);
+    await worker.close();
+    await second.close();
+    const again = await openRun({ id: 'job', store: openStore(schema), signals: false });
+    await again.close();
+  });
+
+  it('takes the lock again when its connection breaks, and reports it lost when another run got it meanwhile', async () => {
+    const schema = freshSchema('relock');
+    const application = `ck-relock-${Math.random().toString(36).slice(2, 8)}`;
+    const store = openStore(schema, { applicationName: application });
+    const run = await openRun({ id: 'job', store, strategy: always(), signals: false });
+    await run.plan(['a']);
+    expect(await terminate(application)).toBeGreaterThan(0);
+    await sleep(50);
+    // Nobody else took it: the run goes on.
+    await run.count('after-reconnect');
+    expect((await store.load('job'))?.stats['after-reconnect']).toBe(1);
+
+    // Another process takes the lock in the moment the connection is gone.
+    await withDb(async (thief) => {
+      const key = `checkpointkit:${schema}:job`;
+      expect(await terminate(application)).toBeGreaterThan(0);
+      let taken = false;
+      while (!taken) {
+        const result = await thief.query(
+          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+          [key],
+        );
+        taken = result.rows[0].ok;
+      }
+      const lost = await run.count('too-late').catch((error: unknown) => error);
+      expect(lost).toBeInstanceOf(LockLostError);
+      expect((lost as Error).message).toContain('could not be taken again');
+    });
+    expect((await store.load('job'))?.stats['too-late']).toBeUndefined();
+    await run.abandon();
+  });
+
+  it('claims disjoint units for concurrent workers with FOR UPDATE SKIP LOCKED', async () => {
+    const schema = freshSchema('claims');
+    const runs = await Promise.all(
+      [1, 2, 3].map((n) =>
+        openRun({
+          id: 'job',
+          store: openStore(schema),
+          signals: false,
+          worker: { id: `w${n}`, leaseMs: 60_000 },
+        }),
+      ),
+    );
+    await runs[0]!.plan(Array.from({ length: 30 }, (_, i) => `u${String(i).padStart(2, '0')}`));
+    await runs[0]!.flush();
+    const claims = await Promise.all(runs.map((run) => run.claim(12)));
+    const keys = claims.flatMap((claim) => claim.keys);
+    expect(keys).toHaveLength(30);
+    expect(new Set(keys).size).toBe(30);
+    for (const [n, claim] of claims.entries()) {
+      for (const key of claim.keys)
+        expect(runs[n]!.unit(key)).toMatchObject({ status: 'in_progress', attempts: 1 });
+    }
+    const none = await runs[0]!.claim(5);
+    expect(none.keys).toEqual([]);
+    expect(none.leasedElsewhere).toBe(30 - claims[0]!.keys.length);
+    expect(none.nextExpiry).not.toBeNull();
+    await withDb(async (db) => {
+      const owners = await db.query(
+        `SELECT lease_owner, count(*)::int AS n FROM "${schema}".units GROUP BY 1 ORDER BY 1`,
+      );
+      expect(owners.rows.map((row) => row.n).reduce((a: number, b: number) => a + b, 0)).toBe(30);
+      expect(owners.rows.every((row) => row.lease_owner !== null)).toBe(true);
+    });
+    for (const run of runs) await run.close();
+    // Closing gave the leases back: the units are free for the next worker.
+    await withDb(async (db) => {
+      const leased = await db.query(
+        `SELECT count(*)::int AS n FROM "${schema}".units WHERE lease_owner IS NOT NULL`,
+      );
+      expect(leased.rows[0].n).toBe(0);
+    });
+  });
+
+  it('returns a unit whose lease expired with one attempt more, renews leases on progress, and fences the late worker', async () => {
+    const schema = freshSchema('lease');
+    const slow = await openRun({
+      id: 'job',
+      store: openStore(schema),
+      signals: false,
+      strategy: always(),
+      worker: { id: 'slow', leaseMs: 300 },
+    });
+    await slow.plan(['a', 'b']);
+    await slow.flush();
+    expect((await slow.claim(1)).keys).toEqual(['a']);
+    const expiry = async () =>
+      withDb(async (db) => {
+        const row = await db.query(
+          `SELECT lease_expires_at FROM "${schema}".units WHERE key = 'a'`,
+        );
+        return (row.rows[0].lease_expires_at as Date).getTime();
+      });
+    const before = await expiry();
+    await sleep(30);
+    await slow.progress('a', { cursor: 1, items: 1 });
+    expect(await expiry()).toBeGreaterThan(before);
+
+    const fast = await openRun({
+      id: 'job',
+      store: openStore(schema),
+      signals: false,
+      strategy: always(),
+      worker: { id: 'fast', leaseMs: 60_000 },
+    });
+    // While the slow worker lives its heartbeat keeps the lease: only b is free.
+    const first = await fast.claim(5);
+    expect(first.keys).toEqual(['b']);
+    expect(first.leasedElsewhere).toBe(1);
+    // The slow worker hangs (its heartbeats stop); its lease runs out.
+    await withDb((db) =>
+      db.query(
+        `UPDATE "${schema}".units SET lease_expires_at = now() - interval '1 second' WHERE key = 'a'`,
+      ),
+    );
+    const second = await fast.claim(5);
+    expect(second.keys).toEqual(['a']);
+    expect(fast.unit('a')).toMatchObject({
+      status: 'in_progress',
+      attempts: 2,
+      cursor: 1,
+      done: 1,
+    });
+    // The slow worker wakes up and tries to save its progress on a unit that is no longer its own.
+    const late = await slow.progress('a', { cursor: 2, items: 1 }).catch((error: unknown) => error);
+    expect(late).toBeInstanceOf(LockLostError);
+    expect((late as Error).message).toContain('fast');
+    const sessions = await openStore(schema).sessions('job');
+    expect(sessions.find((s) => s.worker === 'slow')).toMatchObject({ status: 'failed' });
+    await fast.complete('a');
+    await fast.complete('b');
+    const finished = await fast.finish();
+    expect(finished.summary.status).toBe('completed');
+    await slow.abandon();
+  });
+
+  it('claims failed units only when asked, and only those that failed before the given time', async () => {
+    const schema = freshSchema('retry');
+    const run = await openRun({
+      id: 'job',
+      store: openStore(schema),
+      signals: false,
+      strategy: everyUnits(1),
+      worker: { id: 'w', leaseMs: 60_000 },
+    });
+    await run.plan(['retryable', 'fatal']);
+    await run.flush();
+    await run.claim(2);
+    await run.fail('retryable', new Error('503'), { retryable: true });
+    await run.fail('fatal', new Error('404'), { retryable: false });
+    await run.flush();
+    expect((await run.claim(5)).keys).toEqual([]);
+    const before = new Date(Date.now() - 60_000).toISOString();
+    expect((await run.claim(5, { retryFailed: 'retryable', failedBefore: before })).keys).toEqual(
+      [],
+    );
+    const now = new Date(Date.now() + 1000).toISOString();
+    expect((await run.claim(5, { retryFailed: 'retryable', failedBefore: now })).keys).toEqual([
+      'retryable',
+    ]);
+    expect((await run.claim(5, { retryFailed: true, failedBefore: now })).keys).toEqual(['fatal']);
+    expect(run.unit('fatal')).toMatchObject({ status: 'in_progress', attempts: 2, error: null });
+    await run.close();
+  });
+});

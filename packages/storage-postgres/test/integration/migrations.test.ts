@@ -1,0 +1,142 @@
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  bundledMigrations,
+  checksum,
+  type Migration,
+  MigrationError,
+  migrate,
+} from '../../src/index.js';
+import { databaseUrl, dropSchema, freshSchema, withDb } from '../helpers.js';
+
+const pools: pg.Pool[] = [];
+const schemas: string[] = [];
+
+function pool(): pg.Pool {
+  const made = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
+  pools.push(made);
+  return made;
+}
+
+function schema(): string {
+  const name = freshSchema('mig');
+  schemas.push(name);
+  return name;
+}
+
+/** A migration that is not idempotent: it counts its own runs, so running it twice shows. */
+const counting: Migration = {
+  version: 900,
+  name: '900_count_runs.sql',
+  sql: `CREATE TABLE IF NOT EXISTS {{schema}}.runs (n integer);
+        INSERT INTO {{schema}}.runs VALUES (1);`,
+};
+
+describe('migrations', () => {
+  afterAll(async () => {
+    for (const made of pools.splice(0)) await made.end();
+    for (const name of schemas.splice(0)) await dropSchema(name);
+  });
+
+  it('started by 8 connections at once, apply exactly once', async () => {
+    const name = schema();
+    const migrations = [...(await bundledMigrations()), counting];
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => migrate({ pool: pool(), schema: name, migrations })),
+    );
+    const applied = results
+      .map((result) => result.applied)
+      .filter((versions) => versions.length > 0);
+    expect(applied).toEqual([migrations.map((m) => m.version)]);
+    await withDb(async (db) => {
+      expect((await db.query(`SELECT count(*)::int AS n FROM "${name}".runs`)).rows[0].n).toBe(1);
+      const recorded = await db.query(
+        `SELECT version, name, checksum FROM "${name}".schema_migrations ORDER BY version`,
+      );
+      expect(recorded.rows).toEqual(
+        migrations.map((m) => ({ version: m.version, name: m.name, checksum: checksum(m) })),
+      );
+    });
+    // Again: nothing to do.
+    expect(await migrate({ pool: pool(), schema: name, migrations })).toEqual({ applied: [] });
+  });
+
+  it('refuses a migration whose text changed after it was applied', async () => {
+    const name = schema();
+    await migrate({ pool: pool(), schema: name, migrations: [counting] });
+    const edited = { ...counting, sql: `${counting.sql}\n-- edited` };
+    const refused = await migrate({ pool: pool(), schema: name, migrations: [edited] }).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(MigrationError);
+    expect((refused as Error).message).toContain('900_count_runs.sql');
+    expect((refused as Error).message).toContain('changed after it was applied');
+  });
+
+  it('runs each migration in a transaction: a failing one leaves nothing behind, and the lock is released', async () => {
+    const name = schema();
+    const broken: Migration = {
+      version: 901,
+      name: '901_broken.sql',
+      sql: `CREATE TABLE {{schema}}.half (n integer); SELECT * FROM no_such_table;`,
+    };
+    const error = await migrate({
+      pool: pool(),
+      schema: name,
+      migrations: [counting, broken],
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as Error).message).toContain('901_broken.sql');
+    await withDb(async (db) => {
+      const tables = await db.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+        [name],
+      );
+      expect(tables.rows.map((row) => row.table_name)).toEqual(['runs', 'schema_migrations']);
+    });
+    // The advisory lock was released: the next run gets through.
+    expect(await migrate({ pool: pool(), schema: name, migrations: [counting] })).toEqual({
+      applied: [],
+    });
+  });
+
+  it('ships idempotent SQL: each bundled file runs twice without error', async () => {
+    const name = schema();
+    const migrations = await bundledMigrations();
+    expect(migrations.map((m) => m.version)).toEqual([1]);
+    await migrate({ pool: pool(), schema: name, migrations });
+    await withDb(async (db) => {
+      for (const migration of migrations)
+        await db.query(migration.sql.replaceAll('{{schema}}', `"${name}"`));
+      const tables = await db.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+        [name],
+      );
+      expect(tables.rows.map((row) => row.table_name)).toEqual([
+        'checkpoints',
+        'counters',
+        'flushes',
+        'id_maps',
+        'schema_migrations',
+        'sessions',
+        'units',
+      ]);
+    });
+  });
+
+  it('keeps updated_at with a trigger', async () => {
+    const name = schema();
+    await migrate({ pool: pool(), schema: name });
+    await withDb(async (db) => {
+      await db.query(
+        `INSERT INTO "${name}".checkpoints (id, status, created_at, changed_at, updated_at)
+         VALUES ('x', 'running', now(), now(), '2000-01-01')`,
+      );
+      await db.query(`UPDATE "${name}".checkpoints SET status = 'completed' WHERE id = 'x'`);
+      const row = await db.query(
+        `SELECT updated_at > now() - interval '1 minute' AS fresh FROM "${name}".checkpoints`,
+      );
+      expect(row.rows[0].fresh).toBe(true);
+    });
+  });
+});
