@@ -20,8 +20,8 @@ export interface CheckpointFilesInput {
   /** The journal's bytes (`<id>.checkpoint.jsonl`), or null when there is none. */
   journal: Uint8Array | string | null;
   /**
-   * The snapshot's path or name, for error messages. The journal is named after it (suffix
-   * `.checkpoint.jsonl`) unless `journalFile` is given.
+   * The snapshot's (or the journal's) path or name, for error messages; the other file is named
+   * after it (suffix `.checkpoint.jsonl` / `.checkpoint.json`) unless `journalFile` is given.
    */
   file: string;
   journalFile?: string;
@@ -37,9 +37,17 @@ export interface ParsedFiles extends ParsedCheckpoint {
 
 /** The journal's name for messages: the snapshot's name with the journal suffix. */
 export function journalFileFor(file: string): string {
+  if (file.endsWith(JOURNAL_SUFFIX)) return file;
   return file.endsWith(SNAPSHOT_SUFFIX)
     ? file.slice(0, -SNAPSHOT_SUFFIX.length) + JOURNAL_SUFFIX
     : `${file} (journal)`;
+}
+
+/** The snapshot's name for messages, when `file` names the journal. */
+function snapshotFileFor(file: string): string {
+  return file.endsWith(JOURNAL_SUFFIX)
+    ? file.slice(0, -JOURNAL_SUFFIX.length) + SNAPSHOT_SUFFIX
+    : file;
 }
 
 /**
@@ -66,7 +74,7 @@ export function parseCheckpointFiles(input: CheckpointFilesInput): ParsedCheckpo
 
 /** @internal as {@link parseCheckpointFiles}, with the store's bookkeeping; null when empty. */
 export function parseFiles(input: CheckpointFilesInput): ParsedFiles | null {
-  const snapshotFile = input.file;
+  const snapshotFile = snapshotFileFor(input.file);
   const journalFile = input.journalFile ?? journalFileFor(input.file);
   const snapshot = input.snapshot === null ? null : decodeSnapshot(input.snapshot, snapshotFile);
   const journal =

@@ -12,7 +12,7 @@ import { fsyncDir, isMissing, replaceFile } from './io.js';
 /** What `repair` found and did. */
 export interface RepairReport {
   id: string;
-  /** What made the checkpoint unreadable: null when it was readable (a torn tail at most). */
+  /** What made the checkpoint unreadable: empty when it was readable (a torn tail at most). */
   damage: { file: string; line?: number; kind: CheckpointFileError['kind']; message: string }[];
   /** The damaged files, kept byte for byte under their new names (`<name>.corrupt-<time>`). */
   movedAside: string[];

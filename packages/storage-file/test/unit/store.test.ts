@@ -392,6 +392,23 @@ describe('readers', () => {
     expect(() =>
       parseCheckpointFiles({ snapshot: null, journal: null, file: 'c.checkpoint.json' }),
     ).toThrow(CheckpointFileError);
+    // Errors name the damaged file, whichever of the two names the caller gave.
+    const failure = (snapshot: Buffer, journal: Buffer, file: string) => {
+      try {
+        parseCheckpointFiles({ snapshot, journal, file });
+      } catch (error) {
+        return error as CheckpointFileError;
+      }
+      return null;
+    };
+    const headerOnly = sample.journal.subarray(0, sample.journal.indexOf(10) + 1);
+    const badLine = Buffer.concat([headerOnly, Buffer.from('{"commit":\n')]);
+    for (const file of ['x.checkpoint.json', 'x.checkpoint.jsonl']) {
+      expect(failure(sample.snapshot, badLine, file)?.file).toBe('x.checkpoint.jsonl');
+      expect(failure(sample.snapshot.subarray(1), sample.journal, file)?.file).toBe(
+        'x.checkpoint.json',
+      );
+    }
     await unlink(paths('fresh').journal);
   });
 });
