@@ -95,9 +95,10 @@ export interface DecodedSnapshot {
 
 /** Encodes a checkpoint as a snapshot that covers the journal up to batch `seq`. */
 export function encodeSnapshot(checkpoint: Checkpoint, seq: number): Buffer {
-  const entries = Object.entries(checkpoint.units);
-  const n = entries.length;
-  const keys = new Array<string>(n);
+  // Object.keys, not Object.entries: a million [key, value] pairs cost more than the lookups.
+  const units = checkpoint.units;
+  const keys = Object.keys(units);
+  const n = keys.length;
   const attempts = new Array<number>(n);
   const done = new Array<number>(n);
   const total = new Array<number | null>(n);
@@ -105,11 +106,10 @@ export function encodeSnapshot(checkpoint: Checkpoint, seq: number): Buffer {
   const startedAt = new Array<string | null>(n);
   const completedAt = new Array<string | null>(n);
   const errors: Body['units']['errors'] = [];
-  let status = '';
+  const codes: string[] = new Array<string>(n);
   for (let i = 0; i < n; i++) {
-    const [key, unit] = entries[i]!;
-    keys[i] = key;
-    status += STATUS_CODE[unit.status];
+    const unit = units[keys[i]!]!;
+    codes[i] = STATUS_CODE[unit.status];
     attempts[i] = unit.attempts;
     done[i] = unit.done;
     total[i] = unit.total;
@@ -127,7 +127,17 @@ export function encodeSnapshot(checkpoint: Checkpoint, seq: number): Buffer {
     configDigest: checkpoint.configDigest,
     stats: checkpoint.stats,
     meta: checkpoint.meta,
-    units: { keys, status, attempts, done, total, cursor, startedAt, completedAt, errors },
+    units: {
+      keys,
+      status: codes.join(''),
+      attempts,
+      done,
+      total,
+      cursor,
+      startedAt,
+      completedAt,
+      errors,
+    },
     idMaps: Object.entries(checkpoint.idMaps),
   };
   const data = Buffer.from(JSON.stringify(body), 'utf8');

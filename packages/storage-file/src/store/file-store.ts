@@ -38,7 +38,7 @@ export interface FileStoreOptions {
   /** The directory of the checkpoint files. Default: `CHECKPOINT_DIR`, else `.checkpoints`. */
   dir?: string;
   /**
-   * A lock not kept fresh for this long (ms) is abandoned and may be taken over. Default 10,000;
+   * A lock not kept fresh for this long (ms) is abandoned and may be taken over. Default 30,000;
    * at least 2,000. A lock whose owner is a dead process on this host is taken over at once.
    */
   staleMs?: number;

@@ -19,8 +19,12 @@ import { CheckpointLockedError, LockLostError, type LockOwner } from '@checkpoin
 import lockfile from 'proper-lockfile';
 import { isMissing } from './io.js';
 
-/** Default time after which a lock that is no longer kept fresh counts as abandoned. */
-export const DEFAULT_STALE_MS = 10_000;
+/**
+ * Default time after which a lock that is no longer kept fresh counts as abandoned. Generous,
+ * because the holder refreshes it from its event loop, which a compaction of a checkpoint of
+ * millions of units blocks for seconds; a dead owner on this host is taken over at once anyway.
+ */
+export const DEFAULT_STALE_MS = 30_000;
 const OWNER_FILE = 'owner.json';
 
 interface OwnerRecord extends LockOwner {
