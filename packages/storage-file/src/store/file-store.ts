@@ -496,6 +496,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         owner: held.owner,
         release: async () => {
           if (mine.get(at.lock) === held) mine.delete(at.lock);
+          // The run is over: close the journal handle once pending writes are done.
+          await serialize(id, () => dropWriter(id)).catch(() => {});
           await held.release();
         },
       };
