@@ -7,9 +7,8 @@
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatSummaryLine, summarize } from '@checkpointkit/core';
-import { fileStore } from '@checkpointkit/storage-file';
 
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 const job = fileURLToPath(new URL('./job.ts', import.meta.url));
@@ -35,6 +34,20 @@ function runJob(interruptAfterMs?: number): Promise<number | null> {
   });
 }
 
+/** The checkpointkit CLI, run from its sources like the job. */
+function runCli(args: string[]): Promise<number | null> {
+  const cliPackage = createRequire(import.meta.url).resolve('@checkpointkit/cli/package.json');
+  const bin = join(dirname(cliPackage), 'src', 'bin.ts');
+  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, bin, ...args], {
+    env,
+    stdio: 'inherit',
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
 const say = (text: string) => console.log(`\n\x1b[1m${text}\x1b[0m`);
 
 await rm('.checkpoints', { recursive: true, force: true });
@@ -48,10 +61,6 @@ say('2. Run the same job again: it resumes where it stopped, redoing nothing tha
 const second = await runJob();
 if (second !== 0) throw new Error(`the resumed job exited with ${second}`);
 
-say('3. The checkpoint it kept (./.checkpoints):');
-const checkpoint = await fileStore({ dir: '.checkpoints' }).load('quickstart:stations');
-if (!checkpoint) throw new Error('no checkpoint found');
-const summary = summarize(checkpoint);
-console.log(`   ${formatSummaryLine(summary)}`);
-console.log(`   saves: ${summary.saveCount}, last save: ${summary.lastSaveReason}`);
-console.log(`   readings: ${summary.items.done}/${summary.items.total}`);
+say('3. The checkpoint it kept, as `checkpointkit show quickstart:stations` prints it:');
+const show = await runCli(['show', 'quickstart:stations', '--dir', '.checkpoints']);
+if (show !== 0) throw new Error(`checkpointkit show exited with ${show}`);
