@@ -1,7 +1,8 @@
 // Bundles the extension with esbuild into dist/extension.cjs (`vscode` external; core and
 // storage-file bundled from their sources through tsconfig paths). With --tests it also bundles
-// the extension-host suite (out/test/suite/*.cjs) and the code-server wrapper executable that
-// @vscode/test-electron starts in place of desktop VS Code. --production minifies, without maps.
+// the extension-host suite (out/test/suite/*.cjs), its helper processes and the code-server
+// wrapper executable that @vscode/test-electron starts in place of desktop VS Code; --tests-only
+// builds those and leaves dist alone. --production minifies, without source maps.
 import { chmodSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,8 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
-const tests = process.argv.includes('--tests');
+const testsOnly = process.argv.includes('--tests-only');
+const tests = testsOnly || process.argv.includes('--tests');
 
 /** Lets bundled ESM sources use import.meta.url in a CommonJS bundle. */
 const importMetaUrl = {
@@ -28,16 +30,18 @@ const common = {
   logLevel: 'warning',
 };
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-await build({
-  ...common,
-  entryPoints: { extension: join(root, 'src/extension.ts') },
-  outdir: join(root, 'dist'),
-  outExtension: { '.js': '.cjs' },
-  minify: production,
-  sourcemap: production ? false : 'linked',
-  sourcesContent: false,
-});
+if (!testsOnly) {
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  await build({
+    ...common,
+    entryPoints: { extension: join(root, 'src/extension.ts') },
+    outdir: join(root, 'dist'),
+    outExtension: { '.js': '.cjs' },
+    minify: production,
+    sourcemap: production ? false : 'linked',
+    sourcesContent: false,
+  });
+}
 
 if (tests) {
   rmSync(join(root, 'out'), { recursive: true, force: true });

@@ -69,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     vscode.workspace.onDidGrantWorkspaceTrust(() => provider.refreshAll()),
     watchCheckpointFiles((events) => registry.applyEvents(events), {
       holdsCheckpoints: (uri) => registry.holdsCheckpoints(uri),
+      mayHoldCheckpoints: (uri) => registry.mayHoldCheckpoints(uri),
     }),
     registerCommands({ registry, provider, ui: () => ui, trusted }),
   );

@@ -4,14 +4,17 @@
  * appends to many times a second gives a few batches a second, and one after its last write).
  *
  * VS Code reports a deleted folder once, not the files in it, so a narrow pattern never hears of
- * `rm -r .checkpoints`. A second watcher takes deletions only (no creations, no changes) and hands
- * over those of folders that hold checkpoints.
+ * `rm -r .checkpoints`; and files copied into a new folder before the watcher has seen the folder
+ * are not reported at all. A second watcher (no change events) hands over deleted folders that
+ * hold checkpoints, and created paths outside the excludes, which the registry searches when they
+ * are folders.
  */
 import * as vscode from 'vscode';
 import { Throttle } from '../util/throttle.js';
 import { WATCH_GLOB } from './globs.js';
+import { type FileEventKind, mergeEventKinds } from './merge-events.js';
 
-export type FileEventKind = 'created' | 'changed' | 'deleted';
+export type { FileEventKind };
 
 export interface FileEvent {
   kind: FileEventKind;
@@ -23,6 +26,8 @@ export interface WatchOptions {
   intervalMs?: number;
   /** True when a deleted path may hold checkpoints (a folder some checkpoint lives in). */
   holdsCheckpoints(uri: vscode.Uri): boolean;
+  /** True when a created path is worth a look: not excluded (dependencies, files.exclude). */
+  mayHoldCheckpoints(uri: vscode.Uri): boolean;
 }
 
 /** Watches `**\/*checkpoint*.{json,jsonl,lock}` in every workspace folder, and deleted folders. */
@@ -32,7 +37,7 @@ export function watchCheckpointFiles(
 ): vscode.Disposable {
   const pattern = WATCH_GLOB.replace('{json,jsonl}', '{json,jsonl,lock}');
   const watcher = vscode.workspace.createFileSystemWatcher(pattern);
-  const deletions = vscode.workspace.createFileSystemWatcher('**/*', true, true, false);
+  const folders = vscode.workspace.createFileSystemWatcher('**/*', false, true, false);
   let pending = new Map<string, FileEvent>();
   const flush = new Throttle(
     () => {
@@ -43,18 +48,12 @@ export function watchCheckpointFiles(
     options.intervalMs ?? 100,
     { leading: false },
   );
+  const narrowName = /checkpoint.*\.(json|jsonl|lock)$/;
+  const narrow = (uri: vscode.Uri) =>
+    narrowName.test(uri.path.slice(uri.path.lastIndexOf('/') + 1));
   const record = (kind: FileEventKind) => (uri: vscode.Uri) => {
     const key = uri.toString();
-    const previous = pending.get(key);
-    // created then changed stays created; anything then deleted is deleted; deleted then created is changed.
-    const merged: FileEventKind =
-      kind === 'deleted'
-        ? 'deleted'
-        : previous?.kind === 'created'
-          ? 'created'
-          : previous?.kind === 'deleted'
-            ? 'changed'
-            : kind;
+    const merged = mergeEventKinds(pending.get(key)?.kind, kind);
     pending.set(key, { kind: merged, uri });
     flush.request();
   };
@@ -63,9 +62,12 @@ export function watchCheckpointFiles(
     watcher.onDidCreate(record('created')),
     watcher.onDidChange(record('changed')),
     watcher.onDidDelete(record('deleted')),
-    deletions,
-    deletions.onDidDelete((uri) => {
-      if (options.holdsCheckpoints(uri)) record('deleted')(uri);
+    folders,
+    folders.onDidDelete((uri) => {
+      if (!narrow(uri) && options.holdsCheckpoints(uri)) record('deleted')(uri);
+    }),
+    folders.onDidCreate((uri) => {
+      if (!narrow(uri) && options.mayHoldCheckpoints(uri)) record('appeared')(uri);
     }),
   ];
   return new vscode.Disposable(() => {

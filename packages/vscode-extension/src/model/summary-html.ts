@@ -38,10 +38,12 @@ const STYLE = `
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1.5em 2em; }
 h1 { font-size: 1.4em; margin-bottom: 0.2em; }
 .meta { color: var(--vscode-descriptionForeground); margin-top: 0; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { text-align: left; padding: 0.25em 1em 0.25em 0; vertical-align: middle; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; width: 100%; max-width: 60em; }
+th, td { text-align: left; padding: 0.25em 1em 0.25em 0; vertical-align: middle; white-space: nowrap; }
+td.text { white-space: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.bar { width: 28em; height: 0.9em; background: var(--vscode-editorWidget-background); }
+td.bar-cell { width: 60%; }
+.bar { width: 100%; min-width: 6em; height: 0.9em; background: var(--vscode-editorWidget-background); display: block; }
 .complete { fill: var(--vscode-testing-iconPassed, #388a34); }
 .in_progress { fill: var(--vscode-charts-blue, #1a85ff); }
 .failed { fill: var(--vscode-testing-iconFailed, #f14c4c); }
@@ -69,7 +71,7 @@ export function summaryHtml(
   const rows = phases
     .map(
       (p) =>
-        `<tr><th>${escapeHtml(p.phase)}</th><td>${stackedBar(p.counts, p.total)}</td>` +
+        `<tr><th>${escapeHtml(p.phase)}</th><td class="bar-cell">${stackedBar(p.counts, p.total)}</td>` +
         `<td class="num">${p.percent.toFixed(1)}%</td><td class="num">${p.counts.complete}/${p.total}</td>` +
         `<td class="num">${p.counts.failed > 0 ? `${p.counts.failed} failed` : ''}</td></tr>`,
     )
@@ -83,7 +85,7 @@ export function summaryHtml(
     .slice(0, 50)
     .map(
       ([key, unit]) =>
-        `<tr><th><code>${escapeHtml(key)}</code></th><td>${escapeHtml(unit.error?.message ?? 'failed')}</td></tr>`,
+        `<tr><th><code>${escapeHtml(key)}</code></th><td class="text">${escapeHtml(unit.error?.message ?? 'failed')}</td></tr>`,
     )
     .join('');
   return `<!DOCTYPE html>
@@ -99,7 +101,7 @@ export function summaryHtml(
 <h1>${escapeHtml(summary.id)}</h1>
 <p class="meta">${escapeHtml(summary.status)} · ${summary.percent.toFixed(1)}% complete · updated ${escapeHtml(summary.updatedAt)} · ${escapeHtml(context.file)}${format ? ` (${escapeHtml(format)})` : ''}</p>
 <h2>Overall</h2>
-<table><tr><th>all units</th><td>${stackedBar(summary.counts, summary.total)}</td><td class="num">${summary.percent.toFixed(1)}%</td><td class="num">${summary.counts.complete}/${summary.total}</td><td class="num">${summary.counts.failed > 0 ? `${summary.counts.failed} failed` : ''}</td></tr></table>
+<table><tr><th>all units</th><td class="bar-cell">${stackedBar(summary.counts, summary.total)}</td><td class="num">${summary.percent.toFixed(1)}%</td><td class="num">${summary.counts.complete}/${summary.total}</td><td class="num">${summary.counts.failed > 0 ? `${summary.counts.failed} failed` : ''}</td></tr></table>
 ${legend()}
 <h2>Phases</h2>
 <table class="phases">

@@ -9,7 +9,12 @@ import {
   parseCheckpointJson,
   summarize,
 } from '@checkpointkit/core';
-import { parseCheckpointFiles, readLockOwner } from '@checkpointkit/storage-file';
+import {
+  JOURNAL_SUFFIX,
+  parseCheckpointFiles,
+  readLockOwner,
+  SNAPSHOT_SUFFIX,
+} from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
 import { baseName, relativePath } from '../discovery/find.js';
 import type { CheckpointFiles } from '../discovery/group-files.js';
@@ -51,6 +56,11 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Reads one checkpoint: a seed-format file, or a file store snapshot with its journal (both
+ * looked for beside each other, and `files` updated to what exists). Never throws: damage is a
+ * `damaged` state with the cause, a candidate that is no checkpoint an `ignored` one.
+ */
 export async function readCheckpointFiles(
   folder: vscode.WorkspaceFolder,
   files: CheckpointFiles<vscode.Uri>,
@@ -81,16 +91,23 @@ export async function readCheckpointFiles(
         },
       };
     }
-    const primary = (files.snapshot ?? files.journal)!;
-    const [snapshot, journal] = await Promise.all([
-      readBytes(files.snapshot),
-      readBytes(files.journal),
-    ]);
+    // Both files of the stem, whichever events reported: a snapshot and its journal written
+    // together may be reported one at a time, or (in a folder just created) not at all.
+    const dir = vscode.Uri.joinPath((files.snapshot ?? files.journal)!, '..');
+    const snapshotUri = vscode.Uri.joinPath(dir, files.stem + SNAPSHOT_SUFFIX);
+    const journalUri = vscode.Uri.joinPath(dir, files.stem + JOURNAL_SUFFIX);
+    const [snapshot, journal] = await Promise.all([readBytes(snapshotUri), readBytes(journalUri)]);
     if (snapshot === null && journal === null) return { kind: 'ignored' };
-    const parsed = parseCheckpointFiles({ snapshot, journal, file: displayName(folder, primary) });
+    files.snapshot = snapshot === null ? null : snapshotUri;
+    files.journal = journal === null ? null : journalUri;
+    const parsed = parseCheckpointFiles({
+      snapshot,
+      journal,
+      file: displayName(folder, snapshotUri),
+      journalFile: displayName(folder, journalUri),
+    });
     const checkpoint = parsed.checkpoint;
-    if (!checkpoint) return { kind: 'ignored' };
-    const lockOwner = await lockOwnerOf(vscode.Uri.joinPath(primary, '..'), checkpoint.id);
+    const lockOwner = await lockOwnerOf(dir, checkpoint.id);
     return {
       kind: 'loaded',
       value: {

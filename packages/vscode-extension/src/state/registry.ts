@@ -21,6 +21,10 @@ import { lockOwnerOf, readCheckpointFiles } from './read-entry.js';
 
 /** More file events than this in one batch count as a bulk change: rescan instead. */
 export const BULK_EVENTS = 200;
+/** More created paths than this in one batch: rescan rather than look at each. */
+const MAX_EXPLORED = 1000;
+/** More created folders than this in one batch: rescan rather than search each. */
+const MAX_FOLDERS = 20;
 /** Checkpoints read at the same time during a scan. */
 const READ_CONCURRENCY = 8;
 const LOCK_SUFFIX = '.checkpoint.lock';
@@ -47,6 +51,7 @@ export class CheckpointRegistry implements vscode.Disposable {
   readonly onDidChange = this.#onDidChange.event;
   readonly #reads = new Map<string, number>();
   #scans = 0;
+  #exploring = 0;
   #lockPoll: ReturnType<typeof setInterval> | undefined;
   #scan: Promise<void> | null = null;
   #rescan = false;
@@ -234,8 +239,11 @@ export class CheckpointRegistry implements vscode.Disposable {
       void this.scan();
       return;
     }
+    const appeared = events.filter((event) => event.kind === 'appeared').map((event) => event.uri);
+    if (appeared.length > 0) void this.#explore(appeared);
     let structural = false;
     for (const event of events) {
+      if (event.kind === 'appeared') continue;
       const folder = vscode.workspace.getWorkspaceFolder(event.uri);
       const path = folder && relativePath(folder, event.uri);
       if (!folder || path == null) continue;
@@ -289,6 +297,79 @@ export class CheckpointRegistry implements vscode.Disposable {
       this.requestRead(entry);
     }
     if (structural) this.#onDidChange.fire({ kind: 'all' });
+  }
+
+  /** True when a created path lies outside the excludes of its workspace folder. */
+  mayHoldCheckpoints(uri: vscode.Uri): boolean {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const path = folder && relativePath(folder, uri);
+    return !!folder && path != null && !this.#patternsOf(folder).isExcluded(path);
+  }
+
+  /**
+   * Searches created folders for checkpoint files the watcher may not have reported (written
+   * before the watcher saw their folder). Paths that are files are skipped; many new folders at
+   * once are a bulk change: one scan instead.
+   */
+  async #explore(uris: vscode.Uri[]): Promise<void> {
+    this.#exploring += 1;
+    try {
+      if (uris.length > MAX_EXPLORED) {
+        await this.scan();
+        return;
+      }
+      const stats = await Promise.all(
+        uris.map((uri) =>
+          Promise.resolve(vscode.workspace.fs.stat(uri)).then(
+            (stat) => stat,
+            () => null,
+          ),
+        ),
+      );
+      const folders = uris
+        .filter((_, i) => stats[i] !== null && (stats[i]!.type & vscode.FileType.Directory) !== 0)
+        .sort((a, b) => a.path.length - b.path.length)
+        .filter(
+          (uri, i, all) =>
+            !all.slice(0, i).some((parent) => uri.path.startsWith(`${parent.path}/`)),
+        );
+      if (folders.length === 0) return;
+      if (folders.length > MAX_FOLDERS) {
+        await this.scan();
+        return;
+      }
+      const { maxFiles } = readSettings();
+      const found: FileEvent[] = [];
+      for (const uri of folders) {
+        const folder = vscode.workspace.getWorkspaceFolder(uri);
+        if (!folder) continue;
+        const patterns = this.#patternsOf(folder);
+        const files = await vscode.workspace.findFiles(
+          new vscode.RelativePattern(uri, patterns.include),
+          patterns.exclude ?? null,
+          maxFiles,
+        );
+        for (const file of files)
+          if (!this.#knows(file)) found.push({ kind: 'created', uri: file });
+      }
+      if (found.length > 0) this.applyEvents(found);
+    } finally {
+      this.#exploring -= 1;
+      this.#checkIdle();
+    }
+  }
+
+  /** True when `uri` is already a file of a known entry. */
+  #knows(uri: vscode.Uri): boolean {
+    const name = baseName(uri);
+    const store = fileStoreName(name);
+    const key = store ? canonicalKey(dirKey(uri), store.stem) : `${dirKey(uri)}/${name}`;
+    const files = this.#entries.get(key)?.files;
+    if (!files) return false;
+    return (
+      files.kind === 'seed' ||
+      (store?.role === 'snapshot' ? files.snapshot !== null : files.journal !== null)
+    );
   }
 
   /** True when some checkpoint has a file inside the folder `uri` (a deleted folder may be one). */

@@ -37,6 +37,7 @@ export interface CodeServer {
 /** User settings that keep the workbench quiet and deterministic. */
 const QUIET_SETTINGS = {
   'workbench.startupEditor': 'none',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.tips.enabled': false,
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
   'telemetry.telemetryLevel': 'off',

@@ -24,6 +24,7 @@ const NOISE = [
   /^Creating a socket/,
   /\[(reconnection-grace-time|Service Worker|AgentHost:remote|AccountPolicyGate)\]/,
   /^Updating additional builtin extensions cache/,
+  /Timed out waiting for authentication provider/,
 ];
 
 async function main(): Promise<number> {

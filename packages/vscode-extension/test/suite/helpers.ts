@@ -123,6 +123,7 @@ export async function eventually<T>(
   what: string,
   check: () => T | Promise<T>,
   timeoutMs = 15_000,
+  explain?: () => string,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -133,8 +134,10 @@ export async function eventually<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) {
+      const why = explain ? ` (${explain()})` : last ? `: ${String(last)}` : '';
+      throw new Error(`timed out waiting for ${what}${why}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

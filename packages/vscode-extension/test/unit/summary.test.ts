@@ -84,6 +84,8 @@ describe('summary page', () => {
       cspSource: 's',
       nonce: 'n',
     });
-    expect(html.match(/<tr><th>(discover|collect)<\/th><td><svg class="bar"/g)).toHaveLength(2);
+    expect(
+      html.match(/<tr><th>(discover|collect)<\/th><td class="bar-cell"><svg class="bar"/g),
+    ).toHaveLength(2);
   });
 });

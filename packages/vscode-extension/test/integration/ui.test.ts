@@ -1,0 +1,159 @@
+/**
+ * The extension as a person uses it: the packaged .vsix installed into code-server, the fixture
+ * folder opened in Chromium, the tree read off the screen, Reset Failed Units run from the command
+ * palette, the tree seen to update. Screenshots go to test-artifacts/ (look at them).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCheckpointFiles } from '@checkpointkit/storage-file';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFixtureWorkspace, FIXTURE, type FixtureWorkspace } from '../fixtures/workspace.js';
+import { launchChromium } from '../harness/browser.js';
+import { type CodeServer, installExtension, startCodeServer } from '../harness/code-server.js';
+import { packageDir } from '../harness/paths.js';
+
+const artifacts = join(packageDir(), 'test-artifacts');
+const vsix = join(packageDir(), 'checkpointkit-vscode.vsix');
+const UI_TIMEOUT = 60_000;
+
+describe('the packaged extension in code-server, driven through Chromium', () => {
+  let scratch: string;
+  let ws: FixtureWorkspace;
+  let server: CodeServer;
+  let browser: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    scratch = mkdtempSync(join(tmpdir(), 'checkpointkit-ui-'));
+    ws = await buildFixtureWorkspace(join(scratch, 'workspace'));
+    await installExtension(vsix, { scratch });
+    server = await startCodeServer({ scratch });
+    browser = await launchChromium(join(scratch, 'chromium'));
+    await browser.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: server.origin,
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(server.url(ws.project));
+    await page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT });
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const view = () => page.locator('#workbench\\.parts\\.sidebar');
+  /** The tree row whose label is exactly `label`. */
+  const row = (label: string): Locator =>
+    view()
+      .locator('.monaco-list-row')
+      .filter({
+        has: page.locator('.label-name', {
+          hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+        }),
+      })
+      .first();
+  const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+  /** Drags the side bar's sash, so descriptions are readable in the screenshots. */
+  async function widenSideBar(width: number): Promise<void> {
+    const bar = await view().boundingBox();
+    if (!bar) return;
+    const edge = bar.x + bar.width;
+    for (const sash of await page.locator('.monaco-sash.vertical').all()) {
+      const box = await sash.boundingBox();
+      if (!box || Math.abs(box.x + box.width / 2 - edge) > 6 || box.height < bar.height / 2)
+        continue;
+      const y = box.y + box.height / 2;
+      await page.mouse.move(box.x + box.width / 2, y);
+      await page.mouse.down();
+      await page.mouse.move(bar.x + width, y, { steps: 8 });
+      await page.mouse.up();
+      return;
+    }
+  }
+
+  async function runCommand(title: string): Promise<void> {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: UI_TIMEOUT });
+    await input.fill(`>${title}`);
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: title })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Enter');
+  }
+
+  async function pick(label: string): Promise<void> {
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: UI_TIMEOUT });
+    await input.fill(label);
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: label })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Enter');
+  }
+
+  it('shows the checkpoints in their own view, with percent and failures', async () => {
+    await page
+      .locator('.activitybar [aria-label^="CheckpointKit"]')
+      .first()
+      .click({ timeout: UI_TIMEOUT });
+    await widenSideBar(700);
+    await row(FIXTURE.failing).waitFor({ timeout: UI_TIMEOUT });
+    await row(FIXTURE.seed003).waitFor({ timeout: UI_TIMEOUT });
+    expect(await row(FIXTURE.failing).innerText()).toMatch(/33\.3% · 2 failed/);
+    expect(await row(FIXTURE.seed003).innerText()).toMatch(/seed 003/);
+    const damaged = view().locator('.monaco-list-row', { hasText: 'damaged%3afile' }).first();
+    expect(await damaged.innerText()).toMatch(/cannot be read/);
+    expect(await row(FIXTURE.failing).locator('.codicon-error').count()).toBe(1);
+    await shot('1-tree');
+  });
+
+  it('shows the failed units under their key path, with the error', async () => {
+    // A click on a collapsed row expands it.
+    for (const label of [FIXTURE.failing, 'collect', 'acme', 'api'])
+      await row(label).click({ timeout: UI_TIMEOUT });
+    const issues = row('issues');
+    await issues.waitFor({ timeout: UI_TIMEOUT });
+    expect(await issues.innerText()).toMatch(/retryable · attempts 1 · cursor \{"page":3\} · 3\/5/);
+    expect(await issues.locator('.codicon-error').count()).toBe(1);
+    await shot('2-failed-units');
+  });
+
+  it('resets the failed units from the command palette, and the tree updates', async () => {
+    await runCommand('CheckpointKit: Reset Failed Units');
+    await pick(FIXTURE.failing);
+    await page
+      .locator('.notifications-toasts', { hasText: 'reset 2 failed units' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    await expect
+      .poll(() => row(FIXTURE.failing).innerText(), { timeout: UI_TIMEOUT })
+      .not.toMatch(/failed/);
+    const issues = row('issues');
+    await issues.locator('.codicon-circle-large-outline').waitFor({ timeout: UI_TIMEOUT });
+    expect(await issues.innerText()).not.toMatch(/retryable/);
+    await shot('3-after-reset');
+    const disk = await readCheckpointFiles(join(ws.project, '.checkpoints'), FIXTURE.failing);
+    expect(disk?.checkpoint.units['collect/acme/api/issues']).toMatchObject({
+      status: 'pending',
+      cursor: { page: 3 },
+    });
+  });
+
+  it('shows the summary with a progress bar per phase', async () => {
+    await runCommand('CheckpointKit: Show Summary');
+    await pick(FIXTURE.seed003);
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await frame.locator('h1', { hasText: FIXTURE.seed003 }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await frame.locator('table.phases tr').count()).toBe(2);
+    expect(await frame.locator('table.phases svg.bar rect.failed').count()).toBe(1);
+    await shot('4-summary');
+  });
+});
