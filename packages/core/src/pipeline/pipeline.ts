@@ -194,7 +194,9 @@ async function workClaims(
     }
     if (claim.leasedElsewhere === 0) return;
     const untilExpiry = claim.nextExpiry ? Date.parse(claim.nextExpiry) - Date.now() : leaseMs;
-    await pause(Math.max(25, Math.min(untilExpiry + 10, leaseMs / 4, 1000)), signal);
+    // Look again soon: the other workers may finish (then this one is done), or die (then
+    // their units come back when their leases expire).
+    await pause(Math.max(25, Math.min(untilExpiry + 10, leaseMs / 4, 250)), signal);
   }
 }
 
