@@ -172,7 +172,12 @@ async function writeUnits(
 
   const loaded = fresh ? new Map<string, LoadedUnit>() : await lockUnits(client, t, cid, keys);
   const mini = emptyCheckpoint(id, '', null);
-  for (const [key, { unit }] of loaded) mini.units[key] = structuredClone(unit);
+  // The loaded units are fresh objects: the reducer may change them in place.
+  const doneBefore = new Map<string, number>();
+  for (const [key, { unit }] of loaded) {
+    mini.units[key] = unit;
+    doneBefore.set(key, unit.done);
+  }
   const created: string[] = [];
   const removed = new Set<string>();
   const worked = new Set<string>();
@@ -227,7 +232,7 @@ async function writeUnits(
     const unit = mini.units[key]!;
     written.after.set(key, unit);
     const before = removed.has(key) ? undefined : loaded.get(key);
-    written.items += Math.max(0, unit.done - (before?.unit.done ?? 0));
+    written.items += Math.max(0, unit.done - (before ? (doneBefore.get(key) ?? 0) : 0));
     const settled = unit.status === 'complete' || unit.status === 'failed';
     const renew = !settled && worker !== null && worked.has(key);
     const keep = !settled && !renew && before !== undefined;
@@ -251,7 +256,8 @@ async function writeUnits(
 }
 
 /**
- * Writes unit rows in one statement. `update`: rows this transaction read and locked. `insert`:
+ * Writes unit rows in one statement. `update`: rows this transaction read and locked (so they
+ * are there, unchanged by anyone else). `insert`:
  * rows it believes new, in the order they appeared (their seq); returns how many were new.
  */
 async function writeUnitRows(
@@ -263,19 +269,20 @@ async function writeUnitRows(
   leaseMs: number,
 ): Promise<number> {
   if (rows.keys.length === 0) return 0;
+  const columns = `unnest($2::text[], $3::text[], $4::int4[], $5::jsonb[], $6::float8[], $7::float8[],
+                   $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+                   $12::timestamptz[], $13::bool[]) WITH ORDINALITY
+         AS x(key, status, attempts, cursor, done, total, error, started_at, completed_at,
+              lease_owner, lease_expires_at, renew, ord)`;
+  const expires = `CASE WHEN x.renew THEN clock_timestamp() + $14 * interval '1 millisecond'
+                        ELSE x.lease_expires_at END`;
   const result = await client.query(
-    `INSERT INTO ${t.units} AS u
+    `INSERT INTO ${t.units}
        (checkpoint, key, status, attempts, cursor, done, total, error, started_at, completed_at,
         lease_owner, lease_expires_at)
      SELECT $1, x.key, x.status, x.attempts, x.cursor, x.done, x.total, x.error, x.started_at,
-            x.completed_at, x.lease_owner,
-            CASE WHEN x.renew THEN clock_timestamp() + $14 * interval '1 millisecond'
-                 ELSE x.lease_expires_at END
-     FROM unnest($2::text[], $3::text[], $4::int4[], $5::jsonb[], $6::float8[], $7::float8[],
-                 $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-                 $12::timestamptz[], $13::bool[]) WITH ORDINALITY
-       AS x(key, status, attempts, cursor, done, total, error, started_at, completed_at,
-            lease_owner, lease_expires_at, renew, ord)
+            x.completed_at, x.lease_owner, ${expires}
+     FROM ${columns}
      ORDER BY x.ord
      ${
        mode === 'insert'
@@ -284,7 +291,8 @@ async function writeUnitRows(
        status = excluded.status, attempts = excluded.attempts, cursor = excluded.cursor,
        done = excluded.done, total = excluded.total, error = excluded.error,
        started_at = excluded.started_at, completed_at = excluded.completed_at,
-       lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at`
+       lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at,
+       updated_at = now()`
      }`,
     [cid, ...rows.params(), leaseMs],
   );

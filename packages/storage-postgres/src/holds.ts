@@ -104,7 +104,7 @@ export class Hold implements WorkerHold {
     const work = async (db: pg.ClientBase) => {
       if (this.worker) {
         await db.query(
-          `UPDATE ${t.units} u SET lease_owner = NULL, lease_expires_at = NULL
+          `UPDATE ${t.units} u SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
            FROM (${leasedTo(t)}) mine
            WHERE u.checkpoint = $1 AND u.key = mine.key`,
           [this.cid, this.worker.id],
@@ -144,7 +144,8 @@ export class Hold implements WorkerHold {
     try {
       if (this.worker) {
         await client.query(
-          `UPDATE ${t.units} u SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+          `UPDATE ${t.units} u SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond',
+             updated_at = now()
            FROM (${leasedTo(t)}) mine
            WHERE u.checkpoint = $1 AND u.key = mine.key`,
           [this.cid, this.worker.id, this.worker.leaseMs],
