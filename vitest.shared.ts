@@ -8,7 +8,19 @@ const src = (path: string) => `${root}packages/${path}`;
 export const workspaceAliases = [
   { find: /^@checkpointkit\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
   { find: /^@checkpointkit\/core$/, replacement: src('core/src/index.ts') },
+  {
+    find: /^@checkpointkit\/storage-file\/format$/,
+    replacement: src('storage-file/src/format/index.ts'),
+  },
+  {
+    find: /^@checkpointkit\/source-github\/testing$/,
+    replacement: src('source-github/src/testing/index.ts'),
+  },
   { find: /^@checkpointkit\/storage-file$/, replacement: src('storage-file/src/index.ts') },
+  {
+    find: /^@checkpointkit\/storage-postgres\/testing$/,
+    replacement: src('storage-postgres/src/testing/index.ts'),
+  },
   { find: /^@checkpointkit\/storage-postgres$/, replacement: src('storage-postgres/src/index.ts') },
   { find: /^@checkpointkit\/source-github$/, replacement: src('source-github/src/index.ts') },
   {
