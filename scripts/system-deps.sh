@@ -17,3 +17,4 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+bash "$(dirname "${BASH_SOURCE[0]}")/vscode-deps.sh" # VS Code extension tests: Chromium, Node 24, code-server

@@ -57,6 +57,14 @@ if (tests) {
     external: ['vscode', 'mocha'],
     sourcemap: 'inline',
   });
+  // The benchmark's measurements in the extension host (see test/bench).
+  await build({
+    ...common,
+    ...importMetaUrl,
+    entryPoints: [join(root, 'test/bench/index.ts')],
+    outdir: join(root, 'out/test/bench'),
+    outExtension: { '.js': '.cjs' },
+  });
   // Child processes the suite starts: a lock holder and a small job (core + storage-file bundled).
   await build({
     ...common,

@@ -16,6 +16,9 @@ export interface CheckpointKitApi {
   setUi(ui: Ui): Ui;
   /** Resolves once the first scan and every pending read are done. */
   whenIdle(): Promise<void>;
-  /** Milliseconds from activation to the end of the first scan and reads (for the benchmark). */
-  timings: { activatedAt: number; firstScanMs: number | null; firstTreeMs: number | null };
+  /**
+   * For the benchmark, in milliseconds from activation: `listedMs` when the first search listed
+   * the checkpoints (rows shown, still reading), `firstTreeMs` when every checkpoint was read.
+   */
+  timings: { activatedAt: number; listedMs: number | null; firstTreeMs: number | null };
 }

@@ -19,7 +19,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
   const activatedAt = Date.now();
   const timings: CheckpointKitApi['timings'] = {
     activatedAt,
-    firstScanMs: null,
+    listedMs: null,
     firstTreeMs: null,
   };
   let ui: Ui = windowUi;
@@ -57,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     provider,
     view,
     registry.onDidChange(() => {
+      if (timings.listedMs === null && registry.entries().length > 0)
+        timings.listedMs = Date.now() - activatedAt;
       updateBadge();
       if (!registry.scanning) setScanning(false);
     }),
@@ -76,10 +78,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
 
   void registry
     .scan()
-    .then(() => {
-      timings.firstScanMs = Date.now() - activatedAt;
-      return registry.whenIdle();
-    })
+    .then(() => registry.whenIdle())
     .then(() => {
       timings.firstTreeMs = Date.now() - activatedAt;
     });

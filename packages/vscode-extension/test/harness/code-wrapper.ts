@@ -25,6 +25,7 @@ const NOISE = [
   /\[(reconnection-grace-time|Service Worker|AgentHost:remote|AccountPolicyGate)\]/,
   /^Updating additional builtin extensions cache/,
   /Timed out waiting for authentication provider/,
+  /^Creation of workbench contribution/,
 ];
 
 async function main(): Promise<number> {

@@ -108,10 +108,10 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
     await widenSideBar(700);
     await row(FIXTURE.failing).waitFor({ timeout: UI_TIMEOUT });
     await row(FIXTURE.seed003).waitFor({ timeout: UI_TIMEOUT });
-    expect(await row(FIXTURE.failing).innerText()).toMatch(/33\.3% · 2 failed/);
-    expect(await row(FIXTURE.seed003).innerText()).toMatch(/seed 003/);
+    expect((await row(FIXTURE.failing).textContent()) ?? '').toMatch(/33\.3% · 2 failed/);
+    expect((await row(FIXTURE.seed003).textContent()) ?? '').toMatch(/seed 003/);
     const damaged = view().locator('.monaco-list-row', { hasText: 'damaged%3afile' }).first();
-    expect(await damaged.innerText()).toMatch(/cannot be read/);
+    expect((await damaged.textContent()) ?? '').toMatch(/cannot be read/);
     expect(await row(FIXTURE.failing).locator('.codicon-error').count()).toBe(1);
     await shot('1-tree');
   });
@@ -122,7 +122,9 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       await row(label).click({ timeout: UI_TIMEOUT });
     const issues = row('issues');
     await issues.waitFor({ timeout: UI_TIMEOUT });
-    expect(await issues.innerText()).toMatch(/retryable · attempts 1 · cursor \{"page":3\} · 3\/5/);
+    expect((await issues.textContent()) ?? '').toMatch(
+      /retryable · attempts 1 · cursor \{"page":3\} · 3\/5/,
+    );
     expect(await issues.locator('.codicon-error').count()).toBe(1);
     await shot('2-failed-units');
   });
@@ -134,11 +136,11 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       .locator('.notifications-toasts', { hasText: 'reset 2 failed units' })
       .waitFor({ timeout: UI_TIMEOUT });
     await expect
-      .poll(() => row(FIXTURE.failing).innerText(), { timeout: UI_TIMEOUT })
+      .poll(async () => (await row(FIXTURE.failing).textContent()) ?? '', { timeout: UI_TIMEOUT })
       .not.toMatch(/failed/);
     const issues = row('issues');
     await issues.locator('.codicon-circle-large-outline').waitFor({ timeout: UI_TIMEOUT });
-    expect(await issues.innerText()).not.toMatch(/retryable/);
+    expect((await issues.textContent()) ?? '').not.toMatch(/retryable/);
     await shot('3-after-reset');
     const disk = await readCheckpointFiles(join(ws.project, '.checkpoints'), FIXTURE.failing);
     expect(disk?.checkpoint.units['collect/acme/api/issues']).toMatchObject({

@@ -1,0 +1,111 @@
+/**
+ * checkpointkit-vscode in code-server (the real VS Code workbench and extension host): on a
+ * generated workspace of 20,000 files holding 200 checkpoints, one of 100,000 units, the time
+ * from activation to a populated tree and to the first page of the big checkpoint. Baseline: the
+ * same measurements on a workspace of one checkpoint of 100 units, in the same run. Goals (from
+ * the extension's issue): populated tree under 1 s, first page under 300 ms.
+ *
+ * Needs scripts/vscode-deps.sh (Node 24, code-server, Chromium); says so and skips otherwise.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BenchFigures,
+  buildBigWorkspace,
+  buildExtension,
+  buildTinyWorkspace,
+  measure,
+  missingTools,
+} from '../../../packages/vscode-extension/test/bench/run.js';
+import { note, report, type Suite } from '../lib.js';
+
+const RUNS = 3;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function goal(what: string, value: number, limit: number): void {
+  note(
+    `goal: ${what} under ${limit} ms`,
+    `${value.toFixed(0)} ms: ${value < limit ? 'met' : 'NOT met'}`,
+  );
+}
+
+const suite: Suite = {
+  name: 'vscode: checkpointkit-vscode in code-server',
+  async run() {
+    const missing = missingTools();
+    if (missing) {
+      note('skipped', missing);
+      return;
+    }
+    buildExtension();
+    const root = mkdtempSync(join(tmpdir(), 'checkpointkit-bench-ws-'));
+    try {
+      const big = await buildBigWorkspace(root);
+      const tiny = await buildTinyWorkspace(root);
+      note(
+        'workspace',
+        `${big.files} files, ${big.checkpoints} checkpoints, the biggest of 100,000 units`,
+      );
+      const bigRuns: BenchFigures[] = [];
+      const tinyRuns: BenchFigures[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        bigRuns.push(await measure(big));
+        tinyRuns.push(await measure(tiny));
+      }
+      const m = (runs: BenchFigures[], key: keyof BenchFigures) => median(runs.map((r) => r[key]));
+      note(
+        'checkpoints shown',
+        `${m(bigRuns, 'checkpoints')} (of ${big.checkpoints}; dependencies not searched)`,
+      );
+      report({
+        what: 'activation to the checkpoints listed in the tree (median of 3 code-server starts)',
+        subject: {
+          label: '20,000 files, 200 checkpoints',
+          value: m(bigRuns, 'listedMs'),
+          unit: 'ms',
+        },
+        baseline: { label: '1 checkpoint, 20 files', value: m(tinyRuns, 'listedMs'), unit: 'ms' },
+        kind: 'overhead',
+      });
+      report({
+        what: 'activation to a populated tree: every checkpoint read, the 100,000-unit one included',
+        subject: {
+          label: '20,000 files, 200 checkpoints',
+          value: m(bigRuns, 'firstTreeMs'),
+          unit: 'ms',
+        },
+        baseline: {
+          label: '1 checkpoint, 20 files',
+          value: m(tinyRuns, 'firstTreeMs'),
+          unit: 'ms',
+        },
+        kind: 'overhead',
+      });
+      goal('activation to populated tree', m(bigRuns, 'firstTreeMs'), 1000);
+      report({
+        what: 'first page of the big checkpoint (children computed cold, TreeItems built)',
+        subject: {
+          label: `${m(bigRuns, 'firstPageItems')} rows of 100,000 units`,
+          value: m(bigRuns, 'firstPageMs'),
+          unit: 'ms',
+        },
+        baseline: {
+          label: `${m(tinyRuns, 'firstPageItems')} rows of 100 units`,
+          value: m(tinyRuns, 'firstPageMs'),
+          unit: 'ms',
+        },
+        kind: 'overhead',
+      });
+      goal('first page of the big checkpoint', m(bigRuns, 'firstPageMs'), 300);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+};
+
+export default suite;
