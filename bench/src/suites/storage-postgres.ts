@@ -8,8 +8,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { everyUnits, openRun, pipeline, type Source } from '@checkpointkit/core';
-import { postgresStore } from '@checkpointkit/storage-postgres';
-import { startTestCluster, type TestCluster } from '@checkpointkit/storage-postgres/testing';
+import { postgresStore, startTestCluster, type TestCluster } from '@checkpointkit/storage-postgres';
 import { note, report, type Suite } from '../lib.js';
 
 const COMPLETIONS = 20_000;

@@ -25,6 +25,8 @@ export interface ApplyOptions {
   worker: WorkerContext | null;
   /** The session to add this flush's counts to. */
   session: string | null;
+  /** What to do with changes to units another worker took over: see {@link fence}. Default `throw`. */
+  fence?: 'throw' | 'drop';
 }
 
 export interface ApplyResult {
@@ -32,6 +34,8 @@ export interface ApplyResult {
   units: Map<string, Unit>;
   /** The message of the last unit failure among the changes. */
   lastFailure: string | null;
+  /** Units whose changes were left out, because another worker holds them now. */
+  dropped: string[];
 }
 
 type UnitChange = Extract<Change, { key: string; at: string }>;
@@ -86,7 +90,7 @@ export async function applyChanges(
     await writeIdMaps(client, t, cid, rest);
     await writeCounters(client, t, cid, rest);
     await writeCheckpoint(client, t, id, cid, rest, options, units);
-    return { units: units.after, lastFailure: units.lastFailure };
+    return { units: units.after, lastFailure: units.lastFailure, dropped: units.dropped };
   } catch (error) {
     if ((error as { code?: string }).code === '23503') throw missing(id, error);
     throw error;
@@ -144,6 +148,7 @@ async function reset(
 
 interface UnitsWritten {
   after: Map<string, Unit>;
+  dropped: string[];
   lastFailure: string | null;
   completed: number;
   failed: number;
@@ -161,16 +166,25 @@ async function writeUnits(
 ): Promise<UnitsWritten> {
   const written: UnitsWritten = {
     after: new Map(),
+    dropped: [],
     lastFailure: null,
     completed: 0,
     failed: 0,
     items: 0,
   };
-  const unitChanges = changes.filter(isUnitChange);
+  let unitChanges = changes.filter(isUnitChange);
+  if (!fresh) unitChanges = await dropKnownPlans(client, t, cid, unitChanges);
   if (unitChanges.length === 0) return written;
-  const keys = [...new Set(unitChanges.map((change) => change.key))];
+  let keys = [...new Set(unitChanges.map((change) => change.key))];
 
   const loaded = fresh ? new Map<string, LoadedUnit>() : await lockUnits(client, t, cid, keys);
+  const fenced = fence(id, loaded, unitChanges, options);
+  if (fenced.size > 0) {
+    unitChanges = unitChanges.filter((change) => !fenced.has(change.key));
+    keys = keys.filter((key) => !fenced.has(key));
+    for (const key of fenced) loaded.delete(key);
+    written.dropped = [...fenced];
+  }
   const mini = emptyCheckpoint(id, '', null);
   // The loaded units are fresh objects: the reducer may change them in place.
   const doneBefore = new Map<string, number>();
@@ -201,18 +215,6 @@ async function writeUnits(
   }
 
   const worker = options.worker;
-  if (worker) {
-    for (const key of worked) {
-      const lease = loaded.get(key);
-      if (lease?.leaseOwner && lease.leaseOwner !== worker.id && lease.leaseLive) {
-        throw new LockLostError(
-          id,
-          `unit "${key}" is leased to worker ${lease.leaseOwner}, not ${worker.id}`,
-        );
-      }
-    }
-  }
-
   const gone = [...removed].filter((key) => loaded.has(key));
   if (gone.length > 0) {
     await client.query(`DELETE FROM ${t.units} WHERE checkpoint = $1 AND key = ANY($2::text[])`, [
@@ -253,6 +255,78 @@ async function writeUnits(
   }
   for (const key of removed) if (!Object.hasOwn(mini.units, key)) written.after.delete(key);
   return written;
+}
+
+/**
+ * Worker mode: the units this flush works on that another worker now holds under a live lease
+ * (this worker's lease expired and the unit was claimed again). Their changes are stale: in a
+ * transaction (`fence: 'throw'`) the whole transaction is refused with a {@link LockLostError},
+ * since its rows must not commit; otherwise they are left out (`'drop'`), and the new owner
+ * does the unit again (at-least-once).
+ */
+function fence(
+  id: string,
+  loaded: ReadonlyMap<string, LoadedUnit>,
+  changes: readonly UnitChange[],
+  options: ApplyOptions,
+): Set<string> {
+  const fenced = new Set<string>();
+  const worker = options.worker;
+  if (!worker) return fenced;
+  for (const change of changes) {
+    // Planning touches every unit without working on it.
+    if (change.type === 'unit.planned') continue;
+    const lease = loaded.get(change.key);
+    if (lease?.leaseOwner && lease.leaseOwner !== worker.id && lease.leaseLive)
+      fenced.add(change.key);
+  }
+  if (fenced.size > 0 && options.fence !== 'drop') {
+    const [key] = fenced;
+    throw new LockLostError(
+      id,
+      `unit "${key}" is leased to worker ${loaded.get(key!)!.leaseOwner}, not ${worker.id}`,
+    );
+  }
+  return fenced;
+}
+
+/**
+ * Leaves out the plans of units that exist already with the same total: planning changes
+ * nothing for them, and every worker plans every unit, so their rows are neither locked nor
+ * written (a worker's plan then never waits on, or holds up, the others' work).
+ */
+async function dropKnownPlans(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string,
+  changes: readonly UnitChange[],
+): Promise<UnitChange[]> {
+  const planOnly = new Map<string, Extract<Change, { type: 'unit.planned' }>[]>();
+  const other = new Set<string>();
+  for (const change of changes) {
+    if (change.type !== 'unit.planned') other.add(change.key);
+    else if (!other.has(change.key)) {
+      const plans = planOnly.get(change.key);
+      if (plans) plans.push(change);
+      else planOnly.set(change.key, [change]);
+    }
+  }
+  for (const key of other) planOnly.delete(key);
+  if (planOnly.size < 2) return [...changes];
+  const known = await client.query<{ key: string; total: number | null }>(
+    `SELECT key, total FROM ${t.units} WHERE checkpoint = $1 AND key = ANY($2::text[])`,
+    [cid, [...planOnly.keys()].map(encodeText)],
+  );
+  const unchanged = new Set<string>();
+  for (const row of known.rows) {
+    const key = keyFromRow(row);
+    const plans = planOnly.get(key)!;
+    if (plans.every((plan) => plan.total === undefined || plan.total === row.total))
+      unchanged.add(key);
+  }
+  return unchanged.size === 0
+    ? [...changes]
+    : changes.filter((change) => !unchanged.has(change.key));
 }
 
 /**

@@ -22,3 +22,8 @@ export {
   type PostgresTransaction,
   postgresStore,
 } from './store.js';
+export {
+  startTestCluster,
+  type TestCluster,
+  type TestClusterOptions,
+} from './testing/cluster.js';

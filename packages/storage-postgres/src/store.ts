@@ -214,6 +214,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
             batchId,
             worker: hold?.worker ?? null,
             session: hold?.sessionId ?? null,
+            // Changes to units another worker took over are stale: the new owner does them again.
+            fence: 'drop',
           });
           if (hold && result.lastFailure !== null) hold.lastFailure = result.lastFailure;
         },

@@ -181,10 +181,26 @@ describe('locks and worker claims', () => {
       cursor: 1,
       done: 1,
     });
-    // The slow worker wakes up and tries to save its progress on a unit that is no longer its own.
-    const late = await slow.progress('a', { cursor: 2, items: 1 }).catch((error: unknown) => error);
-    expect(late).toBeInstanceOf(LockLostError);
-    expect((late as Error).message).toContain('fast');
+    // The slow worker wakes up and saves progress on a unit that is no longer its own: left out
+    // of its flush (the new owner does the unit), while the rest of the flush is saved.
+    await slow.progress('a', { cursor: 2, items: 1 });
+    await slow.count('slow-requests');
+    const stored = await openStore(schema).load('job');
+    expect(stored!.units['a']).toMatchObject({
+      status: 'in_progress',
+      attempts: 2,
+      cursor: 1,
+      done: 1,
+    });
+    expect(stored!.stats['slow-requests']).toBe(1);
+    // In a transaction (rows of its own in the same commit) the stale page is refused whole.
+    const refused = await slow
+      .transaction(async () => {
+        await slow.progress('a', { cursor: 3, items: 1 });
+      })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(LockLostError);
+    expect((refused as Error).message).toContain('fast');
     const sessions = await openStore(schema).sessions('job');
     expect(sessions.find((s) => s.worker === 'slow')).toMatchObject({ status: 'failed' });
     await fast.complete('a');

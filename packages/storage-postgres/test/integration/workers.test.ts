@@ -7,7 +7,7 @@ import { closeStores, databaseUrl, freshSchema, openStore } from '../helpers.js'
 
 const UNITS = 20_000;
 const WORKERS = 4;
-const LEASE_MS = 1500;
+const LEASE_MS = 3000;
 
 async function lines(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
