@@ -35,8 +35,13 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     showCollapseAll: true,
   });
 
-  const setScanning = (scanning: boolean) =>
-    void vscode.commands.executeCommand('setContext', 'checkpointkit.scanning', scanning);
+  // The welcome view says "Looking for checkpoints…" until the first search is done.
+  let scanned = false;
+  const setScanned = () => {
+    if (scanned) return;
+    scanned = true;
+    void vscode.commands.executeCommand('setContext', 'checkpointkit.scanned', true);
+  };
   const updateBadge = () => {
     const failing = provider.visibleEntries().filter((entry) => {
       const value = loaded(entry);
@@ -50,7 +55,6 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
           }
         : undefined;
   };
-  setScanning(true);
 
   context.subscriptions.push(
     registry,
@@ -60,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
       if (timings.listedMs === null && registry.entries().length > 0)
         timings.listedMs = Date.now() - activatedAt;
       updateBadge();
-      if (!registry.scanning) setScanning(false);
+      if (!registry.scanning) setScanned();
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsDiscovery(event)) return;

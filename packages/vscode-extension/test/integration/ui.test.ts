@@ -158,4 +158,21 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
     expect(await frame.locator('table.phases svg.bar rect.failed').count()).toBe(1);
     await shot('4-summary');
   });
+
+  it('says so, with a Refresh link, in a workspace without checkpoints', async () => {
+    const empty = join(scratch, 'empty');
+    mkdirSync(join(empty, 'src'), { recursive: true });
+    await page.goto(server.url(empty));
+    await page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('.activitybar [aria-label^="CheckpointKit"]')
+      .first()
+      .click({ timeout: UI_TIMEOUT });
+    const welcome = view().locator('.welcome-view-content');
+    await welcome
+      .getByText('No checkpoints found in this workspace.')
+      .waitFor({ timeout: UI_TIMEOUT });
+    expect(await welcome.getByRole('button', { name: 'Refresh' }).count()).toBe(1);
+    await shot('5-welcome');
+  });
 });
