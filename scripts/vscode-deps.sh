@@ -36,6 +36,7 @@ if [ "$installed" != "$code_server_version" ] || [ ! -f "$cache/code-server/.com
   echo "vscode-deps: installing code-server@$code_server_version (takes a few minutes)"
   rm -f "$cache/code-server/.complete"
   npm_cli="$(npm root -g)/npm/bin/npm-cli.js"
+  [ -f "$npm_cli" ] || npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
   # code-server runs on Node 24 and compiles native modules against its headers.
   PATH="$node24_dir/bin:$PATH" npm_config_nodedir="$node24_dir" \
     "$node24" "$npm_cli" install --prefix "$cache/code-server" --no-save --no-package-lock \
