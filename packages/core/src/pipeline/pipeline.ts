@@ -60,9 +60,12 @@ export async function pipeline<In, Out = In>(
   const { run, source, sink } = options;
   const emit = options.onProgress ?? (() => {});
   const stop = new AbortController();
-  const onAbort = () => stop.abort(options.signal?.reason);
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const onAbort = () => stop.abort(options.signal?.reason ?? run.signal.reason);
+  // The run's own signal aborts on SIGINT/SIGTERM: stop after the page in flight.
+  for (const outer of [options.signal, run.signal]) {
+    if (outer?.aborted) onAbort();
+    outer?.addEventListener('abort', onAbort, { once: true });
+  }
   const signal = stop.signal;
   const result = { completed: 0, failed: 0, pages: 0, items: 0 };
 
@@ -158,6 +161,7 @@ export async function pipeline<In, Out = In>(
     return { ...result, aborted: signal.aborted, summary: run.summary() };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    run.signal.removeEventListener('abort', onAbort);
     await sink.close?.();
   }
 }

@@ -117,6 +117,9 @@ export class Run {
   #rateLimit: RateLimitInfo | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Set once SIGINT/SIGTERM interrupted the run: the process is about to exit. */
+  #interrupted = false;
+  readonly #stopping = new AbortController();
   /** Set while a store transaction is open: what its changes overwrote. */
   #undo: UndoLog | null = null;
 
@@ -139,6 +142,14 @@ export class Run {
   /** The live state, including changes not flushed yet. Read it; change it through the run. */
   get checkpoint(): Readonly<Checkpoint> {
     return this.#state;
+  }
+
+  /**
+   * Aborted when the run stops taking work: interrupted by SIGINT/SIGTERM, closed or finished.
+   * `pipeline()` stops on it; pass it to your own fetches so they end with the run.
+   */
+  get signal(): AbortSignal {
+    return this.#stopping.signal;
   }
 
   get closed(): boolean {
@@ -291,6 +302,8 @@ export class Run {
    * failed (seed 000 keeps it when pages failed). Releases the lock.
    */
   async finish(options: FinishOptions = {}): Promise<FinishResult> {
+    // After SIGINT/SIGTERM the process is exiting with 130/143: finishing would mark it completed.
+    if (this.#interrupted) return new Promise<never>(() => {});
     this.#assertOpen();
     if (this.worker) return this.#finishWorker(options);
     this.#setStatus('completed');
@@ -320,6 +333,10 @@ export class Run {
     if (this.#closed) return;
     // A worker stops alone: the others go on, so the checkpoint is not interrupted.
     if (!this.worker) this.#setStatus('interrupted');
+    // From here on the job's own code may still call the run before the process exits: those
+    // changes are dropped (they come after the last save), not thrown at it as errors.
+    this.#interrupted = true;
+    this.#stopping.abort(new Error(`interrupted by ${signal}`));
     await this.flush(`Interrupted by ${signal}`);
     await this.#release();
   }
@@ -393,6 +410,7 @@ export class Run {
   }
 
   #record(change: Change): void {
+    if (this.#interrupted) return;
     this.#assertOpen();
     this.#undo?.before(this.#state, change);
     applyChange(this.#state, change);
@@ -528,6 +546,7 @@ export class Run {
   async #release(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopping.abort(new Error('run closed'));
     this.#onClose();
     await this.#lock.release();
   }
