@@ -4,8 +4,6 @@ import { workspaceAliases } from '../../vitest.shared.js';
 export default defineConfig({
   resolve: { alias: workspaceAliases },
   test: {
-    // One PostgreSQL cluster for the whole run (or DATABASE_URL); each test file uses its own schema.
-    globalSetup: ['./test/global-setup.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
@@ -13,6 +11,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // One PostgreSQL cluster for the run (or DATABASE_URL); each test file uses its own schema.
+          globalSetup: ['./test/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },
