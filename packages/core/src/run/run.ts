@@ -473,6 +473,12 @@ export class Run {
         at: since.at,
       };
       this.#rateLimit ??= rateLimit;
+      if (isOutcomeUnknown(error)) {
+        // The store cannot tell whether it saved them: saving them again could apply them twice.
+        // The run stops here; reopening it loads what the store holds.
+        this.#buffer = [];
+        await this.#release();
+      }
       throw error;
     }
     applyChange(this.#state, saved);

@@ -174,6 +174,30 @@ describe('run.transaction', () => {
     expect(run.closed).toBe(true);
   });
 
+  it('closes the run when the store cannot tell whether a flush was saved', async () => {
+    const base = memoryStore();
+    let unknown = true;
+    const store: CheckpointStore = {
+      ...base,
+      async append(id, changes) {
+        if (changes[0]?.type !== 'created' && unknown) {
+          unknown = false;
+          throw Object.assign(new Error('connection lost while committing'), {
+            outcomeUnknown: true,
+          });
+        }
+        return base.append(id, changes);
+      },
+    };
+    const run = await openRun({ id: 'flush', store, strategy: always(), signals: false });
+    await expect(run.count('x')).rejects.toThrow('connection lost');
+    expect(run.closed).toBe(true);
+    expect(run.unsaved).toBe(0);
+    const again = await openRun({ id: 'flush', store, strategy: always(), signals: false });
+    expect(again.resumed).toBe(true);
+    await again.close();
+  });
+
   it('refuses on a store without transactions', async () => {
     const run = await openRun({ id: 'tx', store: memoryStore(), signals: false });
     await expect(run.transaction(async () => 1)).rejects.toBeInstanceOf(CheckpointError);
