@@ -9,8 +9,13 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export interface CommitCutter {
   /** `postgres://` URL through the proxy. */
   url: string;
-  /** Cut the connection that sends the next COMMIT, after the server got it. */
-  arm(): void;
+  /**
+   * Cut the connection that sends the next COMMIT, after the server got it; with `thenRefuse`,
+   * refuse new connections from then on (the server looks down) until {@link accept}.
+   */
+  arm(options?: { thenRefuse?: boolean }): void;
+  /** Take new connections again. */
+  accept(): void;
   /** How many commits were cut. */
   readonly cuts: number;
   close(): Promise<void>;
@@ -22,8 +27,14 @@ export async function commitCutter(target: string): Promise<CommitCutter> {
   const url = new URL(target);
   const sockets = new Set<Socket>();
   let armed = false;
+  let refuseAfterCut = false;
+  let refusing = false;
   let cuts = 0;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(url.port), url.hostname);
     sockets.add(client);
     sockets.add(upstream);
@@ -38,6 +49,7 @@ export async function commitCutter(target: string): Promise<CommitCutter> {
     upstream.on('data', (chunk: Buffer) => {
       if (committing) {
         cuts += 1;
+        if (refuseAfterCut) refusing = true;
         client.destroy();
         upstream.destroy();
         return;
@@ -61,8 +73,13 @@ export async function commitCutter(target: string): Promise<CommitCutter> {
   proxied.port = String(port);
   return {
     url: proxied.toString(),
-    arm() {
+    arm(options = {}) {
       armed = true;
+      refuseAfterCut = options.thenRefuse === true;
+    },
+    accept() {
+      refusing = false;
+      refuseAfterCut = false;
     },
     get cuts() {
       return cuts;

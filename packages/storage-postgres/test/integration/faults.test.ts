@@ -1,7 +1,7 @@
 import { always, openRun, type Run } from '@checkpointkit/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresStoreError } from '../../src/index.js';
+import { OutcomeUnknownError, PostgresStoreError } from '../../src/index.js';
 import { closeStores, databaseUrl, freshSchema, openStore, withDb } from '../helpers.js';
 import { commitCutter } from '../proxy.js';
 
@@ -209,6 +209,35 @@ describe('the server terminating connections', () => {
       });
       expect(await openStore(schema).load('job:lostx')).toEqual(run.checkpoint);
       await run.close();
+    } finally {
+      await cutter.close();
+    }
+  });
+
+  it('closes the run when a commit was cut and the server cannot be asked whether it committed', async () => {
+    const cutter = await commitCutter(databaseUrl());
+    try {
+      const schema = freshSchema('unknown');
+      const store = openStore(schema, {
+        connectionString: cutter.url,
+        retry: { attempts: 2, maxDelayMs: 20 },
+      });
+      const run = await openRun({ id: 'job:unknown', store, strategy: always(), signals: false });
+      await run.plan(['a']);
+      cutter.arm({ thenRefuse: true });
+      const error = await run.count('requests').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect((error as OutcomeUnknownError).outcomeUnknown).toBe(true);
+      // The run cannot know what the store holds: it is closed, and nothing is saved twice.
+      expect(run.closed).toBe(true);
+      cutter.accept();
+      const reopened = await openRun({
+        id: 'job:unknown',
+        store: openStore(schema),
+        signals: false,
+      });
+      expect(reopened.checkpoint.stats['requests']).toBe(1);
+      await reopened.close();
     } finally {
       await cutter.close();
     }
