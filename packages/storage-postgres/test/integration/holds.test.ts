@@ -4,8 +4,11 @@ import {
   everyUnits,
   LockLostError,
   openRun,
+  pipeline,
+  type Source,
 } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { transactionalSink } from '../../src/index.js';
 import { closeStores, freshSchema, openStore, withDb } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -237,5 +240,55 @@ describe('locks and worker claims', () => {
     expect((await run.claim(5, { retryFailed: true, failedBefore: now })).keys).toEqual(['fatal']);
     expect(run.unit('fatal')).toMatchObject({ status: 'in_progress', attempts: 2, error: null });
     await run.close();
+  });
+
+  it('lets workers in one process share a job with a transactional sink: every item written once', async () => {
+    const schema = freshSchema('txworkers');
+    const setup = openStore(schema);
+    await setup.migrate();
+    await withDb((db) => db.query(`CREATE TABLE "${schema}".items (unit text, n integer)`));
+    const source: Source<{ unit: string; n: number }> = {
+      units: () => Array.from({ length: 60 }, (_, i) => ({ key: `u${i}`, total: 9 })),
+      async *read({ key, cursor }) {
+        for (let page = (cursor as number | null) ?? 0; page < 3; page++) {
+          await sleep(1);
+          yield { items: [0, 1, 2].map((i) => ({ unit: key, n: page * 3 + i })), cursor: page + 1 };
+        }
+      },
+    };
+    const sink = transactionalSink<{ unit: string; n: number }>(async (client, items) => {
+      await client.query(
+        `INSERT INTO "${schema}".items SELECT * FROM unnest($1::text[], $2::int[])`,
+        [items.map((item) => item.unit), items.map((item) => item.n)],
+      );
+    });
+    const runs = await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        openRun({
+          id: 'job',
+          store: openStore(schema),
+          signals: false,
+          strategy: everyUnits(5),
+          worker: { id },
+        }),
+      ),
+    );
+    const results = await Promise.all(
+      runs.map((run) => pipeline({ run, source, sink, concurrency: 2, claimBatch: 4 })),
+    );
+    expect(results.reduce((sum, result) => sum + result.completed, 0)).toBe(60);
+    expect(results.every((result) => result.completed > 0)).toBe(true);
+    for (const run of runs) await run.finish();
+    await withDb(async (db) => {
+      const counts = await db.query(
+        `SELECT count(*)::int AS total, count(DISTINCT (unit, n))::int AS distinct_items FROM "${schema}".items`,
+      );
+      expect(counts.rows[0]).toEqual({ total: 540, distinct_items: 540 });
+    });
+    const stored = (await setup.load('job'))!;
+    expect(stored.status).toBe('completed');
+    expect(
+      Object.values(stored.units).every((unit) => unit.status === 'complete' && unit.done === 9),
+    ).toBe(true);
   });
 });
