@@ -9,7 +9,7 @@ import {
   type Unit,
 } from '@checkpointkit/core';
 import type pg from 'pg';
-import { encodeJson, encodeText } from './codec.js';
+import { encodeJson, encodeText, ownKey, setKey } from './codec.js';
 import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
 import type { Tables } from './tables.js';
 
@@ -189,7 +189,7 @@ async function writeUnits(
   // The loaded units are fresh objects: the reducer may change them in place.
   const doneBefore = new Map<string, number>();
   for (const [key, { unit }] of loaded) {
-    mini.units[key] = unit;
+    setKey(mini.units, key, unit);
     doneBefore.set(key, unit.done);
   }
   const created: string[] = [];
@@ -231,7 +231,7 @@ async function writeUnits(
   const kept = new UnitArrays();
   const added = new UnitArrays();
   for (const key of order) {
-    const unit = mini.units[key]!;
+    const unit = ownKey(mini.units, key)!;
     written.after.set(key, unit);
     const before = removed.has(key) ? undefined : loaded.get(key);
     written.items += Math.max(0, unit.done - (before ? (doneBefore.get(key) ?? 0) : 0));
@@ -538,7 +538,7 @@ async function writeCheckpoint(
     if ('at' in change && (latest === null || change.at > latest)) latest = change.at;
     if (change.type === 'status') status = change.status;
     else if (change.type === 'config') config = { value: change.configDigest };
-    else if (change.type === 'meta.set') meta[change.key] = change.value;
+    else if (change.type === 'meta.set') setKey(meta, change.key, change.value);
     else if (change.type === 'saved') {
       saves += 1;
       reason = change.reason;

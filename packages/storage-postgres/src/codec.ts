@@ -55,8 +55,8 @@ function decodeDeep(value: unknown): unknown {
   return value;
 }
 
-/** Sets an own property, even one named `__proto__`. */
-function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+/** Sets an own property, even one named `__proto__` (keys come from users and APIs). */
+export function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') {
     Object.defineProperty(target, key, {
       value,
@@ -65,4 +65,9 @@ function setKey(target: Record<string, unknown>, key: string, value: unknown): v
       configurable: true,
     });
   } else target[key] = value;
+}
+
+/** Reads an own property only: `constructor` or `__proto__` are keys like any other. */
+export function ownKey<T>(target: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(target, key) ? target[key] : undefined;
 }

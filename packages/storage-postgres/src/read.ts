@@ -10,7 +10,7 @@ import {
   type RunStatus,
 } from '@checkpointkit/core';
 import type pg from 'pg';
-import { decodeJson, decodeText, encodeText } from './codec.js';
+import { decodeJson, decodeText, encodeText, ownKey, setKey } from './codec.js';
 import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
 import type { Tables } from './tables.js';
 
@@ -62,17 +62,18 @@ export async function loadCheckpoint(
       [cid],
     );
     const checkpoint = checkpointFromRow(id, row);
-    for (const unit of units.rows) checkpoint.units[keyFromRow(unit)] = unitFromRow(unit);
+    for (const unit of units.rows) setKey(checkpoint.units, keyFromRow(unit), unitFromRow(unit));
     for (const mapping of maps.rows) {
       const name = decodeText(mapping.namespace);
-      let map = checkpoint.idMaps[name];
+      let map = ownKey(checkpoint.idMaps, name);
       if (!map) {
         map = {};
-        checkpoint.idMaps[name] = map;
+        setKey(checkpoint.idMaps, name, map);
       }
-      map[decodeText(mapping.source_id)] = decodeJson<MappedId>(mapping.target_id);
+      setKey(map, decodeText(mapping.source_id), decodeJson<MappedId>(mapping.target_id));
     }
-    for (const counter of counters.rows) checkpoint.stats[decodeText(counter.name)] = counter.value;
+    for (const counter of counters.rows)
+      setKey(checkpoint.stats, decodeText(counter.name), counter.value);
     await client.query('COMMIT');
     return checkpoint;
   } catch (error) {
@@ -150,9 +151,9 @@ export async function listCheckpoints(
     counts.failed = row.units.failed;
     const total = counts.pending + counts.in_progress + counts.complete + counts.failed;
     const stats: Record<string, number> = {};
-    for (const [name, value] of row.stats ?? []) stats[decodeText(name)] = value;
+    for (const [name, value] of row.stats ?? []) setKey(stats, decodeText(name), value);
     const idMaps: Record<string, number> = {};
-    for (const [name, size] of row.maps ?? []) idMaps[decodeText(name)] = size;
+    for (const [name, size] of row.maps ?? []) setKey(idMaps, decodeText(name), size);
     const summary: CheckpointSummary = {
       id,
       status: head.status,

@@ -97,6 +97,43 @@ describe('postgresStore', () => {
     });
   });
 
+  it('keeps keys named like object internals as plain keys (no prototype pollution)', async () => {
+    const store = openStore(freshSchema('proto'));
+    const at = '2026-03-01T00:00:00.000Z';
+    const id = 'job:proto';
+    const log: Change[] = [{ type: 'created', at, id, configDigest: null }];
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      log.push(
+        { type: 'unit.planned', at, key: name, total: 1 },
+        { type: 'unit.progressed', at, key: name, cursor: { [name]: name }, done: 1 },
+        { type: 'id.mapped', map: name, source: name, target: name },
+        { type: 'counter.added', name, by: 2 },
+        { type: 'meta.set', key: name, value: { [name]: 1 } },
+      );
+    }
+    await store.append(id, log);
+    const loaded = (await openStore(store.schema).load(id))!;
+    expect(loaded).toEqual(replay(null, log));
+    expect(Object.keys(loaded.units)).toEqual([
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+    ]);
+    expect(Object.hasOwn(loaded.idMaps, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(loaded.units)).toBe(Object.prototype);
+    // Nothing leaked into Object.prototype.
+    expect({}.constructor).toBe(Object);
+    expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain('status');
+    const [listing] = await store.list();
+    expect(Object.keys(listing!.summary.stats).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'toString',
+    ]);
+  });
+
   it('flushes a batch of thousands of changes with a handful of statements', async () => {
     const statements: string[] = [];
     const pool = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
