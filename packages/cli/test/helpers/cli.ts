@@ -20,7 +20,10 @@ export interface RunOptions {
 /** The environment of a child: the test's own minus anything that changes colours or stores. */
 export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // CI=true makes Node report a 2-colour terminal (tty.hasColors() is false): the CLI's
+  // colour tests need the terminal of a person, not of CI.
   for (const name of [
+    'CI',
     'FORCE_COLOR',
     'NO_COLOR',
     'CHECKPOINT_DIR',
