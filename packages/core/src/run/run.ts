@@ -7,6 +7,7 @@ import {
 } from '../errors.js';
 import type { Change } from '../model/changes.js';
 import { isUnderPrefix } from '../model/keys.js';
+import { own, setOwn } from '../model/records.js';
 import { applyChange } from '../model/reducer.js';
 import type { Checkpoint, Json, MappedId, RunStatus, Unit } from '../model/schema.js';
 import { type CheckpointSummary, summarize } from '../model/summary.js';
@@ -162,7 +163,7 @@ export class Run {
   }
 
   unit(key: string): Readonly<Unit> | undefined {
-    return this.#state.units[key];
+    return own(this.#state.units, key);
   }
 
   summary(): CheckpointSummary {
@@ -173,7 +174,7 @@ export class Run {
   async plan(units: Iterable<string | { key: string; total?: number | null }>): Promise<void> {
     for (const item of units) {
       const { key, total } = typeof item === 'string' ? { key: item, total: undefined } : item;
-      const known = this.#state.units[key];
+      const known = own(this.#state.units, key);
       if (known && (total === undefined || known.total === total)) continue;
       this.#record({
         type: 'unit.planned',
@@ -210,7 +211,7 @@ export class Run {
   async progress(key: string, update: ProgressUpdate): Promise<void> {
     const items = update.items ?? 0;
     for (const mapping of update.idMappings ?? []) this.#mapId(mapping);
-    const done = (this.#state.units[key]?.done ?? 0) + items;
+    const done = (own(this.#state.units, key)?.done ?? 0) + items;
     this.#record({
       type: 'unit.progressed',
       at: this.#at(),
@@ -231,7 +232,7 @@ export class Run {
       at: this.#at(),
       key,
       ...(options.cursor !== undefined && { cursor: options.cursor }),
-      ...(items > 0 && { done: (this.#state.units[key]?.done ?? 0) + items }),
+      ...(items > 0 && { done: (own(this.#state.units, key)?.done ?? 0) + items }),
     });
     this.#since.units += 1;
     this.#since.items += items;
@@ -270,7 +271,7 @@ export class Run {
   }
 
   lookupId(map: string, source: string): MappedId | undefined {
-    return this.#state.idMaps[map]?.[source];
+    return this.#idMapEntry(map, source);
   }
 
   async count(name: string, by = 1): Promise<void> {
@@ -372,7 +373,7 @@ export class Run {
     };
     const result = await this.#store.claimUnits(this.id, request);
     for (const { key, unit } of result.units) {
-      this.#state.units[key] = structuredClone(unit);
+      setOwn(this.#state.units, key, structuredClone(unit));
       if (unit.startedAt && unit.startedAt > this.#state.updatedAt)
         this.#state.updatedAt = unit.startedAt;
     }
@@ -401,6 +402,11 @@ export class Run {
     );
     return next;
   }
+  #idMapEntry(map: string, source: string): MappedId | undefined {
+    const entries = own(this.#state.idMaps, map);
+    return entries ? own(entries, source) : undefined;
+  }
+
   #at(): string {
     return this.#now().toISOString();
   }
@@ -423,7 +429,7 @@ export class Run {
   }
 
   #mapId({ map, source, target }: IdMapping): MapIdResult {
-    const existing = this.#state.idMaps[map]?.[source];
+    const existing = this.#idMapEntry(map, source);
     if (existing === undefined) {
       this.#record({ type: 'id.mapped', map, source, target });
       return { ok: true };

@@ -1,5 +1,6 @@
 import { CheckpointError } from '../errors.js';
 import type { Change } from '../model/changes.js';
+import { own, setOwn } from '../model/records.js';
 import type { Checkpoint, Json, Unit } from '../model/schema.js';
 
 type Top = Pick<Checkpoint, 'status' | 'configDigest' | 'updatedAt'> & {
@@ -42,12 +43,16 @@ export class UndoLog {
       case 'unit.reset':
       case 'unit.removed': {
         if (this.#units.has(change.key)) return;
-        const unit = state.units[change.key];
+        const unit = own(state.units, change.key);
         this.#units.set(change.key, unit ? structuredClone(unit) : undefined);
         return;
       }
       case 'id.mapped': {
-        if (state.idMaps[change.map]?.[change.source] !== undefined) return;
+        if (
+          own(state.idMaps, change.map) &&
+          Object.hasOwn(state.idMaps[change.map]!, change.source)
+        )
+          return;
         let sources = this.#mapped.get(change.map);
         if (!sources) {
           sources = new Set();
@@ -80,11 +85,11 @@ export class UndoLog {
     state.meta.saveCount = this.#top.saveCount;
     state.meta.lastSaveReason = this.#top.lastSaveReason;
     for (const [key, unit] of this.#units) {
-      if (unit) state.units[key] = unit;
+      if (unit) setOwn(state.units, key, unit);
       else delete state.units[key];
     }
     for (const [map, sources] of this.#mapped) {
-      const entries = state.idMaps[map];
+      const entries = own(state.idMaps, map);
       if (!entries) continue;
       for (const source of sources) delete entries[source];
       if (Object.keys(entries).length === 0) delete state.idMaps[map];

@@ -289,4 +289,18 @@ describe('openRun', () => {
     await (await openRun({ id: 'job3', store: memoryStore(), ...quiet })).close();
     expect(process.listenerCount('SIGINT')).toBe(before);
   });
+
+  it('treats unit keys and id-map sources like constructor as ordinary names', async () => {
+    const run = await openRun({ id: 'job', store: memoryStore(), strategy: always(), ...quiet });
+    expect(run.unit('constructor')).toBeUndefined();
+    expect(run.lookupId('toString', 'constructor')).toBeUndefined();
+    await run.plan(['constructor', '__proto__']);
+    expect(run.pending()).toEqual(['constructor', '__proto__']);
+    await run.progress('__proto__', { cursor: 2, items: 5 });
+    expect(run.unit('__proto__')).toMatchObject({ status: 'in_progress', done: 5 });
+    expect((await run.mapId('toString', 'constructor', 1)).ok).toBe(true);
+    expect((await run.mapId('toString', 'constructor', 2)).ok).toBe(false);
+    expect(run.lookupId('toString', 'constructor')).toBe(1);
+    await run.close();
+  });
 });
