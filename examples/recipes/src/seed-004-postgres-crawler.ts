@@ -146,7 +146,12 @@ export async function main(options: Seed004Options = {}): Promise<Seed004Outcome
 if (isMain(import.meta.url)) {
   const outcome = await main();
   console.log(`migrations applied: ${outcome.migrationsApplied}`);
-  console.table(outcome.sessions);
-  console.table(outcome.users);
+  const sessions = outcome.sessions.map(
+    (s) => `${s.status} (${s.itemsProcessed} items, ${s.unitsCompleted} units)`,
+  );
+  console.log(`sessions: ${sessions.join(', ')}`);
+  for (const [user, { lastTweetId, bookmarks }] of Object.entries(outcome.users)) {
+    console.log(`${user}: last tweet id ${JSON.stringify(lastTweetId)}, ${bookmarks} bookmarks`);
+  }
   console.log(`bookmark_post: ${outcome.rows} rows, ${outcome.distinctRows} distinct`);
 }
