@@ -1,0 +1,99 @@
+import { type Change, ChangeSchema, CheckpointError } from '@checkpointkit/core';
+import { describeIssues } from '../format/bytes.js';
+import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
+import { compactNow } from './compact.js';
+import type { StoreContext } from './context.js';
+import { appendAll } from './io.js';
+import type { Writer } from './writer.js';
+
+const DEFAULT_COMPACT_FLOOR = 1024 * 1024;
+
+/** Checks every change against core's schema before anything is written: a change the store could not read back is refused. */
+export function validateChanges(id: string, changes: readonly Change[]): Change[] {
+  return changes.map((change, index) => {
+    const parsed = ChangeSchema.safeParse(change);
+    if (!parsed.success) {
+      throw new CheckpointError(
+        `append to checkpoint "${id}": change ${index} (${JSON.stringify((change as { type?: unknown })?.type)}) is not valid: ${describeIssues(parsed.error.issues)}`,
+      );
+    }
+    return parsed.data;
+  });
+}
+
+function threshold(ctx: StoreContext, writer: Writer): number {
+  return ctx.compactAfter ?? Math.max(DEFAULT_COMPACT_FLOOR, Math.floor(writer.snapshotBytes / 4));
+}
+
+/**
+ * Appends one batch of (validated) changes to a checkpoint's journal and fdatasyncs it, starting
+ * the journal when needed; schedules a compaction when the journal has grown past the threshold.
+ */
+export async function appendNow(ctx: StoreContext, id: string, changes: Change[]): Promise<void> {
+  const { writers } = ctx;
+  const at = ctx.paths(id);
+  await ctx.mayWrite(at, id);
+  let writer = await writers.current(id, at);
+  if (!writer?.exists) {
+    if (changes[0]?.type !== 'created') {
+      throw new CheckpointError(
+        `checkpoint "${id}" does not exist in ${ctx.dir}; its log must start with "created", not "${changes[0]?.type}"`,
+      );
+    }
+    const header = encodeJournalHeader(id, writer?.seq ?? 0);
+    const seq = (writer?.seq ?? 0) + 1;
+    await writers.startJournal(id, at, Buffer.concat([header, encodeBatch(changes, seq)]), {
+      seq,
+      headerLength: header.length,
+      snapshotBytes: writer?.snapshotBytes ?? 0,
+    });
+    return;
+  }
+  if (writer.needsJournal) {
+    const header = encodeJournalHeader(id, writer.seq);
+    writer = await writers.startJournal(id, at, header, {
+      seq: writer.seq,
+      headerLength: header.length,
+      snapshotBytes: writer.snapshotBytes,
+    });
+  }
+  if (!writer.handle) {
+    writer.handle = await writers.openHandle(at, writer);
+    if (!writer.handle) {
+      // The journal changed between reading and opening it: read it again.
+      await writers.drop(id);
+      return appendNow(ctx, id, changes);
+    }
+  }
+  const handle = writer.handle;
+  const batch = encodeBatch(changes, writer.seq + 1);
+  try {
+    if (writer.size > writer.validLength) {
+      // A torn tail left by a crash: drop it before the next batch goes after the last good one.
+      await handle.truncate(writer.validLength);
+      writer.size = writer.validLength;
+    }
+    await appendAll(handle, batch);
+    await handle.datasync();
+  } catch (error) {
+    // Not acknowledged: take back what may have been written, and re-read the journal next time.
+    await handle.truncate(writer.validLength).catch(() => {});
+    await writers.drop(id);
+    throw error;
+  }
+  writer.seq += 1;
+  writer.validLength += batch.length;
+  writer.size = writer.validLength;
+  if (writer.size - writer.headerLength >= threshold(ctx, writer)) {
+    void ctx
+      .serialize(id, () => compactNow(ctx, id))
+      .catch((error: unknown) => {
+        ctx.warn({
+          code: 'compaction-failed',
+          message: `compaction of checkpoint "${id}" failed (the journal keeps every change): ${(error as Error).message}`,
+          checkpointId: id,
+          file: at.snapshot,
+        });
+      });
+  }
+}

@@ -1,0 +1,22 @@
+import type { CheckpointPaths } from './files.js';
+import type { HeldLock } from './lock.js';
+import type { FileStoreWarning } from './types.js';
+import type { JournalWriters } from './writer.js';
+
+/** What the operations of one {@link fileStore} share: its directory, settings, writers and locks. */
+export interface StoreContext {
+  /** The absolute directory of the checkpoint files. */
+  readonly dir: string;
+  readonly staleMs: number;
+  /** The journal size (bytes of changes) that triggers a compaction; undefined: the default. */
+  readonly compactAfter: number | undefined;
+  readonly warn: (warning: FileStoreWarning) => void;
+  readonly writers: JournalWriters;
+  /** Locks this store holds, by lock directory: it writes under them, and only under them or no lock. */
+  readonly mine: Map<string, HeldLock>;
+  paths(id: string): CheckpointPaths;
+  /** Throws unless this store may write the checkpoint (no lock, or a lock of its own still held). */
+  mayWrite(at: CheckpointPaths, id: string): Promise<void>;
+  /** Runs `task` after every earlier task of the same checkpoint in this store. */
+  serialize<T>(id: string, task: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,23 @@
+import { unlink } from 'node:fs/promises';
+import type { StoreContext } from './context.js';
+import { fsyncDir, isMissing } from './io.js';
+
+/** Deletes a checkpoint's snapshot and journal; true when there was a file to delete. */
+export async function deleteNow(ctx: StoreContext, id: string): Promise<boolean> {
+  const at = ctx.paths(id);
+  await ctx.mayWrite(at, id);
+  await ctx.writers.drop(id);
+  let found = false;
+  // The snapshot goes first: a journal left alone by a crash then fails loudly (it continues a
+  // missing snapshot) or still holds the whole state; it never passes for an older state.
+  for (const file of [at.snapshot, at.journal]) {
+    try {
+      await unlink(file);
+      found = true;
+      await fsyncDir(ctx.dir);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+  return found;
+}

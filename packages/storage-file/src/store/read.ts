@@ -1,0 +1,78 @@
+import { readdir } from 'node:fs/promises';
+import { type Checkpoint, type CheckpointListing, summarize } from '@checkpointkit/core';
+import { CheckpointFileError } from '../format/errors.js';
+import { CORRUPT_INFIX, checkpointStemFromFileName, encodeCheckpointId } from '../format/names.js';
+import type { StoreContext } from './context.js';
+import { pathsOf, readConsistent } from './files.js';
+import { isMissing } from './io.js';
+import { liveOwner } from './lock.js';
+
+/**
+ * Reads a checkpoint's state (null when it has no files), remembers what the writer needs, and
+ * warns about a torn journal tail unless a live writer may still be writing it.
+ */
+export async function loadNow(ctx: StoreContext, id: string): Promise<Checkpoint | null> {
+  const at = ctx.paths(id);
+  const { raw, parsed } = await readConsistent(at);
+  if (parsed && parsed.checkpoint.id !== id) {
+    throw new CheckpointFileError(
+      at.snapshot,
+      'mismatch',
+      `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
+    );
+  }
+  ctx.writers.remember(id, raw, parsed);
+  if (parsed?.tornTail) {
+    const writing = ctx.mine.get(at.lock) ? null : await liveOwner(at.lock, ctx.staleMs);
+    if (!writing) {
+      ctx.warn({
+        code: 'torn-tail',
+        message: `${at.journal}:${parsed.tornTail.line}: dropped ${parsed.tornTail.bytes} bytes after the last complete batch (a write cut short by a crash)`,
+        checkpointId: id,
+        file: at.journal,
+      });
+    }
+  }
+  return parsed?.checkpoint ?? null;
+}
+
+/** Lists the checkpoints in the directory; a checkpoint whose files cannot be read is skipped with a warning. */
+export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
+  let names: string[];
+  try {
+    names = await readdir(ctx.dir);
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+  const stems = new Set<string>();
+  for (const name of names) {
+    if (name.includes(CORRUPT_INFIX)) continue;
+    const stem = checkpointStemFromFileName(name);
+    if (stem !== null) stems.add(stem);
+  }
+  const listings: CheckpointListing[] = [];
+  for (const stem of stems) {
+    const at = pathsOf(ctx.dir, stem);
+    try {
+      const { parsed } = await readConsistent(at);
+      if (!parsed) continue;
+      if (encodeCheckpointId(parsed.checkpoint.id) !== stem) {
+        ctx.warn({
+          code: 'unreadable-checkpoint',
+          message: `${at.snapshot}: holds checkpoint ${JSON.stringify(parsed.checkpoint.id)}, whose files have another name; skipped`,
+          file: at.snapshot,
+        });
+        continue;
+      }
+      listings.push({ id: parsed.checkpoint.id, summary: summarize(parsed.checkpoint) });
+    } catch (error) {
+      ctx.warn({
+        code: 'unreadable-checkpoint',
+        message: `skipped: ${(error as Error).message}`,
+        file: at.snapshot,
+      });
+    }
+  }
+  return listings;
+}
