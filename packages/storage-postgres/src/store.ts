@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  type Change,
   type CheckpointListing,
   CheckpointLockedError,
   type CheckpointStore,
@@ -9,28 +7,24 @@ import {
   type ClaimResult,
   type JoinOptions,
   type Json,
-  type StoreTransaction,
   type WorkerHold,
 } from '@checkpointkit/core';
 import pg from 'pg';
 import { applyChanges } from './apply.js';
+import { claimFreeUnits } from './claim.js';
 import { encodeText } from './codec.js';
-import { OutcomeUnknownError, PostgresStoreError } from './errors.js';
+import { commit, type WriteContext } from './commit.js';
+import { PostgresStoreError } from './errors.js';
 import { acquireHold, type Hold, type HoldContext, withClient } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { type MigrateResult, type Migration, migrate } from './migrate.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
-import {
-  backoff,
-  DEFAULT_RETRY,
-  isConnectionError,
-  isDuplicateFlush,
-  isTransient,
-  type RetryPolicy,
-} from './retry.js';
-import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
-import { failWorkers, listSessions, type SessionRecord } from './sessions.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { listSessions, type SessionRecord } from './sessions.js';
 import { tables } from './tables.js';
+import { type PostgresTransaction, runTransaction } from './transaction.js';
+
+export type { PostgresTransaction } from './transaction.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` URL. Default: the DATABASE_URL environment variable. Ignored with `pool`. */
@@ -66,11 +60,6 @@ export interface PostgresStore extends CheckpointStore {
   transaction<T>(id: string, work: (tx: PostgresTransaction) => Promise<T>): Promise<T>;
   /** Releases the holds still open and ends the pool (when the store made it). */
   close(): Promise<void>;
-}
-
-/** A transaction of the PostgreSQL store: `client` is the `pg` client it runs on. */
-export interface PostgresTransaction extends StoreTransaction {
-  readonly client: pg.PoolClient;
 }
 
 /**
@@ -131,59 +120,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     if (held) throw new CheckpointLockedError(id, held.owner);
   };
 
-  /**
-   * Runs a write transaction, retrying it when the connection broke or the server rolled it back.
-   * The batch id makes a retry of a transaction that did commit fail on the flushes table's key,
-   * which tells that it committed; `onDuplicate` then gives the result.
-   */
-  async function commit<T>(
-    id: string,
-    work: (client: pg.PoolClient, batchId: string) => Promise<T>,
-    onDuplicate: (batchId: string) => Promise<T>,
-  ): Promise<T> {
-    const batchId = randomUUID();
-    let last: unknown;
-    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-      try {
-        return await withClient(pool, (client) =>
-          inTransaction(client, () => work(client, batchId)),
-        );
-      } catch (error) {
-        if (isDuplicateFlush(error)) return onDuplicate(batchId);
-        if (!isTransient(error)) throw error;
-        last = error;
-        if (attempt < policy.attempts) await backoff(attempt, policy);
-      }
-    }
-    if (isConnectionError(last) && (await committed(id, batchId, last)))
-      return onDuplicate(batchId);
-    throw new PostgresStoreError(
-      `checkpoint "${id}": gave up after ${policy.attempts} tries: ${(last as Error).message}`,
-      { cause: last },
-    );
-  }
-
-  /**
-   * Whether a transaction whose commit broke did commit: its batch id is inserted on its own.
-   * A clash means it committed; success means it did not, and never will (the id is taken).
-   */
-  async function committed(id: string, batchId: string, cause: unknown): Promise<boolean> {
-    try {
-      await withClient(pool, (client) =>
-        client.query(`INSERT INTO ${t.flushes} (batch_id, checkpoint) VALUES ($1, $2)`, [
-          batchId,
-          encodeText(id),
-        ]),
-      );
-      return false;
-    } catch (error) {
-      if (isDuplicateFlush(error)) return true;
-      throw new OutcomeUnknownError(
-        `checkpoint "${id}": the connection broke while committing and the server cannot be asked whether it committed: ${(cause as Error).message}`,
-        { cause: error },
-      );
-    }
-  }
+  const write: WriteContext = { pool, t, policy };
 
   const store: PostgresStore = {
     description: `PostgreSQL store (schema "${t.name}")`,
@@ -208,6 +145,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       const hold = holds.get(id);
       await hold?.check();
       await commit(
+        write,
         id,
         async (client, batchId) => {
           const result = await applyChanges(client, t, id, changes, {
@@ -269,127 +207,14 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
         );
       }
       await hold.check();
-      const worker = { id: request.worker, leaseMs: request.leaseMs };
-      const cid = encodeText(id);
-      const at = new Date().toISOString();
-      /** Unfinished units other workers hold under a live lease, and the first expiry among them. */
-      const leasedElsewhere = async (client: pg.ClientBase) => {
-        const result = await client.query<{ n: number; next: Date | null }>(
-          `SELECT count(*)::int AS n, min(lease_expires_at) AS next FROM ${t.units}
-           WHERE checkpoint = $1 AND lease_owner IS NOT NULL AND lease_owner <> $2
-             AND lease_expires_at > now() AND status IN ('pending', 'in_progress')`,
-          [cid, request.worker],
-        );
-        const row = result.rows[0];
-        return { leasedElsewhere: row?.n ?? 0, nextExpiry: row?.next?.toISOString() ?? null };
-      };
-      const claimed = await commit(
-        id,
-        async (client, batchId) => {
-          // Right after a large plan the table's statistics are stale, and the planner would sort
-          // every open unit to pick a few: walk the (checkpoint, seq) index in order instead.
-          await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
-          const free = await client.query<{ key: string; lease_owner: string | null }>(
-            `SELECT key, lease_owner FROM ${t.units}
-             WHERE checkpoint = $1
-               AND (lease_owner IS NULL OR lease_expires_at <= now())
-               AND (status IN ('pending', 'in_progress')
-                    OR (status = 'failed' AND $3::bool
-                        AND ($4::bool OR (error ->> 'retryable')::bool)
-                        AND ($5::text IS NULL OR error ->> 'at' < $5)))
-             ORDER BY seq
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED`,
-            [
-              cid,
-              request.limit,
-              request.retryFailed === true || request.retryFailed === 'retryable',
-              request.retryFailed === true,
-              request.failedBefore ?? null,
-            ],
-          );
-          const others = await leasedElsewhere(client);
-          await client.query('RESET enable_sort; RESET enable_bitmapscan');
-          if (free.rows.length === 0) return { units: [], others };
-          const keys = free.rows.map(keyFromRow);
-          const expired = new Set(free.rows.map((row) => row.lease_owner));
-          expired.delete(null);
-          expired.delete(request.worker);
-          if (expired.size > 0) await failWorkers(client, t, cid, [...expired] as string[]);
-          const started: Change[] = keys.map((key) => ({ type: 'unit.started', at, key }));
-          const result = await applyChanges(client, t, id, started, {
-            batchId,
-            worker,
-            session: null,
-          });
-          return { units: keys.map((key) => ({ key, unit: result.units.get(key)! })), others };
-        },
-        // The claim committed before its connection broke: its units are the ones it started.
-        async () => {
-          const rows = await pool.query<UnitRow>(
-            `SELECT ${UNIT_COLUMNS} FROM ${t.units}
-             WHERE checkpoint = $1 AND lease_owner = $2 AND started_at = $3 ORDER BY seq`,
-            [cid, request.worker, at],
-          );
-          const units = rows.rows.map((row) => ({ key: keyFromRow(row), unit: unitFromRow(row) }));
-          return { units, others: await withClient(pool, leasedElsewhere) };
-        },
-      );
-      return { units: claimed.units, ...claimed.others };
+      return claimFreeUnits(write, id, request);
     },
 
     async transaction(id, work) {
       await ready();
       const hold = holds.get(id);
       await hold?.check();
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      const onError = (error: Error) => {
-        broken = error;
-      };
-      client.on('error', onError);
-      const batches: string[] = [];
-      let lastFailure: string | null = null;
-      try {
-        await client.query('BEGIN');
-        const tx: PostgresTransaction = {
-          client,
-          async append(changes) {
-            if (changes.length === 0) return;
-            const batchId = randomUUID();
-            batches.push(batchId);
-            const result = await applyChanges(client, t, id, changes, {
-              batchId,
-              worker: hold?.worker ?? null,
-              session: hold?.sessionId ?? null,
-            });
-            lastFailure = result.lastFailure ?? lastFailure;
-          },
-        };
-        const value = await work(tx);
-        try {
-          const done = await client.query('COMMIT');
-          if (done.command === 'ROLLBACK') {
-            throw new PostgresStoreError(
-              `checkpoint "${id}": the transaction was rolled back, because a statement in it failed`,
-            );
-          }
-        } catch (error) {
-          const lastBatch = batches.at(-1);
-          if (!isConnectionError(error) || lastBatch === undefined) throw error;
-          broken ??= error as Error;
-          if (!(await committed(id, lastBatch, error))) throw error;
-        }
-        if (hold && lastFailure !== null) hold.lastFailure = lastFailure;
-        return value;
-      } catch (error) {
-        if (isConnectionError(error)) broken ??= error as Error;
-        else await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
+      return runTransaction(write, hold, id, work);
     },
 
     async sessions(id) {
@@ -425,16 +250,4 @@ function makePool(options: PostgresStoreOptions): pg.Pool {
   // listener its error would end the process.
   pool.on('error', () => {});
   return pool;
-}
-
-async function inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const value = await work();
-    await client.query('COMMIT');
-    return value;
-  } catch (error) {
-    if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
 }

@@ -1,0 +1,89 @@
+import type { Change, ClaimRequest, ClaimResult } from '@checkpointkit/core';
+import type pg from 'pg';
+import { applyChanges } from './apply.js';
+import { encodeText } from './codec.js';
+import { commit, type WriteContext } from './commit.js';
+import { withClient } from './holds.js';
+import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
+import { failWorkers } from './sessions.js';
+
+/**
+ * Worker mode: claims up to `request.limit` free units (no live lease; failed ones too when asked)
+ * in plan order with `FOR UPDATE SKIP LOCKED`, starts them under this worker's lease and marks the
+ * workers whose leases expired as failed. Also tells how many units others hold, and until when.
+ */
+export async function claimFreeUnits(
+  ctx: WriteContext,
+  id: string,
+  request: ClaimRequest,
+): Promise<ClaimResult> {
+  const { pool, t } = ctx;
+  const worker = { id: request.worker, leaseMs: request.leaseMs };
+  const cid = encodeText(id);
+  const at = new Date().toISOString();
+  /** Unfinished units other workers hold under a live lease, and the first expiry among them. */
+  const leasedElsewhere = async (client: pg.ClientBase) => {
+    const result = await client.query<{ n: number; next: Date | null }>(
+      `SELECT count(*)::int AS n, min(lease_expires_at) AS next FROM ${t.units}
+         WHERE checkpoint = $1 AND lease_owner IS NOT NULL AND lease_owner <> $2
+           AND lease_expires_at > now() AND status IN ('pending', 'in_progress')`,
+      [cid, request.worker],
+    );
+    const row = result.rows[0];
+    return { leasedElsewhere: row?.n ?? 0, nextExpiry: row?.next?.toISOString() ?? null };
+  };
+  const claimed = await commit(
+    ctx,
+    id,
+    async (client, batchId) => {
+      // Right after a large plan the table's statistics are stale, and the planner would sort
+      // every open unit to pick a few: walk the (checkpoint, seq) index in order instead.
+      await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
+      const free = await client.query<{ key: string; lease_owner: string | null }>(
+        `SELECT key, lease_owner FROM ${t.units}
+           WHERE checkpoint = $1
+             AND (lease_owner IS NULL OR lease_expires_at <= now())
+             AND (status IN ('pending', 'in_progress')
+                  OR (status = 'failed' AND $3::bool
+                      AND ($4::bool OR (error ->> 'retryable')::bool)
+                      AND ($5::text IS NULL OR error ->> 'at' < $5)))
+           ORDER BY seq
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED`,
+        [
+          cid,
+          request.limit,
+          request.retryFailed === true || request.retryFailed === 'retryable',
+          request.retryFailed === true,
+          request.failedBefore ?? null,
+        ],
+      );
+      const others = await leasedElsewhere(client);
+      await client.query('RESET enable_sort; RESET enable_bitmapscan');
+      if (free.rows.length === 0) return { units: [], others };
+      const keys = free.rows.map(keyFromRow);
+      const expired = new Set(free.rows.map((row) => row.lease_owner));
+      expired.delete(null);
+      expired.delete(request.worker);
+      if (expired.size > 0) await failWorkers(client, t, cid, [...expired] as string[]);
+      const started: Change[] = keys.map((key) => ({ type: 'unit.started', at, key }));
+      const result = await applyChanges(client, t, id, started, {
+        batchId,
+        worker,
+        session: null,
+      });
+      return { units: keys.map((key) => ({ key, unit: result.units.get(key)! })), others };
+    },
+    // The claim committed before its connection broke: its units are the ones it started.
+    async () => {
+      const rows = await pool.query<UnitRow>(
+        `SELECT ${UNIT_COLUMNS} FROM ${t.units}
+           WHERE checkpoint = $1 AND lease_owner = $2 AND started_at = $3 ORDER BY seq`,
+        [cid, request.worker, at],
+      );
+      const units = rows.rows.map((row) => ({ key: keyFromRow(row), unit: unitFromRow(row) }));
+      return { units, others: await withClient(pool, leasedElsewhere) };
+    },
+  );
+  return { units: claimed.units, ...claimed.others };
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { encodeText } from './codec.js';
+import { OutcomeUnknownError, PostgresStoreError } from './errors.js';
+import { withClient } from './holds.js';
+import {
+  backoff,
+  isConnectionError,
+  isDuplicateFlush,
+  isTransient,
+  type RetryPolicy,
+} from './retry.js';
+import type { Tables } from './tables.js';
+
+/** What a store's writes need: its pool, its tables and its retry policy. */
+export interface WriteContext {
+  readonly pool: pg.Pool;
+  readonly t: Tables;
+  readonly policy: RetryPolicy;
+}
+
+/**
+ * Runs a write transaction, retrying it when the connection broke or the server rolled it back.
+ * The batch id makes a retry of a transaction that did commit fail on the flushes table's key,
+ * which tells that it committed; `onDuplicate` then gives the result.
+ */
+export async function commit<T>(
+  ctx: WriteContext,
+  id: string,
+  work: (client: pg.PoolClient, batchId: string) => Promise<T>,
+  onDuplicate: (batchId: string) => Promise<T>,
+): Promise<T> {
+  const { pool, policy } = ctx;
+  const batchId = randomUUID();
+  let last: unknown;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    try {
+      return await withClient(pool, (client) => inTransaction(client, () => work(client, batchId)));
+    } catch (error) {
+      if (isDuplicateFlush(error)) return onDuplicate(batchId);
+      if (!isTransient(error)) throw error;
+      last = error;
+      if (attempt < policy.attempts) await backoff(attempt, policy);
+    }
+  }
+  if (isConnectionError(last) && (await committed(ctx, id, batchId, last)))
+    return onDuplicate(batchId);
+  throw new PostgresStoreError(
+    `checkpoint "${id}": gave up after ${policy.attempts} tries: ${(last as Error).message}`,
+    { cause: last },
+  );
+}
+
+/**
+ * Whether a transaction whose commit broke did commit: its batch id is inserted on its own.
+ * A clash means it committed; success means it did not, and never will (the id is taken).
+ */
+export async function committed(
+  ctx: WriteContext,
+  id: string,
+  batchId: string,
+  cause: unknown,
+): Promise<boolean> {
+  try {
+    await withClient(ctx.pool, (client) =>
+      client.query(`INSERT INTO ${ctx.t.flushes} (batch_id, checkpoint) VALUES ($1, $2)`, [
+        batchId,
+        encodeText(id),
+      ]),
+    );
+    return false;
+  } catch (error) {
+    if (isDuplicateFlush(error)) return true;
+    throw new OutcomeUnknownError(
+      `checkpoint "${id}": the connection broke while committing and the server cannot be asked whether it committed: ${(cause as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+async function inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const value = await work();
+    await client.query('COMMIT');
+    return value;
+  } catch (error) {
+    if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { StoreTransaction } from '@checkpointkit/core';
+import type pg from 'pg';
+import { applyChanges } from './apply.js';
+import { committed, type WriteContext } from './commit.js';
+import { PostgresStoreError } from './errors.js';
+import type { Hold } from './holds.js';
+import { isConnectionError } from './retry.js';
+
+/** A transaction of the PostgreSQL store: `client` is the `pg` client it runs on. */
+export interface PostgresTransaction extends StoreTransaction {
+  readonly client: pg.PoolClient;
+}
+
+/**
+ * Runs `work` in one transaction on one connection: the changes it appends commit with the rows
+ * it writes through `tx.client`, or not at all. A commit whose connection broke is resolved by
+ * asking whether its last batch id is taken. `hold`: this store's hold of the checkpoint, if any.
+ */
+export async function runTransaction<T>(
+  ctx: WriteContext,
+  hold: Hold | undefined,
+  id: string,
+  work: (tx: PostgresTransaction) => Promise<T>,
+): Promise<T> {
+  const { pool, t } = ctx;
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  const batches: string[] = [];
+  let lastFailure: string | null = null;
+  try {
+    await client.query('BEGIN');
+    const tx: PostgresTransaction = {
+      client,
+      async append(changes) {
+        if (changes.length === 0) return;
+        const batchId = randomUUID();
+        batches.push(batchId);
+        const result = await applyChanges(client, t, id, changes, {
+          batchId,
+          worker: hold?.worker ?? null,
+          session: hold?.sessionId ?? null,
+        });
+        lastFailure = result.lastFailure ?? lastFailure;
+      },
+    };
+    const value = await work(tx);
+    try {
+      const done = await client.query('COMMIT');
+      if (done.command === 'ROLLBACK') {
+        throw new PostgresStoreError(
+          `checkpoint "${id}": the transaction was rolled back, because a statement in it failed`,
+        );
+      }
+    } catch (error) {
+      const lastBatch = batches.at(-1);
+      if (!isConnectionError(error) || lastBatch === undefined) throw error;
+      broken ??= error as Error;
+      if (!(await committed(ctx, id, lastBatch, error))) throw error;
+    }
+    if (hold && lastFailure !== null) hold.lastFailure = lastFailure;
+    return value;
+  } catch (error) {
+    if (isConnectionError(error)) broken ??= error as Error;
+    else await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
