@@ -117,6 +117,9 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         staleMs,
       });
       mine.set(at.lock, held);
+      // What this store cached of the journal before it held the lock may be stale: others
+      // could write then. Under the lock, the journal must be read afresh once.
+      await serialize(id, () => writers.drop(id));
       return {
         id,
         owner: held.owner,

@@ -183,6 +183,28 @@ describe('locks', () => {
     await other.close();
   });
 
+  it('reads the journal afresh when it takes the lock, after another store wrote in between', async () => {
+    const id = 'handover:1';
+    const first = fileStore({ dir });
+    const second = fileStore({ dir });
+    const log = changeLog(id);
+    await first.append(id, log.slice(0, 1)); // first caches its journal writer, unlocked
+    for (const [store, change] of [
+      [second, log[1]!],
+      [first, log[2]!],
+      [second, log[3]!],
+    ] as const) {
+      const lock = await store.lock(id);
+      await store.append(id, [change]);
+      await lock.release();
+    }
+    const expected = replay(null, log.slice(0, 4));
+    expect(await fileStore({ dir }).load(id)).toEqual(expected);
+    expect(await first.load(id)).toEqual(expected);
+    await first.close();
+    await second.close();
+  });
+
   it('stops the holder before its next write once its lock was taken over', async () => {
     const id = 'lost:1';
     const store = fileStore({ dir });
