@@ -1,84 +1,36 @@
-import {
-  CheckpointError,
-  errorMessage,
-  IdMapConflictError,
-  isRetryable,
-  RunClosedError,
-} from '../errors.js';
+import { errorMessage, IdMapConflictError, isRetryable, RunClosedError } from '../errors.js';
 import type { Change } from '../model/changes.js';
-import { isUnderPrefix } from '../model/keys.js';
-import { own, setOwn } from '../model/records.js';
-import { applyChange } from '../model/reducer.js';
+import { own } from '../model/records.js';
 import type { Checkpoint, Json, MappedId, RunStatus, Unit } from '../model/schema.js';
 import { type CheckpointSummary, summarize } from '../model/summary.js';
-import type { CheckpointLock, CheckpointStore, ClaimRequest } from '../store/contract.js';
-import type { RateLimitInfo, SaveContext, SaveStrategy } from '../strategies/index.js';
-import { UndoLog } from './undo.js';
+import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
+import type { RateLimitInfo, SaveStrategy } from '../strategies/index.js';
+import { pendingKeys } from './pending.js';
+import { Saver } from './saver.js';
+import type {
+  Claim,
+  ClaimOptions,
+  FinishOptions,
+  FinishResult,
+  IdMapping,
+  MapIdResult,
+  PendingOptions,
+  ProgressUpdate,
+  WorkerInfo,
+} from './types.js';
+import { claimUnits, isSettled } from './worker.js';
 
-export interface PendingOptions {
-  /** Also return failed units: all of them (`true`) or only those whose error is retryable. */
-  retryFailed?: boolean | 'retryable';
-  /** Start from this key, in plan order: units planned before it are skipped (seed 003's --from-repo). */
-  from?: string;
-  /** Only units at or below this key path, such as `collect/acme`. */
-  prefix?: string;
-}
-
-export interface ProgressUpdate {
-  /** Where to continue after this step; stored as the unit's cursor. */
-  cursor: Json;
-  /** Items processed in this step, added to the unit's done count. */
-  items?: number;
-  /** The unit's total, when it becomes known. */
-  total?: number | null;
-  /** Id mappings produced by this step, recorded in the same flush as the cursor. */
-  idMappings?: readonly IdMapping[];
-  /** The latest rate limit, fed to the save strategy. */
-  rateLimit?: RateLimitInfo;
-}
-
-export interface IdMapping {
-  map: string;
-  source: string;
-  target: MappedId;
-}
-
-export type MapIdResult = { ok: true } | { ok: false; conflict: IdMapConflictError };
-
-export interface FinishOptions {
-  /** Delete the checkpoint when nothing failed. Defaults to the run's autoCleanup. */
-  cleanup?: boolean;
-}
-
-export interface FinishResult {
-  summary: CheckpointSummary;
-  /** True when the checkpoint was deleted because the job completed with nothing failed. */
-  deleted: boolean;
-}
-
-/** A run in worker mode: one of many processes that share a checkpoint (see `openRun`'s `worker`). */
-export interface WorkerInfo {
-  /** This worker's id, unique among the checkpoint's workers. */
-  id: string;
-  /** How long a claimed unit stays leased to this worker unless renewed. */
-  leaseMs: number;
-}
-
-export interface ClaimOptions {
-  /** Also claim failed units: all of them (`true`) or retryable ones. Default: none. */
-  retryFailed?: boolean | 'retryable';
-  /** Only failed units whose failure was recorded before this time (ISO 8601). */
-  failedBefore?: string;
-}
-
-export interface Claim {
-  /** Keys of the units now leased to this worker, their start recorded. */
-  keys: string[];
-  /** Unfinished units other workers hold under a live lease. */
-  leasedElsewhere: number;
-  /** When the earliest of those leases expires (ISO 8601), or null. */
-  nextExpiry: string | null;
-}
+export type {
+  Claim,
+  ClaimOptions,
+  FinishOptions,
+  FinishResult,
+  IdMapping,
+  MapIdResult,
+  PendingOptions,
+  ProgressUpdate,
+  WorkerInfo,
+} from './types.js';
 
 /** @internal what openRun hands to the run it creates. */
 export interface RunInit {
@@ -108,21 +60,16 @@ export class Run {
   readonly #store: CheckpointStore;
   readonly #lock: CheckpointLock;
   readonly #state: Checkpoint;
-  readonly #strategy: SaveStrategy;
   readonly #autoCleanup: boolean;
   readonly #now: () => Date;
   readonly #onIdConflict: RunInit['onIdConflict'];
   readonly #onClose: () => void;
-  #buffer: Change[] = [];
-  #since = { changes: 0, units: 0, items: 0, at: 0 };
-  #rateLimit: RateLimitInfo | null = null;
-  #flushing: Promise<void> = Promise.resolve();
+  /** Buffers the recorded changes and saves them: flushes and transactions. */
+  readonly #saver: Saver;
   #closed = false;
   /** Set once SIGINT/SIGTERM interrupted the run: the process is about to exit. */
   #interrupted = false;
   readonly #stopping = new AbortController();
-  /** Set while a store transaction is open: what its changes overwrote. */
-  #undo: UndoLog | null = null;
 
   /** @internal use {@link openRun}. */
   constructor(init: RunInit) {
@@ -131,13 +78,20 @@ export class Run {
     this.#store = init.store;
     this.#lock = init.lock;
     this.#state = init.checkpoint;
-    this.#strategy = init.strategy;
     this.#autoCleanup = init.autoCleanup;
     this.#now = init.now;
     this.#onIdConflict = init.onIdConflict;
     this.#onClose = init.onClose;
     this.worker = init.worker ?? null;
-    this.#since.at = this.#now().getTime();
+    this.#saver = new Saver({
+      id: this.id,
+      store: init.store,
+      state: init.checkpoint,
+      strategy: init.strategy,
+      now: init.now,
+      assertOpen: () => this.#assertOpen(),
+      release: () => this.#release(),
+    });
   }
 
   /** The live state, including changes not flushed yet. Read it; change it through the run. */
@@ -159,7 +113,7 @@ export class Run {
 
   /** Changes recorded but not yet acknowledged by the store. */
   get unsaved(): number {
-    return this.#buffer.length;
+    return this.#saver.unsaved;
   }
 
   unit(key: string): Readonly<Unit> | undefined {
@@ -183,28 +137,17 @@ export class Run {
         ...(total !== undefined && { total }),
       });
     }
-    await this.#maybeSave();
+    await this.#saver.maybeSave();
   }
 
   /** Keys of the units still to do, in plan order. */
   pending(options: PendingOptions = {}): string[] {
-    const keys: string[] = [];
-    let started = options.from === undefined;
-    for (const [key, unit] of Object.entries(this.#state.units)) {
-      if (!started) {
-        if (key !== options.from) continue;
-        started = true;
-      }
-      if (options.prefix !== undefined && !isUnderPrefix(key, options.prefix)) continue;
-      if (isPending(unit, options.retryFailed ?? false)) keys.push(key);
-    }
-    if (!started) throw new CheckpointError(`pending: no unit "${options.from}" to start from`);
-    return keys;
+    return pendingKeys(this.#state.units, options);
   }
 
   async start(key: string): Promise<void> {
     this.#record({ type: 'unit.started', at: this.#at(), key });
-    await this.#maybeSave();
+    await this.#saver.maybeSave();
   }
 
   /** Records a step of a unit: its new cursor, items done, and id mappings, saved together. */
@@ -220,9 +163,9 @@ export class Run {
       done,
       ...(update.total !== undefined && { total: update.total }),
     });
-    this.#since.items += items;
-    if (update.rateLimit) this.#rateLimit = update.rateLimit;
-    await this.#maybeSave();
+    this.#saver.countItems(items);
+    if (update.rateLimit) this.#saver.reportRateLimit(update.rateLimit);
+    await this.#saver.maybeSave();
   }
 
   async complete(key: string, options: { cursor?: Json; items?: number } = {}): Promise<void> {
@@ -234,9 +177,9 @@ export class Run {
       ...(options.cursor !== undefined && { cursor: options.cursor }),
       ...(items > 0 && { done: (own(this.#state.units, key)?.done ?? 0) + items }),
     });
-    this.#since.units += 1;
-    this.#since.items += items;
-    await this.#maybeSave();
+    this.#saver.countUnit();
+    this.#saver.countItems(items);
+    await this.#saver.maybeSave();
   }
 
   /** Marks a unit failed. Retryable unless said otherwise or the error is a non-retryable UnitError. */
@@ -248,8 +191,8 @@ export class Run {
       message: errorMessage(error),
       retryable: options.retryable ?? isRetryable(error),
     });
-    this.#since.units += 1;
-    await this.#maybeSave();
+    this.#saver.countUnit();
+    await this.#saver.maybeSave();
   }
 
   /** Puts a unit back to pending: from where it stopped (`keepCursor`, the default) or from scratch. */
@@ -260,13 +203,13 @@ export class Run {
       key,
       keepCursor: options.keepCursor ?? true,
     });
-    await this.#maybeSave();
+    await this.#saver.maybeSave();
   }
 
   /** Maps a source id to a target id. A different target for a mapped id is refused and reported. */
   async mapId(map: string, source: string, target: MappedId): Promise<MapIdResult> {
     const result = this.#mapId({ map, source, target });
-    await this.#maybeSave();
+    await this.#saver.maybeSave();
     return result;
   }
 
@@ -276,26 +219,23 @@ export class Run {
 
   async count(name: string, by = 1): Promise<void> {
     this.#record({ type: 'counter.added', name, by });
-    await this.#maybeSave();
+    await this.#saver.maybeSave();
   }
 
   async setMeta(key: string, value: Json): Promise<void> {
     this.#record({ type: 'meta.set', key, value });
-    await this.#maybeSave();
+    await this.#saver.maybeSave();
   }
 
   /** Tells the save strategy the latest rate limit (pipelines do this from each page). */
   async reportRateLimit(rateLimit: RateLimitInfo): Promise<void> {
-    this.#rateLimit = rateLimit;
-    await this.#maybeSave();
+    this.#saver.reportRateLimit(rateLimit);
+    await this.#saver.maybeSave();
   }
 
   /** Saves what is buffered now. Resolves when the store acknowledged it. */
   flush(reason = 'Manual flush'): Promise<void> {
-    const next = this.#flushing.then(() => this.#flushNow(reason));
-    // A failed flush must not poison the ones after it; the caller still sees this one's error.
-    this.#flushing = next.catch(() => {});
-    return next;
+    return this.#saver.flush(reason);
   }
 
   /**
@@ -344,7 +284,7 @@ export class Run {
 
   /** Drops what was not flushed and releases the lock, as a crash would. For tests. */
   async abandon(): Promise<void> {
-    this.#buffer = [];
+    this.#saver.drop();
     await this.#release();
   }
 
@@ -358,30 +298,11 @@ export class Run {
    */
   async claim(limit: number, options: ClaimOptions = {}): Promise<Claim> {
     this.#assertOpen();
-    const worker = this.worker;
-    if (!worker || !this.#store.claimUnits) {
-      throw new CheckpointError(
-        `claim needs worker mode: openRun({ worker }) on a store that has it`,
-      );
-    }
-    const request: ClaimRequest = {
-      worker: worker.id,
+    return claimUnits(
+      { store: this.#store, id: this.id, worker: this.worker, state: this.#state },
       limit,
-      leaseMs: worker.leaseMs,
-      ...(options.retryFailed !== undefined && { retryFailed: options.retryFailed }),
-      ...(options.failedBefore !== undefined && { failedBefore: options.failedBefore }),
-    };
-    const result = await this.#store.claimUnits(this.id, request);
-    for (const { key, unit } of result.units) {
-      setOwn(this.#state.units, key, structuredClone(unit));
-      if (unit.startedAt && unit.startedAt > this.#state.updatedAt)
-        this.#state.updatedAt = unit.startedAt;
-    }
-    return {
-      keys: result.units.map((claimed) => claimed.key),
-      leasedElsewhere: result.leasedElsewhere,
-      nextExpiry: result.nextExpiry,
-    };
+      options,
+    );
   }
 
   /**
@@ -395,13 +316,9 @@ export class Run {
    */
   transaction<T>(work: (client: unknown) => Promise<T>, reason = 'Transaction'): Promise<T> {
     this.#assertOpen();
-    const next = this.#flushing.then(() => this.#transactionNow(work, reason));
-    this.#flushing = next.then(
-      () => {},
-      () => {},
-    );
-    return next;
+    return this.#saver.transaction(work, reason);
   }
+
   #idMapEntry(map: string, source: string): MappedId | undefined {
     const entries = own(this.#state.idMaps, map);
     return entries ? own(entries, source) : undefined;
@@ -418,10 +335,7 @@ export class Run {
   #record(change: Change): void {
     if (this.#interrupted) return;
     this.#assertOpen();
-    this.#undo?.before(this.#state, change);
-    applyChange(this.#state, change);
-    this.#buffer.push(change);
-    this.#since.changes += 1;
+    this.#saver.record(change);
   }
 
   #setStatus(status: RunStatus): void {
@@ -441,107 +355,10 @@ export class Run {
     return { ok: false, conflict };
   }
 
-  #saveContext(): SaveContext {
-    return {
-      changes: this.#since.changes,
-      units: this.#since.units,
-      items: this.#since.items,
-      elapsedMs: this.#now().getTime() - this.#since.at,
-      rateLimit: this.#rateLimit,
-    };
-  }
-
-  async #maybeSave(): Promise<void> {
-    // Inside a transaction the transaction saves, when it commits.
-    if (this.#buffer.length === 0 || this.#undo) return;
-    const decision = this.#strategy.decide(this.#saveContext());
-    if (decision.save) await this.flush(decision.reason);
-  }
-
-  async #flushNow(reason: string): Promise<void> {
-    if (this.#buffer.length === 0) return;
-    const changes = this.#buffer;
-    const saved: Change = { type: 'saved', at: this.#at(), reason };
-    this.#buffer = [];
-    const since = this.#since;
-    this.#since = { changes: 0, units: 0, items: 0, at: this.#now().getTime() };
-    const rateLimit = this.#rateLimit;
-    this.#rateLimit = null;
-    try {
-      await this.#store.append(this.id, [...changes, saved]);
-    } catch (error) {
-      // Not acknowledged: keep everything for the next flush, in order.
-      this.#buffer = [...changes, ...this.#buffer];
-      this.#since = {
-        changes: since.changes + this.#since.changes,
-        units: since.units + this.#since.units,
-        items: since.items + this.#since.items,
-        at: since.at,
-      };
-      this.#rateLimit ??= rateLimit;
-      if (isOutcomeUnknown(error)) {
-        // The store cannot tell whether it saved them: saving them again could apply them twice.
-        // The run stops here; reopening it loads what the store holds.
-        this.#buffer = [];
-        await this.#release();
-      }
-      throw error;
-    }
-    applyChange(this.#state, saved);
-  }
-
-  async #transactionNow<T>(work: (client: unknown) => Promise<T>, reason: string): Promise<T> {
-    this.#assertOpen();
-    const store = this.#store;
-    if (!store.transaction) {
-      throw new CheckpointError(
-        `${store.description} has no transactions; run.transaction needs one that has`,
-      );
-    }
-    const before = this.#buffer;
-    const since = this.#since;
-    const rateLimit = this.#rateLimit;
-    this.#buffer = [];
-    const undo = new UndoLog(this.#state);
-    this.#undo = undo;
-    try {
-      const { value, saved } = await store.transaction(this.id, async (tx) => {
-        const value = await work(tx.client);
-        const saved: Change = { type: 'saved', at: this.#at(), reason };
-        // Changes recorded from here on (by other work) are not part of this transaction.
-        const taken = this.#buffer;
-        this.#buffer = [];
-        await tx.append([...before, ...taken, saved]);
-        return { value, saved };
-      });
-      this.#undo = null;
-      applyChange(this.#state, saved);
-      this.#since = { changes: this.#buffer.length, units: 0, items: 0, at: this.#now().getTime() };
-      return value;
-    } catch (error) {
-      this.#undo = null;
-      undo.restore(this.#state);
-      // What was buffered before is still to save; what was recorded while it was open is gone.
-      this.#buffer = before;
-      this.#since = since;
-      this.#rateLimit ??= rateLimit;
-      if (isOutcomeUnknown(error)) {
-        // The store cannot tell whether it committed: this run's state can no longer be trusted.
-        this.#buffer = [];
-        await this.#release();
-      }
-      throw error;
-    }
-  }
-
   async #finishWorker(options: FinishOptions): Promise<FinishResult> {
     await this.flush('Worker finished');
     const stored = await this.#store.load(this.id);
-    const settled =
-      stored !== null &&
-      Object.values(stored.units).every(
-        (unit) => unit.status === 'complete' || unit.status === 'failed',
-      );
+    const settled = isSettled(stored);
     if (settled && stored.status !== 'completed') {
       this.#setStatus('completed');
       await this.flush('Finished');
@@ -561,27 +378,5 @@ export class Run {
     this.#stopping.abort(new Error('run closed'));
     this.#onClose();
     await this.#lock.release();
-  }
-}
-
-function isOutcomeUnknown(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    (error as { outcomeUnknown?: unknown }).outcomeUnknown === true
-  );
-}
-
-function isPending(unit: Unit, retryFailed: boolean | 'retryable'): boolean {
-  switch (unit.status) {
-    case 'pending':
-    case 'in_progress':
-      return true;
-    case 'failed':
-      return (
-        retryFailed === true || (retryFailed === 'retryable' && unit.error?.retryable === true)
-      );
-    case 'complete':
-      return false;
   }
 }

@@ -1,0 +1,211 @@
+import { CheckpointError } from '../errors.js';
+import type { Change } from '../model/changes.js';
+import { applyChange } from '../model/reducer.js';
+import type { Checkpoint } from '../model/schema.js';
+import type { CheckpointStore } from '../store/contract.js';
+import type { RateLimitInfo, SaveContext, SaveStrategy } from '../strategies/index.js';
+import { UndoLog } from './undo.js';
+
+/** What a {@link Saver} needs from its run. */
+export interface SaverInit {
+  id: string;
+  store: CheckpointStore;
+  /** The run's live state: each change is applied to it when it is recorded. */
+  state: Checkpoint;
+  strategy: SaveStrategy;
+  now: () => Date;
+  /** Throws when the run is closed; checked again when a queued transaction starts. */
+  assertOpen: () => void;
+  /** Closes the run: called when the store cannot tell whether it saved. */
+  release: () => Promise<void>;
+}
+
+/**
+ * A run's way to its store: applies each recorded change to the live state and buffers it, asks
+ * the save strategy when to save, and saves the buffer with a flush or inside a store
+ * transaction. Flushes and transactions take turns. What the store did not acknowledge stays
+ * buffered, in order, unless the store cannot tell whether it saved it: then the run closes.
+ */
+export class Saver {
+  readonly #id: string;
+  readonly #store: CheckpointStore;
+  readonly #state: Checkpoint;
+  readonly #strategy: SaveStrategy;
+  readonly #now: () => Date;
+  readonly #assertOpen: () => void;
+  readonly #release: () => Promise<void>;
+  #buffer: Change[] = [];
+  #since: { changes: number; units: number; items: number; at: number };
+  #rateLimit: RateLimitInfo | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+  /** Set while a store transaction is open: what its changes overwrote. */
+  #undo: UndoLog | null = null;
+
+  constructor(init: SaverInit) {
+    this.#id = init.id;
+    this.#store = init.store;
+    this.#state = init.state;
+    this.#strategy = init.strategy;
+    this.#now = init.now;
+    this.#assertOpen = init.assertOpen;
+    this.#release = init.release;
+    this.#since = { changes: 0, units: 0, items: 0, at: this.#now().getTime() };
+  }
+
+  /** Changes recorded but not yet acknowledged by the store. */
+  get unsaved(): number {
+    return this.#buffer.length;
+  }
+
+  /** Applies a change to the live state and buffers it (the run checked that it may record). */
+  record(change: Change): void {
+    this.#undo?.before(this.#state, change);
+    applyChange(this.#state, change);
+    this.#buffer.push(change);
+    this.#since.changes += 1;
+  }
+
+  /** Counts a settled unit (completed or failed) for the save strategy. */
+  countUnit(): void {
+    this.#since.units += 1;
+  }
+
+  /** Counts processed items for the save strategy. */
+  countItems(items: number): void {
+    this.#since.items += items;
+  }
+
+  /** Keeps the latest rate limit for the save strategy. */
+  reportRateLimit(rateLimit: RateLimitInfo): void {
+    this.#rateLimit = rateLimit;
+  }
+
+  /** Drops what was not flushed, as a crash would. */
+  drop(): void {
+    this.#buffer = [];
+  }
+
+  /** Flushes when the save strategy says so. */
+  async maybeSave(): Promise<void> {
+    // Inside a transaction the transaction saves, when it commits.
+    if (this.#buffer.length === 0 || this.#undo) return;
+    const decision = this.#strategy.decide(this.#saveContext());
+    if (decision.save) await this.flush(decision.reason);
+  }
+
+  /** Saves what is buffered now, after the flushes and transactions before it. */
+  flush(reason: string): Promise<void> {
+    const next = this.#flushing.then(() => this.#flushNow(reason));
+    // A failed flush must not poison the ones after it; the caller still sees this one's error.
+    this.#flushing = next.catch(() => {});
+    return next;
+  }
+
+  /** Runs `work` in a store transaction that commits the buffered changes: see `Run.transaction`. */
+  transaction<T>(work: (client: unknown) => Promise<T>, reason: string): Promise<T> {
+    const next = this.#flushing.then(() => this.#transactionNow(work, reason));
+    this.#flushing = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
+  }
+
+  #at(): string {
+    return this.#now().toISOString();
+  }
+
+  #saveContext(): SaveContext {
+    return {
+      changes: this.#since.changes,
+      units: this.#since.units,
+      items: this.#since.items,
+      elapsedMs: this.#now().getTime() - this.#since.at,
+      rateLimit: this.#rateLimit,
+    };
+  }
+
+  async #flushNow(reason: string): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    const changes = this.#buffer;
+    const saved: Change = { type: 'saved', at: this.#at(), reason };
+    this.#buffer = [];
+    const since = this.#since;
+    this.#since = { changes: 0, units: 0, items: 0, at: this.#now().getTime() };
+    const rateLimit = this.#rateLimit;
+    this.#rateLimit = null;
+    try {
+      await this.#store.append(this.#id, [...changes, saved]);
+    } catch (error) {
+      // Not acknowledged: keep everything for the next flush, in order.
+      this.#buffer = [...changes, ...this.#buffer];
+      this.#since = {
+        changes: since.changes + this.#since.changes,
+        units: since.units + this.#since.units,
+        items: since.items + this.#since.items,
+        at: since.at,
+      };
+      this.#rateLimit ??= rateLimit;
+      if (isOutcomeUnknown(error)) {
+        // The store cannot tell whether it saved them: saving them again could apply them twice.
+        // The run stops here; reopening it loads what the store holds.
+        this.#buffer = [];
+        await this.#release();
+      }
+      throw error;
+    }
+    applyChange(this.#state, saved);
+  }
+
+  async #transactionNow<T>(work: (client: unknown) => Promise<T>, reason: string): Promise<T> {
+    this.#assertOpen();
+    const store = this.#store;
+    if (!store.transaction) {
+      throw new CheckpointError(
+        `${store.description} has no transactions; run.transaction needs one that has`,
+      );
+    }
+    const before = this.#buffer;
+    const since = this.#since;
+    const rateLimit = this.#rateLimit;
+    this.#buffer = [];
+    const undo = new UndoLog(this.#state);
+    this.#undo = undo;
+    try {
+      const { value, saved } = await store.transaction(this.#id, async (tx) => {
+        const value = await work(tx.client);
+        const saved: Change = { type: 'saved', at: this.#at(), reason };
+        // Changes recorded from here on (by other work) are not part of this transaction.
+        const taken = this.#buffer;
+        this.#buffer = [];
+        await tx.append([...before, ...taken, saved]);
+        return { value, saved };
+      });
+      this.#undo = null;
+      applyChange(this.#state, saved);
+      this.#since = { changes: this.#buffer.length, units: 0, items: 0, at: this.#now().getTime() };
+      return value;
+    } catch (error) {
+      this.#undo = null;
+      undo.restore(this.#state);
+      // What was buffered before is still to save; what was recorded while it was open is gone.
+      this.#buffer = before;
+      this.#since = since;
+      this.#rateLimit ??= rateLimit;
+      if (isOutcomeUnknown(error)) {
+        // The store cannot tell whether it committed: this run's state can no longer be trusted.
+        this.#buffer = [];
+        await this.#release();
+      }
+      throw error;
+    }
+  }
+}
+
+function isOutcomeUnknown(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { outcomeUnknown?: unknown }).outcomeUnknown === true
+  );
+}
