@@ -49,8 +49,9 @@ export interface SinkContext {
   transaction?: unknown;
 }
 
-/** What a sink may return for a page: id mappings (source id to the id it created). */
-export type SinkResult = undefined | { idMappings?: readonly IdMapping[] };
+/** What a sink may return for a page: nothing, or the id mappings it created. */
+// biome-ignore lint/suspicious/noConfusingVoidType: lets `async (items) => { ... }` be a sink.
+export type SinkResult = void | undefined | { idMappings?: readonly IdMapping[] };
 
 /** Where items go. A page counts as done only when `write` resolves. */
 export interface Sink<Item> {
@@ -60,10 +61,7 @@ export interface Sink<Item> {
    * together (exactly-once). Needs a store with transactions.
    */
   readonly transactional?: boolean;
-  write(
-    items: readonly Item[],
-    context: SinkContext,
-  ): Promise<SinkResult | undefined> | SinkResult | undefined;
+  write(items: readonly Item[], context: SinkContext): Promise<SinkResult> | SinkResult;
   /** Called once when the pipeline ends (also on abort), to flush the sink's own buffers. */
   close?(): Promise<void> | void;
 }

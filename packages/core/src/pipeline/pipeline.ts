@@ -81,7 +81,7 @@ export async function pipeline<In, Out = In>(
       const items = (
         options.transform ? await options.transform(page.items, { unit: key, run }) : page.items
       ) as readonly Out[];
-      const record = (written: SinkResult | undefined) =>
+      const record = (written: SinkResult) =>
         run.progress(key, {
           cursor: page.cursor,
           items: page.items.length,

@@ -270,3 +270,18 @@ describe('pipeline', () => {
     await run.close();
   });
 });
+
+describe('sinks', () => {
+  it('may be plain async functions that return nothing', async () => {
+    const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    const seen: number[] = [];
+    const sink: Sink<Item> = {
+      write: async (items) => {
+        for (const item of items) seen.push(item.n);
+      },
+    };
+    await pipeline({ run, source: numberedSource(1, 2, 2), sink });
+    expect(seen).toEqual([0, 1, 2, 3]);
+    await run.close();
+  });
+});
