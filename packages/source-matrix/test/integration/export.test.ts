@@ -4,30 +4,18 @@
  */
 
 import { always, memoryStore, openRun, pipeline, type Run } from '@checkpointkit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MatrixMessage } from '../../src/index.js';
-import type { FakeRoom } from '../../src/testing/index.js';
 import {
   commentsSink,
   exportAll,
+  homeserverPerTest,
   newRoom,
   parentsOf,
   source,
-  startHomeserver,
 } from '../support/harness.js';
-import type { FakeHomeserver } from '../support/homeserver.js';
 
-let server: FakeHomeserver | undefined;
-afterEach(async () => {
-  expect(server?.violations ?? []).toEqual([]);
-  await server?.stop();
-  server = undefined;
-});
-
-async function serve(...rooms: FakeRoom[]): Promise<FakeHomeserver> {
-  server = await startHomeserver(rooms, { legacyForwardWithoutFrom: false });
-  return server;
-}
+const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: false });
 
 describe('replies', () => {
   it('holds a reply whose parent is on the same page until the sink mapped the parent, then links it', async () => {

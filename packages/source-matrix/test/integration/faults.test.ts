@@ -3,7 +3,7 @@
  * network errors, auth and membership errors, odd pages (empty with an `end`, a repeated token,
  * endless empty pages) and a malformed event. Requests and responses stay spec-checked throughout.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MatrixPaginationError,
   MatrixRateLimitError,
@@ -15,28 +15,18 @@ import {
   commentsSink,
   exportAll,
   fakeSleep,
+  homeserverPerTest,
   newRoom,
   source,
-  startHomeserver,
 } from '../support/harness.js';
-import type { FakeHomeserver, Reply, RequestInfo } from '../support/homeserver.js';
+import type { Reply, RequestInfo } from '../support/homeserver.js';
 
-let server: FakeHomeserver | undefined;
-afterEach(async () => {
-  expect(server?.violations ?? []).toEqual([]);
-  await server?.stop();
-  server = undefined;
-});
+const { serve, forget } = homeserverPerTest({ legacyForwardWithoutFrom: false });
 
 function roomWith(name: string, messages: number): FakeRoom {
   const room = newRoom(name);
   for (let i = 0; i < messages; i++) room.message(`${name} ${i}`);
   return room;
-}
-
-async function serve(...rooms: FakeRoom[]): Promise<FakeHomeserver> {
-  server = await startHomeserver(rooms, { legacyForwardWithoutFrom: false });
-  return server;
 }
 
 const messages = (r: RequestInfo) => r.operation === 'getRoomEvents';
@@ -176,7 +166,7 @@ describe('errors', () => {
   it('fails a room whose server cannot be reached after the retries, as retryable', async () => {
     const fake = await serve(roomWith('gone', 1));
     await fake.stop();
-    server = undefined;
+    forget();
     const clock = fakeSleep();
     const { run } = await exportAll(
       source(fake, { sleep: clock.sleep, maxRetries: 2 }),

@@ -13,32 +13,21 @@ import {
   pipeline,
   type Sink,
 } from '@checkpointkit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MatrixCursor } from '../../src/index.js';
-import type { FakeRoom } from '../../src/testing/index.js';
 import {
   type Comment,
   commentsSink,
   exportAll,
+  homeserverPerTest,
   newRoom,
   parentsOf,
   source,
-  startHomeserver,
   toComments,
 } from '../support/harness.js';
 import type { FakeHomeserver } from '../support/homeserver.js';
 
-let server: FakeHomeserver | undefined;
-afterEach(async () => {
-  expect(server?.violations ?? []).toEqual([]);
-  await server?.stop();
-  server = undefined;
-});
-
-async function serve(...rooms: FakeRoom[]): Promise<FakeHomeserver> {
-  server = await startHomeserver(rooms, { legacyForwardWithoutFrom: true });
-  return server;
-}
+const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: true });
 
 /** A store that stops acknowledging anything once `die()` was called: the process is gone. */
 function mortalStore(storage: MemoryStorage): CheckpointStore & { die(): void } {

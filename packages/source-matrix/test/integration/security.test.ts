@@ -4,33 +4,26 @@
  */
 import { inspect } from 'node:util';
 import { MemoryStorage, memoryStore } from '@checkpointkit/core';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MatrixConfigError, type MatrixWarning, matrixSource } from '../../src/index.js';
 import {
   commentsSink,
   exportAll,
   fakeSleep,
+  homeserverPerTest,
   newRoom,
   source,
-  startHomeserver,
   TOKEN,
 } from '../support/harness.js';
-import type { FakeHomeserver } from '../support/homeserver.js';
 
-let server: FakeHomeserver | undefined;
-afterEach(async () => {
-  expect(server?.violations ?? []).toEqual([]);
-  await server?.stop();
-  server = undefined;
-});
+const { serve } = homeserverPerTest();
 
 it('keeps the token out of requests URLs, checkpoints, warnings, errors and the source itself', async () => {
   const room = newRoom('secret');
   for (let i = 0; i < 7; i++) room.message(`m${i}`);
   const failing = newRoom('leaky');
   failing.message('x');
-  server = await startHomeserver([room, failing]);
-  const fake = server;
+  const fake = await serve(room, failing);
   // A 429 (a retry warning), then a server that echoes the token in its error text (a failure).
   fake.inject({
     match: (r) => r.operation === 'getRoomEvents' && r.params['roomId'] === room.roomId,

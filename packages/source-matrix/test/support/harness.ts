@@ -11,6 +11,7 @@ import {
   type Run,
   type Sink,
 } from '@checkpointkit/core';
+import { afterEach, expect } from 'vitest';
 import {
   type MatrixMessage,
   type MatrixSource,
@@ -41,6 +42,31 @@ export async function startHomeserver(
   options: Partial<FakeHomeserverOptions> = {},
 ): Promise<FakeHomeserver> {
   return checkedHomeserver({ accessToken: TOKEN, rooms, ...options }).start();
+}
+
+/**
+ * One fake homeserver per test: `serve(...rooms)` starts it; after each test it must have seen no
+ * spec violations and is stopped. `forget()` is for a test that stopped its server itself.
+ */
+export function homeserverPerTest(options: Partial<FakeHomeserverOptions> = {}): {
+  serve: (...rooms: FakeRoom[]) => Promise<FakeHomeserver>;
+  forget: () => void;
+} {
+  let server: FakeHomeserver | undefined;
+  afterEach(async () => {
+    expect(server?.violations ?? []).toEqual([]);
+    await server?.stop();
+    server = undefined;
+  });
+  return {
+    async serve(...rooms) {
+      server = await startHomeserver(rooms, options);
+      return server;
+    },
+    forget() {
+      server = undefined;
+    },
+  };
 }
 
 /** Records the waits instead of waiting. */
