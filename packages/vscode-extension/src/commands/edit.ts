@@ -13,7 +13,7 @@ import type { TreeNode } from '../tree/nodes.js';
 import { type CommandContext, done, type Outcome, refused } from './context.js';
 import { checkWritable } from './guard.js';
 import { entryDir, withLockedStore } from './store-access.js';
-import { entryOfNode, resolveTarget } from './target.js';
+import { entryOfNode, readable, resolveTarget } from './target.js';
 
 const now = () => new Date().toISOString();
 
@@ -117,12 +117,7 @@ export async function deleteCheckpoint(
   context: CommandContext,
   node?: unknown,
 ): Promise<Outcome | undefined> {
-  const entry = await resolveTarget(
-    context,
-    node,
-    'delete',
-    (e) => e.files.kind === 'canonical' && e.state.kind === 'loaded',
-  );
+  const entry = await resolveTarget(context, node, 'delete', readable('canonical'));
   if (!entry) return undefined;
   const checked = checkWritable(context, entry, 'Delete Checkpoint');
   if (!checked.ok) return checked.outcome;
@@ -157,12 +152,7 @@ export async function migrate(
   context: CommandContext,
   node?: unknown,
 ): Promise<Outcome | undefined> {
-  const entry = await resolveTarget(
-    context,
-    node,
-    'migrate',
-    (e) => e.files.kind === 'seed' && e.state.kind === 'loaded',
-  );
+  const entry = await resolveTarget(context, node, 'migrate', readable('seed'));
   if (!entry) return undefined;
   const checked = checkWritable(context, entry, 'Migrate to Current Format', true);
   if (!checked.ok) return checked.outcome;

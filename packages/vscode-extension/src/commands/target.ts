@@ -28,6 +28,17 @@ function pickItem(entry: CheckpointEntry) {
 }
 
 /**
+ * A {@link resolveTarget} filter: checkpoints that were read, and of the given file kind when one
+ * is named.
+ */
+export function readable(
+  kind?: CheckpointEntry['files']['kind'],
+): (entry: CheckpointEntry) => boolean {
+  return (entry) =>
+    entry.state.kind === 'loaded' && (kind === undefined || entry.files.kind === kind);
+}
+
+/**
  * The entry to act on. With no node, asks with a quick pick among the shown checkpoints that
  * `applies` accepts; undefined when there are none (after saying so) or the pick was dismissed.
  */

@@ -6,7 +6,7 @@ import { displayName } from '../state/read-entry.js';
 import type { MoreNode } from '../tree/nodes.js';
 import { type CommandContext, done, type Outcome, refused } from './context.js';
 import type { SummaryPanels } from './summary-panel.js';
-import { resolveTarget } from './target.js';
+import { readable, resolveTarget } from './target.js';
 
 /** Refresh: searches the workspace again and re-reads every checkpoint. */
 export async function refresh(context: CommandContext): Promise<Outcome> {
@@ -34,7 +34,7 @@ export async function showSummary(
   panels: SummaryPanels,
   node?: unknown,
 ): Promise<string | undefined> {
-  const entry = await resolveTarget(context, node, 'summarize', (e) => e.state.kind === 'loaded');
+  const entry = await resolveTarget(context, node, 'summarize', readable());
   if (!entry) return undefined;
   if (!loaded(entry)) {
     context
@@ -52,12 +52,7 @@ export async function copySummary(
   context: CommandContext,
   node?: unknown,
 ): Promise<Outcome | undefined> {
-  const entry = await resolveTarget(
-    context,
-    node,
-    'copy the summary of',
-    (e) => e.state.kind === 'loaded',
-  );
+  const entry = await resolveTarget(context, node, 'copy the summary of', readable());
   if (!entry) return undefined;
   const value = loaded(entry);
   if (!value)
