@@ -55,6 +55,21 @@ const context = (requester: Requester) => ({
 const spec = listSpec('pulls', 'acme/api');
 const first = '/repos/acme/api/pulls?state=all&sort=updated&direction=desc&per_page=2';
 
+/**
+ * The cursor stored after a walk of https://h/p1 (ETag "e1") that ended: watermark Jan 9, item 5
+ * at the edge; `changes` override fields.
+ */
+const storedCursor = (changes: Partial<WalkCursor> = {}): WalkCursor => ({
+  next: null,
+  first: 'https://h/p1',
+  etag: '"e1"',
+  since: '2024-01-09T00:00:00Z',
+  edge: [5],
+  seen: [],
+  stopAt: null,
+  ...changes,
+});
+
 describe('walk', () => {
   it('follows Link URLs as given and does not deliver an item pushed onto the next page twice', async () => {
     const { requester, asked } = fakeRequester({
@@ -82,15 +97,7 @@ describe('walk', () => {
   });
 
   it('resumes from the stored next URL and skips what the last stored page held', async () => {
-    const cursor: WalkCursor = {
-      next: 'https://h/p2',
-      first: 'https://h/p1',
-      etag: '"e1"',
-      since: '2024-01-09T00:00:00Z',
-      edge: [5],
-      seen: [5, 4],
-      stopAt: null,
-    };
+    const cursor = storedCursor({ next: 'https://h/p2', seen: [5, 4] });
     const { requester, asked } = fakeRequester({
       'https://h/p2': ok('https://h/p2', [item(4, 8), item(3, 7)]),
     });
@@ -105,31 +112,14 @@ describe('walk', () => {
   });
 
   it('reads nothing for a walk that ended, unless a refresh was asked for', async () => {
-    const ended: WalkCursor = {
-      next: null,
-      first: 'https://h/p1',
-      etag: '"e1"',
-      since: '2024-01-09T00:00:00Z',
-      edge: [5],
-      seen: [],
-      stopAt: null,
-    };
+    const ended = storedCursor();
     const { requester, asked } = fakeRequester({});
     expect(await pages(walk(spec, ended, context(requester)))).toEqual([]);
     expect(asked).toEqual([]);
   });
 
   it('on refresh sends If-None-Match; 304 yields one empty page that clears the refresh mark', async () => {
-    const cursor: WalkCursor = {
-      next: null,
-      first: 'https://h/p1',
-      etag: '"e1"',
-      since: '2024-01-09T00:00:00Z',
-      edge: [5],
-      seen: [],
-      stopAt: null,
-      refresh: true,
-    };
+    const cursor = storedCursor({ refresh: true });
     const { requester, asked } = fakeRequester({
       'https://h/p1': { status: 'not-modified', rateLimit: undefined },
     });
@@ -142,16 +132,7 @@ describe('walk', () => {
   });
 
   it('on refresh delivers what is newer than the watermark and stops at the first older item', async () => {
-    const cursor: WalkCursor = {
-      next: null,
-      first: 'https://h/p1',
-      etag: '"e1"',
-      since: '2024-01-09T00:00:00Z',
-      edge: [5],
-      seen: [],
-      stopAt: null,
-      refresh: true,
-    };
+    const cursor = storedCursor({ refresh: true });
     const { requester, asked } = fakeRequester({
       'https://h/p1': ok('https://h/p1', [item(7, 12), item(6, 9)], 'https://h/p2', '"e2"'),
       'https://h/p2': ok('https://h/p2', [item(5, 9), item(4, 8)], 'https://h/p3'),
