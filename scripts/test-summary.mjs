@@ -2,9 +2,9 @@
 // "tests: N passed, N failed", so that a reader of CI's output sees the total at the end.
 import { readFileSync } from 'node:fs';
 
-const escape = String.fromCharCode(27);
+const esc = String.fromCharCode(27);
 const log = readFileSync(process.argv[2], 'utf8').replace(
-  new RegExp(`${escape}\\[[0-9;]*m`, 'g'),
+  new RegExp(`${esc}\\[[0-9;]*m`, 'g'),
   '',
 );
 let passed = 0;
