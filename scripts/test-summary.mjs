@@ -3,10 +3,7 @@
 import { readFileSync } from 'node:fs';
 
 const esc = String.fromCharCode(27);
-const log = readFileSync(process.argv[2], 'utf8').replace(
-  new RegExp(`${esc}\\[[0-9;]*m`, 'g'),
-  '',
-);
+const log = readFileSync(process.argv[2], 'utf8').replace(new RegExp(`${esc}\\[[0-9;]*m`, 'g'), '');
 let passed = 0;
 let failed = 0;
 for (const line of log.split('\n')) {
