@@ -27,6 +27,20 @@ export class NotFoundError extends CliError {
   }
 }
 
+/**
+ * A checkpoint of the file store that cannot be read because its files are damaged: reported as
+ * the format error it wraps (exit 5), followed by how `checkpointkit repair` gets out of it.
+ */
+export class DamagedCheckpointError extends CheckpointFormatError {
+  override name = 'DamagedCheckpointError';
+  /** What to run to repair it, for the message at the top. */
+  readonly hint: string;
+  constructor(error: CheckpointFormatError, id: string) {
+    super(error.file, error.cause_, error.line, { cause: error });
+    this.hint = `run \`checkpointkit repair ${id}\` to move the damaged file aside and keep every valid change`;
+  }
+}
+
 /** What to print and which code to exit with for an error that reached the top. */
 export function classify(error: unknown): { code: ExitCode; message: string } {
   if (error instanceof CliError) return { code: error.exitCode, message: error.message };
@@ -35,6 +49,9 @@ export function classify(error: unknown): { code: ExitCode; message: string } {
       code: EXIT.LOCKED,
       message: `${error.message}; it was not changed (stop the job first)`,
     };
+  }
+  if (error instanceof DamagedCheckpointError) {
+    return { code: EXIT.DAMAGED, message: `${error.message}; ${error.hint}` };
   }
   if (error instanceof CheckpointFormatError) return { code: EXIT.DAMAGED, message: error.message };
   if (error instanceof CommanderError) return { code: EXIT.USAGE, message: error.message };

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { lsCommand } from './commands/ls.js';
 import { migrateCommand } from './commands/migrate.js';
+import { repairCommand } from './commands/repair.js';
 import { resetCommand } from './commands/reset.js';
 import { resetFailedCommand } from './commands/reset-failed.js';
 import { rmCommand } from './commands/rm.js';
@@ -18,6 +19,8 @@ Exit codes:
   1  failure (I/O, database, cancelled)  5  damaged or unknown file (left untouched)
   2  usage                               6  migrate target exists (use --force)
   3  no such checkpoint, unit or file    130  interrupted (Ctrl+C)
+A damaged checkpoint of the file store: \`checkpointkit repair <id>\` moves the damaged file aside
+and keeps every valid change.
 
 Environment:
   CHECKPOINT_DIR    directory of the file store (default .checkpoints)
@@ -60,6 +63,7 @@ export function buildProgram(context: Context): Command {
     resetFailedCommand,
     resetCommand,
     rmCommand,
+    repairCommand,
     migrateCommand,
     watchCommand,
   ]) {

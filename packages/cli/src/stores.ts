@@ -1,7 +1,18 @@
 import { resolve } from 'node:path';
-import type { Checkpoint, CheckpointStore, LockOwner } from '@checkpointkit/core';
-import { fileStore, readCheckpointFiles, readLockOwner } from '@checkpointkit/storage-file';
-import { CliError } from './errors.js';
+import {
+  type Checkpoint,
+  CheckpointFormatError,
+  type CheckpointStore,
+  type LockOwner,
+} from '@checkpointkit/core';
+import {
+  CheckpointFileError,
+  fileStore,
+  type RepairReport,
+  readCheckpointFiles,
+  readLockOwner,
+} from '@checkpointkit/storage-file';
+import { CliError, DamagedCheckpointError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 
 /** The global options that choose a store. */
@@ -22,6 +33,8 @@ export interface StoreHandle {
   read(id: string): Promise<Checkpoint | null>;
   /** Who holds the checkpoint's lock, or null when nobody does (or the store cannot tell). */
   lockOwner(id: string): Promise<LockOwner | null>;
+  /** The file store's repair (damaged files moved aside, valid changes kept); absent for postgres. */
+  repair?(id: string): Promise<RepairReport>;
   close(): Promise<void>;
 }
 
@@ -59,12 +72,27 @@ export function openFileStore(dir: string, warn: (message: string) => void): Sto
     kind: 'file',
     store,
     description: `file store at ${dir}`,
-    read: async (id) => (await readCheckpointFiles(absolute, id))?.checkpoint ?? null,
+    read: async (id) => {
+      try {
+        return (await readCheckpointFiles(absolute, id))?.checkpoint ?? null;
+      } catch (error) {
+        throw repairable(error) ? new DamagedCheckpointError(error, id) : error;
+      }
+    },
     lockOwner: (id) => readLockOwner(absolute, id),
+    repair: (id) => store.repair(id),
     close: async () => {
       await store.close?.();
     },
   };
+}
+
+/** Damage that `repair` can deal with: not a file of a newer format version, which it refuses. */
+function repairable(error: unknown): error is CheckpointFormatError {
+  return (
+    error instanceof CheckpointFormatError &&
+    !(error instanceof CheckpointFileError && error.kind === 'version')
+  );
 }
 
 async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Promise<StoreHandle> {

@@ -1,0 +1,158 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Change } from '@checkpointkit/core';
+import { fileStore, journalFileName } from '@checkpointkit/storage-file';
+import { describe, expect, it } from 'vitest';
+import { at, sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
+import { runCli } from '../helpers/cli.js';
+
+const ID = 'job:42';
+const planned = (key: string): Change => ({ type: 'unit.planned', at: at(1), key });
+
+/**
+ * A checkpoint written by the real store in four batches (created, then units a, b, c), whose
+ * third batch (unit b, a middle line of the journal) is then damaged on disk.
+ */
+async function damaged(): Promise<{ dir: string; journal: string; bytes: string }> {
+  const dir = await tempDir();
+  const store = fileStore({ dir });
+  try {
+    await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
+    for (const key of ['a', 'b', 'c']) await store.append(ID, [planned(key)]);
+  } finally {
+    await store.close();
+  }
+  const journal = join(dir, journalFileName(ID));
+  const original = await readFile(journal, 'utf8');
+  const bytes = original.replace('"key":"b"', '"key":"x"');
+  expect(bytes).not.toBe(original);
+  await writeFile(journal, bytes);
+  return { dir, journal, bytes };
+}
+
+/** Every file in the store directory with its bytes (lock directories as names only). */
+async function filesOf(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    files[entry.name] = entry.isFile() ? await readFile(join(dir, entry.name), 'utf8') : '<dir>';
+  }
+  return files;
+}
+
+describe('checkpointkit repair', () => {
+  it('a damaged checkpoint is refused with exit 5 and a hint to repair it', async () => {
+    const { dir } = await damaged();
+    const shown = await runCli(['show', ID, '--dir', dir]);
+    expect(shown.code).toBe(5);
+    expect(shown.stderr).toMatch(/checksum|crc/i);
+    expect(shown.stderr).toContain(
+      `; run \`checkpointkit repair ${ID}\` to move the damaged file aside and keep every valid change\n`,
+    );
+  });
+
+  it('with --yes moves the damaged journal aside byte for byte and keeps every valid change', async () => {
+    const { dir, journal, bytes } = await damaged();
+    const result = await runCli(['repair', ID, '--yes', '--dir', dir]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const name = journalFileName(ID);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe(`repaired checkpoint "${ID}" in file store at ${dir}`);
+    expect(result.stdout).toMatch(new RegExp(`^ {2}damaged +${escapeRegExp(name)}:7: .+$`, 'm'));
+    expect(result.stdout).toMatch(
+      new RegExp(`^ {2}moved aside +${escapeRegExp(name)}\\.corrupt-[0-9TZ-]+$`, 'm'),
+    );
+    expect(result.stdout).toMatch(/^ {2}kept +3 changes$/m);
+    expect(result.stdout).toMatch(/^ {2}dropped +1 batch$/m);
+    expect(result.stdout).toMatch(/^ {2}torn tail +none$/m);
+    expect(result.stdout).not.toContain(dir + '/');
+
+    const aside = (await readdir(dir)).filter((file) => file.startsWith(`${name}.corrupt-`));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(join(dir, aside[0] as string), 'utf8')).toBe(bytes);
+    expect(await readFile(journal, 'utf8')).not.toBe(bytes);
+
+    const shown = await runCli(['show', ID, '--dir', dir, '--json']);
+    expect(shown.code).toBe(0);
+    expect(Object.keys(JSON.parse(shown.stdout).checkpoint.units).sort()).toEqual(['a', 'c']);
+  });
+
+  it('refuses without --yes when standard input is not a terminal (exit 2), changing nothing', async () => {
+    const { dir } = await damaged();
+    const before = await filesOf(dir);
+    const result = await runCli(['repair', ID, '--dir', dir], { input: 'y\n' });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'checkpointkit: error: repair asks for confirmation, but standard input is not a terminal: pass --yes (nothing was changed)\n',
+    });
+    expect(await filesOf(dir)).toEqual(before);
+  });
+
+  it('says a readable checkpoint has nothing to repair (exit 0), changing nothing', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, ID, sampleChanges(ID));
+    const before = await filesOf(dir);
+    const result = await runCli(['repair', ID, '--dir', dir]);
+    expect(result).toEqual({
+      code: 0,
+      stdout: `checkpoint "${ID}" is readable: nothing to repair\n`,
+      stderr: '',
+    });
+    expect(await filesOf(dir)).toEqual(before);
+  });
+
+  it('exits 3 for an unknown id', async () => {
+    const dir = await tempDir();
+    const result = await runCli(['repair', 'nope', '--yes', '--dir', dir]);
+    expect(result).toEqual({
+      code: 3,
+      stdout: '',
+      stderr: `checkpointkit: error: no checkpoint "nope" in file store at ${dir}\n`,
+    });
+  });
+
+  it('refuses a checkpoint whose lock a running job holds (exit 4, owner named), changing nothing', async () => {
+    const { dir } = await damaged();
+    const store = fileStore({ dir });
+    const lock = await store.lock(ID);
+    try {
+      const before = await filesOf(dir);
+      const result = await runCli(['repair', ID, '--yes', '--dir', dir]);
+      expect(result.code).toBe(4);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^checkpointkit: error: checkpoint "${ID}" is locked by pid ${process.pid}\\b.*; it was not changed \\(stop the job first\\)\\n$`,
+        ),
+      );
+      expect(await filesOf(dir)).toEqual(before);
+    } finally {
+      await lock.release();
+      await store.close();
+    }
+  });
+
+  it('is for the file store only (usage, exit 2)', async () => {
+    const result = await runCli([
+      'repair',
+      ID,
+      '--yes',
+      '--store',
+      'postgres',
+      '--url',
+      'postgres://127.0.0.1:1/none',
+    ]);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'checkpointkit: error: repair is for the file store: a PostgreSQL checkpoint has no damaged files to move aside\n',
+    });
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
