@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { describeIssues } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
+import { assertKnownVersions } from './version.js';
 
 /** Version of the journal encoding inside the `checkpointkit/1` format. */
 export const JOURNAL_VERSION = 1;
@@ -238,29 +239,7 @@ function parseHeader(text: string, file: string): JournalHeader {
       1,
     );
   }
-  if (raw && typeof raw === 'object') {
-    const { format, journal } = raw as { format?: unknown; journal?: unknown };
-    if (
-      typeof format === 'string' &&
-      format !== CHECKPOINT_FORMAT &&
-      /^checkpointkit\/\d+$/.test(format)
-    ) {
-      throw new CheckpointFileError(
-        file,
-        'version',
-        `unknown format version "${format}" (this version reads "${CHECKPOINT_FORMAT}")`,
-        1,
-      );
-    }
-    if (typeof journal === 'number' && Number.isInteger(journal) && journal !== JOURNAL_VERSION) {
-      throw new CheckpointFileError(
-        file,
-        'version',
-        `unknown journal encoding version ${journal} (this version reads ${JOURNAL_VERSION})`,
-        1,
-      );
-    }
-  }
+  assertKnownVersions(raw, file, { field: 'journal', version: JOURNAL_VERSION });
   const parsed = HeaderSchema.safeParse(raw);
   if (!parsed.success) {
     throw new CheckpointFileError(

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { describeIssues, toBuffer } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
+import { assertKnownVersions } from './version.js';
 
 /** Version of the snapshot encoding inside the `checkpointkit/1` format. */
 export const SNAPSHOT_VERSION = 1;
@@ -175,7 +176,7 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   } catch (error) {
     fail('json', `the snapshot header is not JSON (${(error as Error).message})`, 1);
   }
-  checkVersion(header, file);
+  assertKnownVersions(header, file, { field: 'snapshot', version: SNAPSHOT_VERSION });
   const parsed = HeaderSchema.safeParse(header);
   if (!parsed.success)
     fail('schema', `bad snapshot header: ${describeIssues(parsed.error.issues)}`, 1);
@@ -204,32 +205,6 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   const body = BodySchema.safeParse(raw);
   if (!body.success) fail('schema', `bad snapshot body: ${describeIssues(body.error.issues)}`, 2);
   return buildCheckpoint(body.data!, file);
-}
-
-/** Tells an unknown format tag or encoding version apart from plain damage. */
-function checkVersion(header: unknown, file: string): void {
-  if (!header || typeof header !== 'object') return;
-  const { format, snapshot } = header as { format?: unknown; snapshot?: unknown };
-  if (
-    typeof format === 'string' &&
-    format !== CHECKPOINT_FORMAT &&
-    /^checkpointkit\/\d+$/.test(format)
-  ) {
-    throw new CheckpointFileError(
-      file,
-      'version',
-      `unknown format version "${format}" (this version reads "${CHECKPOINT_FORMAT}")`,
-      1,
-    );
-  }
-  if (typeof snapshot === 'number' && snapshot !== SNAPSHOT_VERSION && Number.isInteger(snapshot)) {
-    throw new CheckpointFileError(
-      file,
-      'version',
-      `unknown snapshot encoding version ${snapshot} (this version reads ${SNAPSHOT_VERSION})`,
-      1,
-    );
-  }
 }
 
 const isDate = (value: unknown): value is string =>
