@@ -17,6 +17,7 @@ export {
 } from './run/open-run.js';
 export * from './run/run.js';
 export { EXIT_CODES, type SignalOptions, type SignalTarget } from './run/signals.js';
+export * from './run/types.js';
 export * from './store/contract.js';
 export { MemoryStorage, memoryStore } from './store/memory.js';
 export * from './strategies/index.js';

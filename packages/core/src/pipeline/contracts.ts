@@ -1,5 +1,6 @@
 import type { Json } from '../model/schema.js';
-import type { IdMapping, Run } from '../run/run.js';
+import type { Run } from '../run/run.js';
+import type { IdMapping } from '../run/types.js';
 import type { RateLimitInfo } from '../strategies/index.js';
 
 /** A unit a source offers: its key path, and its size when known. */

@@ -1,6 +1,7 @@
 import { errorMessage, isRetryable } from '../errors.js';
 import type { CheckpointSummary } from '../model/summary.js';
-import type { PendingOptions, Run } from '../run/run.js';
+import type { Run } from '../run/run.js';
+import type { PendingOptions } from '../run/types.js';
 import type { Page, Sink, SinkResult, Source, UnitPlan } from './contracts.js';
 
 export interface TransformContext {

@@ -4,8 +4,9 @@ import { applyChange, emptyCheckpoint } from '../model/reducer.js';
 import type { Checkpoint } from '../model/schema.js';
 import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
 import { anyOf, everyMs, everyUnits, type SaveStrategy } from '../strategies/index.js';
-import { Run, type WorkerInfo } from './run.js';
+import { Run } from './run.js';
 import { handleSignals, type SignalOptions } from './signals.js';
+import type { WorkerInfo } from './types.js';
 
 export interface OpenRunOptions {
   /** The job's id, such as `github:acme/pulls`. */

@@ -20,18 +20,6 @@ import type {
 } from './types.js';
 import { claimUnits, isSettled } from './worker.js';
 
-export type {
-  Claim,
-  ClaimOptions,
-  FinishOptions,
-  FinishResult,
-  IdMapping,
-  MapIdResult,
-  PendingOptions,
-  ProgressUpdate,
-  WorkerInfo,
-} from './types.js';
-
 /** @internal what openRun hands to the run it creates. */
 export interface RunInit {
   store: CheckpointStore;
