@@ -142,7 +142,8 @@ describe('locks and worker claims', () => {
       store: openStore(schema),
       signals: false,
       strategy: always(),
-      worker: { id: 'slow', leaseMs: 300 },
+      // A lease long enough that heartbeats keep it on a loaded CI machine; the test expires it by hand.
+      worker: { id: 'slow', leaseMs: 5_000 },
     });
     await slow.plan(['a', 'b']);
     await slow.flush();
