@@ -160,7 +160,16 @@ export async function importLegacyCheckpoint(
   store: CheckpointStore,
 ): Promise<{ format: string; id: string; done: number; total: number | null }> {
   const { format, checkpoint } = parseCheckpointJson(await readFile(file, 'utf8'), { file });
-  await store.append(checkpoint.id, checkpointToChanges(checkpoint));
+  // Under the checkpoint's lock, so that a job running meanwhile cannot be written over.
+  const lock = await store.lock(checkpoint.id);
+  try {
+    if (await store.load(checkpoint.id)) {
+      throw new Error(`${file}: checkpoint ${checkpoint.id} exists already; not imported again`);
+    }
+    await store.append(checkpoint.id, checkpointToChanges(checkpoint));
+  } finally {
+    await lock.release();
+  }
   const unit = Object.values(checkpoint.units)[0];
   return { format, id: checkpoint.id, done: unit?.done ?? 0, total: unit?.total ?? null };
 }
@@ -218,6 +227,7 @@ export async function main(
     };
   } finally {
     await server.close();
+    await store.close?.();
   }
 }
 

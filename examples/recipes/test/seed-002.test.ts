@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { fileStore } from '@checkpointkit/storage-file';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/seed-002-github-strategies.js';
+import { importLegacyCheckpoint, main } from '../src/seed-002-github-strategies.js';
 import { tempDir } from './helpers.js';
 
 afterEach(() => vi.unstubAllEnvs());
@@ -24,6 +25,17 @@ describe('recipe 002: the GitHub API checkpoint utility', () => {
       done: 2,
       total: 10,
     });
+  });
+
+  it('refuses to import a legacy file over a checkpoint that exists, leaving it as it was', async () => {
+    const dir = await tempDir('002-again');
+    await main({ dir });
+    const store = fileStore({ dir });
+    const before = await store.load('fetch_prebid_master_modules');
+    const file = join(dir, '.checkpoint_fetch_prebid_master_modules.json');
+    await expect(importLegacyCheckpoint(file, store)).rejects.toThrow(/exists already/);
+    expect(await store.load('fetch_prebid_master_modules')).toEqual(before);
+    await store.close?.();
   });
 
   it('keeps the checkpoint with CHECKPOINT_AUTO_CLEANUP=false', async () => {
