@@ -35,10 +35,19 @@ export class DamagedCheckpointError extends CheckpointFormatError {
   override name = 'DamagedCheckpointError';
   /** What to run to repair it, for the message at the top. */
   readonly hint: string;
-  constructor(error: CheckpointFormatError, id: string) {
+  /** `dir`: the `--dir` the failed command was given, repeated in the hint so it can be pasted. */
+  constructor(error: CheckpointFormatError, id: string, dir?: string) {
     super(error.file, error.cause_, error.line, { cause: error });
-    this.hint = `run \`checkpointkit repair ${id}\` to move the damaged file aside and keep every valid change`;
+    const command = ['checkpointkit', 'repair', id, ...(dir === undefined ? [] : ['--dir', dir])]
+      .map(shellWord)
+      .join(' ');
+    this.hint = `run \`${command}\` to move the damaged file aside and keep every valid change`;
   }
+}
+
+/** A word as a POSIX shell reads it back: as is when plain, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** What to print and which code to exit with for an error that reached the top. */

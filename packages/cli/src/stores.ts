@@ -58,14 +58,19 @@ export async function openStore(
 ): Promise<StoreHandle> {
   return storeKind(options, env) === 'postgres'
     ? openPostgres(options, env)
-    : openFileStore(storeDir(options, env), warn);
+    : openFileStore(storeDir(options, env), warn, options.dir);
 }
 
 /**
  * A file store in `dir` (relative to the working directory). Its warnings (a torn journal tail it
  * dropped, a checkpoint `ls` cannot read) go to `warn`.
  */
-export function openFileStore(dir: string, warn: (message: string) => void): StoreHandle {
+export function openFileStore(
+  dir: string,
+  warn: (message: string) => void,
+  /** The `--dir` given on the command line, if any: repeated in the repair hint. */
+  dirFlag?: string,
+): StoreHandle {
   const absolute = resolve(dir);
   const store = fileStore({ dir: absolute, onWarning: (warning) => warn(warning.message) });
   return {
@@ -76,7 +81,7 @@ export function openFileStore(dir: string, warn: (message: string) => void): Sto
       try {
         return (await readCheckpointFiles(absolute, id))?.checkpoint ?? null;
       } catch (error) {
-        throw repairable(error) ? new DamagedCheckpointError(error, id) : error;
+        throw repairable(error) ? new DamagedCheckpointError(error, id, dirFlag) : error;
       }
     },
     lockOwner: (id) => readLockOwner(absolute, id),

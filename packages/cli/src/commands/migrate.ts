@@ -48,7 +48,7 @@ export function migrateCommand(context: Context): Command {
       const dir = options.out ?? dirname(file);
       const handle = postgres
         ? await openStore(storeOptions, context.io.env, warn)
-        : openFileStore(dir, warn);
+        : openFileStore(dir, warn, dir);
       const target = postgres
         ? `checkpoint "${checkpoint.id}" in ${handle.description}`
         : join(dir, checkpointFileName(checkpoint.id));

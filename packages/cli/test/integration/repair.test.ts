@@ -45,9 +45,17 @@ describe('checkpointkit repair', () => {
     const shown = await runCli(['show', ID, '--dir', dir]);
     expect(shown.code).toBe(5);
     expect(shown.stderr).toMatch(/checksum|crc/i);
+    // The hint repeats the --dir it was given, so it can be pasted as it is.
     expect(shown.stderr).toContain(
-      `; run \`checkpointkit repair ${ID}\` to move the damaged file aside and keep every valid change\n`,
+      `; run \`checkpointkit repair ${ID} --dir ${dir}\` to move the damaged file aside and keep every valid change\n`,
     );
+  });
+
+  it('without --dir (CHECKPOINT_DIR), the hint is just the id, quoted for the shell when it needs to be', async () => {
+    const { dir } = await damaged();
+    const shown = await runCli(['show', ID], { env: { CHECKPOINT_DIR: dir } });
+    expect(shown.code).toBe(5);
+    expect(shown.stderr).toContain(`; run \`checkpointkit repair ${ID}\` to move`);
   });
 
   it('with --yes moves the damaged journal aside byte for byte and keeps every valid change', async () => {

@@ -1,6 +1,12 @@
 import { CheckpointFormatError, CheckpointLockedError } from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
-import { CliError, classify, NotFoundError } from '../../src/errors.js';
+import {
+  CliError,
+  classify,
+  DamagedCheckpointError,
+  NotFoundError,
+  shellWord,
+} from '../../src/errors.js';
 import { EXIT } from '../../src/exit-codes.js';
 
 describe('classify', () => {
@@ -39,5 +45,17 @@ describe('classify', () => {
       EXISTS: 6,
       INTERRUPTED: 130,
     });
+  });
+
+  it('gives a repair hint that a shell reads back as the same id and directory', () => {
+    const damage = new CheckpointFormatError('x.checkpoint.json', 'bad checksum');
+    expect(classify(new DamagedCheckpointError(damage, 'crawl:2024', '.checkpoints')).message).toBe(
+      'x.checkpoint.json: bad checksum; run `checkpointkit repair crawl:2024 --dir .checkpoints` to move the damaged file aside and keep every valid change',
+    );
+    expect(new DamagedCheckpointError(damage, "it's mine", 'my jobs').hint).toContain(
+      `repair 'it'\\''s mine' --dir 'my jobs'`,
+    );
+    expect(shellWord('a$b')).toBe("'a$b'");
+    expect(shellWord('')).toBe("''");
   });
 });
