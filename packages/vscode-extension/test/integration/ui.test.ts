@@ -77,6 +77,11 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
     }
   }
 
+  const textOf = async (locator: Locator) => (await locator.textContent()) ?? '';
+  /** Waits (the UI renders asynchronously) until `locator`'s text matches `pattern`. */
+  const eventually = (locator: Locator, pattern: RegExp) =>
+    expect.poll(() => textOf(locator), { timeout: UI_TIMEOUT }).toMatch(pattern);
+
   async function runCommand(title: string): Promise<void> {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
@@ -108,11 +113,14 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
     await widenSideBar(700);
     await row(FIXTURE.failing).waitFor({ timeout: UI_TIMEOUT });
     await row(FIXTURE.seed003).waitFor({ timeout: UI_TIMEOUT });
-    expect((await row(FIXTURE.failing).textContent()) ?? '').toMatch(/33\.3% · 2 failed/);
-    expect((await row(FIXTURE.seed003).textContent()) ?? '').toMatch(/seed 003/);
+    // A row appears first as "reading…"; its description follows when the file is parsed.
+    await eventually(row(FIXTURE.failing), /33\.3% · 2 failed/);
+    await eventually(row(FIXTURE.seed003), /seed 003/);
     const damaged = view().locator('.monaco-list-row', { hasText: 'damaged%3afile' }).first();
-    expect((await damaged.textContent()) ?? '').toMatch(/cannot be read/);
-    expect(await row(FIXTURE.failing).locator('.codicon-error').count()).toBe(1);
+    await eventually(damaged, /cannot be read/);
+    await expect
+      .poll(() => row(FIXTURE.failing).locator('.codicon-error').count(), { timeout: UI_TIMEOUT })
+      .toBe(1);
     await shot('1-tree');
   });
 
@@ -122,10 +130,8 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       await row(label).click({ timeout: UI_TIMEOUT });
     const issues = row('issues');
     await issues.waitFor({ timeout: UI_TIMEOUT });
-    expect((await issues.textContent()) ?? '').toMatch(
-      /retryable · attempts 1 · cursor \{"page":3\} · 3\/5/,
-    );
-    expect(await issues.locator('.codicon-error').count()).toBe(1);
+    await eventually(issues, /retryable · attempts 1 · cursor \{"page":3\} · 3\/5/);
+    await issues.locator('.codicon-error').waitFor({ timeout: UI_TIMEOUT });
     await shot('2-failed-units');
   });
 
@@ -136,11 +142,11 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       .locator('.notifications-toasts', { hasText: 'reset 2 failed units' })
       .waitFor({ timeout: UI_TIMEOUT });
     await expect
-      .poll(async () => (await row(FIXTURE.failing).textContent()) ?? '', { timeout: UI_TIMEOUT })
+      .poll(() => textOf(row(FIXTURE.failing)), { timeout: UI_TIMEOUT })
       .not.toMatch(/failed/);
     const issues = row('issues');
     await issues.locator('.codicon-circle-large-outline').waitFor({ timeout: UI_TIMEOUT });
-    expect((await issues.textContent()) ?? '').not.toMatch(/retryable/);
+    expect(await textOf(issues)).not.toMatch(/retryable/);
     await shot('3-after-reset');
     const disk = await readCheckpointFiles(join(ws.project, '.checkpoints'), FIXTURE.failing);
     expect(disk?.checkpoint.units['collect/acme/api/issues']).toMatchObject({
