@@ -285,7 +285,8 @@ describe('worker mode', () => {
     const dead = await openRun({
       id: 'job',
       store: open(),
-      worker: { id: 'dead', leaseMs: 30 },
+      // Long enough that the early claim below comes before it expires, even on a loaded machine.
+      worker: { id: 'dead', leaseMs: 1_000 },
       signals: false,
     });
     await dead.plan(['u0', 'u1']);
@@ -302,7 +303,7 @@ describe('worker mode', () => {
     const early = await alive.claim(5);
     expect(early.keys).toEqual([]);
     expect(early.leasedElsewhere).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // The pipeline waits (polling) until the dead worker's leases expire, then takes the units.
     const result = await pipeline({
       run: alive,
       source: countingSource(2, 1),
@@ -320,7 +321,7 @@ describe('worker mode', () => {
     const slow = await openRun({
       id: 'job',
       store: open(),
-      worker: { id: 'slow', leaseMs: 60 },
+      worker: { id: 'slow', leaseMs: 10_000 }, // held for the whole test: the other must wait
       signals: false,
     });
     await slow.plan(['u0']);
