@@ -248,15 +248,26 @@ describe('locks and worker claims', () => {
     const setup = openStore(schema);
     await setup.migrate();
     await withDb((db) => db.query(`CREATE TABLE "${schema}".items (unit text, n integer)`));
-    const source: Source<{ unit: string; n: number }> = {
+    // Each worker reads through a source of its own that holds its first page until every
+    // worker has started one: the work is then shared however the machine schedules the three.
+    const workers = ['a', 'b', 'c'];
+    const reading = new Set<string>();
+    let allReading = () => {};
+    const everyoneReads = new Promise<void>((resolve) => {
+      allReading = resolve;
+    });
+    const sourceOf = (worker: string): Source<{ unit: string; n: number }> => ({
       units: () => Array.from({ length: 60 }, (_, i) => ({ key: `u${i}`, total: 9 })),
       async *read({ key, cursor }) {
+        reading.add(worker);
+        if (reading.size === workers.length) allReading();
+        await everyoneReads;
         for (let page = (cursor as number | null) ?? 0; page < 3; page++) {
           await sleep(1);
           yield { items: [0, 1, 2].map((i) => ({ unit: key, n: page * 3 + i })), cursor: page + 1 };
         }
       },
-    };
+    });
     const sink = transactionalSink<{ unit: string; n: number }>(async (client, items) => {
       await client.query(
         `INSERT INTO "${schema}".items SELECT * FROM unnest($1::text[], $2::int[])`,
@@ -264,7 +275,7 @@ describe('locks and worker claims', () => {
       );
     });
     const runs = await Promise.all(
-      ['a', 'b', 'c'].map((id) =>
+      workers.map((id) =>
         openRun({
           id: 'job',
           store: openStore(schema),
@@ -275,7 +286,9 @@ describe('locks and worker claims', () => {
       ),
     );
     const results = await Promise.all(
-      runs.map((run) => pipeline({ run, source, sink, concurrency: 2, claimBatch: 4 })),
+      runs.map((run, n) =>
+        pipeline({ run, source: sourceOf(workers[n]!), sink, concurrency: 2, claimBatch: 4 }),
+      ),
     );
     expect(results.reduce((sum, result) => sum + result.completed, 0)).toBe(60);
     expect(results.every((result) => result.completed > 0)).toBe(true);
