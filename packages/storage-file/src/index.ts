@@ -20,3 +20,4 @@ export {
 export { DEFAULT_STALE_MS } from './store/lock.js';
 export { readCheckpointFiles, readLockOwner } from './store/readers.js';
 export type { RepairReport } from './store/repair.js';
+export { CheckpointWriteError } from './store/write-error.js';

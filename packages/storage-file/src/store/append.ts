@@ -4,6 +4,7 @@ import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
 import { appendAll } from './io.js';
+import { asWriteError } from './write-error.js';
 import type { Writer } from './writer.js';
 
 const DEFAULT_COMPACT_FLOOR = 1024 * 1024;
@@ -79,7 +80,7 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
     // Not acknowledged: take back what may have been written, and re-read the journal next time.
     await handle.truncate(writer.validLength).catch(() => {});
     await writers.drop(id);
-    throw error;
+    throw asWriteError(id, at.journal, error);
   }
   writer.seq += 1;
   writer.validLength += batch.length;

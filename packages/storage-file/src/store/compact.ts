@@ -5,6 +5,7 @@ import { encodeSnapshot } from '../format/snapshot.js';
 import type { StoreContext } from './context.js';
 import { type CheckpointPaths, parseRaw, readRaw } from './files.js';
 import { ensureDir, replaceFile } from './io.js';
+import { writingTo } from './write-error.js';
 
 /**
  * Folds a checkpoint's journal into a new snapshot (replaced atomically) and starts an empty
@@ -25,9 +26,11 @@ export async function compactNow(ctx: StoreContext, id: string): Promise<void> {
     journal.header.base === parsed.seq &&
     journal.tornTail === null;
   if (compact) return;
-  await ensureDir(ctx.dir);
   const snapshot = encodeSnapshot(parsed.checkpoint, parsed.seq);
-  await replaceFile(at.snapshot, snapshot);
+  await writingTo(id, at.snapshot, async () => {
+    await ensureDir(ctx.dir);
+    await replaceFile(at.snapshot, snapshot);
+  });
   const header = encodeJournalHeader(id, parsed.seq);
   await ctx.writers.startJournal(id, at, header, {
     seq: parsed.seq,
@@ -37,7 +40,7 @@ export async function compactNow(ctx: StoreContext, id: string): Promise<void> {
   if (ctx.mine.get(at.lock)) await removeLeftovers(ctx.dir, at);
 }
 
-/** Temp files write-file-atomic left behind when a process was killed mid-write. */
+/** Temp files `replaceFile` left behind when a process was killed mid-write. */
 async function removeLeftovers(dir: string, at: CheckpointPaths): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const prefixes = [at.stem + SNAPSHOT_SUFFIX, at.stem + JOURNAL_SUFFIX].map((p) => `${p}.`);

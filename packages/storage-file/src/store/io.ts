@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 
 /** A file's bytes with the identity of the inode they were read from, or null when it is absent. */
 export interface FileRead {
@@ -42,8 +41,8 @@ export async function readOrNull(path: string): Promise<Buffer | null> {
 }
 
 /**
- * fsyncs a directory, so that a rename or an unlink in it survives a crash. write-file-atomic
- * fsyncs the file it writes, not the directory. Windows cannot open a directory: skipped there.
+ * fsyncs a directory, so that a rename or an unlink in it survives a crash (fsync of a file
+ * does not make its directory entry durable). Windows cannot open a directory: skipped there.
  */
 export async function fsyncDir(dir: string): Promise<void> {
   let handle: FileHandle;
@@ -68,10 +67,54 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Replaces a file atomically and durably: temp file, fsync, rename (write-file-atomic), fsync of the directory. */
+let temps = 0;
+
+/**
+ * Replaces a file atomically and durably: a temp file beside it (`<name>.<digits>`), every byte
+ * written, fsync, rename over the file, fsync of the directory. The temp file keeps the mode of
+ * the file it replaces, and is removed when anything fails.
+ *
+ * Why not write-file-atomic (which the store used at first): it issues one write(2) and ignores
+ * the count it returns. On a disk that fills up, write(2) first writes what fits and returns a
+ * short count without an error, so a cut-short snapshot was fsynced and renamed over the good
+ * one (test/integration/full-disk.test.ts showed it). Here a short write is followed by another
+ * write, which then fails with ENOSPC (or EFBIG) before anything is renamed.
+ */
 export async function replaceFile(path: string, data: Buffer): Promise<void> {
-  await writeFileAtomic(path, data, { fsync: true });
+  const temp = `${path}.${process.pid}${String(++temps).padStart(6, '0')}`;
+  const mode = await stat(path).then(
+    (existing) => existing.mode & 0o7777,
+    (error: unknown) => {
+      if (isMissing(error)) return undefined;
+      throw error;
+    },
+  );
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await writeAll(handle, data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
   await fsyncDir(dirname(path));
+}
+
+/** Writes all of `data` from the start of a new file, writing again after a short write. */
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
+    if (bytesWritten === 0) {
+      throw Object.assign(new Error('EIO: a write made no progress'), { code: 'EIO' });
+    }
+    offset += bytesWritten;
+  }
 }
 
 /** Creates a directory (and its parents) and makes its entry durable. */

@@ -4,6 +4,7 @@ import type { ParsedFiles } from '../format/parse.js';
 import { type CheckpointPaths, parseRaw, type RawFiles, readRaw } from './files.js';
 import { ensureDir, isMissing, replaceFile } from './io.js';
 import type { HeldLock } from './lock.js';
+import { writingTo } from './write-error.js';
 
 /** What the writer knows about a checkpoint's journal, valid while the journal's identity holds. */
 export interface Writer {
@@ -139,8 +140,10 @@ export class JournalWriters {
     data: Buffer,
     writer: Partial<Writer>,
   ): Promise<Writer> {
-    await ensureDir(this.#dir);
-    await replaceFile(at.journal, data);
+    await writingTo(id, at.journal, async () => {
+      await ensureDir(this.#dir);
+      await replaceFile(at.journal, data);
+    });
     await this.drop(id);
     const handle = await open(at.journal, constants.O_RDWR | constants.O_APPEND);
     const stat = await handle.stat();

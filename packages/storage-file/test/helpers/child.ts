@@ -31,7 +31,7 @@ export async function bundleChild(outDir: string): Promise<string> {
     outfile,
     tsconfig: join(packageDir, 'tsconfig.json'),
     logLevel: 'warning',
-    // CommonJS dependencies (write-file-atomic, proper-lockfile) use require and __filename.
+    // CommonJS dependencies (proper-lockfile) use require and __filename.
     banner: {
       js: [
         "import { createRequire as __ckRequire } from 'node:module';",
@@ -44,10 +44,22 @@ export async function bundleChild(outDir: string): Promise<string> {
   return outfile;
 }
 
-/** Starts the child with tsx, or from a bundle made by {@link bundleChild}. */
-export function startChild(args: string[], options: { bundle?: string } = {}): Child {
+/**
+ * Starts the child with tsx, or from a bundle made by {@link bundleChild}. `fileSizeLimitKiB`
+ * runs it under `ulimit -f`: a write past that size fails with EFBIG, as on a full disk a write
+ * fails with ENOSPC (Node ignores SIGXFSZ, so the process lives on to see the error).
+ */
+export function startChild(
+  args: string[],
+  options: { bundle?: string; fileSizeLimitKiB?: number } = {},
+): Child {
   const command = options.bundle ? [options.bundle, ...args] : ['--import', 'tsx', script, ...args];
-  const child = spawn(process.execPath, command, {
+  const limit = options.fileSizeLimitKiB;
+  const [file, argv] =
+    limit === undefined
+      ? [process.execPath, command]
+      : ['bash', ['-c', `ulimit -f ${limit} && exec "$0" "$@"`, process.execPath, ...command]];
+  const child = spawn(file, argv, {
     cwd: packageDir,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -90,7 +90,7 @@ describe('a compaction cut short', () => {
     const store = fileStore({ dir });
     await store.compact(id);
     // The crash came after the new snapshot was renamed in, before the journal was replaced;
-    // write-file-atomic's temp file of the journal is still there too.
+    // the temp file of the journal is still there too.
     await writeFile(sample.journalPath, sample.journal);
     await writeFile(`${sample.journalPath}.123456`, 'half a journal');
     const expected = replay(null, sample.log);

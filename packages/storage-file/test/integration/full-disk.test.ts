@@ -1,0 +1,138 @@
+/**
+ * A disk that fills up: a child process flushes under a file size limit (`ulimit -f`), so a
+ * write past the limit fails part-way, as a write to a full disk does. The flush must be refused
+ * with a typed error naming the file, the files must keep every acknowledged flush and nothing
+ * of the refused one, and once there is room again the job goes on from there.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { everyUnits, openRun } from '@checkpointkit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkpointFileName,
+  fileStore,
+  journalFileName,
+  readCheckpointFiles,
+} from '../../src/index.js';
+import { bundleChild, startChild } from '../helpers/child.js';
+import { removeDir, tempDir } from '../helpers/tmp.js';
+
+const LIMIT_KIB = 48;
+
+interface Refused {
+  name: string;
+  message: string;
+  code?: string;
+  file?: string;
+  unsaved: number;
+}
+
+let bundle: string;
+let bundleDir: string;
+beforeAll(async () => {
+  bundleDir = await tempDir('ck-full-bundle-');
+  bundle = await bundleChild(bundleDir);
+});
+afterAll(() => removeDir(bundleDir));
+
+/** Runs the filler child until its first refused flush; returns the last ack, the error and the warnings. */
+async function fillUp(dir: string, id: string, compactAfter: number) {
+  const child = startChild(['filler', dir, id, String(compactAfter)], {
+    bundle,
+    fileSizeLimitKiB: LIMIT_KIB,
+  });
+  const refusedLine = await child.waitFor((line) => line.startsWith('refused '));
+  expect(await child.exited).toBe(0);
+  const acks = child.lines.filter((line) => line.startsWith('ack ')).map((l) => Number(l.slice(4)));
+  const warnings = child.lines
+    .filter((line) => line.startsWith('warning '))
+    .map((line) => JSON.parse(line.slice(8)) as { code: string; message: string; file?: string });
+  return {
+    acked: acks.length,
+    refused: JSON.parse(refusedLine.slice(8)) as Refused,
+    warnings,
+  };
+}
+
+/** The stored checkpoint holds exactly flushes 0..n-1, each whole. */
+async function expectExactly(dir: string, id: string, n: number): Promise<void> {
+  const parsed = await readCheckpointFiles(dir, id);
+  expect(parsed).not.toBeNull();
+  expect(parsed!.tornTail).toBeNull();
+  expect(parsed!.checkpoint.stats['n']).toBe(n);
+  const mapped = parsed!.checkpoint.idMaps['m'] ?? {};
+  expect(Object.keys(mapped)).toHaveLength(n);
+  for (let i = 0; i < n; i++) expect(mapped[`s${i}`]).toBe(i);
+}
+
+/** Resumes in this process (no size limit): the job goes on from the last acknowledged flush. */
+async function resumeAndFlush(dir: string, id: string, from: number): Promise<void> {
+  const store = fileStore({ dir });
+  const run = await openRun({ id, store, strategy: everyUnits(1e9), signals: false });
+  expect(run.checkpoint.stats['n']).toBe(from);
+  for (let n = from; n < from + 3; n++) {
+    await run.progress(`u/${n % 64}`, {
+      cursor: n,
+      items: 1,
+      idMappings: [{ map: 'm', source: `s${n}`, target: n }],
+    });
+    await run.count('n');
+    await run.flush('after the disk was freed');
+  }
+  await run.close();
+  await store.close();
+  await expectExactly(dir, id, from + 3);
+}
+
+/** Temp files a failed atomic replace would leave if it did not clean up after itself. */
+async function leftovers(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => /\.checkpoint\.jsonl?\.\d+$/.test(name));
+}
+
+describe('a disk that fills up', () => {
+  it('refuses the flush that does not fit with CheckpointWriteError naming the journal, and keeps every flush before it', async () => {
+    const dir = await tempDir('ck-full-journal-');
+    const id = 'full:journal';
+    try {
+      // No compaction: the journal grows until a batch no longer fits.
+      const { acked, refused } = await fillUp(dir, id, 1e9);
+      expect(acked).toBeGreaterThan(10);
+      expect(refused).toMatchObject({
+        name: 'CheckpointWriteError',
+        code: 'EFBIG',
+        file: join(dir, journalFileName(id)),
+      });
+      expect(refused.message).toContain(
+        `checkpoint "${id}": could not write ${join(dir, journalFileName(id))}`,
+      );
+      // The run kept the refused changes, to save with its next flush.
+      expect(refused.unsaved).toBeGreaterThan(0);
+      // The part of the batch that was written was cut off again: no torn tail, nothing extra.
+      await expectExactly(dir, id, acked);
+      await resumeAndFlush(dir, id, acked);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('keeps the journal when a compaction cannot write the snapshot, warns naming the snapshot, and leaves no temp file', async () => {
+    const dir = await tempDir('ck-full-snapshot-');
+    const id = 'full:snapshot';
+    try {
+      // Compactions every few flushes: once the checkpoint outgrows the limit, the snapshot
+      // cannot be written; the journal keeps every change until it cannot grow either.
+      const { acked, refused, warnings } = await fillUp(dir, id, 2048);
+      const failed = warnings.filter((warning) => warning.code === 'compaction-failed');
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed[0]!.file).toBe(join(dir, checkpointFileName(id)));
+      expect(failed[0]!.message).toContain(`could not write ${join(dir, checkpointFileName(id))}`);
+      expect(failed[0]!.message).toContain('EFBIG');
+      expect(refused).toMatchObject({ name: 'CheckpointWriteError', code: 'EFBIG' });
+      expect(await leftovers(dir)).toEqual([]);
+      await expectExactly(dir, id, acked);
+      await resumeAndFlush(dir, id, acked);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
