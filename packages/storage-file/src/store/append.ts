@@ -3,7 +3,7 @@ import { describeIssues } from '../format/bytes.js';
 import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
-import { appendAll } from './io.js';
+import { writeAll } from './io.js';
 import { asWriteError } from './write-error.js';
 import type { Writer } from './writer.js';
 
@@ -74,7 +74,7 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
       await handle.truncate(writer.validLength);
       writer.size = writer.validLength;
     }
-    await appendAll(handle, batch);
+    await writeAll(handle, batch, null);
     await handle.datasync();
   } catch (error) {
     // Not acknowledged: take back what may have been written, and re-read the journal next time.

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -67,8 +68,6 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-let temps = 0;
-
 /**
  * Replaces a file atomically and durably: a temp file beside it (`<name>.<digits>`), every byte
  * written, fsync, rename over the file, fsync of the directory. The temp file keeps the mode of
@@ -81,7 +80,8 @@ let temps = 0;
  * write, which then fails with ENOSPC (or EFBIG) before anything is renamed.
  */
 export async function replaceFile(path: string, data: Buffer): Promise<void> {
-  const temp = `${path}.${process.pid}${String(++temps).padStart(6, '0')}`;
+  // Digits only: compaction recognises leftovers of a killed process by that shape.
+  const temp = `${path}.${randomInt(1, 2 ** 47)}`;
   const mode = await stat(path).then(
     (existing) => existing.mode & 0o7777,
     (error: unknown) => {
@@ -92,7 +92,7 @@ export async function replaceFile(path: string, data: Buffer): Promise<void> {
   try {
     const handle = await open(temp, 'wx', mode);
     try {
-      await writeAll(handle, data);
+      await writeAll(handle, data, 0);
       await handle.sync();
     } finally {
       await handle.close();
@@ -105,11 +105,20 @@ export async function replaceFile(path: string, data: Buffer): Promise<void> {
   await fsyncDir(dirname(path));
 }
 
-/** Writes all of `data` from the start of a new file, writing again after a short write. */
-async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+/**
+ * Writes all of `data` at `position` (null: at the end of an append-mode handle), writing again
+ * after a short write: the next write then reports why (ENOSPC, EFBIG) instead of the data being
+ * silently cut short.
+ */
+export async function writeAll(
+  handle: FileHandle,
+  data: Buffer,
+  position: number | null,
+): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
+    const at = position === null ? null : position + offset;
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, at);
     if (bytesWritten === 0) {
       throw Object.assign(new Error('EIO: a write made no progress'), { code: 'EIO' });
     }
@@ -121,13 +130,4 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
 export async function ensureDir(dir: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true });
   if (created !== undefined) await fsyncDir(dirname(created));
-}
-
-/** Writes all of `data` at the end of an append-mode handle. */
-export async function appendAll(handle: FileHandle, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
-    offset += bytesWritten;
-  }
 }
