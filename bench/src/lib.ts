@@ -41,7 +41,15 @@ export interface RatioReport {
   goal?: number;
 }
 
-const results: { what: string; ratio: number; goal?: number; met?: boolean }[] = [];
+/** One measured ratio, as `report()` printed it. */
+export interface Result {
+  what: string;
+  ratio: number;
+  goal?: number;
+  met?: boolean;
+}
+
+const results: Result[] = [];
 
 export function report(r: RatioReport): void {
   const ratio =
@@ -75,7 +83,7 @@ export function note(what: string, value: string): void {
   console.log(`  ${what}: ${value}`);
 }
 
-export function allResults() {
+export function allResults(): Result[] {
   return results;
 }
 
