@@ -51,7 +51,7 @@ describe('checkpointkit repair', () => {
     );
   });
 
-  it('without --dir (CHECKPOINT_DIR), the hint is just the id, quoted for the shell when it needs to be', async () => {
+  it('without --dir (CHECKPOINT_DIR), the hint names just the id', async () => {
     const { dir } = await damaged();
     const shown = await runCli(['show', ID], { env: { CHECKPOINT_DIR: dir } });
     expect(shown.code).toBe(5);

@@ -4,7 +4,7 @@ import { JOURNAL_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
 import { encodeSnapshot } from '../format/snapshot.js';
 import type { StoreContext } from './context.js';
 import { type CheckpointPaths, parseRaw, readRaw } from './files.js';
-import { ensureDir, replaceFile } from './io.js';
+import { replaceFile } from './io.js';
 import { writingTo } from './write-error.js';
 
 /**
@@ -27,10 +27,7 @@ export async function compactNow(ctx: StoreContext, id: string): Promise<void> {
     journal.tornTail === null;
   if (compact) return;
   const snapshot = encodeSnapshot(parsed.checkpoint, parsed.seq);
-  await writingTo(id, at.snapshot, async () => {
-    await ensureDir(ctx.dir);
-    await replaceFile(at.snapshot, snapshot);
-  });
+  await writingTo(id, at.snapshot, () => replaceFile(at.snapshot, snapshot));
   const header = encodeJournalHeader(id, parsed.seq);
   await ctx.writers.startJournal(id, at, header, {
     seq: parsed.seq,

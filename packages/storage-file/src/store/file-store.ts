@@ -68,7 +68,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     staleMs,
     compactAfter: options.compactAfter,
     warn,
-    writers: new JournalWriters(dir, mine),
+    writers: new JournalWriters(mine),
     mine,
     paths: (id) => pathsOf(dir, encodeCheckpointId(id)),
     mayWrite: (at, id) => assertMayWrite(at.lock, id, staleMs, mine.get(at.lock)),

@@ -69,8 +69,8 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Replaces a file atomically and durably: a temp file beside it (`<name>.<digits>`), every byte
- * written, fsync, rename over the file, fsync of the directory. The temp file keeps the mode of
+ * Replaces (or creates, with its directory) a file atomically and durably: a temp file beside it
+ * (`<name>.<digits>`), every byte written, fsync, rename over the file, fsync of the directory. The temp file keeps the mode of
  * the file it replaces, and is removed when anything fails.
  *
  * Why not write-file-atomic (which the store used at first): it issues one write(2) and ignores
@@ -80,6 +80,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  * write, which then fails with ENOSPC (or EFBIG) before anything is renamed.
  */
 export async function replaceFile(path: string, data: Buffer): Promise<void> {
+  await ensureDir(dirname(path));
   // Digits only: compaction recognises leftovers of a killed process by that shape.
   const temp = `${path}.${randomInt(1, 2 ** 47)}`;
   const mode = await stat(path).then(

@@ -38,6 +38,7 @@ export async function writingTo<T>(id: string, file: string, work: () => Promise
   }
 }
 
+/** The error as a {@link CheckpointWriteError} for `file` when it is a system error; else as it is. */
 export function asWriteError(id: string, file: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (error instanceof CheckpointError || typeof code !== 'string') return error;

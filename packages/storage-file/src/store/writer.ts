@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { ParsedFiles } from '../format/parse.js';
 import { type CheckpointPaths, parseRaw, type RawFiles, readRaw } from './files.js';
-import { ensureDir, isMissing, replaceFile } from './io.js';
+import { isMissing, replaceFile } from './io.js';
 import type { HeldLock } from './lock.js';
 import { writingTo } from './write-error.js';
 
@@ -64,12 +64,10 @@ function writerOf(raw: RawFiles, parsed: ParsedFiles | null): Writer | null {
 /** The writer state of each checkpoint a store writes, with the journal handles it holds open. */
 export class JournalWriters {
   readonly #writers = new Map<string, Writer>();
-  readonly #dir: string;
   readonly #mine: ReadonlyMap<string, HeldLock>;
 
   /** `mine`: the locks the store holds, by lock directory (under them, an open journal is the journal). */
-  constructor(dir: string, mine: ReadonlyMap<string, HeldLock>) {
-    this.#dir = dir;
+  constructor(mine: ReadonlyMap<string, HeldLock>) {
     this.#mine = mine;
   }
 
@@ -140,10 +138,7 @@ export class JournalWriters {
     data: Buffer,
     writer: Partial<Writer>,
   ): Promise<Writer> {
-    await writingTo(id, at.journal, async () => {
-      await ensureDir(this.#dir);
-      await replaceFile(at.journal, data);
-    });
+    await writingTo(id, at.journal, () => replaceFile(at.journal, data));
     await this.drop(id);
     const handle = await open(at.journal, constants.O_RDWR | constants.O_APPEND);
     const stat = await handle.stat();
