@@ -1,21 +1,18 @@
 #!/usr/bin/env bash
-# Sourced by the other scripts: makes sure the pinned pnpm is on PATH and the workspace is
-# installed. Works on a fresh machine that has only Node 20+, git and Debian's packages.
+# Sourced by the other scripts: puts the pinned pnpm first on PATH and installs the workspace.
+# Works on a fresh machine that has only Node 20+, npm, git and Debian's packages.
+#
+# pnpm is installed with npm into the repository's own cache (.cache/pnpm), never globally and
+# never through corepack: Node 20's bundled corepack may not know npm's current signing keys, and
+# `corepack enable` then leaves a pnpm shim in the global bin folder that fails on every call
+# ("No compatible signature found") and blocks a later `npm install --global pnpm` (EEXIST).
+# npm checks the tarball's integrity itself. The version is the one `packageManager` pins.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-pnpm_version="$(node -p "require('./package.json').packageManager.split('@')[1]")"
-export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
-
-if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
-  # corepack first (it reads packageManager); Node 20's corepack may not know the current npm
-  # signing keys, so fall back to npm, which checks the tarball's integrity itself.
-  if ! { corepack enable pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$pnpm_version" ]; }; then
-    echo "bootstrap: installing pnpm@$pnpm_version with npm"
-    npm install --global --no-fund --no-audit "pnpm@$pnpm_version" >/dev/null
-  fi
-fi
+# shellcheck source=scripts/pnpm-path.sh
+source "$repo_root/scripts/pnpm-path.sh"
 
 if [ "${CI:-}" = "true" ]; then
   pnpm install --frozen-lockfile --reporter=append-only
