@@ -3,7 +3,6 @@
 # .cache/pnpm (or $CHECKPOINTKIT_PNPM_HOME) with npm, if it is not there yet, and puts it first
 # on PATH. Whatever pnpm the machine has (none, another version, a broken corepack shim) is left
 # alone and shadowed. See bootstrap.sh for why corepack is not used.
-set -euo pipefail
 _ck_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _ck_pnpm_version="$(node -p "require('$_ck_root/package.json').packageManager.split('@')[1].split('+')[0]")"
 _ck_pnpm_home="${CHECKPOINTKIT_PNPM_HOME:-$_ck_root/.cache/pnpm}"
