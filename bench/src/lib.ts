@@ -41,13 +41,14 @@ export interface RatioReport {
   goal?: number;
 }
 
-/** One measured ratio, as `report()` printed it. */
-export interface Result {
-  what: string;
-  ratio: number;
-  goal?: number;
-  met?: boolean;
-}
+/**
+ * One measured figure with or without a goal, as `report()`, `limit()` or `skipped()` printed it.
+ * Suites run in child processes and send these to the parent, which sums up every suite's goals.
+ */
+export type Result =
+  | { kind: 'ratio'; what: string; ratio: number; goal?: number; met?: boolean }
+  | { kind: 'limit'; what: string; value: number; unit: string; goal: number; met: boolean }
+  | { kind: 'skipped'; what: string; why: string };
 
 const results: Result[] = [];
 
@@ -71,11 +72,29 @@ export function report(r: RatioReport): void {
   console.log(`    ${r.baseline.label}: ${fmt(r.baseline.value)} ${r.baseline.unit}`);
   console.log(`    ratio: ${ratio.toFixed(2)}${label}${goalText}`);
   results.push({
+    kind: 'ratio',
     what: r.what,
     ratio,
     ...(r.goal !== undefined && { goal: r.goal }),
     ...(met !== undefined && { met }),
   });
+}
+
+/**
+ * An absolute goal (a figure that must stay under a limit, such as a latency a user sees),
+ * printed and counted in the run's summary like a ratio's goal.
+ */
+export function limit(what: string, value: number, goal: number, unit = 'ms'): void {
+  const met = value < goal;
+  console.log(`  goal: ${what} under ${goal} ${unit}`);
+  console.log(`    ${fmt(value)} ${unit}: ${met ? 'met' : 'NOT met'}`);
+  results.push({ kind: 'limit', what, value, unit, goal, met });
+}
+
+/** A measurement that could not run here (a missing tool): counted, so no summary hides it. */
+export function skipped(what: string, why: string): void {
+  console.log(`  skipped: ${what}: ${why}`);
+  results.push({ kind: 'skipped', what, why });
 }
 
 /** A figure without a baseline (a count, a scaling table row). */

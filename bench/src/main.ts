@@ -57,10 +57,27 @@ if (only) {
   const results: Result[] = [];
   for (const file of files) results.push(...(await forkSuite(file)));
 
-  const missed = results.filter((r) => r.met === false);
-  console.log(
-    `\n${results.length} ratios measured; ${results.filter((r) => r.met).length} goals met, ${missed.length} not met.`,
-  );
-  for (const r of missed)
-    console.log(`  not met: ${r.what} (${r.ratio.toFixed(2)}x, goal ${r.goal}x)`);
+  console.log(`\n${summarize(results).join('\n')}`);
+}
+
+/** The closing lines: every goal of every suite, ratio or limit, met or not, and what was skipped. */
+function summarize(results: Result[]): string[] {
+  const ratios = results.filter((r) => r.kind === 'ratio').length;
+  const limits = results.filter((r) => r.kind === 'limit').length;
+  const goals = results.filter((r) => 'met' in r && r.met !== undefined);
+  const missed = goals.filter((r) => 'met' in r && r.met === false);
+  const skips = results.filter((r) => r.kind === 'skipped');
+  const lines = [
+    `${ratios} ratios and ${limits} limits measured; ${goals.length - missed.length} goals met, ${missed.length} not met, ${skips.length} skipped.`,
+  ];
+  for (const r of missed) {
+    if (r.kind === 'ratio')
+      lines.push(`  not met: ${r.what} (${r.ratio.toFixed(2)}x, goal ${r.goal}x)`);
+    if (r.kind === 'limit')
+      lines.push(
+        `  not met: ${r.what} (${r.value.toFixed(0)} ${r.unit}, goal under ${r.goal} ${r.unit})`,
+      );
+  }
+  for (const r of skips) if (r.kind === 'skipped') lines.push(`  skipped: ${r.what}: ${r.why}`);
+  return lines;
 }

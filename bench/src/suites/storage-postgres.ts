@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { everyUnits, openRun, pipeline, type Source } from '@checkpointkit/core';
 import { postgresStore, startTestCluster, type TestCluster } from '@checkpointkit/storage-postgres';
-import { note, report, type Suite } from '../lib.js';
+import { note, report, type Suite, skipped } from '../lib.js';
 
 const COMPLETIONS = 20_000;
 const FLUSH_EVERY = 1000;
@@ -183,7 +183,7 @@ const suite: Suite = {
       try {
         durable = await startTestCluster({ durable: true });
       } catch (error) {
-        note('skipped', `no PostgreSQL server: ${(error as Error).message}`);
+        skipped('the PostgreSQL suite', `no PostgreSQL server: ${(error as Error).message}`);
         return;
       }
       clusters.push(durable);

@@ -18,7 +18,7 @@ import {
   measure,
   missingTools,
 } from '../../../packages/vscode-extension/test/bench/run.js';
-import { note, report, type Suite } from '../lib.js';
+import { limit, note, report, type Suite, skipped } from '../lib.js';
 
 const RUNS = 3;
 
@@ -27,19 +27,12 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function goal(what: string, value: number, limit: number): void {
-  note(
-    `goal: ${what} under ${limit} ms`,
-    `${value.toFixed(0)} ms: ${value < limit ? 'met' : 'NOT met'}`,
-  );
-}
-
 const suite: Suite = {
   name: 'vscode: checkpointkit-vscode in code-server',
   async run() {
     const missing = missingTools();
     if (missing) {
-      note('skipped', missing);
+      skipped('the VS Code suite', missing);
       return;
     }
     buildExtension();
@@ -86,7 +79,7 @@ const suite: Suite = {
         },
         kind: 'overhead',
       });
-      goal('activation to populated tree', m(bigRuns, 'firstTreeMs'), 1000);
+      limit('activation to populated tree', m(bigRuns, 'firstTreeMs'), 1000);
       report({
         what: 'first page of the big checkpoint (children computed cold, TreeItems built)',
         subject: {
@@ -101,7 +94,7 @@ const suite: Suite = {
         },
         kind: 'overhead',
       });
-      goal('first page of the big checkpoint', m(bigRuns, 'firstPageMs'), 300);
+      limit('first page of the big checkpoint', m(bigRuns, 'firstPageMs'), 300);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 /**
  * The exchanges recorded from a real Synapse 1.67 homeserver (test/fixtures/matrix-recordings, a
- * copy of ../shared/matrix-recordings; tokens scrubbed to `<token>`).
+ * copy of the project's recordings; tokens scrubbed to `<token>`).
  */
 import { readFileSync } from 'node:fs';
 import type { Recording } from '../../src/testing/index.js';

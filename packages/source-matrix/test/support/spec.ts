@@ -1,6 +1,6 @@
 /**
  * The Matrix Client-Server API as the spec's OpenAPI files define it (test/fixtures/matrix-spec, a
- * copy of ../shared/matrix-spec): checks a request against its operation (path and query
+ * copy of an excerpt of the official spec): checks a request against its operation (path and query
  * parameters, the JSON filter, the bearer token) and a response against the operation's schemas,
  * so the fake homeserver cannot drift from the spec. Relative `$ref`s between the YAML files resolve
  * through each file's `$id`, which is its path under the spec's root.
@@ -43,7 +43,7 @@ export interface Operation {
 }
 
 /**
- * `GET /rooms/{roomId}/state` is not part of the spec excerpt in ../shared/matrix-spec; the spec
+ * `GET /rooms/{roomId}/state` is not part of the spec excerpt in test/fixtures/matrix-spec; the spec
  * (rooms.yaml) defines its 200 response as an array of ClientEvent, which is what this says.
  */
 const ROOM_STATE: Obj = {
