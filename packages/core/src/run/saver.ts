@@ -4,6 +4,7 @@ import { applyChange } from '../model/reducer.js';
 import type { Checkpoint } from '../model/schema.js';
 import type { CheckpointStore } from '../store/contract.js';
 import type { RateLimitInfo, SaveContext, SaveStrategy } from '../strategies/index.js';
+import { createTransactionScope, type TransactionScope } from './scope.js';
 import { UndoLog } from './undo.js';
 
 /** What a {@link Saver} needs from its run. */
@@ -38,8 +39,9 @@ export class Saver {
   #since: { changes: number; units: number; items: number; at: number };
   #rateLimit: RateLimitInfo | null = null;
   #flushing: Promise<void> = Promise.resolve();
-  /** Set while a store transaction is open: what its changes overwrote. */
-  #undo: UndoLog | null = null;
+  /** Set while a store transaction is open. */
+  #open: OpenTransaction | null = null;
+  readonly #scope: TransactionScope | null = createTransactionScope();
 
   constructor(init: SaverInit) {
     this.#id = init.id;
@@ -57,11 +59,27 @@ export class Saver {
     return this.#buffer.length;
   }
 
-  /** Applies a change to the live state and buffers it (the run checked that it may record). */
+  /**
+   * Applies a change to the live state and buffers it (the run checked that it may record).
+   * While a transaction is open, a change recorded by its own work goes into it; one recorded by
+   * other work (another unit) goes to the buffer as usual. Both are remembered by the undo log,
+   * so that a transaction that fails can take back its own changes and keep the others.
+   */
   record(change: Change): void {
-    this.#undo?.before(this.#state, change);
-    applyChange(this.#state, change);
-    this.#buffer.push(change);
+    const open = this.#open;
+    if (open) {
+      open.undo.before(this.#state, change);
+      applyChange(this.#state, change);
+      const own = this.#scope === null || this.#scope.current() === open.token;
+      if (own) open.own.push(change);
+      else {
+        open.others.push(change);
+        this.#buffer.push(change);
+      }
+    } else {
+      applyChange(this.#state, change);
+      this.#buffer.push(change);
+    }
     this.#since.changes += 1;
   }
 
@@ -87,8 +105,8 @@ export class Saver {
 
   /** Flushes when the save strategy says so. */
   async maybeSave(): Promise<void> {
-    // Inside a transaction the transaction saves, when it commits.
-    if (this.#buffer.length === 0 || this.#undo) return;
+    // While a transaction is open, saving waits for it (flushes and transactions take turns).
+    if (this.#buffer.length === 0 || this.#open) return;
     const decision = this.#strategy.decide(this.#saveContext());
     if (decision.save) await this.flush(decision.reason);
   }
@@ -169,28 +187,35 @@ export class Saver {
     const since = this.#since;
     const rateLimit = this.#rateLimit;
     this.#buffer = [];
-    const undo = new UndoLog(this.#state);
-    this.#undo = undo;
+    const open: OpenTransaction = {
+      token: {},
+      undo: new UndoLog(this.#state),
+      own: [],
+      others: [],
+    };
+    this.#open = open;
     try {
       const { value, saved } = await store.transaction(this.#id, async (tx) => {
-        const value = await work(tx.client);
+        const run = () => work(tx.client);
+        const value = await (this.#scope ? this.#scope.run(open.token, run) : run());
         const saved: Change = { type: 'saved', at: this.#at(), reason };
-        // Changes recorded from here on (by other work) are not part of this transaction.
-        const taken = this.#buffer;
-        this.#buffer = [];
-        await tx.append([...before, ...taken, saved]);
+        await tx.append([...before, ...open.own, saved]);
         return { value, saved };
       });
-      this.#undo = null;
+      this.#open = null;
       applyChange(this.#state, saved);
+      // What other work recorded meanwhile is still buffered, for the next save.
       this.#since = { changes: this.#buffer.length, units: 0, items: 0, at: this.#now().getTime() };
       return value;
     } catch (error) {
-      this.#undo = null;
-      undo.restore(this.#state);
-      // What was buffered before is still to save; what was recorded while it was open is gone.
-      this.#buffer = before;
-      this.#since = since;
+      this.#open = null;
+      // Take back the transaction's own changes: every part any change touched goes back to what
+      // it was, then the other work's changes are applied again, in order.
+      open.undo.restore(this.#state);
+      for (const change of open.others) applyChange(this.#state, change);
+      // What was buffered before is still to save, ahead of what other work recorded meanwhile.
+      this.#buffer = [...before, ...this.#buffer];
+      this.#since = { ...since, changes: since.changes + open.others.length };
       this.#rateLimit ??= rateLimit;
       if (isOutcomeUnknown(error)) {
         // The store cannot tell whether it committed: this run's state can no longer be trusted.
@@ -200,6 +225,17 @@ export class Saver {
       throw error;
     }
   }
+}
+
+/** A store transaction in progress: whose changes are its own, and how to take them back. */
+interface OpenTransaction {
+  /** Marks the transaction's work in the {@link TransactionScope}. */
+  token: object;
+  undo: UndoLog;
+  /** Changes recorded by the transaction's work: committed with it, or taken back. */
+  own: Change[];
+  /** Changes other work recorded while it was open: buffered, and kept either way. */
+  others: Change[];
 }
 
 function isOutcomeUnknown(error: unknown): boolean {

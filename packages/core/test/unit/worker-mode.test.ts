@@ -165,6 +165,53 @@ describe('run.transaction', () => {
     await run.close();
   });
 
+  it('takes back only its own changes: what other work recorded while it was open stays, and is saved', async () => {
+    const store = sharedStore(new MemoryStorage(), new Map());
+    const run = await openRun({ id: 'tx', store, strategy: everyUnits(100), signals: false });
+    await run.plan(['a', 'b', 'c', 'd']);
+    await run.start('d');
+    await run.flush();
+    store.control.failCommits = 1;
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const failing = run.transaction(async () => {
+      await run.progress('a', { cursor: 1, items: 2 });
+      await run.count('shared', 10);
+      open();
+      await gate;
+      await run.count('inside');
+    });
+    await opened;
+    // Other units' work, outside the transaction, while it is open.
+    await run.start('b');
+    await run.complete('b', { items: 4 });
+    await run.start('c');
+    await run.fail('c', new Error('gone'), { retryable: true });
+    await run.progress('d', { cursor: 7, items: 1 });
+    await run.count('shared', 3);
+    release();
+    await expect(failing).rejects.toThrow('commit failed');
+
+    const expectOthersKept = (units: Record<string, unknown>, stats: Record<string, number>) => {
+      expect(units['a']).toMatchObject({ status: 'pending', cursor: null, done: 0 });
+      expect(units['b']).toMatchObject({ status: 'complete', done: 4 });
+      expect(units['c']).toMatchObject({ status: 'failed' });
+      expect(units['d']).toMatchObject({ status: 'in_progress', cursor: 7, done: 1 });
+      expect(stats).toEqual({ shared: 3 });
+    };
+    expectOthersKept(run.checkpoint.units, run.checkpoint.stats);
+    await run.flush();
+    const stored = (await store.load('tx'))!;
+    expectOthersKept(stored.units, stored.stats);
+    await run.close();
+  });
+
   it('closes the run when the store cannot tell whether the transaction committed', async () => {
     const store = sharedStore(new MemoryStorage(), new Map());
     const run = await openRun({ id: 'tx', store, strategy: always(), signals: false });
