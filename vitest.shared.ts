@@ -40,6 +40,15 @@ export interface IntegrationSettings {
 }
 
 /**
+ * Timeouts are last guards against a hang, never the bound of a test: every test is bounded by
+ * its own counts and events (N rounds, until the child says X). CI runs every package's tests at
+ * once on 2 cores, where a count-bounded test that takes 9 s alone took over 60 s; so the guards
+ * are wide.
+ */
+export const UNIT_TIMEOUT_MS = 60_000;
+export const INTEGRATION_TIMEOUT_MS = 600_000;
+
+/**
  * The vitest config every package uses: workspace packages from source, and two projects, `unit`
  * (test/unit) and `integration` (test/integration, real processes and servers, longer timeouts).
  */
@@ -48,13 +57,17 @@ export function packageTestConfig(integration: IntegrationSettings = {}): ViteUs
     resolve: { alias: workspaceAliases },
     test: {
       projects: [
-        { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+        {
+          extends: true,
+          test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: UNIT_TIMEOUT_MS },
+        },
         {
           extends: true,
           test: {
             name: 'integration',
             include: ['test/integration/**/*.test.ts'],
-            testTimeout: 60_000,
+            testTimeout: INTEGRATION_TIMEOUT_MS,
+            hookTimeout: UNIT_TIMEOUT_MS * 2,
             ...integration,
           },
         },

@@ -5,7 +5,6 @@ export default defineConfig(
   packageTestConfig({
     // One PostgreSQL cluster for the run (or DATABASE_URL); each test file uses its own schema.
     globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
   }),
 );

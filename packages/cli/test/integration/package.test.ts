@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
 }
 
 describe('the published package', () => {
-  it('packs the built sources, the README and package.json, and nothing else', async () => {
+  it('packs the built sources, the bin, the README and package.json, and nothing else', async () => {
     const out = await tempDir();
     const packed = JSON.parse(
       execFileSync('pnpm', ['pack', '--json', '--pack-destination', out], {
@@ -35,6 +35,7 @@ describe('the published package', () => {
     expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(
       [
         'README.md',
+        'bin/checkpointkit.js',
         'package.json',
         ...(files.includes('CHANGELOG.md') ? ['CHANGELOG.md'] : []),
       ].sort(),

@@ -85,10 +85,15 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
   writer.seq += 1;
   writer.validLength += batch.length;
   writer.size = writer.validLength;
-  if (writer.size - writer.headerLength >= threshold(ctx, writer)) {
+  const grown = writer.size - writer.headerLength;
+  const limit = threshold(ctx, writer);
+  if (grown >= limit && grown >= (ctx.compactRetryAt.get(id) ?? 0)) {
     void ctx
       .serialize(id, () => compactNow(ctx, id))
+      .then(() => ctx.compactRetryAt.delete(id))
       .catch((error: unknown) => {
+        // Try again once the journal has grown by another threshold.
+        ctx.compactRetryAt.set(id, grown + limit);
         ctx.warn({
           code: 'compaction-failed',
           message: `compaction of checkpoint "${id}" failed (the journal keeps every change): ${(error as Error).message}`,

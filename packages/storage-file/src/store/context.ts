@@ -12,6 +12,12 @@ export interface StoreContext {
   readonly compactAfter: number | undefined;
   readonly warn: (warning: FileStoreWarning) => void;
   readonly writers: JournalWriters;
+  /**
+   * After a compaction failed (a full disk, say): the journal size, in bytes of changes, below
+   * which no compaction is tried again, so a disk that stays full does not cost a snapshot
+   * rewrite on every flush. Cleared when a compaction succeeds.
+   */
+  readonly compactRetryAt: Map<string, number>;
   /** Locks this store holds, by lock directory: it writes under them, and only under them or no lock. */
   readonly mine: Map<string, HeldLock>;
   paths(id: string): CheckpointPaths;

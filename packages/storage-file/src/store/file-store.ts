@@ -69,6 +69,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     compactAfter: options.compactAfter,
     warn,
     writers: new JournalWriters(mine),
+    compactRetryAt: new Map(),
     mine,
     paths: (id) => pathsOf(dir, encodeCheckpointId(id)),
     mayWrite: (at, id) => assertMayWrite(at.lock, id, staleMs, mine.get(at.lock)),

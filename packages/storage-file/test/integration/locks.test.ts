@@ -47,7 +47,7 @@ describe('locks across processes', () => {
       await Promise.all(children.map((child) => child.exited));
       expect(await readLockOwner(dir, id)).toBeNull();
     }
-  }, 120_000);
+  });
 
   it('takes over the lock of a process killed with kill -9 at once', async () => {
     const id = 'dead:1';
@@ -62,5 +62,5 @@ describe('locks across processes', () => {
     expect(lock.owner.pid).toBe(process.pid);
     await lock.release();
     await store.close();
-  }, 60_000);
+  });
 });

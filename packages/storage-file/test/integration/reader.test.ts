@@ -42,4 +42,4 @@ it('reads a consistent state while a writer appends and compacts', async () => {
   } finally {
     await killHard(child);
   }
-}, 120_000);
+});
