@@ -1,10 +1,14 @@
 /**
  * PostgreSQL store: unit completions per second when a flush batches them, against one UPDATE
- * per change; and the throughput of 1, 2 and 4 worker processes sharing one checkpoint.
+ * per change; and the throughput of 1, 2 and 4 worker processes sharing one checkpoint, with the
+ * CPU time each unit costs the store (the workers' own CPU, where the source only sleeps, plus the
+ * server's), so that scaling on a bigger machine can be predicted.
  * Server: a throwaway cluster (initdb + pg_ctl) started here, or DATABASE_URL.
  * This file is also the worker process of the scaling figure (CK_BENCH_WORKER set).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { everyUnits, openRun, pipeline, type Source } from '@checkpointkit/core';
@@ -68,8 +72,47 @@ async function completions(url: string, goal: number | undefined): Promise<void>
   await store.close();
 }
 
-/** Starts `count` worker processes on one checkpoint; resolves with units per second once all ended. */
-async function workers(url: string, schema: string, count: number): Promise<number> {
+interface WorkersFigure {
+  unitsPerSecond: number;
+  /** CPU ms per unit in the worker processes (pipeline and store client; the source only sleeps). */
+  clientCpuMsPerUnit: number;
+  /** CPU ms per unit in the PostgreSQL server's processes, when the server is ours to look at. */
+  serverCpuMsPerUnit: number | undefined;
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/**
+ * CPU ms the server's processes have used: the postmaster's own and its reaped children's
+ * (cutime/cstime: backends of closed connections), plus every live child's. Linux /proc only.
+ */
+function serverCpuMs(dataDir: string): number {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const stat = (pid: string) => {
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  };
+  const own = stat(String(postmaster)); // [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const fields = stat(pid);
+      if (Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone between readdir and read
+    }
+  }
+  return (ticks / CLOCK_TICKS) * 1000;
+}
+
+/** Starts `count` worker processes on one checkpoint; measures them once all ended. */
+async function workers(
+  url: string,
+  schema: string,
+  count: number,
+  dataDir: string | undefined,
+): Promise<WorkersFigure> {
   const id = `bench:workers-${count}`;
   const file = fileURLToPath(import.meta.url);
   const children = Array.from({ length: count }, (_, n) =>
@@ -106,30 +149,57 @@ async function workers(url: string, schema: string, count: number): Promise<numb
         ),
       ),
   );
+  let clientCpuMs = 0;
+  for (const child of children) {
+    child.stdout!.on('data', (text: string) => {
+      const match = /cpu-ms (\d+(?:\.\d+)?)/.exec(text);
+      if (match) clientCpuMs += Number(match[1]);
+    });
+  }
+  const serverBefore = dataDir ? serverCpuMs(dataDir) : 0;
   for (const child of children) child.stdin!.end('go\n');
   await Promise.all(ended);
-  return WORKER_UNITS / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    unitsPerSecond: WORKER_UNITS / seconds,
+    clientCpuMsPerUnit: clientCpuMs / WORKER_UNITS,
+    serverCpuMsPerUnit: dataDir ? (serverCpuMs(dataDir) - serverBefore) / WORKER_UNITS : undefined,
+  };
 }
 
-async function scaling(url: string): Promise<void> {
+async function scaling(url: string, dataDir: string | undefined): Promise<void> {
   const schema = 'bench_workers';
   const store = postgresStore({ connectionString: url, schema });
   await store.pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await store.migrate();
-  const rates = new Map<number, number>();
-  for (const count of [1, 2, 4]) rates.set(count, await workers(url, schema, count));
-  for (const [count, rate] of rates) {
+  const figures = new Map<number, WorkersFigure>();
+  for (const count of [1, 2, 4]) figures.set(count, await workers(url, schema, count, dataDir));
+  const storeCpu = (f: WorkersFigure) => f.clientCpuMsPerUnit + (f.serverCpuMsPerUnit ?? 0);
+  for (const [count, f] of figures) {
+    const server =
+      f.serverCpuMsPerUnit === undefined
+        ? 'server not measured (DATABASE_URL)'
+        : `server ${f.serverCpuMsPerUnit.toFixed(3)}`;
     note(
       `${count} worker${count === 1 ? '' : 's'}, ${WORKER_UNITS} units (${PAGE_LATENCY_MS} ms of I/O per page)`,
-      `${rate.toFixed(0)} units/s`,
+      `${f.unitsPerSecond.toFixed(0)} units/s; CPU ms per unit: workers ${f.clientCpuMsPerUnit.toFixed(3)}, ${server}`,
     );
   }
+  const one = figures.get(1)!;
   for (const count of [2, 4]) {
+    const many = figures.get(count)!;
     report({
       what: `${count} worker processes against 1, one shared checkpoint`,
-      subject: { label: `${count} workers`, value: rates.get(count)!, unit: 'units/s' },
-      baseline: { label: '1 worker', value: rates.get(1)!, unit: 'units/s' },
+      subject: { label: `${count} workers`, value: many.unitsPerSecond, unit: 'units/s' },
+      baseline: { label: '1 worker', value: one.unitsPerSecond, unit: 'units/s' },
       kind: 'throughput',
+    });
+    report({
+      what: `the store's CPU per unit with ${count} workers against 1 (workers' processes${dataDir ? ' + server' : ''}; must not rise)`,
+      subject: { label: `${count} workers`, value: storeCpu(many), unit: 'CPU ms/unit' },
+      baseline: { label: '1 worker', value: storeCpu(one), unit: 'CPU ms/unit' },
+      kind: 'overhead',
+      goal: 1,
     });
   }
   await store.pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -161,8 +231,11 @@ async function worker(): Promise<void> {
   await run.flush('planned');
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  const cpu = process.cpuUsage();
   await pipeline({ run, source, sink: { write: () => undefined }, concurrency: 8, claimBatch: 20 });
   await run.finish();
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(`cpu-ms ${(used.user + used.system) / 1000}\n`);
   await store.close();
 }
 
@@ -174,7 +247,7 @@ const suite: Suite = {
       const given = process.env['DATABASE_URL'];
       if (given) {
         await completions(given, 10);
-        await scaling(given);
+        await scaling(given, undefined);
         return;
       }
       // A server as in production (durable commits), and one as in the tests (fsync off): the
@@ -191,7 +264,7 @@ const suite: Suite = {
       const fast = await startTestCluster();
       clusters.push(fast);
       await completions(fast.url, undefined);
-      await scaling(durable.url);
+      await scaling(durable.url, join(durable.dir, 'data'));
     } finally {
       for (const cluster of clusters) await cluster.stop();
     }
