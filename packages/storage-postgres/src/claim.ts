@@ -8,6 +8,17 @@ import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
 import { failWorkers } from './sessions.js';
 
 /**
+ * A unit a worker may claim: unfinished with no live lease, or failed when the claim retries
+ * failures ($2: retry failed ones, $3: the non-retryable ones too, $4: only those failed before).
+ */
+const CLAIMABLE = `checkpoint = $1
+  AND (lease_owner IS NULL OR lease_expires_at <= now())
+  AND (status IN ('pending', 'in_progress')
+       OR (status = 'failed' AND $2::bool
+           AND ($3::bool OR (error ->> 'retryable')::bool)
+           AND ($4::text IS NULL OR error ->> 'at' < $4)))`;
+
+/**
  * Worker mode: claims up to `request.limit` free units (no live lease; failed ones too when asked)
  * in plan order with `FOR UPDATE SKIP LOCKED`, starts them under this worker's lease and marks the
  * workers whose leases expired as failed. Also tells how many units others hold, and until when.
@@ -39,28 +50,36 @@ export async function claimFreeUnits(
       // Right after a large plan the table's statistics are stale, and the planner would sort
       // every open unit to pick a few: walk the (checkpoint, seq) index in order instead.
       await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
+      const claimableParams = [
+        cid,
+        request.retryFailed === true || request.retryFailed === 'retryable',
+        request.retryFailed === true,
+        request.failedBefore ?? null,
+      ];
       const free = await client.query<{ key: string; lease_owner: string | null }>(
-        `SELECT key, lease_owner FROM ${t.units}
-           WHERE checkpoint = $1
-             AND (lease_owner IS NULL OR lease_expires_at <= now())
-             AND (status IN ('pending', 'in_progress')
-                  OR (status = 'failed' AND $3::bool
-                      AND ($4::bool OR (error ->> 'retryable')::bool)
-                      AND ($5::text IS NULL OR error ->> 'at' < $5)))
+        `SELECT key, lease_owner FROM ${t.units} WHERE ${CLAIMABLE}
            ORDER BY seq
-           LIMIT $2
+           LIMIT $5
            FOR UPDATE SKIP LOCKED`,
-        [
-          cid,
-          request.limit,
-          request.retryFailed === true || request.retryFailed === 'retryable',
-          request.retryFailed === true,
-          request.failedBefore ?? null,
-        ],
+        [...claimableParams, request.limit],
       );
       const others = await leasedElsewhere(client);
       await client.query('RESET enable_sort; RESET enable_bitmapscan');
-      if (free.rows.length === 0) return { units: [], others };
+      if (free.rows.length === 0) {
+        // SKIP LOCKED passed over units that another worker's plan or claim has locked but not
+        // yet committed: they are not leased, but not free either. Count them as held
+        // elsewhere, so this worker looks again soon instead of ending with work left.
+        const locked = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${t.units} WHERE ${CLAIMABLE}`,
+          claimableParams,
+        );
+        const n = locked.rows[0]?.n ?? 0;
+        if (n > 0) {
+          others.leasedElsewhere += n;
+          others.nextExpiry = new Date().toISOString();
+        }
+        return { units: [], others };
+      }
       const keys = free.rows.map(keyFromRow);
       const expired = new Set(free.rows.map((row) => row.lease_owner));
       expired.delete(null);
