@@ -125,3 +125,19 @@ export function isRetryable(error: unknown): boolean {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Whether an error means the run cannot go on, whatever unit it came from: the store lost the
+ * run's lock, the run was closed under it, the store cannot tell whether it saved
+ * (`outcomeUnknown`), or the store gave up reaching its database (`storeUnavailable`).
+ * `pipeline()` stops on such an error and rejects with it, instead of failing the unit.
+ */
+export function isRunFatal(error: unknown): boolean {
+  if (error instanceof LockLostError || error instanceof RunClosedError) return true;
+  const flags = error as { outcomeUnknown?: unknown; storeUnavailable?: unknown } | null;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (flags?.outcomeUnknown === true || flags?.storeUnavailable === true)
+  );
+}

@@ -1,4 +1,4 @@
-import { errorMessage, isRetryable } from '../errors.js';
+import { errorMessage, isRetryable, isRunFatal } from '../errors.js';
 import type { CheckpointSummary } from '../model/summary.js';
 import type { Run } from '../run/run.js';
 import type { PendingOptions } from '../run/types.js';
@@ -54,6 +54,10 @@ export interface PipelineResult {
  * and records a page's cursor (with the id mappings the sink returned) only after the sink
  * accepted the page. One failed unit does not stop the others. The run stays open: call
  * `run.finish()` when you are done.
+ *
+ * Rejects, after stopping every unit in flight, when the run itself cannot go on (see
+ * {@link isRunFatal}: a lost lock, a store that gave up reaching its database): no unit is
+ * recorded as failed for that, and the next run resumes where this one stopped.
  */
 export async function pipeline<In, Out = In>(
   options: PipelineOptions<In, Out>,
@@ -69,6 +73,16 @@ export async function pipeline<In, Out = In>(
   }
   const signal = stop.signal;
   const result = { completed: 0, failed: 0, pages: 0, items: 0 };
+  /** The first error that stopped the run (not a unit): rethrown once the units in flight stop. */
+  let fatal: unknown;
+  const stopOnFatal = (error: unknown): boolean => {
+    if (fatal === undefined && !isRunFatal(error)) return false;
+    if (fatal === undefined) {
+      fatal = error;
+      stop.abort(error);
+    }
+    return true;
+  };
 
   try {
     const plans: UnitPlan[] = [];
@@ -102,7 +116,14 @@ export async function pipeline<In, Out = In>(
 
     const work = async (key: string, claimed = false): Promise<void> => {
       // A claim has recorded the start already.
-      if (!claimed) await run.start(key);
+      if (!claimed) {
+        try {
+          await run.start(key);
+        } catch (error) {
+          if (stopOnFatal(error)) return;
+          throw error;
+        }
+      }
       emit({ type: 'unit-started', key });
       try {
         const cursor = run.unit(key)?.cursor ?? null;
@@ -125,10 +146,16 @@ export async function pipeline<In, Out = In>(
         result.completed += 1;
         emit({ type: 'unit-completed', key, done: run.unit(key)?.done ?? 0 });
       } catch (error) {
+        if (stopOnFatal(error)) return;
         // A source that ends its read because we aborted is stopping, not failing.
         if (signal.aborted) return;
         const retryable = isRetryable(error);
-        await run.fail(key, error, { retryable });
+        try {
+          await run.fail(key, error, { retryable });
+        } catch (failing) {
+          if (stopOnFatal(failing)) return;
+          throw failing;
+        }
         result.failed += 1;
         emit({ type: 'unit-failed', key, message: errorMessage(error), retryable });
       }
@@ -158,6 +185,7 @@ export async function pipeline<In, Out = In>(
         emit({ type: 'planned', units, pending: keys.length, summary: run.summary() });
       }
     }
+    if (fatal !== undefined) throw fatal;
     await run.flush(signal.aborted ? 'Pipeline stopped' : 'Pipeline done');
     return { ...result, aborted: signal.aborted, summary: run.summary() };
   } finally {

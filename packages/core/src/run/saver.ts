@@ -129,6 +129,10 @@ export class Saver {
     return next;
   }
 
+  #takeBack(open: OpenTransaction): void {
+    takeBack(this.#state, open);
+  }
+
   #at(): string {
     return this.#now().toISOString();
   }
@@ -195,7 +199,11 @@ export class Saver {
     };
     this.#open = open;
     try {
+      let tries = 0;
       const { value, saved } = await store.transaction(this.#id, async (tx) => {
+        // A store may run `work` again when a try did not commit (its connection broke): take
+        // back what the failed try recorded first, as if it had never run.
+        if (tries++ > 0) this.#takeBack(open);
         const run = () => work(tx.client);
         const value = await (this.#scope ? this.#scope.run(open.token, run) : run());
         const saved: Change = { type: 'saved', at: this.#at(), reason };
@@ -209,13 +217,10 @@ export class Saver {
       return value;
     } catch (error) {
       this.#open = null;
-      // Take back the transaction's own changes: every part any change touched goes back to what
-      // it was, then the other work's changes are applied again, in order.
-      open.undo.restore(this.#state);
-      for (const change of open.others) applyChange(this.#state, change);
+      this.#takeBack(open);
       // What was buffered before is still to save, ahead of what other work recorded meanwhile.
       this.#buffer = [...before, ...this.#buffer];
-      this.#since = { ...since, changes: since.changes + open.others.length };
+      this.#since = { ...since, changes: since.changes + this.#buffer.length - before.length };
       this.#rateLimit ??= rateLimit;
       if (isOutcomeUnknown(error)) {
         // The store cannot tell whether it committed: this run's state can no longer be trusted.
@@ -225,6 +230,19 @@ export class Saver {
       throw error;
     }
   }
+}
+
+/**
+ * Takes back a transaction's own changes from the live state: every part any change touched
+ * since it opened goes back to what it was, then the changes other work recorded meanwhile
+ * (still buffered) are applied again, in order. Leaves `open` ready for another try.
+ */
+function takeBack(state: Checkpoint, open: OpenTransaction): void {
+  open.undo.restore(state);
+  for (const change of open.others) applyChange(state, change);
+  open.undo = new UndoLog(state);
+  open.own = [];
+  open.others = [];
 }
 
 /** A store transaction in progress: whose changes are its own, and how to take them back. */

@@ -62,6 +62,13 @@ export interface CheckpointStore {
    * Optional: runs `work` in one store transaction. Changes given to `tx.append` are acknowledged
    * when the transaction commits, together with whatever `work` wrote through `tx.client`
    * (exactly-once for sinks that write into the same database). Rejects when it did not commit.
+   * May call `work` again after a try that certainly did not commit (its connection broke): the
+   * run takes back what the failed try recorded before each new call.
+   *
+   * A store signals that the run cannot go on by rejecting with an error that has
+   * `storeUnavailable: true` (it gave up reaching its database) or `outcomeUnknown: true` (it
+   * cannot tell whether it saved): `pipeline()` then stops and rejects with that error instead of
+   * failing the unit it was working on.
    */
   transaction?<T>(id: string, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
 }

@@ -228,6 +228,43 @@ describe('pipeline', () => {
     await run.close();
   });
 
+  it('stops and rejects with the error when the store gives up, recording no unit as failed', async () => {
+    const storage = new MemoryStorage();
+    const base = memoryStore(storage);
+    let appends = 0;
+    const unavailable = Object.assign(new Error('database unreachable for 30 s'), {
+      storeUnavailable: true,
+    });
+    const store: CheckpointStore = {
+      ...base,
+      async append(id, changes) {
+        appends += 1;
+        if (appends > 6) throw unavailable;
+        return base.append(id, changes);
+      },
+    };
+    const run = await openRun({ id: 'down', store, strategy: always(), signals: false });
+    const source = numberedSource(6, 4);
+    const failedEvents: PipelineEvent[] = [];
+    await expect(
+      pipeline({
+        run,
+        source,
+        sink: { write: () => undefined },
+        concurrency: 3,
+        onProgress: (event) => {
+          if (event.type === 'unit-failed') failedEvents.push(event);
+        },
+      }),
+    ).rejects.toBe(unavailable);
+    expect(failedEvents).toEqual([]);
+    expect(Object.values(run.checkpoint.units).filter((u) => u.status === 'failed')).toEqual([]);
+    // What was saved is still there to resume from, and no unit is marked failed there either.
+    const stored = (await base.load('down'))!;
+    expect(Object.values(stored.units).filter((u) => u.status === 'failed')).toEqual([]);
+    await run.close().catch(() => {});
+  });
+
   it('feeds rate-limit info to the strategy', async () => {
     const inner = memoryStore();
     const run = await openRun({

@@ -25,7 +25,7 @@ function sharedStore(
   leases: Map<string, { worker: string; until: number }>,
 ) {
   const base = memoryStore(storage);
-  const control = { failCommits: 0, outcomeUnknown: false, commits: 0 };
+  const control = { failCommits: 0, outcomeUnknown: false, commits: 0, retries: 0 };
   const store: CheckpointStore & { control: typeof control } = {
     ...base,
     description: 'shared memory store',
@@ -78,14 +78,22 @@ function sharedStore(
       };
     },
     async transaction(id, work) {
-      const staged: Change[] = [];
-      const tx: StoreTransaction = {
-        client: { staged },
-        async append(changes) {
-          staged.push(...changes);
-        },
+      const attempt = async () => {
+        const staged: Change[] = [];
+        const tx: StoreTransaction = {
+          client: { staged },
+          async append(changes) {
+            staged.push(...changes);
+          },
+        };
+        return { value: await work(tx), staged };
       };
-      const value = await work(tx);
+      // A try whose connection broke before it committed: the store runs `work` again.
+      while (control.retries > 0) {
+        control.retries -= 1;
+        await attempt();
+      }
+      const { value, staged } = await attempt();
       if (control.failCommits > 0) {
         control.failCommits -= 1;
         const error = new Error('commit failed') as Error & { outcomeUnknown?: boolean };
@@ -209,6 +217,32 @@ describe('run.transaction', () => {
     await run.flush();
     const stored = (await store.load('tx'))!;
     expectOthersKept(stored.units, stored.stats);
+    await run.close();
+  });
+
+  it('lets the store run the work again after a try that did not commit: the first try leaves nothing behind', async () => {
+    const store = sharedStore(new MemoryStorage(), new Map());
+    const run = await openRun({ id: 'tx', store, strategy: everyUnits(100), signals: false });
+    await run.plan(['a']);
+    let tries = 0;
+    store.control.retries = 2;
+    await run.transaction(async () => {
+      tries += 1;
+      // Each try creates a new target id, as a sink inserting rows would.
+      await run.progress('a', {
+        cursor: tries,
+        items: 5,
+        idMappings: [{ map: 'm', source: 's', target: `row-${tries}` }],
+      });
+      await run.count('pages');
+    });
+    expect(tries).toBe(3);
+    expect(run.checkpoint.stats).toEqual({ pages: 1 });
+    expect(run.checkpoint.stats['idMapConflicts']).toBeUndefined();
+    const stored = (await store.load('tx'))!;
+    expect(stored.units['a']).toMatchObject({ cursor: 3, done: 5 });
+    expect(stored.idMaps['m']).toEqual({ s: 'row-3' });
+    expect(stored.stats).toEqual({ pages: 1 });
     await run.close();
   });
 
