@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { encodeText } from './codec.js';
-import { OutcomeUnknownError, PostgresStoreError } from './errors.js';
+import { DatabaseUnavailableError, OutcomeUnknownError } from './errors.js';
 import { withClient } from './holds.js';
-import {
-  backoff,
-  isConnectionError,
-  isDuplicateFlush,
-  isTransient,
-  type RetryPolicy,
-} from './retry.js';
+import { isConnectionError, isDuplicateFlush, type RetryPolicy, retrying } from './retry.js';
 import type { Tables } from './tables.js';
 
 /** What a store's writes need: its pool, its tables and its retry policy. */
@@ -31,24 +25,26 @@ export async function commit<T>(
   onDuplicate: (batchId: string) => Promise<T>,
 ): Promise<T> {
   const { pool, policy } = ctx;
+  // One batch id for every try: a retry of a transaction that did commit clashes on it.
   const batchId = randomUUID();
-  let last: unknown;
-  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-    try {
-      return await withClient(pool, (client) => inTransaction(client, () => work(client, batchId)));
-    } catch (error) {
-      if (isDuplicateFlush(error)) return onDuplicate(batchId);
-      if (!isTransient(error)) throw error;
-      last = error;
-      if (attempt < policy.attempts) await backoff(attempt, policy);
+  try {
+    return await retrying(policy, `checkpoint "${id}": saving`, async () => {
+      try {
+        return await withClient(pool, (client) =>
+          inTransaction(client, () => work(client, batchId)),
+        );
+      } catch (error) {
+        if (isDuplicateFlush(error)) return onDuplicate(batchId);
+        throw error;
+      }
+    });
+  } catch (error) {
+    // Gave up: the last try may have committed before its connection broke.
+    if (error instanceof DatabaseUnavailableError && isConnectionError(error.cause)) {
+      if (await committed(ctx, id, batchId, error.cause)) return onDuplicate(batchId);
     }
+    throw error;
   }
-  if (isConnectionError(last) && (await committed(ctx, id, batchId, last)))
-    return onDuplicate(batchId);
-  throw new PostgresStoreError(
-    `checkpoint "${id}": gave up after ${policy.attempts} tries: ${(last as Error).message}`,
-    { cause: last },
-  );
 }
 
 /**

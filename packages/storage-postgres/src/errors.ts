@@ -37,3 +37,25 @@ export class OutcomeUnknownError extends PostgresStoreError {
   override name = 'OutcomeUnknownError';
   readonly outcomeUnknown = true;
 }
+
+/**
+ * The database stayed unreachable (connections refused, terminated, or unanswered) for longer
+ * than the store's `retry.maxOutageMs`: the store gave up. `storeUnavailable` tells a pipeline
+ * to stop the run with this error rather than fail the unit it was working on.
+ */
+export class DatabaseUnavailableError extends PostgresStoreError {
+  override name = 'DatabaseUnavailableError';
+  readonly storeUnavailable = true;
+  constructor(
+    readonly doing: string,
+    readonly tries: number,
+    readonly elapsedMs: number,
+    policy: { maxOutageMs: number },
+    cause: unknown,
+  ) {
+    super(
+      `${doing}: gave up after ${tries} tries over ${(elapsedMs / 1000).toFixed(1)} s (retry.maxOutageMs is ${policy.maxOutageMs} ms): ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+  }
+}

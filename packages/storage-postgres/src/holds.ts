@@ -11,12 +11,14 @@ import {
 import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { encodeText } from './codec.js';
-import { isConnectionError } from './retry.js';
+import { isConnectionError, type RetryPolicy, retrying } from './retry.js';
 import { endSession, failStaleSessions, ownerOf, startSession } from './sessions.js';
 import type { Tables } from './tables.js';
 
 export interface HoldContext {
   pool: pg.Pool;
+  /** How long to keep trying to take the lock again after its connection broke. */
+  policy: RetryPolicy;
   t: Tables;
   host: string;
   pid: number;
@@ -31,7 +33,9 @@ const EXCLUSIVE_HEARTBEAT_MS = 5000;
  * for workers) on a connection kept for the run, and the run's session row. The server drops
  * the lock when that connection dies, so a crashed process never blocks the checkpoint. A
  * heartbeat on the same connection keeps the session (and a worker's leases) alive; if the
- * connection breaks, the hold tries once to take the lock again, and is lost if it cannot.
+ * connection breaks, the hold keeps trying to take the lock again on a new connection for as
+ * long as the store's retry policy allows (a server restart, a terminated backend), and is lost
+ * if another run took it meanwhile or the outage lasts longer.
  */
 export class Hold implements WorkerHold {
   readonly id: string;
@@ -181,47 +185,40 @@ export class Hold implements WorkerHold {
   }
 
   async #recover(error: Error): Promise<void> {
-    const { pool, t } = this.#ctx;
-    let last: unknown = error;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (cause) {
-        last = cause;
-        continue;
-      }
-      try {
-        const fn = this.worker ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
-        const taken = await client.query<{ ok: boolean }>(
-          `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
-          [this.#key],
-        );
-        if (!taken.rows[0]?.ok) throw new Error('another run holds it now');
-        if (!this.worker) {
-          // Someone may have held it in between: then our view of the checkpoint is stale.
-          const others = await client.query(
-            `SELECT 1 FROM ${t.sessions} WHERE checkpoint = $1 AND session_id <> $2 AND started_at >= $3`,
-            [this.cid, this.sessionId, this.owner.since],
+    const { pool, t, policy } = this.#ctx;
+    await retrying(
+      policy,
+      `checkpoint "${this.id}": taking the lock again after its connection broke (${error.message})`,
+      async () => {
+        const client = await pool.connect();
+        try {
+          const fn = this.worker ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+          const taken = await client.query<{ ok: boolean }>(
+            `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
+            [this.#key],
           );
-          if ((others.rowCount ?? 0) > 0) throw new Error('another run held it in between');
-        }
-        client.on('error', this.#onError);
-        if (this.#released) {
-          client.off('error', this.#onError);
+          if (!taken.rows[0]?.ok) throw new Error('another run holds it now');
+          if (!this.worker) {
+            // Someone may have held it in between: then our view of the checkpoint is stale.
+            const others = await client.query(
+              `SELECT 1 FROM ${t.sessions} WHERE checkpoint = $1 AND session_id <> $2 AND started_at >= $3`,
+              [this.cid, this.sessionId, this.owner.since],
+            );
+            if ((others.rowCount ?? 0) > 0) throw new Error('another run held it in between');
+          }
+          client.on('error', this.#onError);
+          if (this.#released) {
+            client.off('error', this.#onError);
+            client.release(true);
+            return;
+          }
+          this.#client = client;
+        } catch (cause) {
           client.release(true);
-          return;
+          throw cause;
         }
-        this.#client = client;
-        return;
-      } catch (cause) {
-        client.release(true);
-        if (!isConnectionError(cause)) throw cause;
-        last = cause;
-      }
-    }
-    throw last;
+      },
+    );
   }
 }
 

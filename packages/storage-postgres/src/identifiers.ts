@@ -3,6 +3,21 @@ import { SchemaNameError } from './errors.js';
 /** The schema the store uses when none is given. */
 export const DEFAULT_SCHEMA = 'checkpointkit';
 
+/**
+ * Schemas the store refuses to fill: PostgreSQL's own, which dumps leave out, and `public`,
+ * where an application's own tables (`units`, `sessions`...) live.
+ */
+const SHARED_SCHEMAS = new Map([
+  [
+    'information_schema',
+    "it is PostgreSQL's own schema (pg_dump leaves it out): choose a schema of the store's own",
+  ],
+  [
+    'public',
+    "it is the database's shared default schema, where other tables named like the store's may live: choose a schema of the store's own",
+  ],
+]);
+
 const IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_]*$/u;
 const MAX_IDENTIFIER_BYTES = 63;
 
@@ -25,6 +40,9 @@ export function validateSchemaName(name: unknown): string {
   }
   if (name.toLowerCase().startsWith('pg_')) {
     throw new SchemaNameError(name, 'names starting with pg_ are reserved for PostgreSQL');
+  }
+  if (SHARED_SCHEMAS.has(name.toLowerCase())) {
+    throw new SchemaNameError(name, SHARED_SCHEMAS.get(name.toLowerCase())!);
   }
   return name;
 }

@@ -1,4 +1,5 @@
 export {
+  DatabaseUnavailableError,
   MigrationError,
   OutcomeUnknownError,
   PostgresStoreError,

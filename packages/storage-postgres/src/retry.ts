@@ -1,14 +1,17 @@
+import { DatabaseUnavailableError } from './errors.js';
+
 /**
  * Which failures are worth another try: the connection broke (the server terminated it,
- * restarted, or the network dropped), or the server rolled the transaction back on its own
- * (serialization failure, deadlock). Anything else (a constraint, bad input) fails at once.
+ * restarted, or the network dropped), the server could not be reached or did not answer in
+ * time, or the server rolled the transaction back on its own (serialization failure, deadlock).
+ * Anything else (a constraint, bad input, a host name that does not resolve) fails at once.
  */
 const TRANSIENT_CODES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '57P01', // admin_shutdown (pg_terminate_backend)
   '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
+  '57P03', // cannot_connect_now (starting up, shutting down)
   '53300', // too_many_connections
   '08000',
   '08001',
@@ -21,8 +24,12 @@ const TRANSIENT_CODES = new Set([
   'ETIMEDOUT',
 ]);
 
+/** Network errors that no retry fixes: the host name does not resolve. */
+const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_FAIL', 'EAI_NONAME']);
+
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code)) return false;
   if (
     typeof code === 'string' &&
     (code.startsWith('08') || code.startsWith('57P') || code.startsWith('E'))
@@ -30,7 +37,8 @@ export function isConnectionError(error: unknown): boolean {
     return true;
   }
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection error|not queryable|Client was closed|ended by the other party/i.test(
+  // pg's own words for a connection that broke, or that did not connect or answer in time.
+  return /Connection terminated|connection error|not queryable|Client was closed|ended by the other party|timeout expired|timeout exceeded when trying to connect|Query read timeout/i.test(
     message,
   );
 }
@@ -47,17 +55,53 @@ export function isDuplicateFlush(error: unknown): boolean {
 }
 
 export interface RetryPolicy {
-  /** Tries in all, the first included. Default 8. */
-  attempts: number;
+  /**
+   * How long the store keeps trying through a transient failure (a terminated connection, a
+   * server restart, a server that does not answer), from the first failure of an operation:
+   * then it gives up with {@link DatabaseUnavailableError}. Default 30,000 ms.
+   */
+  maxOutageMs: number;
   /** Longest pause between tries. Default 1000 ms. */
   maxDelayMs: number;
+  /** Tries in all, the first included, when fewer than {@link maxOutageMs} allows. Default: no limit. */
+  attempts: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, maxDelayMs: 1000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxOutageMs: 30_000,
+  maxDelayMs: 1000,
+  attempts: Number.POSITIVE_INFINITY,
+};
 
 /** Exponential pause with jitter before try `attempt` + 1. */
 export function backoff(attempt: number, policy: RetryPolicy): Promise<void> {
   const base = Math.min(policy.maxDelayMs, 25 * 2 ** (attempt - 1));
   const ms = base / 2 + Math.random() * (base / 2);
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails with an error that is not transient, or the outage
+ * has lasted `policy.maxOutageMs` (or `policy.attempts` tries): then throws
+ * {@link DatabaseUnavailableError} saying what the store was doing and the last cause.
+ * `attempt` gets the try's number, from 1.
+ */
+export async function retrying<T>(
+  policy: RetryPolicy,
+  doing: string,
+  attempt: (n: number) => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      const elapsed = Date.now() - started;
+      if (elapsed >= policy.maxOutageMs || n >= policy.attempts) {
+        throw new DatabaseUnavailableError(doing, n, elapsed, policy, error);
+      }
+      await backoff(n, policy);
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  CheckpointError,
   type CheckpointListing,
   CheckpointLockedError,
   type CheckpointStore,
@@ -19,7 +20,7 @@ import { acquireHold, type Hold, type HoldContext, withClient } from './holds.js
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { type MigrateResult, type Migration, migrate } from './migrate.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, retrying } from './retry.js';
 import { listSessions, type SessionRecord } from './sessions.js';
 import { tables } from './tables.js';
 import { type PostgresTransaction, runTransaction } from './transaction.js';
@@ -41,8 +42,25 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** Recorded in the `options` column of every session this store starts (no secrets here). */
   sessionOptions?: Record<string, Json>;
-  /** Tries of a flush that failed on a broken connection, a deadlock or a serialization failure. */
+  /**
+   * How long the store retries through a broken connection, a server restart, a deadlock or a
+   * serialization failure before it gives up with `DatabaseUnavailableError` (default: 30 s,
+   * pauses up to 1 s). Every operation retries: flushes, transactions (their work runs again),
+   * claims, loads, taking the lock, and taking it again when its connection broke.
+   */
   retry?: Partial<RetryPolicy>;
+  /**
+   * How long connecting may take (the TCP connection and the server's first answer). Default:
+   * the URL's `connect_timeout` (seconds), else 10,000 ms. 0: no limit.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one statement may run before the server cancels it (`statement_timeout`), and, a
+   * few seconds later, the store stops waiting for its answer. Applies to a transactional sink's
+   * statements too. Default: the URL's `statement_timeout` (milliseconds), else 60,000 ms.
+   * 0: no limit.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** A {@link CheckpointStore} on PostgreSQL, with worker mode and transactions. */
@@ -80,8 +98,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   const ownPool = options.pool === undefined;
   const pool = options.pool ?? makePool(options);
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const target = describeTarget(options);
   const ctx: HoldContext = {
     pool,
+    policy,
     t,
     host: hostname(),
     pid: process.pid,
@@ -95,12 +115,19 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     migrate({ pool, schema: t.name, ...(migrations && { migrations }) });
   const ready = async (): Promise<void> => {
     if (closed) throw new PostgresStoreError(`${store.description} is closed`);
-    migrated ??= runMigrations().catch((error: unknown) => {
+    migrated ??= retrying(policy, `migrating schema "${t.name}" on ${target}`, () =>
+      runMigrations(),
+    ).catch((error: unknown) => {
       migrated = null;
-      throw error;
+      throw inContext(error, `migrating schema "${t.name}" on ${target}`);
     });
     await migrated;
   };
+  /** Runs a read or a lock through transient failures, naming what it did when it fails. */
+  const retried = <T>(doing: string, work: () => Promise<T>): Promise<T> =>
+    retrying(policy, `${doing} on ${target}`, work).catch((error: unknown) => {
+      throw inContext(error, `${doing} on ${target}`);
+    });
 
   const track = (hold: Hold): Hold => {
     holds.set(hold.id, hold);
@@ -136,7 +163,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
     async load(id) {
       await ready();
-      return withClient(pool, (client) => loadCheckpoint(client, t, id));
+      return retried(`loading checkpoint "${id}"`, () =>
+        withClient(pool, (client) => loadCheckpoint(client, t, id)),
+      );
     },
 
     async append(id, changes) {
@@ -172,7 +201,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
     async list(): Promise<CheckpointListing[]> {
       await ready();
-      return withClient(pool, (client) => listCheckpoints(client, t));
+      return retried('listing checkpoints', () =>
+        withClient(pool, (client) => listCheckpoints(client, t)),
+      );
     },
 
     async delete(id) {
@@ -189,13 +220,13 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     async lock(id) {
       await ready();
       refuseSecondHold(id);
-      return track(await acquireHold(ctx, id, null));
+      return track(await retried(`locking checkpoint "${id}"`, () => acquireHold(ctx, id, null)));
     },
 
     async join(id, join) {
       await ready();
       refuseSecondHold(id);
-      return track(await acquireHold(ctx, id, join));
+      return track(await retried(`joining checkpoint "${id}"`, () => acquireHold(ctx, id, join)));
     },
 
     async claimUnits(id, request) {
@@ -234,20 +265,79 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   return store;
 }
 
-function makePool(options: PostgresStoreOptions): pg.Pool {
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+/** How much longer than the server's statement_timeout the store waits for an answer at all. */
+const ANSWER_GRACE_MS = 5_000;
+
+function connectionStringOf(options: PostgresStoreOptions): string {
   const connectionString = options.connectionString ?? process.env['DATABASE_URL'];
   if (!connectionString) {
     throw new PostgresStoreError(
       'postgresStore: no database given: pass connectionString or pool, or set DATABASE_URL',
     );
   }
+  // Never echo the string: it may hold a password.
+  const where = options.connectionString === undefined ? 'DATABASE_URL' : 'connectionString';
+  if (!/^postgres(ql)?:\/\//i.test(connectionString)) {
+    throw new PostgresStoreError(
+      `postgresStore: ${where} is not a postgres:// URL (expected postgres://user@host:5432/database)`,
+    );
+  }
+  try {
+    new URL(connectionString);
+  } catch {
+    throw new PostgresStoreError(`postgresStore: ${where} is not a valid URL`);
+  }
+  return connectionString;
+}
+
+/** `host:port/database` of the store's server, for messages: never the user or password. */
+function describeTarget(options: PostgresStoreOptions): string {
+  if (options.pool) {
+    const o = options.pool.options as { host?: string; port?: number; database?: string };
+    return `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
+  }
+  const url = new URL(connectionStringOf(options));
+  return `${url.hostname || 'localhost'}:${url.port || 5432}${url.pathname}`;
+}
+
+/** A number of the URL's query, or undefined. */
+function urlNumber(connectionString: string, name: string): number | undefined {
+  const value = new URL(connectionString).searchParams.get(name);
+  if (value === null || value.trim() === '' || !Number.isFinite(Number(value))) return undefined;
+  return Number(value);
+}
+
+function makePool(options: PostgresStoreOptions): pg.Pool {
+  const connectionString = connectionStringOf(options);
+  const urlConnect = urlNumber(connectionString, 'connect_timeout');
+  const connectTimeoutMs =
+    options.connectTimeoutMs ??
+    (urlConnect === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : urlConnect * 1000);
+  const statementTimeoutMs =
+    options.statementTimeoutMs ??
+    urlNumber(connectionString, 'statement_timeout') ??
+    DEFAULT_STATEMENT_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'checkpointkit',
+    connectionTimeoutMillis: connectTimeoutMs,
+    ...(statementTimeoutMs > 0 && {
+      statement_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + ANSWER_GRACE_MS,
+    }),
   });
   // A pooled connection that the server closes while idle is dropped and replaced; without a
   // listener its error would end the process.
   pool.on('error', () => {});
   return pool;
+}
+
+/** A driver error wrapped with what the store was doing and where; store errors pass as they are. */
+function inContext(error: unknown, doing: string): unknown {
+  if (error instanceof CheckpointError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PostgresStoreError(`postgresStore: ${doing}: ${message}`, { cause: error });
 }

@@ -5,7 +5,7 @@ import { applyChanges } from './apply.js';
 import { committed, type WriteContext } from './commit.js';
 import { PostgresStoreError } from './errors.js';
 import type { Hold } from './holds.js';
-import { isConnectionError } from './retry.js';
+import { isConnectionError, retrying } from './retry.js';
 
 /** A transaction of the PostgreSQL store: `client` is the `pg` client it runs on. */
 export interface PostgresTransaction extends StoreTransaction {
@@ -15,9 +15,24 @@ export interface PostgresTransaction extends StoreTransaction {
 /**
  * Runs `work` in one transaction on one connection: the changes it appends commit with the rows
  * it writes through `tx.client`, or not at all. A commit whose connection broke is resolved by
- * asking whether its last batch id is taken. `hold`: this store's hold of the checkpoint, if any.
+ * asking whether its last batch id is taken. When a try fails on a broken connection and did
+ * not commit, `work` runs again on a new connection (the store's retry policy bounds how long):
+ * core's run takes back what the failed try recorded before it calls `work` again.
+ * `hold`: this store's hold of the checkpoint, if any.
  */
 export async function runTransaction<T>(
+  ctx: WriteContext,
+  hold: Hold | undefined,
+  id: string,
+  work: (tx: PostgresTransaction) => Promise<T>,
+): Promise<T> {
+  return retrying(ctx.policy, `checkpoint "${id}": transaction`, async (attempt) => {
+    if (attempt > 1) await hold?.check();
+    return tryTransaction(ctx, hold, id, work);
+  });
+}
+
+async function tryTransaction<T>(
   ctx: WriteContext,
   hold: Hold | undefined,
   id: string,
@@ -60,6 +75,7 @@ export async function runTransaction<T>(
       const lastBatch = batches.at(-1);
       if (!isConnectionError(error) || lastBatch === undefined) throw error;
       broken ??= error as Error;
+      // Committed after all: done. Not committed (and now never will): the retry runs it again.
       if (!(await committed(ctx, id, lastBatch, error))) throw error;
     }
     if (hold && lastFailure !== null) hold.lastFailure = lastFailure;
