@@ -27,11 +27,18 @@ export async function commit<T>(
   const { pool, policy } = ctx;
   // One batch id for every try: a retry of a transaction that did commit clashes on it.
   const batchId = randomUUID();
+  let commitBroke = false;
   try {
     return await retrying(policy, `checkpoint "${id}": saving`, async () => {
       try {
         return await withClient(pool, (client) =>
-          inTransaction(client, () => work(client, batchId)),
+          inTransaction(
+            client,
+            () => work(client, batchId),
+            () => {
+              commitBroke = true;
+            },
+          ),
         );
       } catch (error) {
         if (isDuplicateFlush(error)) return onDuplicate(batchId);
@@ -39,9 +46,13 @@ export async function commit<T>(
       }
     });
   } catch (error) {
-    // Gave up: the last try may have committed before its connection broke.
-    if (error instanceof DatabaseUnavailableError && isConnectionError(error.cause)) {
-      if (await committed(ctx, id, batchId, error.cause)) return onDuplicate(batchId);
+    if (error instanceof DatabaseUnavailableError && commitBroke) {
+      // A try's COMMIT broke and no later try could reach the server to find out (a retry
+      // would have met the batch id): whether it committed cannot be known.
+      throw new OutcomeUnknownError(
+        `checkpoint "${id}": a commit's connection broke and the server could not be asked whether it committed: ${error.message}`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -50,6 +61,7 @@ export async function commit<T>(
 /**
  * Whether a transaction whose commit broke did commit: its batch id is inserted on its own.
  * A clash means it committed; success means it did not, and never will (the id is taken).
+ * Asks for as long as the retry policy allows; then the outcome is unknown.
  */
 export async function committed(
   ctx: WriteContext,
@@ -58,27 +70,46 @@ export async function committed(
   cause: unknown,
 ): Promise<boolean> {
   try {
-    await withClient(ctx.pool, (client) =>
-      client.query(`INSERT INTO ${ctx.t.flushes} (batch_id, checkpoint) VALUES ($1, $2)`, [
-        batchId,
-        encodeText(id),
-      ]),
+    return await retrying(
+      ctx.policy,
+      `checkpoint "${id}": asking whether a commit went through`,
+      async () => {
+        try {
+          await withClient(ctx.pool, (client) =>
+            client.query(`INSERT INTO ${ctx.t.flushes} (batch_id, checkpoint) VALUES ($1, $2)`, [
+              batchId,
+              encodeText(id),
+            ]),
+          );
+          return false;
+        } catch (error) {
+          if (isDuplicateFlush(error)) return true;
+          throw error;
+        }
+      },
     );
-    return false;
   } catch (error) {
-    if (isDuplicateFlush(error)) return true;
     throw new OutcomeUnknownError(
-      `checkpoint "${id}": the connection broke while committing and the server cannot be asked whether it committed: ${(cause as Error).message}`,
+      `checkpoint "${id}": the connection broke while committing (${(cause as Error).message}) and the server could not be asked whether it committed: ${(error as Error).message}`,
       { cause: error },
     );
   }
 }
 
-async function inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  client: pg.PoolClient,
+  work: () => Promise<T>,
+  onCommitBroken: () => void,
+): Promise<T> {
   await client.query('BEGIN');
   try {
     const value = await work();
-    await client.query('COMMIT');
+    try {
+      await client.query('COMMIT');
+    } catch (error) {
+      if (isConnectionError(error)) onCommitBroken();
+      throw error;
+    }
     return value;
   } catch (error) {
     if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => {});

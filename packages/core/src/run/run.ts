@@ -248,13 +248,18 @@ export class Run {
   /**
    * Saves and releases the lock, leaving the job resumable (status `interrupted` unless finished).
    * A worker leaves the checkpoint's status alone (other workers may go on) unless `status` is given.
+   * The lock is released even when the last save fails (its error is thrown after), so that a
+   * run that cannot reach its store never keeps the checkpoint locked in this process.
    */
   async close(status?: RunStatus): Promise<void> {
     if (this.#closed) return;
     const next = status ?? (this.worker ? null : 'interrupted');
     if (next && this.#state.status !== next) this.#setStatus(next);
-    await this.flush('Closed');
-    await this.#release();
+    try {
+      await this.flush('Closed');
+    } finally {
+      await this.#release();
+    }
   }
 
   /** @internal called by the signal handler. */

@@ -15,6 +15,13 @@ export interface TestCluster {
   port: number;
   /** The cluster's temporary directory (data, log and unix socket). */
   dir: string;
+  /** Restarts the server (`pg_ctl restart -m fast`): every connection is cut, as in a deploy. */
+  restart(): Promise<void>;
+  /** Stops the server, keeping its files, until {@link TestCluster.resume}: an outage. */
+  pause(): Promise<void>;
+  /** Starts the server {@link TestCluster.pause} stopped. */
+  resume(): Promise<void>;
+  /** Ends the server and removes its files. */
   stop(): Promise<void>;
 }
 
@@ -76,23 +83,45 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       '-c max_connections=200',
     ].join(' ');
-    await as('pg_ctl', [
-      '-D',
-      data,
-      '-l',
-      join(dir, 'server.log'),
-      '-o',
-      settings,
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
+    const start = () =>
+      as('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'server.log'),
+        '-o',
+        settings,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
+    await start();
     let stopped = false;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       port,
       dir,
+      async restart() {
+        await as('pg_ctl', [
+          '-D',
+          data,
+          '-l',
+          join(dir, 'server.log'),
+          '-m',
+          'fast',
+          '-w',
+          '-t',
+          '60',
+          'restart',
+        ]);
+      },
+      async pause() {
+        await as('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+      },
+      async resume() {
+        await start();
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
