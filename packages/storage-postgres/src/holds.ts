@@ -12,7 +12,13 @@ import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { encodeText } from './codec.js';
 import { isConnectionError, type RetryPolicy, retrying } from './retry.js';
-import { endSession, failStaleSessions, ownerOf, startSession } from './sessions.js';
+import {
+  endSession,
+  failDeadSessions,
+  failStaleSessions,
+  ownerOf,
+  startSession,
+} from './sessions.js';
 import type { Tables } from './tables.js';
 
 export interface HoldContext {
@@ -115,6 +121,8 @@ export class Hold implements WorkerHold {
         );
       }
       await endSession(db, t, this.sessionId, this.cid, this.lastFailure);
+      // Workers killed before they claimed anything leave only a session: end those too.
+      if (this.worker) await failDeadSessions(db, t, this.cid);
       await db.query(
         `DELETE FROM ${t.flushes} WHERE checkpoint = $1 AND at < now() - interval '1 hour'`,
         [this.cid],

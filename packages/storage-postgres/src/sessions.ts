@@ -56,6 +56,35 @@ export async function startSession(
 }
 
 /**
+ * How long after its last heartbeat a running session counts as dead: a worker's heartbeat comes
+ * every third of its lease, an exclusive run's every 5 s; three missed beats and it is gone.
+ */
+export const EXCLUSIVE_STALE_MS = 15_000;
+const STALE_AFTER_MS = `(CASE WHEN mode = 'worker'
+    THEN COALESCE((options ->> 'leaseMs')::float8, 30000) * 3
+    ELSE ${EXCLUSIVE_STALE_MS} END)`;
+/** True for a session that says `running` but has not beaten its heart in time. */
+const STALE = `(status = 'running' AND heartbeat_at < now() - ${STALE_AFTER_MS} * interval '1 millisecond')`;
+const DIED = 'the run ended without closing (its process died or lost its connection)';
+
+/**
+ * Marks the running sessions of a checkpoint whose heartbeat stopped (each by its own mode and
+ * lease) as failed: a worker that was killed before it claimed anything leaves no lease behind
+ * to expire, only its session.
+ */
+export async function failDeadSessions(
+  client: pg.ClientBase,
+  t: Tables,
+  cid: string,
+): Promise<void> {
+  await client.query(
+    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(), error = $2
+     WHERE checkpoint = $1 AND ${STALE}`,
+    [cid, DIED],
+  );
+}
+
+/**
  * Marks the sessions of a checkpoint that cannot be running any more as failed: when an
  * exclusive lock was just granted, every other running session; when a worker joins, the
  * sessions whose heartbeat stopped longer than `staleMs` ago.
@@ -67,11 +96,10 @@ export async function failStaleSessions(
   staleMs: number | null,
 ): Promise<void> {
   await client.query(
-    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(),
-       error = 'the run ended without closing (its process died or lost its connection)'
+    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(), error = $3
      WHERE checkpoint = $1 AND status = 'running'
        AND ($2::float8 IS NULL OR heartbeat_at < now() - $2::float8 * interval '1 millisecond')`,
-    [cid, staleMs],
+    [cid, staleMs, DIED],
   );
 }
 
@@ -132,7 +160,7 @@ export async function ownerOf(
 ): Promise<LockOwner | null> {
   const result = await client.query<{ pid: number; host: string; started_at: Date }>(
     `SELECT pid, host, started_at FROM ${t.sessions}
-     WHERE checkpoint = $1 AND status = 'running'
+     WHERE checkpoint = $1 AND status = 'running' AND NOT ${STALE}
      ORDER BY (mode = 'exclusive') DESC, started_at DESC LIMIT 1`,
     [cid],
   );
@@ -167,8 +195,12 @@ export async function listSessions(
   cid: string | null,
 ): Promise<SessionRecord[]> {
   const result = await client.query<SessionRow>(
-    `SELECT * FROM ${t.sessions} WHERE $1::text IS NULL OR checkpoint = $1 ORDER BY started_at, session_id`,
-    [cid],
+    // A session whose heartbeat stopped is shown as failed, as the next join will mark it.
+    `SELECT *,
+            CASE WHEN ${STALE} THEN 'failed' ELSE status END AS status,
+            CASE WHEN ${STALE} THEN $2 ELSE error END AS error
+     FROM ${t.sessions} WHERE $1::text IS NULL OR checkpoint = $1 ORDER BY started_at, session_id`,
+    [cid, DIED],
   );
   return result.rows.map((row) => ({
     sessionId: row.session_id,
