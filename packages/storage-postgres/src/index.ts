@@ -6,6 +6,7 @@ export {
   SchemaNameError,
 } from './errors.js';
 export { DEFAULT_SCHEMA, quoteIdentifier, validateSchemaName } from './identifiers.js';
+export { LIMITS, PostgresLimitError } from './limits.js';
 export {
   bundledMigrations,
   checksum,

@@ -18,6 +18,7 @@ import { commit, type WriteContext } from './commit.js';
 import { PostgresStoreError } from './errors.js';
 import { acquireHold, type Hold, type HoldContext, withClient } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
+import { checkChange, checkId } from './limits.js';
 import { type MigrateResult, type Migration, migrate } from './migrate.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
 import { DEFAULT_RETRY, type RetryPolicy, retrying } from './retry.js';
@@ -161,7 +162,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       return result;
     },
 
+    validateChange: checkChange,
+
     async load(id) {
+      checkId(id);
       await ready();
       return retried(`loading checkpoint "${id}"`, () =>
         withClient(pool, (client) => loadCheckpoint(client, t, id)),
@@ -218,12 +222,14 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     },
 
     async lock(id) {
+      checkId(id);
       await ready();
       refuseSecondHold(id);
       return track(await retried(`locking checkpoint "${id}"`, () => acquireHold(ctx, id, null)));
     },
 
     async join(id, join) {
+      checkId(id);
       await ready();
       refuseSecondHold(id);
       return track(await retried(`joining checkpoint "${id}"`, () => acquireHold(ctx, id, join)));

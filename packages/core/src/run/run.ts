@@ -114,17 +114,21 @@ export class Run {
 
   /** Adds units (pending) that are not in the checkpoint yet; known units keep their state. */
   async plan(units: Iterable<string | { key: string; total?: number | null }>): Promise<void> {
+    const planned: Change[] = [];
     for (const item of units) {
       const { key, total } = typeof item === 'string' ? { key: item, total: undefined } : item;
       const known = own(this.#state.units, key);
       if (known && (total === undefined || known.total === total)) continue;
-      this.#record({
+      planned.push({
         type: 'unit.planned',
         at: this.#at(),
         key,
         ...(total !== undefined && { total }),
       });
     }
+    // All or nothing: one key the store cannot take refuses the whole call, before any is recorded.
+    for (const change of planned) this.#validate(change);
+    for (const change of planned) this.#record(change, true);
     await this.#saver.maybeSave();
   }
 
@@ -141,16 +145,20 @@ export class Run {
   /** Records a step of a unit: its new cursor, items done, and id mappings, saved together. */
   async progress(key: string, update: ProgressUpdate): Promise<void> {
     const items = update.items ?? 0;
-    for (const mapping of update.idMappings ?? []) this.#mapId(mapping);
     const done = (own(this.#state.units, key)?.done ?? 0) + items;
-    this.#record({
+    const progressed: Change = {
       type: 'unit.progressed',
       at: this.#at(),
       key,
       cursor: update.cursor,
       done,
       ...(update.total !== undefined && { total: update.total }),
-    });
+    };
+    // The page's mappings and cursor are recorded together or not at all.
+    for (const mapping of update.idMappings ?? []) this.#validate({ type: 'id.mapped', ...mapping });
+    this.#validate(progressed);
+    for (const mapping of update.idMappings ?? []) this.#mapId(mapping);
+    this.#record(progressed, true);
     this.#saver.countItems(items);
     if (update.rateLimit) this.#saver.reportRateLimit(update.rateLimit);
     await this.#saver.maybeSave();
@@ -325,10 +333,19 @@ export class Run {
     if (this.#closed) throw new RunClosedError(this.id);
   }
 
-  #record(change: Change): void {
+  /**
+   * Records a change (applies it and buffers it for the store). A change the store could never
+   * save is refused here, before it enters the buffer: it must not fail every later flush.
+   */
+  #record(change: Change, validated = false): void {
     if (this.#interrupted) return;
     this.#assertOpen();
+    if (!validated) this.#validate(change);
     this.#saver.record(change);
+  }
+
+  #validate(change: Change): void {
+    this.#store.validateChange?.(this.id, change);
   }
 
   #setStatus(status: RunStatus): void {

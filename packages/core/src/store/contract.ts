@@ -30,6 +30,12 @@ export interface CheckpointStore {
    * exist yet must start with a `created` change. Either all changes are acknowledged or none.
    */
   append(id: string, changes: readonly Change[]): Promise<void>;
+  /**
+   * Optional: throws a typed error naming the value and the limit when the store could never
+   * save `change` (a key too long for its indexes, say). A run calls it before it records a
+   * change, so a refused change never enters its buffer and cannot fail later flushes.
+   */
+  validateChange?(id: string, change: Change): void;
   /** Folds the log into a snapshot. The loaded state does not change. */
   compact(id: string): Promise<void>;
   /** Every checkpoint in the store, with its summary. */
