@@ -61,8 +61,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   try {
     await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
     try {
+      await assertNoClash(client, options.schema);
       await inTransaction(client, async () => {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        // Only when missing: a role that owns its schema may lack CREATE on the database.
+        const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+          options.schema,
+        ]);
+        if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${schema}`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
              version integer PRIMARY KEY,
@@ -118,6 +123,49 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     client.off('error', onError);
     client.release(broken instanceof Error ? broken : undefined);
   }
+}
+
+/** The tables the migrations create, besides `schema_migrations`. */
+const STORE_TABLES = ['checkpoints', 'units', 'id_maps', 'counters', 'sessions', 'flushes'];
+
+/**
+ * Refuses, before anything is created, a schema that already holds tables named like the
+ * store's that the store did not make (an application's own `units`, say): the migrations would
+ * skip them (`CREATE TABLE IF NOT EXISTS`) and every statement would then fail on them.
+ */
+async function assertNoClash(client: pg.PoolClient, schemaName: string): Promise<void> {
+  const found = await client.query<{ table_name: string }>(
+    `SELECT c.relname AS table_name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = ANY($2::text[])`,
+    [schemaName, [...STORE_TABLES, 'schema_migrations']],
+  );
+  const names = new Set(found.rows.map((row) => row.table_name));
+  if (names.size === 0) return;
+  const ours = names.has('schema_migrations')
+    ? await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM information_schema.columns
+         WHERE table_schema = $1 AND table_name = 'schema_migrations'
+           AND column_name IN ('version', 'name', 'checksum')`,
+        [schemaName],
+      )
+    : null;
+  const ourLedger = ours !== null && ours.rows[0]!.n === 3;
+  if (ours !== null && !ourLedger) {
+    throw new MigrationError(
+      'the schema check',
+      `schema "${schemaName}" already holds a schema_migrations table that is not CheckpointKit's: give postgresStore a schema of its own (the schema option)`,
+    );
+  }
+  const applied = ourLedger
+    ? await client.query(`SELECT 1 FROM ${quoteIdentifier(schemaName)}.schema_migrations LIMIT 1`)
+    : null;
+  if (applied && (applied.rowCount ?? 0) > 0) return; // the store's own schema
+  const clashing = STORE_TABLES.filter((name) => names.has(name)).join(', ');
+  if (clashing === '') return; // only our empty ledger, left by a try that failed
+  throw new MigrationError(
+    'the schema check',
+    `schema "${schemaName}" already holds ${clashing}, which CheckpointKit did not create: give postgresStore a schema of its own (the schema option)`,
+  );
 }
 
 async function inTransaction(client: pg.PoolClient, work: () => Promise<void>): Promise<void> {

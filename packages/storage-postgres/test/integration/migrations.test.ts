@@ -6,6 +6,7 @@ import {
   type Migration,
   MigrationError,
   migrate,
+  SchemaNameError,
 } from '../../src/index.js';
 import { databaseUrl, dropSchema, freshSchema, withDb } from '../helpers.js';
 
@@ -138,5 +139,54 @@ describe('migrations', () => {
       );
       expect(row.rows[0].fresh).toBe(true);
     });
+  });
+
+  it("refuses a schema that holds an application's own tables named like the store's, before creating anything", async () => {
+    const name = schema();
+    await withDb(async (db) => {
+      await db.query(`CREATE SCHEMA "${name}"`);
+      await db.query(`CREATE TABLE "${name}".units (id serial PRIMARY KEY, title text)`);
+    });
+    const error = await migrate({ pool: pool(), schema: name }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as Error).message).toContain(
+      `schema "${name}" already holds units, which CheckpointKit did not create`,
+    );
+    const tables = await withDb((db) =>
+      db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [name]),
+    );
+    expect(tables.rows).toEqual([{ table_name: 'units' }]);
+  });
+
+  it('refuses the shared schemas public and information_schema', async () => {
+    for (const name of ['public', 'information_schema', 'PUBLIC']) {
+      await expect(migrate({ pool: pool(), schema: name })).rejects.toBeInstanceOf(SchemaNameError);
+    }
+  });
+
+  it('works for a role that owns its schema but may not create schemas in the database', async () => {
+    const name = schema();
+    const role = `ck_role_${Math.random().toString(36).slice(2, 8)}`;
+    await withDb(async (db) => {
+      await db.query(`CREATE ROLE ${role} LOGIN`);
+      await db.query(`CREATE SCHEMA "${name}" AUTHORIZATION ${role}`);
+    });
+    try {
+      const url = new URL(databaseUrl());
+      url.username = role;
+      const limited = new pg.Pool({ connectionString: url.toString(), max: 2 });
+      pools.push(limited);
+      const denied = await limited.query(
+        `SELECT has_database_privilege('postgres', 'CREATE') AS ok`,
+      );
+      expect(denied.rows[0]).toEqual({ ok: false });
+      expect((await migrate({ pool: limited, schema: name })).applied.length).toBeGreaterThan(0);
+      expect((await migrate({ pool: limited, schema: name })).applied).toEqual([]);
+    } finally {
+      await withDb(async (db) => {
+        await db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+        await db.query(`DROP ROLE IF EXISTS ${role}`);
+      });
+    }
   });
 });
