@@ -199,6 +199,52 @@ describe('PostgreSQL breaking under running jobs', () => {
     });
   });
 
+  it('a sink statement that fails takes back only its own page: what the other units recorded meanwhile is saved', async () => {
+    const schema = freshSchema('outage3');
+    const s = store(schema);
+    await s.migrate();
+    await createDelivered(schema);
+    const id = 'crawl:one-fails';
+    const run = await openRun({
+      id,
+      store: s,
+      strategy: everyUnits(5),
+      signals: false,
+      autoCleanup: false,
+    });
+    const units = 40;
+    const result = await pipeline({
+      run,
+      source: pagesOf(units),
+      sink: transactionalSink<{ unit: string; n: number }>(async (client, items) => {
+        // One unit's rows break a constraint of the table: its transaction fails.
+        const bad = items[0]!.unit === 'u0013';
+        await client.query(
+          `INSERT INTO "${schema}".delivered (unit, n) SELECT * FROM unnest($1::text[], $2::int[])`,
+          [items.map((i) => (bad ? null : i.unit)), items.map((i) => i.n)],
+        );
+      }),
+      concurrency: 4,
+    });
+    expect(result).toMatchObject({ completed: units - 1, failed: 1 });
+    expect(run.summary().counts).toMatchObject({
+      complete: units - 1,
+      failed: 1,
+      pending: 0,
+      in_progress: 0,
+    });
+    await run.close('completed');
+    const [stored] = await query<{ complete: number; failed: number; open: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'complete')::int AS complete,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed,
+              count(*) FILTER (WHERE status IN ('pending', 'in_progress'))::int AS open
+       FROM "${schema}".units WHERE checkpoint = $1`,
+      [id],
+    );
+    expect(stored).toEqual({ complete: units - 1, failed: 1, open: 0 });
+    expect((await outcome(schema, id)).total).toBe((units - 1) * 2);
+  });
+
   it('stops with DatabaseUnavailableError naming the cause when an outage outlasts retry.maxOutageMs, and the next run goes on', async () => {
     const schema = freshSchema('outage2');
     const bound = 1500;
