@@ -155,7 +155,8 @@ export class Run {
       ...(update.total !== undefined && { total: update.total }),
     };
     // The page's mappings and cursor are recorded together or not at all.
-    for (const mapping of update.idMappings ?? []) this.#validate({ type: 'id.mapped', ...mapping });
+    for (const mapping of update.idMappings ?? [])
+      this.#validate({ type: 'id.mapped', ...mapping });
     this.#validate(progressed);
     for (const mapping of update.idMappings ?? []) this.#mapId(mapping);
     this.#record(progressed, true);
