@@ -114,6 +114,10 @@ async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Prom
     connectionString: url,
     maxConnections: 2,
     applicationName: 'checkpointkit-cli',
+    // A person is waiting: a server that is down is reported within seconds, not after the
+    // 30 s a job would wait out a restart.
+    retry: { maxOutageMs: 3000 },
+    connectTimeoutMs: 5000,
     ...(options.schema ? { schema: options.schema } : {}),
   });
   return {

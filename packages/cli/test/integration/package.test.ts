@@ -47,12 +47,22 @@ describe('the published package', () => {
     const manifest = JSON.parse(
       execFileSync('tar', ['-xzOf', packed.filename, 'package/package.json'], { encoding: 'utf8' }),
     );
-    expect(manifest.bin).toEqual({ checkpointkit: './dist/bin.js' });
+    // The bin is a committed file that loads dist/bin.js, so it exists before a build.
+    expect(manifest.bin).toEqual({ checkpointkit: './bin/checkpointkit.js' });
     expect(JSON.stringify(manifest.dependencies)).not.toContain('workspace:');
-    const bin = execFileSync('tar', ['-xzOf', packed.filename, 'package/dist/bin.js'], {
+    const bin = execFileSync('tar', ['-xzOf', packed.filename, 'package/bin/checkpointkit.js'], {
       encoding: 'utf8',
     });
     expect(bin.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(bin).toContain("await import('../dist/bin.js')");
+    const version = execFileSync(
+      process.execPath,
+      [join(root, 'bin/checkpointkit.js'), '--version'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(version.trim()).toBe(manifest.version);
     // What the README promises to tools that embed the command.
     const api = await import(join(root, 'dist/index.js'));
     expect(api.EXIT).toMatchObject({ OK: 0, USAGE: 2, NOT_FOUND: 3, LOCKED: 4, DAMAGED: 5 });

@@ -129,7 +129,7 @@ describe('--store postgres', () => {
     expect(result.stderr.split('\n')).toHaveLength(2);
     expect(result.stderr).toMatch(
       new RegExp(
-        `^checkpointkit: error: PostgreSQL store \\(schema "${schema}"\\): .*ECONNREFUSED`,
+        `^checkpointkit: error: migrating schema "${schema}" on 127\\.0\\.0\\.1:1/postgres: gave up after \\d+ tries over \\d+\\.\\d s \\(retry\\.maxOutageMs is 3000 ms\\): .*ECONNREFUSED`,
       ),
     );
   });

@@ -17,7 +17,7 @@ import { CheckpointError } from '@checkpointkit/core';
 export const SNAPSHOT_SUFFIX = '.checkpoint.json';
 /** Suffix of a checkpoint's journal beside the snapshot: `<encoded-id>.checkpoint.jsonl`. */
 export const JOURNAL_SUFFIX = '.checkpoint.jsonl';
-/** Suffix of the lock directory that proper-lockfile creates while a process holds the checkpoint. */
+/** Suffix of the lock directory a process makes while it holds the checkpoint (see store/lock.ts). */
 export const LOCK_SUFFIX = '.checkpoint.lock';
 /** Infix of a damaged file moved aside by `repair`: `<name>.corrupt-<time>`. */
 export const CORRUPT_INFIX = '.corrupt-';

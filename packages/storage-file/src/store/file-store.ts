@@ -111,12 +111,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       assertOpen();
       const at = paths(id);
       await ensureDir(dir);
-      const held = await acquireLock({
-        lockDir: at.lock,
-        target: at.snapshot,
-        checkpointId: id,
-        staleMs,
-      });
+      const held = await acquireLock({ lockDir: at.lock, checkpointId: id, staleMs });
       mine.set(at.lock, held);
       // What this store cached of the journal before it held the lock may be stale: others
       // could write then. Under the lock, the journal must be read afresh once.
@@ -138,9 +133,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         const at = paths(id);
         await writers.drop(id);
         const own = mine.get(at.lock);
-        const held =
-          own ??
-          (await acquireLock({ lockDir: at.lock, target: at.snapshot, checkpointId: id, staleMs }));
+        const held = own ?? (await acquireLock({ lockDir: at.lock, checkpointId: id, staleMs }));
         try {
           await assertMayWrite(at.lock, id, staleMs, held);
           return await repairCheckpoint(id, at);

@@ -1,22 +1,27 @@
 /**
- * Cross-process locks with proper-lockfile: an atomic `mkdir` of `<stem>.checkpoint.lock`, kept
- * fresh by touching its mtime, taken over by others when it goes stale. We give proper-lockfile
- * an `fs` whose `mkdir` creates the directory with an `owner.json` inside in one step (a
- * directory with the file, renamed into place), so a contender always finds who holds the lock;
- * its removal deletes the directory with the file.
+ * Cross-process locks. A lock is a directory, `<stem>.checkpoint.lock`, holding an `owner.json`
+ * (pid, host, since, a random token). It is made in one atomic step: a staging directory with the
+ * file inside is renamed into place, and a rename onto an existing (non-empty) lock fails, so
+ * exactly one process can make it, and a contender always finds who holds it. The holder touches
+ * its mtime to keep it fresh.
  *
- * On top: a lock whose owner is a dead process on this host is taken over at once, without
- * waiting for the stale timeout; and the owner's random token lets a writer check, before every
- * write, that the lock is still its own.
+ * A lock whose owner is dead (a process of this host that is gone or a zombie) or that went
+ * stale (not touched for `staleMs`: an owner on another host that stopped) is taken over, and only
+ * under a second lock, `<lock>.takeover`, made with `mkdir` (which one process only can make):
+ * its holder reads the lock again, removes it only if it is still the one judged dead, and makes
+ * its own before it lets go. So of many processes that find a dead owner at once, exactly one
+ * wins; the others wait for the takeover to end and are refused naming the winner.
+ *
+ * This replaced proper-lockfile, whose stale takeover (remove the stale lock, then make a new
+ * one) let two contenders each remove the other's fresh lock: with 4 processes opening at once
+ * after a kill -9, 2 rounds of 30 ended with more than one holder.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import { statSync } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointLockedError, LockLostError, type LockOwner } from '@checkpointkit/core';
-import lockfile from 'proper-lockfile';
 import { isMissing } from './io.js';
 
 /**
@@ -26,6 +31,11 @@ import { isMissing } from './io.js';
  */
 export const DEFAULT_STALE_MS = 30_000;
 const OWNER_FILE = 'owner.json';
+const TAKEOVER_SUFFIX = '.takeover';
+/** A takeover lock older than this was left by a process that died in the middle of one. */
+const TAKEOVER_STALE_MS = 10_000;
+/** Rounds of "make it, or take it over" before a contender gives up and reports the holder. */
+const ACQUIRE_ROUNDS = 100;
 
 interface OwnerRecord extends LockOwner {
   token: string;
@@ -39,7 +49,7 @@ export interface HeldLock {
   readonly token: string;
   /** Identity of the lock directory we created (inode and birth time): a cheap check that it is still ours. */
   readonly identity: { ino: number; birthtimeMs: number };
-  /** Set when the lock was compromised or taken over: every write must stop. */
+  /** Set when the lock was removed or taken over: every write must stop. */
   lost: Error | null;
   release(): Promise<void>;
 }
@@ -75,131 +85,170 @@ async function readOwnerRecord(lockDir: string): Promise<OwnerRecord | null> {
   }
 }
 
+/** A zombie (killed, not yet reaped by its parent) still answers kill -0, but is dead. Linux only. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
 /** True unless the owner is certainly a dead process on this host. */
 function mayBeAlive(owner: OwnerRecord): boolean {
   if (owner.host !== hostname()) return true;
   if (owner.pid === process.pid) return heldTokens.has(owner.token); // else a previous process that had our pid
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+  return !isZombie(owner.pid);
 }
 
-/** The owner of a live lock (fresh, and not held by a dead process on this host), or null. */
-export async function liveOwner(lockDir: string, staleMs: number): Promise<LockOwner | null> {
+/** What a lock directory holds now: missing, held by a live owner, or free to take over. */
+type LockState =
+  | { kind: 'missing' }
+  | { kind: 'live'; owner: LockOwner }
+  | { kind: 'dead'; token: string };
+
+async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
   let mtime: number;
   try {
     mtime = (await stat(lockDir)).mtimeMs;
   } catch (error) {
-    if (isMissing(error)) return null;
+    if (isMissing(error)) return { kind: 'missing' };
     throw error;
   }
   const record = await readOwnerRecord(lockDir);
-  if (mtime < Date.now() - Math.max(staleMs, 2000)) return null;
-  if (!record) return { pid: 0, host: 'unknown host', since: new Date(mtime).toISOString() };
-  if (!mayBeAlive(record)) return null;
-  return { pid: record.pid, host: record.host, since: record.since };
+  if (mtime < Date.now() - Math.max(staleMs, 2000))
+    return { kind: 'dead', token: record?.token ?? '' };
+  // An owner file that cannot be read, in a fresh lock: someone holds it; we cannot tell who.
+  if (!record)
+    return {
+      kind: 'live',
+      owner: { pid: 0, host: 'unknown host', since: new Date(mtime).toISOString() },
+    };
+  if (!mayBeAlive(record)) return { kind: 'dead', token: record.token };
+  return { kind: 'live', owner: { pid: record.pid, host: record.host, since: record.since } };
 }
 
-/** Removes a lock whose owner is a dead process on this host, so it can be taken at once. */
-async function clearDeadOwner(lockDir: string): Promise<void> {
-  const record = await readOwnerRecord(lockDir);
-  if (!record || mayBeAlive(record)) return;
-  const grave = `${lockDir}.dead-${randomBytes(6).toString('hex')}`;
+/** The owner of a live lock (fresh, and not held by a dead process on this host), or null. */
+export async function liveOwner(lockDir: string, staleMs: number): Promise<LockOwner | null> {
+  const state = await inspect(lockDir, staleMs);
+  return state.kind === 'live' ? state.owner : null;
+}
+
+/** Makes the lock directory with its owner file in one step; false when it exists already. */
+async function makeLock(lockDir: string, ownerJson: string): Promise<boolean> {
+  const staging = `${lockDir}.${randomBytes(6).toString('hex')}.new`;
+  await mkdir(staging);
   try {
-    await rename(lockDir, grave);
+    await writeFile(join(staging, OWNER_FILE), ownerJson);
+    await rename(staging, lockDir);
+    return true;
   } catch (error) {
-    if (isMissing(error)) return;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM' || code === 'EISDIR') {
+      return false;
+    }
     throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
-  // Should another process have taken the lock between our read and the rename, its next
-  // write finds its token gone and stops with LockLostError: never two writers.
-  await rm(grave, { recursive: true, force: true });
 }
 
-type Callback = (error: NodeJS.ErrnoException | null) => void;
-
-/** The `fs` given to proper-lockfile: mkdir creates the lock with its owner file in one step. */
-function lockFs(ownerJson: string) {
-  return {
-    ...fs,
-    mkdir(path: string, callback: Callback) {
-      const staging = `${path}.${randomBytes(6).toString('hex')}.new`;
-      fs.mkdir(staging, (error) => {
-        if (error) return callback(error);
-        fs.writeFile(join(staging, OWNER_FILE), ownerJson, (writeError) => {
-          if (writeError)
-            return fs.rm(staging, { recursive: true, force: true }, () => callback(writeError));
-          fs.rename(staging, path, (renameError) => {
-            if (!renameError) return callback(null);
-            fs.rm(staging, { recursive: true, force: true }, () => {
-              const code = renameError.code;
-              if (
-                code === 'ENOTEMPTY' ||
-                code === 'EEXIST' ||
-                code === 'EPERM' ||
-                code === 'EISDIR'
-              ) {
-                return callback(Object.assign(new Error(`${path} exists`), { code: 'EEXIST' }));
-              }
-              callback(renameError);
-            });
-          });
-        });
-      });
-    },
-    rmdir(path: string, callback: Callback) {
-      fs.rm(path, { recursive: true, force: true }, callback);
-    },
-    rmdirSync(path: string) {
-      fs.rmSync(path, { recursive: true, force: true });
-    },
-  };
+/** Moves a directory out of the way and deletes it; false when it was gone already. */
+async function removeDir(dir: string): Promise<boolean> {
+  const grave = `${dir}.dead-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(dir, grave);
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+  await rm(grave, { recursive: true, force: true });
+  return true;
 }
 
 /**
- * Takes the lock of `checkpointId` (directory `lockDir`, beside `target`), or rejects with
+ * Under the takeover lock: removes the lock if it is still the dead one (`token`) and makes ours.
+ * `won`: ours now. `busy`: another process is taking it over: wait, then look again. `again`:
+ * the lock changed meanwhile: look again.
+ */
+async function takeOver(
+  lockDir: string,
+  ownerJson: string,
+  token: string,
+  staleMs: number,
+): Promise<'won' | 'busy' | 'again'> {
+  const takeover = lockDir + TAKEOVER_SUFFIX;
+  try {
+    await mkdir(takeover);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Left by a process that died mid-takeover (seconds old; a takeover takes milliseconds)?
+    const since = (await stat(takeover).catch(() => null))?.mtimeMs;
+    if (since !== undefined && since < Date.now() - TAKEOVER_STALE_MS) await removeDir(takeover);
+    return 'busy';
+  }
+  try {
+    const state = await inspect(lockDir, staleMs);
+    if (state.kind === 'live') return 'again';
+    if (state.kind === 'dead' && state.token !== token) return 'again'; // another dead one: judge it anew
+    if (state.kind === 'dead') await removeDir(lockDir);
+    return (await makeLock(lockDir, ownerJson)) ? 'won' : 'again';
+  } finally {
+    await rm(takeover, { recursive: true, force: true });
+  }
+}
+
+async function waitWhileExists(path: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (!statSync(path, { throwIfNoEntry: false })) return;
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+  }
+}
+
+/**
+ * Takes the lock of `checkpointId` (directory `lockDir`), or rejects with
  * {@link CheckpointLockedError} naming the owner.
  */
 export async function acquireLock(options: {
   lockDir: string;
-  target: string;
   checkpointId: string;
   staleMs: number;
 }): Promise<HeldLock> {
-  const { lockDir, target, checkpointId, staleMs } = options;
-  await clearDeadOwner(lockDir);
+  const { lockDir, checkpointId, staleMs } = options;
   const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   const token = randomUUID();
-  let entry: HeldLock | null = null;
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(target, {
-      lockfilePath: lockDir,
-      realpath: false,
-      stale: staleMs,
-      retries: 0,
-      fs: lockFs(JSON.stringify({ ...owner, token })),
-      onCompromised: (error) => {
-        // Never thrown: the next write of this checkpoint rejects with LockLostError instead.
-        if (entry) entry.lost = new LockLostError(checkpointId, error.message, { cause: error });
-        heldTokens.delete(token);
-      },
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-    const current = await readOwnerRecord(lockDir);
-    throw new CheckpointLockedError(
-      checkpointId,
-      current ? { pid: current.pid, host: current.host, since: current.since } : null,
-      { cause: error },
-    );
+  const ownerJson = JSON.stringify({ ...owner, token });
+  for (let round = 0; round < ACQUIRE_ROUNDS; round++) {
+    if (await makeLock(lockDir, ownerJson))
+      return held(lockDir, checkpointId, owner, token, staleMs);
+    const state = await inspect(lockDir, staleMs);
+    if (state.kind === 'live') throw new CheckpointLockedError(checkpointId, state.owner);
+    if (state.kind === 'missing') continue; // released meanwhile: try again
+    const outcome = await takeOver(lockDir, ownerJson, state.token, staleMs);
+    if (outcome === 'won') return held(lockDir, checkpointId, owner, token, staleMs);
+    if (outcome === 'busy') await waitWhileExists(lockDir + TAKEOVER_SUFFIX);
   }
-  let released = false;
+  throw new CheckpointLockedError(checkpointId, await liveOwner(lockDir, staleMs));
+}
+
+/** The lock we made: refreshed while held, checked before every write, removed on release. */
+async function held(
+  lockDir: string,
+  checkpointId: string,
+  owner: LockOwner,
+  token: string,
+  staleMs: number,
+): Promise<HeldLock> {
+  heldTokens.add(token);
   const { ino, birthtimeMs } = await stat(lockDir);
-  entry = {
+  let released = false;
+  const entry: HeldLock = {
     lockDir,
     checkpointId,
     owner,
@@ -209,16 +258,47 @@ export async function acquireLock(options: {
     async release() {
       if (released) return;
       released = true;
+      clearInterval(refresh);
       heldTokens.delete(token);
-      if (entry!.lost) return;
+      if (entry.lost) return;
       const current = await readOwnerRecord(lockDir);
       if (current?.token !== token) return; // taken over: not ours to remove
-      await release().catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ERELEASED' && error.code !== 'ENOTACQUIRED') throw error;
-      });
+      await removeDir(lockDir);
     },
   };
-  heldTokens.add(token);
+  // Keep it fresh for contenders on other hosts, and find out early if it was tampered with or
+  // taken from us: made anew (another inode), or touched by someone else (an mtime not ours,
+  // which may have made it look stale to others). Writes check the identity again each time.
+  let touched = (await stat(lockDir)).mtimeMs;
+  const refresh = setInterval(
+    () => {
+      if (released || entry.lost) return;
+      const now = new Date();
+      stat(lockDir)
+        .then((current) => {
+          if (current.ino !== ino)
+            throw new Error('its lock directory was made anew by another process');
+          if (Math.abs(current.mtimeMs - touched) > 1000) {
+            throw new Error('its lock directory was touched by another process');
+          }
+          return utimes(lockDir, now, now);
+        })
+        .then(() => {
+          touched = now.getTime();
+        })
+        .catch((error: unknown) => {
+          if (released || entry.lost) return;
+          entry.lost = new LockLostError(
+            checkpointId,
+            isMissing(error) ? 'its lock directory was removed' : (error as Error).message,
+            { cause: error },
+          );
+          heldTokens.delete(token);
+        });
+    },
+    Math.max(500, Math.floor(staleMs / 4)),
+  );
+  refresh.unref?.();
   return entry;
 }
 

@@ -31,7 +31,7 @@ export async function bundleChild(outDir: string): Promise<string> {
     outfile,
     tsconfig: join(packageDir, 'tsconfig.json'),
     logLevel: 'warning',
-    // CommonJS dependencies (proper-lockfile) use require and __filename.
+    // CommonJS dependencies use require and __filename.
     banner: {
       js: [
         "import { createRequire as __ckRequire } from 'node:module';",
@@ -51,17 +51,22 @@ export async function bundleChild(outDir: string): Promise<string> {
  */
 export function startChild(
   args: string[],
-  options: { bundle?: string; fileSizeLimitKiB?: number } = {},
+  options: { bundle?: string; fileSizeLimitKiB?: number; unreapedWhenKilled?: boolean } = {},
 ): Child {
   const command = options.bundle ? [options.bundle, ...args] : ['--import', 'tsx', script, ...args];
   const limit = options.fileSizeLimitKiB;
-  const [file, argv] =
-    limit === undefined
+  // unreapedWhenKilled: the child runs in the background of a shell that then becomes `sleep`,
+  // which never waits for it: killed, it stays a zombie (its pid still answers kill -0) until
+  // this Child's process (the sleep) is killed too. `hold` holds its lock until killed then.
+  const [file, argv] = options.unreapedWhenKilled
+    ? ['bash', ['-c', '"$0" "$@" & exec sleep 3600', process.execPath, ...command]]
+    : limit === undefined
       ? [process.execPath, command]
       : ['bash', ['-c', `ulimit -f ${limit} && exec "$0" "$@"`, process.execPath, ...command]];
   const child = spawn(file, argv, {
     cwd: packageDir,
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.unreapedWhenKilled && { env: { ...process.env, HOLD_UNTIL_KILLED: '1' } }),
   });
   const lines: string[] = [];
   const waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];

@@ -226,7 +226,7 @@ describe('locks', () => {
     await thief.close();
   });
 
-  it('stops the holder when proper-lockfile finds its lock compromised, without throwing out of nowhere', async () => {
+  it('stops the holder when another process tampers with its lock, without throwing out of nowhere', async () => {
     const id = 'compromised:1';
     const store = fileStore({ dir, staleMs: 2000 });
     await store.append(id, changeLog(id).slice(0, 2));
