@@ -79,7 +79,9 @@ export function openFileStore(
     description: `file store at ${dir}`,
     read: async (id) => {
       try {
-        return (await readCheckpointFiles(absolute, id))?.checkpoint ?? null;
+        const parsed = await readCheckpointFiles(absolute, id);
+        if (parsed) warnDamage(parsed, id, warn);
+        return parsed?.checkpoint ?? null;
       } catch (error) {
         throw repairable(error) ? new DamagedCheckpointError(error, id, dirFlag) : error;
       }
@@ -137,4 +139,26 @@ async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Prom
       await store.close?.();
     },
   };
+}
+
+/** Warns about what a reader of the file store found amiss but could still read. */
+export function warnDamage(
+  parsed: {
+    tornTail: { line: number; bytes: number } | null;
+    lost: { acked: number; found: number } | null;
+  },
+  what: string,
+  warn: (message: string) => void,
+): void {
+  if (parsed.lost) {
+    const missing = parsed.lost.acked - parsed.lost.found;
+    warn(
+      `${what}: DAMAGED: the journal ends at batch ${parsed.lost.found}, but batch ${parsed.lost.acked} was acknowledged: ${missing} acknowledged batch${missing === 1 ? ' is' : 'es are'} missing (the file was cut or replaced); what is shown lacks them. Run repair to keep the files aside and go on from here.`,
+    );
+  }
+  if (parsed.tornTail) {
+    warn(
+      `${what}: ignored an incomplete last batch (${parsed.tornTail.bytes} bytes a crash left mid-write)`,
+    );
+  }
 }

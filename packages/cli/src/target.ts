@@ -11,7 +11,7 @@ import { notFound } from './edit.js';
 import { CliError, NotFoundError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Origin } from './format/summary.js';
-import type { StoreOptions } from './stores.js';
+import { type StoreOptions, warnDamage } from './stores.js';
 
 /** A checkpoint to show, and where it came from. */
 export interface Loaded {
@@ -72,17 +72,16 @@ export async function loadFile(
     const snapshot = await readOptional(snapshotFile);
     const journal = await readOptional(journalFile);
     if (!isPlainDocument(snapshot)) {
-      const { checkpoint, tornTail } = parseCheckpointFiles({
+      const ack = await readOptional(join(dir, files.ack));
+      const parsed = parseCheckpointFiles({
         snapshot,
         journal,
         file: snapshotFile,
         journalFile,
+        ack,
       });
-      if (tornTail) {
-        warn(
-          `${journalFile}:${tornTail.line}: ignored an incomplete last batch (${tornTail.bytes} bytes a crash left mid-write)`,
-        );
-      }
+      const { checkpoint } = parsed;
+      warnDamage(parsed, journalFile, warn);
       return {
         checkpoint,
         origin: {

@@ -9,6 +9,8 @@ import { CheckpointFormatError } from '@checkpointkit/core';
  * - `sequence`: journal batches out of order, or a journal that does not fit its snapshot
  * - `missing`: a file that must exist does not (a journal that continues a deleted snapshot)
  * - `mismatch`: files that belong to another checkpoint id
+ * - `lost`: a journal that ends before the last batch that was acknowledged (it was cut or
+ *   replaced: a crash tears only the batch in flight)
  */
 export type CheckpointFileErrorKind =
   | 'json'
@@ -17,7 +19,8 @@ export type CheckpointFileErrorKind =
   | 'version'
   | 'sequence'
   | 'missing'
-  | 'mismatch';
+  | 'mismatch'
+  | 'lost';
 
 /**
  * A checkpoint snapshot or journal that cannot be read. Names the file, the line (1-based, when

@@ -11,6 +11,7 @@ export {
   parseJournal,
 } from './journal.js';
 export {
+  ACK_SUFFIX,
   CORRUPT_INFIX,
   checkpointFileName,
   checkpointFilesOf,
@@ -25,9 +26,12 @@ export {
   lockFileName,
   MAX_ENCODED_STEM,
   SNAPSHOT_SUFFIX,
+  TORN_INFIX,
 } from './names.js';
 export {
   type CheckpointFilesInput,
+  decodeAck,
+  encodeAck,
   journalFileFor,
   type ParsedCheckpoint,
   parseCheckpointFiles,

@@ -60,6 +60,11 @@ export interface ParsedJournal {
   /** Bytes of the header line, newline included. */
   headerLength: number;
   tornTail: { line: number; bytes: number } | null;
+  /**
+   * The last batch is whole and verifies but its final newline is missing (the file was cut by
+   * one byte): it counts, and the next append writes the newline first.
+   */
+  unterminated: boolean;
 }
 
 /** Damage found while reading in lenient mode (repair): what was skipped and why. */
@@ -149,9 +154,16 @@ export function parseJournal(
     damaged ??= error;
   };
 
+  let unterminated = false;
   while (pos < bytes.length) {
-    const end = bytes.indexOf(10, pos);
-    if (end < 0) break; // unterminated last line: part of the torn tail
+    let end = bytes.indexOf(10, pos);
+    if (end < 0) {
+      // An unterminated last line is part of a torn tail, unless it is a whole commit line
+      // whose batch verifies: then only the newline after it is missing.
+      if (!isWholeCommitLine(bytes, pos, pendingStart, pending.length)) break;
+      end = bytes.length;
+      unterminated = true;
+    }
     if (end === pos) damage(fail('json', 'empty line', line));
     else {
       let record: unknown;
@@ -205,7 +217,7 @@ export function parseJournal(
         damaged = null;
         pendingStart = end + 1;
         pendingLine = line + 1;
-        validLength = end + 1;
+        validLength = Math.min(end + 1, bytes.length);
         validLine = line + 1;
       } else if (isJson) {
         const change = ChangeSchema.safeParse(record);
@@ -224,7 +236,26 @@ export function parseJournal(
     validLength,
     headerLength,
     tornTail,
+    unterminated: unterminated && validLength === bytes.length,
   };
+}
+
+/** Whether bytes[pos..] is exactly the commit line, as written, of the batch that starts at `start`. */
+function isWholeCommitLine(bytes: Buffer, pos: number, start: number, count: number): boolean {
+  let record: unknown;
+  try {
+    record = JSON.parse(bytes.toString('utf8', pos));
+  } catch {
+    return false;
+  }
+  const commit = CommitSchema.safeParse(record);
+  if (!commit.success) return false;
+  const { commit: seq, changes, crc32 } = commit.data;
+  return (
+    changes === count &&
+    JSON.stringify({ commit: seq, changes, crc32 }) === bytes.toString('utf8', pos) &&
+    crc32Hex(`#${seq}/${changes}`, crc32Hex(bytes.subarray(start, pos))) === crc32
+  );
 }
 
 function parseHeader(text: string, file: string): JournalHeader {

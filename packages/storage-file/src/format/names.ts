@@ -19,6 +19,14 @@ export const SNAPSHOT_SUFFIX = '.checkpoint.json';
 export const JOURNAL_SUFFIX = '.checkpoint.jsonl';
 /** Suffix of the lock directory a process makes while it holds the checkpoint (see store/lock.ts). */
 export const LOCK_SUFFIX = '.checkpoint.lock';
+/**
+ * Suffix of the mark of the last acknowledged journal batch: `<encoded-id>.checkpoint.ack`. A
+ * journal that ends before that batch lost acknowledged changes (it was cut or replaced): damage,
+ * not a crash, which can tear only the batch in flight.
+ */
+export const ACK_SUFFIX = '.checkpoint.ack';
+/** Infix of a torn journal tail kept aside when the next append cuts it: `<journal>.torn-<time>`. */
+export const TORN_INFIX = '.torn-';
 /** Infix of a damaged file moved aside by `repair`: `<name>.corrupt-<time>`. */
 export const CORRUPT_INFIX = '.corrupt-';
 /** Longest encoded id kept whole in a file name; longer ones are shortened with a hash. */
@@ -155,15 +163,16 @@ export function checkpointIdFromFileName(name: string): string | null {
   return stem === null ? null : decodeCheckpointStem(stem);
 }
 
-/** The snapshot, journal and lock names that belong with a snapshot or journal file name of ours. */
+/** The snapshot, journal, lock and ack names that belong with a snapshot or journal file name of ours. */
 export function checkpointFilesOf(
   name: string,
-): { snapshot: string; journal: string; lock: string } | null {
+): { snapshot: string; journal: string; lock: string; ack: string } | null {
   const stem = checkpointStemFromFileName(name);
   if (stem === null) return null;
   return {
     snapshot: stem + SNAPSHOT_SUFFIX,
     journal: stem + JOURNAL_SUFFIX,
     lock: stem + LOCK_SUFFIX,
+    ack: stem + ACK_SUFFIX,
   };
 }

@@ -12,6 +12,13 @@ export interface ParsedCheckpoint {
   tornTail: { line: number; bytes: number } | null;
   /** Changes replayed from the journal on top of the snapshot. */
   journalChanges: number;
+  /**
+   * Acknowledged batches the files no longer hold: the ack mark says batch `acked` was
+   * acknowledged, the files end at batch `found`. Damage (a journal cut or replaced), never a
+   * crash: the state shown lacks what those batches changed. Null when nothing is missing, or
+   * when there is no ack mark to tell.
+   */
+  lost: { acked: number; found: number } | null;
 }
 
 export interface CheckpointFilesInput {
@@ -25,6 +32,8 @@ export interface CheckpointFilesInput {
    */
   file: string;
   journalFile?: string;
+  /** The ack mark's bytes (`<id>.checkpoint.ack`), when there is one: tells a cut journal from a torn tail. */
+  ack?: Uint8Array | string | null;
 }
 
 /** @internal everything the store needs besides the checkpoint. */
@@ -69,7 +78,21 @@ export function parseCheckpointFiles(input: CheckpointFilesInput): ParsedCheckpo
     checkpoint: parsed.checkpoint,
     tornTail: parsed.tornTail,
     journalChanges: parsed.journalChanges,
+    lost: parsed.lost,
   };
+}
+
+/** The batch number in an ack mark, or null when it holds none (a mark cut short reads as none). */
+export function decodeAck(bytes: Uint8Array | string | null | undefined): number | null {
+  if (bytes === null || bytes === undefined) return null;
+  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
+  const match = /^ack (\d+)\n$/.exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+/** The ack mark of batch `seq`. */
+export function encodeAck(seq: number): Buffer {
+  return Buffer.from(`ack ${seq}\n`, 'utf8');
 }
 
 /** @internal as {@link parseCheckpointFiles}, with the store's bookkeeping; null when empty. */
@@ -112,9 +135,11 @@ export function parseFiles(input: CheckpointFilesInput): ParsedFiles | null {
     }
   }
   if (!state) return null;
+  const acked = decodeAck(input.ack);
   return {
     checkpoint: state,
     tornTail: journal?.tornTail ?? null,
+    lost: acked !== null && acked > seq ? { acked, found: seq } : null,
     journalChanges,
     seq,
     snapshotSeq: snapshot?.seq ?? null,

@@ -1,8 +1,12 @@
+import { type FileHandle, open, writeFile } from 'node:fs/promises';
 import { type Change, ChangeSchema, CheckpointError } from '@checkpointkit/core';
 import { describeIssues } from '../format/bytes.js';
 import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
+import { TORN_INFIX } from '../format/names.js';
+import { encodeAck } from '../format/parse.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
+import type { CheckpointPaths } from './files.js';
 import { writeAll } from './io.js';
 import { asWriteError } from './write-error.js';
 import type { Writer } from './writer.js';
@@ -20,6 +24,33 @@ export function validateChanges(id: string, changes: readonly Change[]): Change[
     }
     return parsed.data;
   });
+}
+
+/**
+ * Records that batch `seq` was acknowledged, after its bytes were made durable: a later reader
+ * that finds the journal ending before it knows the journal was cut, not torn by a crash. Not
+ * fsynced: a crash of the process keeps it (the page cache survives), and after a power loss it
+ * can only be older than the journal, never newer, since the journal was synced first. So it
+ * can miss damage, but never reports damage that is not there.
+ */
+async function markAcknowledged(at: CheckpointPaths, seq: number): Promise<void> {
+  await writeFile(at.ack, encodeAck(seq)).catch(() => {
+    // The mark is a check, not data: a write that fails (a full disk) loses no change.
+  });
+}
+
+/** Copies the torn tail [from, to) of a journal to `<journal>.torn-<time>` before it is cut. */
+async function keepTornTail(handle: FileHandle, journal: string, from: number, to: number) {
+  const bytes = Buffer.alloc(to - from);
+  await handle.read(bytes, 0, bytes.length, from);
+  const aside = `${journal}${TORN_INFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const copy = await open(aside, 'wx');
+  try {
+    await writeAll(copy, bytes, null);
+    await copy.datasync();
+  } finally {
+    await copy.close();
+  }
 }
 
 function threshold(ctx: StoreContext, writer: Writer): number {
@@ -48,6 +79,7 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
       headerLength: header.length,
       snapshotBytes: writer?.snapshotBytes ?? 0,
     });
+    await markAcknowledged(at, seq);
     return;
   }
   if (writer.needsJournal) {
@@ -67,10 +99,16 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
     }
   }
   const handle = writer.handle;
-  const batch = encodeBatch(changes, writer.seq + 1);
+  // A last batch whose final newline a cut took: the newline goes first, the batch stays.
+  const batch = Buffer.concat([
+    Buffer.from(writer.unterminated ? '\n' : ''),
+    encodeBatch(changes, writer.seq + 1),
+  ]);
   try {
     if (writer.size > writer.validLength) {
-      // A torn tail left by a crash: drop it before the next batch goes after the last good one.
+      // A torn tail left by a crash: kept aside, then cut, so the next batch follows the last
+      // good one.
+      await keepTornTail(handle, at.journal, writer.validLength, writer.size);
       await handle.truncate(writer.validLength);
       writer.size = writer.validLength;
     }
@@ -85,6 +123,8 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
   writer.seq += 1;
   writer.validLength += batch.length;
   writer.size = writer.validLength;
+  writer.unterminated = false;
+  await markAcknowledged(at, writer.seq);
   const grown = writer.size - writer.headerLength;
   const limit = threshold(ctx, writer);
   if (grown >= limit && grown >= (ctx.compactRetryAt.get(id) ?? 0)) {

@@ -10,10 +10,11 @@ export async function deleteNow(ctx: StoreContext, id: string): Promise<boolean>
   let found = false;
   // The snapshot goes first: a journal left alone by a crash then fails loudly (it continues a
   // missing snapshot) or still holds the whole state; it never passes for an older state.
-  for (const file of [at.snapshot, at.journal]) {
+  // The ack mark before both: a mark left behind would make a new checkpoint of this id look cut.
+  for (const file of [at.ack, at.snapshot, at.journal]) {
     try {
       await unlink(file);
-      found = true;
+      if (file !== at.ack) found = true;
       await fsyncDir(ctx.dir);
     } catch (error) {
       if (!isMissing(error)) throw error;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { CheckpointFileError } from '../format/errors.js';
-import { JOURNAL_SUFFIX, LOCK_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
+import { ACK_SUFFIX, JOURNAL_SUFFIX, LOCK_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
 import { type ParsedFiles, parseFiles } from '../format/parse.js';
 import { type FileRead, readOrNull, readWithIdentity } from './io.js';
 
@@ -10,6 +10,7 @@ export interface CheckpointPaths {
   snapshot: string;
   journal: string;
   lock: string;
+  ack: string;
 }
 
 export function pathsOf(dir: string, stem: string): CheckpointPaths {
@@ -18,6 +19,7 @@ export function pathsOf(dir: string, stem: string): CheckpointPaths {
     snapshot: join(dir, stem + SNAPSHOT_SUFFIX),
     journal: join(dir, stem + JOURNAL_SUFFIX),
     lock: join(dir, stem + LOCK_SUFFIX),
+    ack: join(dir, stem + ACK_SUFFIX),
   };
 }
 
@@ -25,6 +27,7 @@ export function pathsOf(dir: string, stem: string): CheckpointPaths {
 export interface RawFiles {
   journal: FileRead | null;
   snapshot: Buffer | null;
+  ack: Buffer | null;
 }
 
 /**
@@ -33,9 +36,11 @@ export interface RawFiles {
  * it: the pair always resolves to a state the writer acknowledged.
  */
 export async function readRaw(paths: CheckpointPaths): Promise<RawFiles> {
+  // The mark first: it never names a batch the journal read after it does not hold.
+  const ack = await readOrNull(paths.ack);
   const journal = await readWithIdentity(paths.journal);
   const snapshot = await readOrNull(paths.snapshot);
-  return { journal, snapshot };
+  return { journal, snapshot, ack };
 }
 
 export function parseRaw(paths: CheckpointPaths, raw: RawFiles): ParsedFiles | null {
@@ -45,6 +50,7 @@ export function parseRaw(paths: CheckpointPaths, raw: RawFiles): ParsedFiles | n
     journal: raw.journal?.bytes ?? null,
     file: paths.snapshot,
     journalFile: paths.journal,
+    ack: raw.ack,
   });
 }
 

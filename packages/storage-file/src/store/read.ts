@@ -1,7 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { type Checkpoint, type CheckpointListing, summarize } from '@checkpointkit/core';
 import { CheckpointFileError } from '../format/errors.js';
-import { CORRUPT_INFIX, checkpointStemFromFileName, encodeCheckpointId } from '../format/names.js';
+import {
+  CORRUPT_INFIX,
+  checkpointStemFromFileName,
+  encodeCheckpointId,
+  TORN_INFIX,
+} from '../format/names.js';
 import type { StoreContext } from './context.js';
 import { pathsOf, readConsistent } from './files.js';
 import { isMissing } from './io.js';
@@ -21,13 +26,17 @@ export async function loadNow(ctx: StoreContext, id: string): Promise<Checkpoint
       `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
     );
   }
+  if (parsed?.lost) {
+    // Writing now would build on a state that lacks acknowledged changes, and cut the evidence.
+    throw lostError(at.journal, parsed.lost);
+  }
   ctx.writers.remember(id, raw, parsed);
   if (parsed?.tornTail) {
     const writing = ctx.mine.get(at.lock) ? null : await liveOwner(at.lock, ctx.staleMs);
     if (!writing) {
       ctx.warn({
         code: 'torn-tail',
-        message: `${at.journal}:${parsed.tornTail.line}: dropped ${parsed.tornTail.bytes} bytes after the last complete batch (a write cut short by a crash)`,
+        message: `${at.journal}:${parsed.tornTail.line}: ignored ${parsed.tornTail.bytes} bytes after the last complete batch (a write cut short by a crash; the next save keeps them aside in ${at.journal}${TORN_INFIX}<time> and cuts them)`,
         checkpointId: id,
         file: at.journal,
       });
@@ -65,6 +74,14 @@ export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
         });
         continue;
       }
+      if (parsed.lost) {
+        ctx.warn({
+          code: 'lost-batches',
+          message: lostError(at.journal, parsed.lost).message,
+          checkpointId: parsed.checkpoint.id,
+          file: at.journal,
+        });
+      }
       listings.push({ id: parsed.checkpoint.id, summary: summarize(parsed.checkpoint) });
     } catch (error) {
       ctx.warn({
@@ -75,4 +92,17 @@ export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
     }
   }
   return listings;
+}
+
+/** The error for a journal that lost acknowledged batches: what is missing, and what to do. */
+export function lostError(
+  journal: string,
+  lost: { acked: number; found: number },
+): CheckpointFileError {
+  const missing = lost.acked - lost.found;
+  return new CheckpointFileError(
+    journal,
+    'lost',
+    `the journal ends at batch ${lost.found}, but batch ${lost.acked} was acknowledged: ${missing} acknowledged batch${missing === 1 ? '' : 'es'} missing (the file was cut or replaced; a crash tears only the batch in flight). \`checkpointkit repair\` keeps the files aside and goes on from what is left`,
+  );
 }

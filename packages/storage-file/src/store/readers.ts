@@ -31,6 +31,7 @@ export async function readCheckpointFiles(
     checkpoint: parsed.checkpoint,
     tornTail: parsed.tornTail,
     journalChanges: parsed.journalChanges,
+    lost: parsed.lost,
   };
 }
 

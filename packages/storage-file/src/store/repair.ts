@@ -1,10 +1,11 @@
 import { constants } from 'node:fs';
-import { copyFile, link, open, unlink } from 'node:fs/promises';
+import { copyFile, link, open, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { applyChange, type Checkpoint, emptyCheckpoint } from '@checkpointkit/core';
 import { CheckpointFileError } from '../format/errors.js';
 import { encodeJournalHeader, type JournalDamage, parseJournal } from '../format/journal.js';
-import { CORRUPT_INFIX } from '../format/names.js';
+import { CORRUPT_INFIX, TORN_INFIX } from '../format/names.js';
+import { encodeAck } from '../format/parse.js';
 import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from '../format/snapshot.js';
 import { type CheckpointPaths, parseRaw, readRaw } from './files.js';
 import { fsyncDir, isMissing, replaceFile } from './io.js';
@@ -14,7 +15,10 @@ export interface RepairReport {
   id: string;
   /** What made the checkpoint unreadable: empty when it was readable (a torn tail at most). */
   damage: { file: string; line?: number; kind: CheckpointFileError['kind']; message: string }[];
-  /** The damaged files, kept byte for byte under their new names (`<name>.corrupt-<time>`). */
+  /**
+   * What repair replaced or cut, kept byte for byte beside the checkpoint: damaged files under
+   * `<name>.corrupt-<time>`, a torn journal tail under `<journal>.torn-<time>`.
+   */
   movedAside: string[];
   /** The torn journal tail that was cut off, if any. */
   tornTail: { line: number; bytes: number } | null;
@@ -28,6 +32,12 @@ export interface RepairReport {
    * work is redone: at-least-once, never skipped).
    */
   snapshotLost: boolean;
+  /**
+   * Acknowledged batches the journal no longer held (it was cut or replaced): `acked` was the
+   * last acknowledged, the files ended at `found`. Their changes cannot be recovered here; the
+   * journal was kept aside, and the checkpoint goes on from batch `found`.
+   */
+  lost: { acked: number; found: number } | null;
   /** Whether a checkpoint exists after the repair. */
   exists: boolean;
 }
@@ -45,6 +55,19 @@ async function moveAside(path: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw error;
     await copyFile(path, target, constants.COPYFILE_EXCL);
   }
+  await fsyncDir(dirname(path));
+  return target;
+}
+
+/** The ack mark after a repair: the batch the repaired files end at. */
+async function writeAck(at: CheckpointPaths, seq: number): Promise<void> {
+  await replaceFile(at.ack, encodeAck(seq));
+}
+
+/** Keeps a copy of a file's bytes under `<name>.corrupt-<time>`, for a file about to change in place. */
+async function copyAside(path: string): Promise<string> {
+  const target = `${path}${CORRUPT_INFIX}${stamp()}`;
+  await copyFile(path, target, constants.COPYFILE_EXCL);
   await fsyncDir(dirname(path));
   return target;
 }
@@ -67,6 +90,7 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
     keptChanges: 0,
     droppedBatches: 0,
     snapshotLost: false,
+    lost: null,
     exists: raw.journal !== null || raw.snapshot !== null,
   };
   if (!report.exists) return report;
@@ -81,9 +105,21 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
         `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
       );
     }
+    if (parsed?.lost && raw.journal) {
+      // What is left is all there is: keep a copy of the journal as it was found (a copy, not a
+      // link: a torn tail is cut from the file in place below), and accept its end as the last
+      // acknowledged batch from here on.
+      report.lost = parsed.lost;
+      report.movedAside.push(await copyAside(at.journal));
+    }
     if (parsed?.journal?.tornTail && raw.journal) {
-      // Readable, with a torn tail: cut it off (it was never acknowledged).
+      // Readable, with a torn tail: kept aside, then cut off (it was never acknowledged).
       report.tornTail = parsed.journal.tornTail;
+      const aside = `${at.journal}${TORN_INFIX}${stamp()}`;
+      await writeFile(aside, raw.journal.bytes.subarray(parsed.journal.validLength), {
+        flag: 'wx',
+      });
+      report.movedAside.push(aside);
       const handle = await open(at.journal, 'r+');
       try {
         await handle.truncate(parsed.journal.validLength);
@@ -94,6 +130,7 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
     }
     report.keptChanges = parsed?.journalChanges ?? 0;
     report.exists = parsed !== null;
+    if (parsed) await writeAck(at, parsed.seq);
   } catch (error) {
     if (!(error instanceof CheckpointFileError)) throw error;
     if (error.kind === 'version') throw error;
@@ -189,9 +226,10 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
     // The moved-aside names keep the old bytes: replacing the names below does not touch them.
     await replaceFile(at.snapshot, encodeSnapshot(state, seq));
     await replaceFile(at.journal, encodeJournalHeader(id, seq));
+    await writeAck(at, seq);
     report.exists = true;
   } else {
-    for (const file of [at.snapshot, at.journal]) {
+    for (const file of [at.ack, at.snapshot, at.journal]) {
       await unlink(file).catch((error: unknown) => {
         if (!isMissing(error)) throw error;
       });

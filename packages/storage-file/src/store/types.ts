@@ -19,7 +19,7 @@ export interface FileStoreOptions {
 }
 
 export interface FileStoreWarning {
-  code: 'torn-tail' | 'compaction-failed' | 'unreadable-checkpoint';
+  code: 'torn-tail' | 'lost-batches' | 'compaction-failed' | 'unreadable-checkpoint';
   message: string;
   checkpointId?: string;
   file?: string;

@@ -22,6 +22,8 @@ export interface Writer {
   needsJournal: boolean;
   snapshotBytes: number;
   handle: FileHandle | null;
+  /** The last batch lacks its final newline (see `ParsedJournal.unterminated`): write it first. */
+  unterminated: boolean;
 }
 
 function writerOf(raw: RawFiles, parsed: ParsedFiles | null): Writer | null {
@@ -38,6 +40,7 @@ function writerOf(raw: RawFiles, parsed: ParsedFiles | null): Writer | null {
           needsJournal: true,
           snapshotBytes: raw.snapshot?.length ?? 0,
           handle: null,
+          unterminated: false,
         }
       : null;
   }
@@ -58,6 +61,7 @@ function writerOf(raw: RawFiles, parsed: ParsedFiles | null): Writer | null {
     needsJournal: parsed === null || last !== seq,
     snapshotBytes: raw.snapshot?.length ?? 0,
     handle: null,
+    unterminated: journal?.unterminated ?? false,
   };
 }
 
@@ -153,6 +157,7 @@ export class JournalWriters {
       needsJournal: false,
       snapshotBytes: writer.snapshotBytes ?? 0,
       handle,
+      unterminated: false,
     };
     this.#writers.set(id, started);
     return started;

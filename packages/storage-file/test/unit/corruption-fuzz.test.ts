@@ -10,6 +10,7 @@ import { CheckpointFormatError, replay } from '@checkpointkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CheckpointFileError,
+  encodeAck,
   fileStore,
   parseCheckpointFiles,
   readCheckpointFiles,
@@ -231,14 +232,64 @@ describe('damaged checkpoint files', () => {
       const state = JSON.stringify(parsed.checkpoint);
       expect(acknowledged).toContain(state);
       states.add(state);
-      // A cut right after the header or a commit line is clean; anywhere else it leaves a torn tail.
-      const clean = boundaries.includes(length);
+      // A cut right after the header or a commit line is clean, and so is one that took only the
+      // newline after a commit line (the batch is whole and verifies); anywhere else it leaves a
+      // torn tail.
+      const justNewline = boundaries.slice(1).includes(length + 1);
+      const clean = boundaries.includes(length) || justNewline;
       expect(parsed.tornTail === null, `cut at ${length}`).toBe(clean);
       if (parsed.tornTail)
         expect(parsed.tornTail.bytes).toBe(
           length - Math.max(...boundaries.filter((b) => b < length)),
         );
+      // Without an ack mark, no cut can be told from a crash.
+      expect(parsed.lost).toBeNull();
     }
     expect(states.size).toBe(acknowledged.length);
+  });
+
+  it('tells a cut journal from a torn tail by the ack mark, at every offset: only the batch in flight may be torn', () => {
+    const lines = sample.journal.toString('utf8').split('\n').slice(0, -1);
+    const ends: { end: number; seq: number }[] = [];
+    let offset = 0;
+    for (const line of lines) {
+      offset += Buffer.byteLength(line) + 1;
+      const commit = /^\{"commit":(\d+),/.exec(line);
+      if (commit) ends.push({ end: offset, seq: Number(commit[1]) });
+    }
+    const last = ends.at(-1)!.seq;
+    const headerEnd = sample.journal.indexOf(10) + 1;
+    const snapshotSeq = ends[0]!.seq - 1;
+    let lost = 0;
+    for (let length = headerEnd; length <= sample.journal.length; length++) {
+      const parsed = parseCheckpointFiles({
+        snapshot: sample.snapshot,
+        journal: sample.journal.subarray(0, length),
+        file: sample.snapshotPath,
+        ack: encodeAck(last),
+      });
+      // The batches whose commit line survived whole (its newline may be gone).
+      const found = Math.max(
+        snapshotSeq,
+        ...ends.filter((e) => e.end - 1 <= length).map((e) => e.seq),
+      );
+      if (found === last) {
+        expect(parsed.lost, `cut at ${length}`).toBeNull();
+      } else {
+        expect(parsed.lost, `cut at ${length}`).toEqual({ acked: last, found });
+        lost += 1;
+      }
+    }
+    expect(lost).toBe(ends.at(-1)!.end - 1 - headerEnd);
+    // A torn batch after the last acknowledged one (the batch in flight) is a crash, not a loss.
+    const inFlight = Buffer.concat([sample.journal, Buffer.from('{"type":"unit.started","at":"2')]);
+    const torn = parseCheckpointFiles({
+      snapshot: sample.snapshot,
+      journal: inFlight,
+      file: sample.snapshotPath,
+      ack: encodeAck(last),
+    });
+    expect(torn.lost).toBeNull();
+    expect(torn.tornTail).not.toBeNull();
   });
 });

@@ -101,6 +101,7 @@ describe('checkpoint file names', () => {
       snapshot: `job%3a1${SNAPSHOT_SUFFIX}`,
       journal: `job%3a1${JOURNAL_SUFFIX}`,
       lock: 'job%3a1.checkpoint.lock',
+      ack: 'job%3a1.checkpoint.ack',
     });
   });
 

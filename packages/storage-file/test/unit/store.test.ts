@@ -347,12 +347,15 @@ describe('repair', () => {
     await store.close();
   });
 
-  it('cuts off a torn tail of a readable checkpoint and moves nothing', async () => {
+  it('cuts off a torn tail of a readable checkpoint, keeping its bytes aside', async () => {
     const id = 'repair:3';
     const sample = await writeSample(dir, id);
     await appendFile(sample.journalPath, '{"type":"coun');
     const report = await fileStore({ dir }).repair(id);
-    expect(report).toMatchObject({ movedAside: [], damage: [], tornTail: { bytes: 13 } });
+    expect(report).toMatchObject({ damage: [], tornTail: { bytes: 13 }, lost: null });
+    expect(report.movedAside).toHaveLength(1);
+    expect(report.movedAside[0]).toContain(`${sample.journalPath}.torn-`);
+    expect(await readFile(report.movedAside[0]!, 'utf8')).toBe('{"type":"coun');
     expect((await readFile(sample.journalPath)).equals(sample.journal)).toBe(true);
   });
 
@@ -398,6 +401,7 @@ describe('readers', () => {
       checkpoint: expected,
       tornTail: null,
       journalChanges: sample.log.length - 8,
+      lost: null,
     });
     const fromText = parseCheckpointFiles({
       snapshot: sample.snapshot.toString(),

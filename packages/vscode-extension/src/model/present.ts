@@ -140,7 +140,13 @@ export function escapeMarkdown(text: string): string {
 /** Markdown for a checkpoint's tooltip: the summary, the file, the format and who holds the lock. */
 export function checkpointTooltip(
   summary: CheckpointSummary,
-  options: { file: string; format: string; lockOwner: LockOwner | null; tornTail?: boolean },
+  options: {
+    file: string;
+    format: string;
+    lockOwner: LockOwner | null;
+    tornTail?: boolean;
+    lost?: { acked: number; found: number } | null;
+  },
 ): string {
   const c = summary.counts;
   const lines = [
@@ -176,5 +182,12 @@ export function checkpointTooltip(
   }
   if (options.tornTail)
     lines.push('', 'The journal ends in a partly written line (a crash mid-save); it is ignored.');
+  if (options.lost) {
+    const missing = options.lost.acked - options.lost.found;
+    lines.push(
+      '',
+      `$(warning) **Damaged:** the journal ends at batch ${options.lost.found}, but batch ${options.lost.acked} was saved: ${missing} saved batch${missing === 1 ? ' is' : 'es are'} missing (the file was cut or replaced). What is shown lacks them; \`checkpointkit repair\` keeps the files aside and goes on from here.`,
+    );
+  }
   return lines.join('\n');
 }

@@ -14,6 +14,8 @@ export interface LoadedCheckpoint {
   lockOwner: LockOwner | null;
   /** The journal ends in a partly written line, which reading ignored. */
   tornTail: boolean;
+  /** Acknowledged journal batches the files no longer hold (cut or replaced), or null. */
+  lost: { acked: number; found: number } | null;
 }
 
 export type EntryState =

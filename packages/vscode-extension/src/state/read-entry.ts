@@ -10,6 +10,7 @@ import {
   summarize,
 } from '@checkpointkit/core';
 import {
+  ACK_SUFFIX,
   JOURNAL_SUFFIX,
   parseCheckpointFiles,
   readLockOwner,
@@ -88,6 +89,7 @@ export async function readCheckpointFiles(
           tree: UnitTree.of(checkpoint),
           lockOwner: null,
           tornTail: false,
+          lost: null,
         },
       };
     }
@@ -96,7 +98,12 @@ export async function readCheckpointFiles(
     const dir = vscode.Uri.joinPath((files.snapshot ?? files.journal)!, '..');
     const snapshotUri = vscode.Uri.joinPath(dir, files.stem + SNAPSHOT_SUFFIX);
     const journalUri = vscode.Uri.joinPath(dir, files.stem + JOURNAL_SUFFIX);
-    const [snapshot, journal] = await Promise.all([readBytes(snapshotUri), readBytes(journalUri)]);
+    const ackUri = vscode.Uri.joinPath(dir, files.stem + ACK_SUFFIX);
+    const [snapshot, journal, ack] = await Promise.all([
+      readBytes(snapshotUri),
+      readBytes(journalUri),
+      readBytes(ackUri),
+    ]);
     if (snapshot === null && journal === null) return { kind: 'ignored' };
     files.snapshot = snapshot === null ? null : snapshotUri;
     files.journal = journal === null ? null : journalUri;
@@ -105,6 +112,7 @@ export async function readCheckpointFiles(
       journal,
       file: displayName(folder, snapshotUri),
       journalFile: displayName(folder, journalUri),
+      ack,
     });
     const checkpoint = parsed.checkpoint;
     const lockOwner = await lockOwnerOf(dir, checkpoint.id);
@@ -117,6 +125,7 @@ export async function readCheckpointFiles(
         tree: UnitTree.of(checkpoint),
         lockOwner,
         tornTail: parsed.tornTail !== null,
+        lost: parsed.lost,
       },
     };
   } catch (error) {

@@ -60,7 +60,7 @@ export function checkpointItem(
   const state = entry.state;
   let item: vscode.TreeItem;
   if (state.kind === 'loaded') {
-    const { checkpoint, summary, format, lockOwner, tornTail } = state.value;
+    const { checkpoint, summary, format, lockOwner, tornTail, lost } = state.value;
     item = new vscode.TreeItem(checkpoint.id, vscode.TreeItemCollapsibleState.Collapsed);
     const dir = relativeDir(entry);
     item.description =
@@ -70,7 +70,7 @@ export function checkpointItem(
       ? new vscode.ThemeIcon('lock', new vscode.ThemeColor('charts.blue'))
       : icon(checkpointIcon(summary.status, summary.counts.failed));
     const tooltip = new vscode.MarkdownString(
-      checkpointTooltip(summary, { file: name, format, lockOwner, tornTail }),
+      checkpointTooltip(summary, { file: name, format, lockOwner, tornTail, lost }),
       true,
     );
     item.tooltip = tooltip;
