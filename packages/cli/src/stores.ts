@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   type Checkpoint,
   CheckpointFormatError,
@@ -8,6 +8,7 @@ import {
 import {
   CheckpointFileError,
   fileStore,
+  journalFileName,
   type RepairReport,
   readCheckpointFiles,
   readLockOwner,
@@ -80,7 +81,7 @@ export function openFileStore(
     read: async (id) => {
       try {
         const parsed = await readCheckpointFiles(absolute, id);
-        if (parsed) warnDamage(parsed, id, warn);
+        if (parsed) warnDamage(parsed, join(absolute, journalFileName(id)), warn);
         return parsed?.checkpoint ?? null;
       } catch (error) {
         throw repairable(error) ? new DamagedCheckpointError(error, id, dirFlag) : error;
@@ -147,18 +148,18 @@ export function warnDamage(
     tornTail: { line: number; bytes: number } | null;
     lost: { acked: number; found: number } | null;
   },
-  what: string,
+  journal: string,
   warn: (message: string) => void,
 ): void {
   if (parsed.lost) {
     const missing = parsed.lost.acked - parsed.lost.found;
     warn(
-      `${what}: DAMAGED: the journal ends at batch ${parsed.lost.found}, but batch ${parsed.lost.acked} was acknowledged: ${missing} acknowledged batch${missing === 1 ? ' is' : 'es are'} missing (the file was cut or replaced); what is shown lacks them. Run repair to keep the files aside and go on from here.`,
+      `${journal}: DAMAGED: the journal ends at batch ${parsed.lost.found}, but batch ${parsed.lost.acked} was acknowledged: ${missing} acknowledged batch${missing === 1 ? ' is' : 'es are'} missing (the file was cut or replaced); what is shown lacks them. Run repair to keep the files aside and go on from here.`,
     );
   }
   if (parsed.tornTail) {
     warn(
-      `${what}: ignored an incomplete last batch (${parsed.tornTail.bytes} bytes a crash left mid-write)`,
+      `${journal}:${parsed.tornTail.line}: ignored an incomplete last batch (${parsed.tornTail.bytes} bytes a crash left mid-write)`,
     );
   }
 }

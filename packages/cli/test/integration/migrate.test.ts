@@ -45,10 +45,13 @@ describe('checkpointkit migrate', () => {
     const expected = parseCheckpointJson(text, { file }).checkpoint;
     expect(await loadCheckpoint(dir, id)).toEqual(expected);
     expect(await readFile(file, 'utf8')).toBe(text);
-    // Beside it: the snapshot (and the store's journal), nothing else.
+    // Beside it: the snapshot (and the store's journal and ack mark), nothing else.
     const written = (await readdir(dir)).filter((entry) => entry !== basename(file));
     expect(written).toContain(checkpointFileName(id));
-    expect(written.every((entry) => entry.startsWith(checkpointFileName(id)))).toBe(true);
+    const stem = checkpointFileName(id).slice(0, -'.checkpoint.json'.length);
+    expect(
+      written.every((entry) => /^\.checkpoint\.(json|jsonl|ack)$/.test(entry.slice(stem.length))),
+    ).toBe(true);
     // And the CLI reads it back as a checkpoint of the store.
     const shown = await runCli(['show', id, '--dir', dir]);
     expect(shown.code).toBe(0);

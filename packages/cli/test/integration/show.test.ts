@@ -1,6 +1,7 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { always, openRun } from '@checkpointkit/core';
 import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
@@ -91,6 +92,30 @@ describe('checkpointkit show <id>', () => {
     expect(result.stderr).toMatch(
       /^checkpointkit: warning: .*job\.checkpoint\.jsonl:\d+: ignored an incomplete last batch \(\d+ bytes a crash left mid-write\)\n$/,
     );
+  });
+
+  it('warns that acknowledged batches are missing when the journal was cut, by id and by file, in show and ls', async () => {
+    const dir = await tempDir();
+    const store = fileStore({ dir });
+    const run = await openRun({ id: 'job', store, strategy: always(), signals: false });
+    await run.plan(['a', 'b', 'c', 'd']);
+    for (const key of ['a', 'b', 'c', 'd']) await run.complete(key);
+    await run.close();
+    await store.close();
+    const journal = join(dir, journalFileName('job'));
+    const whole = await readFile(journal);
+    await writeFile(journal, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const damaged =
+      /the journal ends at batch \d+, but batch \d+ was acknowledged: \d+ acknowledged batch(es)? (are |is )?missing/;
+    for (const args of [
+      ['show', 'job', '--dir', dir],
+      ['show', join(dir, checkpointFileName('job'))],
+      ['ls', '--dir', dir],
+    ]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stderr, args.join(' ')).toMatch(damaged);
+    }
   });
 
   it('exits 3 with one line for an unknown id', async () => {
