@@ -41,10 +41,11 @@ in_sandbox() {
   (
     cd "$sandbox/repo"
     env -u CHECKPOINTKIT_PNPM_HOME PATH="$clean_path" npm_config_prefix="$prefix" \
-      COREPACK_INTEGRITY_KEYS="$bogus_keys" CI=true "$@"
+      COREPACK_INTEGRITY_KEYS="$bogus_keys" COREPACK_HOME="$sandbox/corepack" CI=true "$@"
   )
 }
-# A signing key that no npm package is signed with: corepack's shim then fails to verify pnpm on
+# An empty corepack cache (a pnpm corepack fetched before would run without a check), and a
+# signing key that no npm package is signed with: corepack's shim then fails to verify pnpm on
 # any machine, as the real one does on a machine whose corepack lacks npm's current keys.
 bogus_keys='{"npm":[{"expires":null,"keyid":"SHA256:checkpointkit-sandbox","keytype":"ecdsa-sha2-nistp256","scheme":"ecdsa-sha2-nistp256","key":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEY6Ya7W++7aUPzvMTrezH6Ycx3c+HOKYCcNGybJZSCJq/fd7Qa8uuAKtdIkUQtQiEKERhAmE5lMMJhP8OkDOa2g=="}]}'
 
