@@ -66,7 +66,10 @@ export function repairCommand(context: Context): Command {
     });
 }
 
-/** What was damaged and what was done, file names relative to the store's directory `dir`. */
+/**
+ * What was damaged, kept, recovered and dropped, file names relative to the store's directory
+ * `dir`. Every line is printed, "none" included, so a script (or a worried user) can read it.
+ */
 function printReport(
   context: Context,
   report: RepairReport,
@@ -75,7 +78,8 @@ function printReport(
 ): void {
   const { out } = context;
   const name = (file: string) => relative(dir, resolve(dir, file));
-  if (report.damage.length === 0) {
+  const changed = report.damage.length > 0 || report.movedAside.length > 0;
+  if (!changed) {
     out.line(`checkpoint "${report.id}" is readable: nothing to repair`);
     return;
   }
@@ -83,15 +87,21 @@ function printReport(
   for (const damage of report.damage) {
     out.line(`  damaged      ${name(damage.file)}${lineOf(damage.line)}: ${reasonOf(damage)}`);
   }
-  for (const file of report.movedAside) out.line(`  moved aside  ${name(file)}`);
-  out.line(`  kept         ${plural(report.keptChanges, 'change')}`);
-  out.line(`  dropped      ${plural(report.droppedBatches, 'batch', 'batches')}`);
+  for (const file of report.movedAside) out.line(`  kept aside   ${name(file)}`);
+  out.line(`  recovered    ${recovered(report)}`);
+  out.line(`  dropped      ${dropped(report)}`);
   out.line(
-    `  torn tail    ${report.tornTail ? `line ${report.tornTail.line} (${plural(report.tornTail.bytes, 'byte')}) cut off` : 'none'}`,
+    `  torn tail    ${report.tornTail ? `line ${report.tornTail.line} (${plural(report.tornTail.bytes, 'byte')}, never acknowledged) cut off` : 'none'}`,
   );
+  if (report.lost) {
+    const missing = report.lost.acked - report.lost.found;
+    out.line(
+      `  lost         ${plural(missing, 'acknowledged batch', 'acknowledged batches')} (${report.lost.found + 1}-${report.lost.acked}): no file held them whole; their work is redone`,
+    );
+  }
   if (report.snapshotLost) {
     out.line(
-      '  the snapshot was lost: the checkpoint was rebuilt from the journal alone; work from before it is redone',
+      '  no snapshot and no first batch: the checkpoint was rebuilt from the journal alone; work from before it is redone',
     );
   }
   if (!report.exists) {
@@ -99,6 +109,31 @@ function printReport(
       '  no valid change was left: the checkpoint no longer exists (its files were kept aside)',
     );
   }
+}
+
+const FROM: Record<NonNullable<RepairReport['recoveredFrom']>, string> = {
+  snapshot: 'the snapshot',
+  'previous snapshot': 'the previous snapshot (the one the last compaction kept)',
+  journal: 'the journal alone',
+};
+
+function recovered(report: RepairReport): string {
+  if (!report.exists) return 'nothing';
+  const units = plural(report.units, 'unit');
+  const upTo = `up to batch ${report.seq}`;
+  if (report.recoveredFrom === null) return `${units}, ${upTo} (the files as they were)`;
+  return `${units}, ${upTo}: ${FROM[report.recoveredFrom]} and ${plural(report.keptChanges, 'journal change')}`;
+}
+
+function dropped(report: RepairReport): string {
+  const parts: string[] = [];
+  if (report.droppedBatches > 0) {
+    const ranges = report.droppedRanges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
+    parts.push(`${plural(report.droppedBatches, 'batch', 'batches')} (${ranges.join(', ')})`);
+  }
+  if (report.droppedBytes > 0)
+    parts.push(`${plural(report.droppedBytes, 'byte')} of damaged lines`);
+  return parts.length > 0 ? parts.join(', ') : 'nothing';
 }
 
 const lineOf = (line: number | undefined) => (line === undefined ? '' : `:${line}`);

@@ -68,10 +68,16 @@ describe('checkpointkit repair', () => {
     expect(lines[0]).toBe(`repaired checkpoint "${ID}" in file store at ${dir}`);
     expect(result.stdout).toMatch(new RegExp(`^ {2}damaged +${escapeRegExp(name)}:7: .+$`, 'm'));
     expect(result.stdout).toMatch(
-      new RegExp(`^ {2}moved aside +${escapeRegExp(name)}\\.corrupt-[0-9TZ-]+$`, 'm'),
+      new RegExp(`^ {2}kept aside +${escapeRegExp(name)}\\.corrupt-[0-9TZ-]+$`, 'm'),
     );
-    expect(result.stdout).toMatch(/^ {2}kept +3 changes$/m);
-    expect(result.stdout).toMatch(/^ {2}dropped +1 batch$/m);
+    expect(result.stdout).toMatch(
+      /^ {2}recovered +2 units, up to batch 4: the journal alone and 3 journal changes$/m,
+    );
+    // Batch 3 (unit b) fails its crc32: its lines are the bytes dropped.
+    const batch3 = bytes.split('\n')[5]!.length + bytes.split('\n')[6]!.length + 2;
+    expect(result.stdout).toMatch(
+      new RegExp(`^ {2}dropped +1 batch \\(3\\), ${batch3} bytes of damaged lines$`, 'm'),
+    );
     expect(result.stdout).toMatch(/^ {2}torn tail +none$/m);
     expect(result.stdout).not.toContain(dir + '/');
 

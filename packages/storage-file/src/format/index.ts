@@ -25,6 +25,7 @@ export {
   LOCK_SUFFIX,
   lockFileName,
   MAX_ENCODED_STEM,
+  PREVIOUS_SUFFIX,
   SNAPSHOT_SUFFIX,
   TORN_INFIX,
 } from './names.js';

@@ -50,6 +50,8 @@ export interface JournalBatch {
   changes: Change[];
   /** 1-based line of the batch's first change. */
   line: number;
+  /** Bytes of the batch in the journal, its change lines and commit line (newline included). */
+  bytes: number;
 }
 
 export interface ParsedJournal {
@@ -60,6 +62,8 @@ export interface ParsedJournal {
   /** Bytes of the header line, newline included. */
   headerLength: number;
   tornTail: { line: number; bytes: number } | null;
+  /** False when the header line is damaged (lenient reads only: a strict read throws). */
+  headerValid: boolean;
   /**
    * The last batch is whole and verifies but its final newline is missing (the file was cut by
    * one byte): it counts, and the next append writes the newline first.
@@ -204,7 +208,12 @@ export function parseJournal(
             error = fail('sequence', `batch ${seq} where batch ${expected} was due`, line);
           }
           if (!error) {
-            batches.push({ seq, changes: pending, line: pendingLine });
+            batches.push({
+              seq,
+              changes: pending,
+              line: pendingLine,
+              bytes: Math.min(end + 1, bytes.length) - pendingStart,
+            });
             expected = seq + 1;
           }
         }
@@ -235,6 +244,7 @@ export function parseJournal(
     batches,
     validLength,
     headerLength,
+    headerValid: header !== null,
     tornTail,
     unterminated: unterminated && validLength === bytes.length,
   };

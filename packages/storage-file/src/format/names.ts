@@ -27,7 +27,13 @@ export const LOCK_SUFFIX = '.checkpoint.lock';
 export const ACK_SUFFIX = '.checkpoint.ack';
 /** Infix of a torn journal tail kept aside when the next append cuts it: `<journal>.torn-<time>`. */
 export const TORN_INFIX = '.torn-';
-/** Infix of a damaged file moved aside by `repair`: `<name>.corrupt-<time>`. */
+/**
+ * Suffix of the previous generation of a snapshot or journal (`<stem>.checkpoint.json.prev`,
+ * `<stem>.checkpoint.jsonl.prev`): a compaction keeps the pair it replaces until the next one,
+ * so `repair` can rebuild the whole history when the newest snapshot is damaged.
+ */
+export const PREVIOUS_SUFFIX = '.prev';
+/** Infix of a file `repair` replaced or removed, kept byte for byte: `<name>.corrupt-<time>`. */
 export const CORRUPT_INFIX = '.corrupt-';
 /** Longest encoded id kept whole in a file name; longer ones are shortened with a hash. */
 export const MAX_ENCODED_STEM = 150;

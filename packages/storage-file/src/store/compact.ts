@@ -4,12 +4,14 @@ import { JOURNAL_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
 import { encodeSnapshot } from '../format/snapshot.js';
 import type { StoreContext } from './context.js';
 import { type CheckpointPaths, parseRaw, readRaw } from './files.js';
+import { keepPreviousGeneration } from './generations.js';
 import { replaceFile } from './io.js';
 import { writingTo } from './write-error.js';
 
 /**
  * Folds a checkpoint's journal into a new snapshot (replaced atomically) and starts an empty
- * journal after it. Does nothing when the snapshot already holds everything.
+ * journal after it, keeping the pair it replaces as the previous generation (generations.ts).
+ * Does nothing when the snapshot already holds everything.
  */
 export async function compactNow(ctx: StoreContext, id: string): Promise<void> {
   const at = ctx.paths(id);
@@ -27,6 +29,10 @@ export async function compactNow(ctx: StoreContext, id: string): Promise<void> {
     journal.tornTail === null;
   if (compact) return;
   const snapshot = encodeSnapshot(parsed.checkpoint, parsed.seq);
+  await keepPreviousGeneration(at, ctx.dir, {
+    snapshot: raw.snapshot !== null,
+    journal: raw.journal !== null,
+  });
   await writingTo(id, at.snapshot, () => replaceFile(at.snapshot, snapshot));
   const header = encodeJournalHeader(id, parsed.seq);
   await ctx.writers.startJournal(id, at, header, {

@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { CheckpointFileError } from '../format/errors.js';
-import { ACK_SUFFIX, JOURNAL_SUFFIX, LOCK_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
+import {
+  ACK_SUFFIX,
+  JOURNAL_SUFFIX,
+  LOCK_SUFFIX,
+  PREVIOUS_SUFFIX,
+  SNAPSHOT_SUFFIX,
+} from '../format/names.js';
 import { type ParsedFiles, parseFiles } from '../format/parse.js';
 import { type FileRead, readOrNull, readWithIdentity } from './io.js';
 
@@ -11,15 +17,22 @@ export interface CheckpointPaths {
   journal: string;
   lock: string;
   ack: string;
+  /** The snapshot and journal a compaction replaced, kept until the next one (see compact.ts). */
+  previousSnapshot: string;
+  previousJournal: string;
 }
 
 export function pathsOf(dir: string, stem: string): CheckpointPaths {
+  const snapshot = join(dir, stem + SNAPSHOT_SUFFIX);
+  const journal = join(dir, stem + JOURNAL_SUFFIX);
   return {
     stem,
-    snapshot: join(dir, stem + SNAPSHOT_SUFFIX),
-    journal: join(dir, stem + JOURNAL_SUFFIX),
+    snapshot,
+    journal,
     lock: join(dir, stem + LOCK_SUFFIX),
     ack: join(dir, stem + ACK_SUFFIX),
+    previousSnapshot: snapshot + PREVIOUS_SUFFIX,
+    previousJournal: journal + PREVIOUS_SUFFIX,
   };
 }
 

@@ -1,41 +1,67 @@
 import { constants } from 'node:fs';
 import { copyFile, link, open, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { applyChange, type Checkpoint, emptyCheckpoint } from '@checkpointkit/core';
+import type { Change } from '@checkpointkit/core';
 import { CheckpointFileError } from '../format/errors.js';
-import { encodeJournalHeader, type JournalDamage, parseJournal } from '../format/journal.js';
+import { encodeJournalHeader, type ParsedJournal, parseJournal } from '../format/journal.js';
 import { CORRUPT_INFIX, TORN_INFIX } from '../format/names.js';
-import { encodeAck } from '../format/parse.js';
-import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from '../format/snapshot.js';
+import { decodeAck, encodeAck } from '../format/parse.js';
+import { decodeSnapshot, encodeSnapshot } from '../format/snapshot.js';
 import { type CheckpointPaths, parseRaw, readRaw } from './files.js';
-import { fsyncDir, isMissing, replaceFile } from './io.js';
+import { fsyncDir, isMissing, readOrNull, replaceFile } from './io.js';
+import { type RecoveredFrom, recover, type SnapshotCandidate } from './recover.js';
 
-/** What `repair` found and did. */
+/** One damage `repair` found: the file, the line (for a journal) and the cause. */
+export interface RepairDamage {
+  file: string;
+  line?: number;
+  kind: CheckpointFileError['kind'];
+  message: string;
+}
+
+/** What `repair` found, kept, recovered and dropped. */
 export interface RepairReport {
   id: string;
-  /** What made the checkpoint unreadable: empty when it was readable (a torn tail at most). */
-  damage: { file: string; line?: number; kind: CheckpointFileError['kind']; message: string }[];
+  /** What made the checkpoint unreadable: empty when it was readable (a torn tail or cut journal at most). */
+  damage: RepairDamage[];
   /**
-   * What repair replaced or cut, kept byte for byte beside the checkpoint: damaged files under
-   * `<name>.corrupt-<time>`, a torn journal tail under `<journal>.torn-<time>`.
+   * Every file repair replaced, cut or removed, kept byte for byte beside the checkpoint: under
+   * `<name>.corrupt-<time>` (the whole file as found), a torn journal tail under
+   * `<journal>.torn-<time>`. Nothing repair changes is lost.
    */
   movedAside: string[];
-  /** The torn journal tail that was cut off, if any. */
+  /** The torn journal tail that was cut off, if any (a write a crash cut short: never acknowledged). */
   tornTail: { line: number; bytes: number } | null;
-  /** Journal changes kept on top of the snapshot (or, when the snapshot was lost, on their own). */
-  keptChanges: number;
-  /** Journal batches left out because their bytes do not verify (they remain in the moved-aside file). */
-  droppedBatches: number;
   /**
-   * True when the snapshot could not be read: the checkpoint was rebuilt from the journal's
-   * changes alone, so units and counters from before the last compaction are missing (their
-   * work is redone: at-least-once, never skipped).
+   * Where the rebuilt state starts: the snapshot, the previous snapshot a compaction kept (the
+   * snapshot was damaged), or the journals alone. Null when the checkpoint was readable.
+   */
+  recoveredFrom: RecoveredFrom | null;
+  /** The last batch the repaired checkpoint holds. */
+  seq: number;
+  /** Units in the repaired checkpoint. */
+  units: number;
+  /** Journal changes replayed on top of where it starts (for a readable checkpoint: the journal's). */
+  keptChanges: number;
+  /**
+   * Batches the repaired checkpoint lacks, up to the last acknowledged (or last found) one: they
+   * were in no journal whole (damaged, or cut off). Their bytes, if any, are in the files moved aside.
+   */
+  droppedBatches: number;
+  /** The batch numbers of {@link droppedBatches}, as ranges `[first, last]`. */
+  droppedRanges: [number, number][];
+  /** Bytes of damaged journal lines that were not replayed (a damaged header, junk, a batch that fails its crc32). */
+  droppedBytes: number;
+  /**
+   * True when no snapshot could be used and batch 1 was gone too: the checkpoint was rebuilt
+   * from the journal's later changes alone, so units and counters from before are missing
+   * (their work is redone: at-least-once, never skipped).
    */
   snapshotLost: boolean;
   /**
-   * Acknowledged batches the journal no longer held (it was cut or replaced): `acked` was the
-   * last acknowledged, the files ended at `found`. Their changes cannot be recovered here; the
-   * journal was kept aside, and the checkpoint goes on from batch `found`.
+   * Acknowledged batches the repaired checkpoint lacks: `acked` was the last acknowledged (the
+   * ack mark), the checkpoint now ends at `found`. Null when nothing acknowledged is missing, or
+   * when there is no ack mark to tell.
    */
   lost: { acked: number; found: number } | null;
   /** Whether a checkpoint exists after the repair. */
@@ -46,10 +72,15 @@ function stamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
 
-/** Keeps a damaged file's bytes under `<name>.corrupt-<time>`: a hard link, or a copy where links fail. */
-async function moveAside(path: string): Promise<string> {
+/**
+ * Keeps a file's bytes under `<name>.corrupt-<time>` before repair replaces or removes it: a
+ * hard link (the name is then replaced by a rename, which leaves the linked bytes alone), or a
+ * copy where links fail. `copy`: always copy, for a file about to change in place.
+ */
+async function keepAside(path: string, copy = false): Promise<string> {
   const target = `${path}${CORRUPT_INFIX}${stamp()}`;
   try {
+    if (copy) throw Object.assign(new Error('copy'), { code: 'COPY' });
     await link(path, target);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw error;
@@ -59,43 +90,37 @@ async function moveAside(path: string): Promise<string> {
   return target;
 }
 
-/** The ack mark after a repair: the batch the repaired files end at. */
-async function writeAck(at: CheckpointPaths, seq: number): Promise<void> {
-  await replaceFile(at.ack, encodeAck(seq));
-}
-
-/** Keeps a copy of a file's bytes under `<name>.corrupt-<time>`, for a file about to change in place. */
-async function copyAside(path: string): Promise<string> {
-  const target = `${path}${CORRUPT_INFIX}${stamp()}`;
-  await copyFile(path, target, constants.COPYFILE_EXCL);
-  await fsyncDir(dirname(path));
-  return target;
-}
-
-const describe = (error: CheckpointFileError) => ({
+const describe = (error: CheckpointFileError): RepairDamage => ({
   file: error.file,
   ...(error.line !== undefined && { line: error.line }),
   kind: error.kind,
   message: error.message,
 });
 
-/** @internal the repair itself; the caller holds the checkpoint's lock. */
-export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise<RepairReport> {
-  const raw = await readRaw(at);
-  const report: RepairReport = {
+function emptyReport(id: string, exists: boolean): RepairReport {
+  return {
     id,
     damage: [],
     movedAside: [],
     tornTail: null,
+    recoveredFrom: null,
+    seq: 0,
+    units: 0,
     keptChanges: 0,
     droppedBatches: 0,
+    droppedRanges: [],
+    droppedBytes: 0,
     snapshotLost: false,
     lost: null,
-    exists: raw.journal !== null || raw.snapshot !== null,
+    exists,
   };
-  if (!report.exists) return report;
+}
 
-  let readable = true;
+/** @internal the repair itself; the caller holds the checkpoint's lock. */
+export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise<RepairReport> {
+  const raw = await readRaw(at);
+  const report = emptyReport(id, raw.journal !== null || raw.snapshot !== null);
+  if (!report.exists) return report;
   try {
     const parsed = parseRaw(at, raw);
     if (parsed && parsed.checkpoint.id !== id) {
@@ -105,131 +130,132 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
         `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
       );
     }
-    if (parsed?.lost && raw.journal) {
+    if (!parsed) return report;
+    report.seq = parsed.seq;
+    report.units = Object.keys(parsed.checkpoint.units).length;
+    report.keptChanges = parsed.journalChanges;
+    if (parsed.lost && raw.journal) {
       // What is left is all there is: keep a copy of the journal as it was found (a copy, not a
       // link: a torn tail is cut from the file in place below), and accept its end as the last
       // acknowledged batch from here on.
       report.lost = parsed.lost;
-      report.movedAside.push(await copyAside(at.journal));
+      report.droppedBatches = parsed.lost.acked - parsed.lost.found;
+      report.droppedRanges = [[parsed.lost.found + 1, parsed.lost.acked]];
+      report.movedAside.push(await keepAside(at.journal, true));
     }
-    if (parsed?.journal?.tornTail && raw.journal) {
-      // Readable, with a torn tail: kept aside, then cut off (it was never acknowledged).
+    if (parsed.journal?.tornTail && raw.journal) {
       report.tornTail = parsed.journal.tornTail;
-      const aside = `${at.journal}${TORN_INFIX}${stamp()}`;
-      await writeFile(aside, raw.journal.bytes.subarray(parsed.journal.validLength), {
-        flag: 'wx',
-      });
-      report.movedAside.push(aside);
-      const handle = await open(at.journal, 'r+');
-      try {
-        await handle.truncate(parsed.journal.validLength);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      report.movedAside.push(await cutTornTail(at.journal, raw.journal.bytes, parsed.journal));
     }
-    report.keptChanges = parsed?.journalChanges ?? 0;
-    report.exists = parsed !== null;
-    if (parsed) await writeAck(at, parsed.seq);
+    await replaceFile(at.ack, encodeAck(parsed.seq));
+    return report;
   } catch (error) {
-    if (!(error instanceof CheckpointFileError)) throw error;
-    if (error.kind === 'version') throw error;
-    readable = false;
+    if (!(error instanceof CheckpointFileError) || error.kind === 'version') throw error;
+    report.damage.push(describe(error));
   }
-  if (readable) return report;
+  return rebuild(id, at, report, raw);
+}
 
-  // The snapshot, if it can be read on its own and is this checkpoint's.
-  let snapshot: DecodedSnapshot | null = null;
-  if (raw.snapshot) {
+/** Keeps a readable journal's torn tail aside, then cuts it off (it was never acknowledged). */
+async function cutTornTail(file: string, bytes: Buffer, journal: ParsedJournal): Promise<string> {
+  const aside = `${file}${TORN_INFIX}${stamp()}`;
+  await writeFile(aside, bytes.subarray(journal.validLength), { flag: 'wx' });
+  const handle = await open(file, 'r+');
+  try {
+    await handle.truncate(journal.validLength);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return aside;
+}
+
+/** The damage already reported for a file (the first read's error) is not reported twice. */
+function addDamage(report: RepairReport, error: CheckpointFileError): void {
+  const known = report.damage.some(
+    (d) => d.file === error.file && d.line === error.line && d.message === error.message,
+  );
+  if (!known) report.damage.push(describe(error));
+}
+
+/**
+ * Rebuilds an unreadable checkpoint from every piece that still verifies: the snapshot and the
+ * previous snapshot (whichever reaches furthest), and the batches of the journal and the
+ * previous journal. Keeps the replaced files aside first.
+ */
+async function rebuild(
+  id: string,
+  at: CheckpointPaths,
+  report: RepairReport,
+  raw: Awaited<ReturnType<typeof readRaw>>,
+): Promise<RepairReport> {
+  const previousSnapshot = await readOrNull(at.previousSnapshot);
+  const previousJournal = await readOrNull(at.previousJournal);
+
+  const snapshots: SnapshotCandidate[] = [];
+  for (const [kind, file, bytes] of [
+    ['snapshot', at.snapshot, raw.snapshot],
+    ['previous snapshot', at.previousSnapshot, previousSnapshot],
+  ] as const) {
+    if (!bytes) continue;
     try {
-      snapshot = decodeSnapshot(raw.snapshot, at.snapshot);
-      if (snapshot.checkpoint.id !== id) {
+      const decoded = decodeSnapshot(bytes, file);
+      if (decoded.checkpoint.id !== id) {
         throw new CheckpointFileError(
-          at.snapshot,
+          file,
           'mismatch',
-          `holds checkpoint ${JSON.stringify(snapshot.checkpoint.id)}, not ${JSON.stringify(id)}`,
+          `holds checkpoint ${JSON.stringify(decoded.checkpoint.id)}, not ${JSON.stringify(id)}`,
         );
       }
+      snapshots.push({ kind, file, checkpoint: decoded.checkpoint, seq: decoded.seq });
     } catch (error) {
       if (!(error instanceof CheckpointFileError) || error.kind === 'version') throw error;
-      report.damage.push(describe(error));
-      report.snapshotLost = true;
-      snapshot = null;
+      addDamage(report, error);
     }
   }
 
-  // Every journal batch whose bytes verify, in order.
-  const damages: JournalDamage[] = [];
-  let journalDamaged = false;
-  let state: Checkpoint | null = snapshot ? snapshot.checkpoint : null;
-  let seq = snapshot?.seq ?? 0;
-  if (raw.journal) {
-    const journal = parseJournal(raw.journal.bytes, at.journal, (damage) => damages.push(damage));
-    const version = damages.find((d) => d.error.kind === 'version');
-    if (version) throw version.error;
-    report.droppedBatches = damages.length;
-    for (const damage of damages) report.damage.push(describe(damage.error));
-    journalDamaged = damages.length > 0;
-    const headerId = journal.header.id;
-    if (headerId !== '' && headerId !== id) {
-      report.damage.push(
-        describe(
-          new CheckpointFileError(
-            at.journal,
-            'mismatch',
-            `the journal belongs to checkpoint ${JSON.stringify(headerId)}`,
-            1,
-          ),
-        ),
-      );
-      journalDamaged = true;
-    } else {
-      if (snapshot && journal.header.base > snapshot.seq) {
-        report.damage.push(
-          describe(
-            new CheckpointFileError(
-              at.journal,
-              'sequence',
-              `the journal continues snapshot batch ${journal.header.base}, the snapshot covers batch ${snapshot.seq}`,
-              1,
-            ),
-          ),
-        );
-        journalDamaged = true;
-      }
-      for (const batch of journal.batches) {
-        if (snapshot && batch.seq <= snapshot.seq) continue;
-        for (const change of batch.changes) {
-          if (change.type === 'created') {
-            if (change.id !== id) continue;
-            state = emptyCheckpoint(id, change.at, change.configDigest);
-          } else {
-            state ??= emptyCheckpoint(
-              id,
-              'at' in change ? change.at : new Date().toISOString(),
-              null,
-            );
-            applyChange(state, change);
-          }
-          report.keptChanges += 1;
-        }
-        seq = Math.max(seq, batch.seq);
-      }
-      seq = Math.max(seq, journal.header.base);
+  // Every batch that verifies, from either journal (the same history: batch n is the same).
+  const batches = new Map<number, readonly Change[]>();
+  for (const [file, bytes] of [
+    [at.previousJournal, previousJournal],
+    [at.journal, raw.journal?.bytes ?? null],
+  ] as const) {
+    if (!bytes) continue;
+    const journal = readJournal(id, file, bytes, report, file === at.journal);
+    for (const batch of journal) batches.set(batch.seq, batch.changes);
+  }
+
+  const recovery = recover(id, snapshots, batches, decodeAck(raw.ack));
+  report.recoveredFrom = recovery.from;
+  report.seq = recovery.seq;
+  report.keptChanges = recovery.changes;
+  report.droppedRanges = recovery.missing;
+  report.droppedBatches = recovery.missing.reduce((sum, [a, b]) => sum + b - a + 1, 0);
+  report.snapshotLost = recovery.historyMissing;
+  const acked = decodeAck(raw.ack);
+  report.lost = acked !== null && acked > recovery.seq ? { acked, found: recovery.seq } : null;
+
+  // Every file replaced or removed below keeps its bytes aside first.
+  const existing = [at.snapshot, at.journal].filter((_, i) =>
+    i === 0 ? raw.snapshot !== null : raw.journal !== null,
+  );
+  if (!recovery.state) existing.push(at.previousSnapshot, at.previousJournal);
+  for (const file of existing) {
+    try {
+      report.movedAside.push(await keepAside(file));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
     }
   }
 
-  if (report.snapshotLost && raw.snapshot) report.movedAside.push(await moveAside(at.snapshot));
-  if (journalDamaged && raw.journal) report.movedAside.push(await moveAside(at.journal));
-
-  if (state) {
-    // The moved-aside names keep the old bytes: replacing the names below does not touch them.
-    await replaceFile(at.snapshot, encodeSnapshot(state, seq));
-    await replaceFile(at.journal, encodeJournalHeader(id, seq));
-    await writeAck(at, seq);
+  if (recovery.state) {
+    await replaceFile(at.snapshot, encodeSnapshot(recovery.state, recovery.seq));
+    await replaceFile(at.journal, encodeJournalHeader(id, recovery.seq));
+    await replaceFile(at.ack, encodeAck(recovery.seq));
+    report.units = Object.keys(recovery.state.units).length;
     report.exists = true;
   } else {
-    for (const file of [at.ack, at.snapshot, at.journal]) {
+    for (const file of [at.ack, at.previousSnapshot, at.previousJournal, at.snapshot, at.journal]) {
       await unlink(file).catch((error: unknown) => {
         if (!isMissing(error)) throw error;
       });
@@ -238,4 +264,41 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
     report.exists = false;
   }
   return report;
+}
+
+/**
+ * The batches of one journal that verify and belong to this checkpoint; its damage goes into
+ * the report, with the bytes of the damaged lines (a torn tail is not counted: never acknowledged).
+ */
+function readJournal(
+  id: string,
+  file: string,
+  bytes: Buffer,
+  report: RepairReport,
+  current: boolean,
+): ParsedJournal['batches'] {
+  const damages: CheckpointFileError[] = [];
+  const journal = parseJournal(bytes, file, (damage) => damages.push(damage.error));
+  const version = damages.find((d) => d.kind === 'version');
+  if (version) throw version;
+  for (const damage of damages) addDamage(report, damage);
+  if (journal.header.id !== '' && journal.header.id !== id) {
+    addDamage(
+      report,
+      new CheckpointFileError(
+        file,
+        'mismatch',
+        `the journal belongs to checkpoint ${JSON.stringify(journal.header.id)}`,
+        1,
+      ),
+    );
+    report.droppedBytes += bytes.length - (journal.tornTail?.bytes ?? 0);
+    return [];
+  }
+  const used =
+    (journal.headerValid ? journal.headerLength : 0) +
+    journal.batches.reduce((sum, batch) => sum + batch.bytes, 0);
+  report.droppedBytes += bytes.length - (journal.tornTail?.bytes ?? 0) - used;
+  if (journal.tornTail && current) report.tornTail = journal.tornTail;
+  return journal.batches;
 }

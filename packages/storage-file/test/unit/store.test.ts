@@ -312,10 +312,15 @@ describe('repair', () => {
     expect((error as Error).message).toContain('batch 2 (lines 2-5)');
 
     const report = await store.repair(id);
-    expect(report.movedAside).toHaveLength(1);
-    expect(report.movedAside[0]).toMatch(/\.checkpoint\.jsonl\.corrupt-/);
-    expect((await readFile(report.movedAside[0]!)).equals(damaged)).toBe(true);
+    // Both files are replaced: both are kept aside, byte for byte.
+    expect(report.movedAside).toHaveLength(2);
+    expect(report.movedAside[0]).toMatch(/\.checkpoint\.json\.corrupt-/);
+    expect((await readFile(report.movedAside[0]!)).equals(sample.snapshot)).toBe(true);
+    expect(report.movedAside[1]).toMatch(/\.checkpoint\.jsonl\.corrupt-/);
+    expect((await readFile(report.movedAside[1]!)).equals(damaged)).toBe(true);
     expect(report.droppedBatches).toBe(1);
+    expect(report.droppedRanges).toEqual([[2, 2]]);
+    expect(report.recoveredFrom).toBe('snapshot');
     expect(report.snapshotLost).toBe(false);
     expect(report.damage[0]).toMatchObject({ file: sample.journalPath, line: 6, kind: 'checksum' });
     const kept = [...sample.log.slice(0, 8), ...sample.log.slice(12)];
@@ -327,7 +332,7 @@ describe('repair', () => {
     await store.close();
   });
 
-  it('rebuilds from the journal alone when the snapshot is damaged', async () => {
+  it('rebuilds from the journal alone when the snapshot is damaged and the journal holds it all', async () => {
     const id = 'repair:2';
     const store = fileStore({ dir });
     const log = changeLog(id);
@@ -341,7 +346,12 @@ describe('repair', () => {
     snapshot[snapshot.length - 10]! ^= 1;
     await writeFile(paths(id).snapshot, snapshot);
     const report = await store.repair(id);
-    expect(report.snapshotLost).toBe(true);
+    // Batch 1 onwards is in the journal: nothing is missing.
+    expect(report).toMatchObject({
+      recoveredFrom: 'journal',
+      snapshotLost: false,
+      droppedBatches: 0,
+    });
     expect(report.movedAside.some((f) => f.includes('.checkpoint.json.corrupt-'))).toBe(true);
     expect(await store.load(id)).toEqual(replay(null, log));
     await store.close();
