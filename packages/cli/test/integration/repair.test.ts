@@ -1,7 +1,7 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Change } from '@checkpointkit/core';
-import { fileStore, journalFileName } from '@checkpointkit/storage-file';
+import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { at, sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
@@ -89,6 +89,30 @@ describe('checkpointkit repair', () => {
     const shown = await runCli(['show', ID, '--dir', dir, '--json']);
     expect(shown.code).toBe(0);
     expect(Object.keys(JSON.parse(shown.stdout).checkpoint.units).sort()).toEqual(['a', 'c']);
+  });
+
+  it('a deleted snapshot: says what was damaged and keeps the journal it replaces', async () => {
+    const dir = await tempDir();
+    const store = fileStore({ dir });
+    try {
+      await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
+      await store.append(ID, [planned('a')]);
+      await store.compact(ID);
+      await store.append(ID, [planned('b')]);
+    } finally {
+      await store.close();
+    }
+    const journal = await readFile(join(dir, journalFileName(ID)), 'utf8');
+    await unlink(join(dir, checkpointFileName(ID)));
+    const result = await runCli(['repair', ID, '--yes', '--dir', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('nothing to repair');
+    expect(result.stdout).toMatch(/^ {2}damaged +.+\.checkpoint\.jsonl:1: .*no snapshot/m);
+    expect(result.stdout).toMatch(/^ {2}recovered +2 units, up to batch 3: the journal alone/m);
+    expect(result.stdout).toMatch(/^ {2}dropped +nothing$/m);
+    const aside = (await readdir(dir)).filter((f) => f.includes('.checkpoint.jsonl.corrupt-'));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(join(dir, aside[0]!), 'utf8')).toBe(journal);
   });
 
   it('refuses without --yes when standard input is not a terminal (exit 2), changing nothing', async () => {
