@@ -39,6 +39,8 @@ export class Saver {
   #since: { changes: number; units: number; items: number; at: number };
   #rateLimit: RateLimitInfo | null = null;
   #flushing: Promise<void> = Promise.resolve();
+  /** The flush queued to run next, not started yet: later flush requests join it (group commit). */
+  #next: Promise<void> | null = null;
   /** Set while a store transaction is open. */
   #open: OpenTransaction | null = null;
   readonly #scope: TransactionScope | null = createTransactionScope();
@@ -111,10 +113,21 @@ export class Saver {
     if (decision.save) await this.flush(decision.reason);
   }
 
-  /** Saves what is buffered now, after the flushes and transactions before it. */
+  /**
+   * Saves what is buffered now, after the flushes and transactions before it. Group commit: a
+   * request made while another flush is saving joins the next flush, which starts once that one
+   * is done and every caller it released had a turn to record its next change, so the changes of
+   * many units in flight share one store write (one fdatasync) instead of queueing one each.
+   * Each caller's promise still resolves only once its change is saved.
+   */
   flush(reason: string): Promise<void> {
-    const next = this.#flushing.then(() => this.#flushNow(reason));
-    // A failed flush must not poison the ones after it; the caller still sees this one's error.
+    if (this.#next) return this.#next;
+    const next = this.#flushing.then(turn).then(() => {
+      this.#next = null;
+      return this.#flushNow(reason);
+    });
+    this.#next = next;
+    // A failed flush must not poison the ones after it; its callers still see its error.
     this.#flushing = next.catch(() => {});
     return next;
   }
@@ -263,3 +276,6 @@ function isOutcomeUnknown(error: unknown): boolean {
     (error as { outcomeUnknown?: unknown }).outcomeUnknown === true
   );
 }
+
+/** Lets the callers a flush just released record their next changes before the next one starts. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

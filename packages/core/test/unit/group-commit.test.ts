@@ -1,0 +1,98 @@
+/**
+ * Group commit: with `always()` and many units in flight, the changes that arrive while one
+ * flush is being saved go together in the next one, and every caller's promise resolves only
+ * once its own change reached the store.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  always,
+  type Change,
+  type CheckpointStore,
+  memoryStore,
+  openRun,
+} from '../../src/index.js';
+
+const UNITS = 8;
+const ROUNDS = 25;
+
+/** A memory store whose appends take a few milliseconds (as an fdatasync does), and can fail. */
+function slowStore() {
+  const inner = memoryStore();
+  const appends: Change[][] = [];
+  let failNext = 0;
+  const store: CheckpointStore = {
+    ...inner,
+    async append(id, changes) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (failNext > 0) {
+        failNext -= 1;
+        throw new Error('the disk said no');
+      }
+      appends.push([...changes]);
+      return inner.append(id, changes);
+    },
+  };
+  const saved = (key: string, page: number) =>
+    appends.some((batch) =>
+      batch.some(
+        (c) =>
+          c.type === 'unit.progressed' &&
+          c.key === key &&
+          (c.cursor as { page: number }).page === page,
+      ),
+    );
+  return { store, appends, saved, failNext: (n: number) => (failNext = n) };
+}
+
+describe('group commit', () => {
+  it('units in flight share flushes, and each promise resolves once its change is saved', async () => {
+    const { store, appends, saved } = slowStore();
+    const run = await openRun({ id: 'group', store, strategy: always(), signals: false });
+    const keys = Array.from({ length: UNITS }, (_, i) => `u/${i}`);
+    await run.plan(keys);
+    const before = appends.length;
+    const unsavedOnResolve: string[] = [];
+    await Promise.all(
+      keys.map(async (key) => {
+        for (let page = 1; page <= ROUNDS; page++) {
+          await run.progress(key, { cursor: { page }, items: 1 });
+          if (!saved(key, page)) unsavedOnResolve.push(`${key}#${page}`);
+        }
+      }),
+    );
+    expect(unsavedOnResolve).toEqual([]);
+    // One flush per round of 8 changes, not one per change (200 without group commit).
+    const flushes = appends.length - before;
+    expect(flushes).toBeLessThanOrEqual(ROUNDS + 2);
+    expect(
+      appends
+        .slice(before)
+        .flat()
+        .filter((c) => c.type === 'unit.progressed'),
+    ).toHaveLength(UNITS * ROUNDS);
+    await run.close();
+  });
+
+  it('a failed flush rejects every caller that joined it, and the next flush saves their changes', async () => {
+    const { store, saved, failNext } = slowStore();
+    const run = await openRun({ id: 'group-fail', store, strategy: always(), signals: false });
+    const keys = Array.from({ length: UNITS }, (_, i) => `u/${i}`);
+    await run.plan(keys);
+    // The first flush takes one change while the others wait for it: those 7 join the second,
+    // which fails. Every caller of a failed flush sees the error.
+    failNext(0);
+    const first = run.progress(keys[0]!, { cursor: { page: 1 }, items: 1 });
+    failNext(1);
+    const results = await Promise.allSettled([
+      first,
+      ...keys.slice(1).map((key) => run.progress(key, { cursor: { page: 1 }, items: 1 })),
+    ]);
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(rejected.length).toBeGreaterThan(0);
+    for (const r of rejected) expect(String((r as PromiseRejectedResult).reason)).toContain('disk');
+    // Nothing was dropped: the next flush saves every change.
+    await run.flush();
+    for (const key of keys) expect(saved(key, 1)).toBe(true);
+    await run.close();
+  });
+});
