@@ -4,56 +4,20 @@
  * temp directory of the local disk, removed at the end.
  */
 import { constants } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { always, type Checkpoint, emptyCheckpoint, emptyUnit, openRun } from '@checkpointkit/core';
-import {
-  checkpointFileName,
-  encodeJournalHeader,
-  encodeSnapshot,
-  fileStore,
-  journalFileName,
-} from '@checkpointkit/storage-file';
+import { always, type Checkpoint, openRun } from '@checkpointkit/core';
+import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
 import writeFileAtomic from 'write-file-atomic';
+import { hugeCheckpoint, MAPPINGS, UNITS, writeStoreFiles } from '../huge.js';
 import { note, report, type Suite, timeMedian } from '../lib.js';
 
 // The seeds' design writes the whole document with write-file-atomic: the baseline does the same.
 
-const UNITS = 1_000_000;
-const MAPPINGS = 1_000_000;
 const ID = 'bench:huge';
 
-function hugeCheckpoint(): Checkpoint {
-  const at = new Date().toISOString();
-  const checkpoint = emptyCheckpoint(ID, at, null);
-  for (let i = 0; i < UNITS; i++) {
-    const unit = emptyUnit(100);
-    if (i % 2 === 0) {
-      Object.assign(unit, {
-        status: 'complete',
-        done: 100,
-        attempts: 1,
-        cursor: i,
-        startedAt: at,
-        completedAt: at,
-      });
-    }
-    checkpoint.units[`collect/org/repo-${i % 1000}/endpoint-${i}`] = unit;
-  }
-  const map: Record<string, number> = {};
-  for (let i = 0; i < MAPPINGS; i++) map[`$event-${i}:example.org`] = i;
-  checkpoint.idMaps['matrix-event'] = map;
-  return checkpoint;
-}
-
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
-
-/** Writes the checkpoint as the file store keeps it (snapshot + empty journal), without replaying 2M changes. */
-async function writeStoreFiles(dir: string, checkpoint: Checkpoint): Promise<void> {
-  await writeFile(join(dir, checkpointFileName(ID)), encodeSnapshot(checkpoint, 0));
-  await writeFile(join(dir, journalFileName(ID)), encodeJournalHeader(ID, 0));
-}
 
 /**
  * Median times of `a` and `b`, run alternately (a b a b ...) after a warm-up of each, with a
@@ -79,8 +43,8 @@ async function pairedMedians(
 
 async function hugeCheckpointFigures(dir: string): Promise<void> {
   const plainPath = join(dir, 'plain.json');
-  let checkpoint: Checkpoint | null = hugeCheckpoint();
-  await writeStoreFiles(dir, checkpoint);
+  let checkpoint: Checkpoint | null = hugeCheckpoint(ID);
+  await writeStoreFiles(dir, ID, checkpoint);
   // The seeds' design: serialize the whole document and write it atomically on every save.
   const seedSave = await timeMedian(
     () => writeFileAtomic(plainPath, JSON.stringify(checkpoint)),

@@ -34,6 +34,9 @@ if (!testsOnly) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await build({
     ...common,
+    // storage-file looks for its compaction worker beside itself; in this bundle there is none,
+    // and it compacts on the calling thread.
+    ...importMetaUrl,
     entryPoints: { extension: join(root, 'src/extension.ts') },
     outdir: join(root, 'dist'),
     outExtension: { '.js': '.cjs' },

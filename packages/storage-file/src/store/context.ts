@@ -10,6 +10,8 @@ export interface StoreContext {
   readonly staleMs: number;
   /** The journal size (bytes of changes) that triggers a compaction; undefined: the default. */
   readonly compactAfter: number | undefined;
+  /** Snapshot plus journal bytes from which a compaction runs in a worker thread. */
+  readonly compactInWorkerAbove: number;
   readonly warn: (warning: FileStoreWarning) => void;
   readonly writers: JournalWriters;
   /**

@@ -42,6 +42,9 @@ function serializer() {
   return { serialize, drain };
 }
 
+/** Snapshot plus journal bytes from which a compaction leaves the calling thread (see FileStoreOptions). */
+const DEFAULT_COMPACT_IN_WORKER_ABOVE = 1024 * 1024;
+
 /**
  * The embedded default store: in `dir`, each checkpoint is a snapshot `<id>.checkpoint.json`
  * and a journal `<id>.checkpoint.jsonl` beside it. `append` resolves once its batch is written
@@ -67,6 +70,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     dir,
     staleMs,
     compactAfter: options.compactAfter,
+    compactInWorkerAbove: options.compactInWorkerAbove ?? DEFAULT_COMPACT_IN_WORKER_ABOVE,
     warn,
     writers: new JournalWriters(mine),
     compactRetryAt: new Map(),

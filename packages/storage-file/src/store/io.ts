@@ -80,6 +80,15 @@ export async function fsyncDir(dir: string): Promise<void> {
  * write, which then fails with ENOSPC (or EFBIG) before anything is renamed.
  */
 export async function replaceFile(path: string, data: Buffer): Promise<void> {
+  const temp = await writeTempFile(path, data);
+  await commitTempFile(temp, path);
+}
+
+/**
+ * The first half of {@link replaceFile}: writes every byte of `data` to a new temp file beside
+ * `path` (with `path`'s mode) and fsyncs it. Returns the temp file's path; removes it on failure.
+ */
+export async function writeTempFile(path: string, data: Buffer): Promise<string> {
   await ensureDir(dirname(path));
   // Digits only: compaction recognises leftovers of a killed process by that shape.
   const temp = `${path}.${randomInt(1, 2 ** 47)}`;
@@ -98,6 +107,16 @@ export async function replaceFile(path: string, data: Buffer): Promise<void> {
     } finally {
       await handle.close();
     }
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  return temp;
+}
+
+/** The second half of {@link replaceFile}: renames the temp file over `path`, then fsyncs the directory. */
+export async function commitTempFile(temp: string, path: string): Promise<void> {
+  try {
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => {});

@@ -121,7 +121,20 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
     if (isMissing(error)) return { kind: 'missing' };
     throw error;
   }
-  const record = await readOwnerRecord(lockDir);
+  let record = await readOwnerRecord(lockDir);
+  // A lock is made with its owner file in one rename, so an owner file that cannot be read is
+  // mostly a lock in flux: a takeover moving the dead one away just before it makes its own.
+  // Look again before reporting an owner nobody can name.
+  for (let attempt = 0; !record && attempt < 5; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 2 + attempt * 4));
+    try {
+      mtime = (await stat(lockDir)).mtimeMs;
+    } catch (error) {
+      if (isMissing(error)) return { kind: 'missing' };
+      throw error;
+    }
+    record = await readOwnerRecord(lockDir);
+  }
   if (mtime < Date.now() - Math.max(staleMs, 2000))
     return { kind: 'dead', token: record?.token ?? '' };
   // An owner file that cannot be read, in a fresh lock: someone holds it; we cannot tell who.

@@ -14,6 +14,13 @@ export interface FileStoreOptions {
    * the snapshot when that is more, so compaction costs a bounded share of the writing.
    */
   compactAfter?: number;
+  /**
+   * A compaction of a checkpoint whose snapshot and journal hold this many bytes or more reads,
+   * replays and encodes them in a worker thread, so the job's event loop (its flushes, lock
+   * refreshes, heartbeats and signal handling) is not blocked for the seconds a checkpoint of a
+   * million units takes. Default 1 MiB; `Infinity` keeps every compaction on the calling thread.
+   */
+  compactInWorkerAbove?: number;
   /** Where warnings go (a torn journal tail dropped, a failed background compaction). Default: `process.emitWarning`. */
   onWarning?: (warning: FileStoreWarning) => void;
 }
