@@ -3,9 +3,6 @@
  * Store: core's memory store (the file and PostgreSQL stores have suites of their own).
  */
 import {
-  type Checkpoint,
-  emptyCheckpoint,
-  emptyUnit,
   MemoryStorage,
   memoryStore,
   openRun,
@@ -14,35 +11,12 @@ import {
   type Sink,
   type Source,
 } from '@checkpointkit/core';
+import { hugeCheckpoint, MAPPINGS, UNITS } from '../huge.js';
 import { report, type Suite, timeMedian } from '../lib.js';
-
-const UNITS = 1_000_000;
-const MAPPINGS = 1_000_000;
-
-function hugeCheckpoint(): Checkpoint {
-  const at = new Date().toISOString();
-  const checkpoint = emptyCheckpoint('bench:huge', at, null);
-  for (let i = 0; i < UNITS; i++) {
-    const unit = emptyUnit(100);
-    if (i % 2 === 0)
-      Object.assign(unit, {
-        status: 'complete',
-        done: 100,
-        attempts: 1,
-        startedAt: at,
-        completedAt: at,
-      });
-    checkpoint.units[`collect/org/repo-${i % 1000}/endpoint-${i}`] = unit;
-  }
-  const map: Record<string, number> = {};
-  for (let i = 0; i < MAPPINGS; i++) map[`$event-${i}:example.org`] = i;
-  checkpoint.idMaps['matrix-event'] = map;
-  return checkpoint;
-}
 
 async function flushCost(): Promise<void> {
   const storage = new MemoryStorage();
-  const checkpoint = hugeCheckpoint();
+  const checkpoint = hugeCheckpoint('bench:huge');
   storage.entries.set(checkpoint.id, { snapshot: checkpoint, log: [] });
   const run = await openRun({ id: checkpoint.id, store: memoryStore(storage), signals: false });
   const keys = run.pending().slice(0, 2000);

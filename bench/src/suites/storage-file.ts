@@ -4,7 +4,7 @@
  * temp directory of the local disk, removed at the end.
  */
 import { constants } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { always, type Checkpoint, openRun } from '@checkpointkit/core';
@@ -118,6 +118,14 @@ async function hugeCheckpointFigures(dir: string): Promise<void> {
   });
 }
 
+/** The baseline of the flush figures: `count` appends of `line`, each fdatasynced before the next. */
+async function rawAppends(handle: FileHandle, line: Buffer, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await handle.write(line);
+    await handle.datasync();
+  }
+}
+
 async function flushRate(dir: string): Promise<void> {
   const flushes = 300;
   const store = fileStore({ dir });
@@ -136,12 +144,7 @@ async function flushRate(dir: string): Promise<void> {
       for (let i = 0; i < flushes; i++)
         await run.progress('a/1', { cursor: { page: ++page }, items: 100 });
     },
-    async () => {
-      for (let i = 0; i < flushes; i++) {
-        await handle.write(line);
-        await handle.datasync();
-      }
-    },
+    () => rawAppends(handle, line, flushes),
     5,
   );
   await handle.close();
@@ -192,12 +195,7 @@ async function groupCommitRate(dir: string): Promise<void> {
             await run.progress(key, { cursor: { page: ++page }, items: 1 });
         }),
       ),
-    async () => {
-      for (let i = 0; i < perUnit * inFlight; i++) {
-        await handle.write(line);
-        await handle.datasync();
-      }
-    },
+    () => rawAppends(handle, line, perUnit * inFlight),
     5,
   );
   await handle.close();
