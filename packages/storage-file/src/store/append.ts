@@ -116,6 +116,7 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
     await handle.datasync();
   } catch (error) {
     // Not acknowledged: take back what may have been written, and re-read the journal next time.
+    ctx.journalEpochs.set(id, (ctx.journalEpochs.get(id) ?? 0) + 1);
     await handle.truncate(writer.validLength).catch(() => {});
     await writers.drop(id);
     throw asWriteError(id, at.journal, error);
@@ -127,9 +128,10 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
   await markAcknowledged(at, writer.seq);
   const grown = writer.size - writer.headerLength;
   const limit = threshold(ctx, writer);
-  if (grown >= limit && grown >= (ctx.compactRetryAt.get(id) ?? 0)) {
-    void ctx
-      .serialize(id, () => compactNow(ctx, id))
+  // One compaction at a time: appends made while one runs do not ask again (nor warn again).
+  const due = grown >= limit && grown >= (ctx.compactRetryAt.get(id) ?? 0);
+  if (due && !ctx.compactions.has(id)) {
+    void compactNow(ctx, id)
       .then(() => ctx.compactRetryAt.delete(id))
       .catch((error: unknown) => {
         // Try again once the journal has grown by another threshold.

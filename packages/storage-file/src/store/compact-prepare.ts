@@ -13,6 +13,12 @@ export interface PreparedCompaction {
   /** Whether a snapshot and a journal existed (the previous generation keeps what did). */
   hadSnapshot: boolean;
   hadJournal: boolean;
+  /**
+   * The journal the snapshot was made from (its identity), and the byte where the last batch the
+   * snapshot covers ends in it: appends made meanwhile follow that byte, and move to the new
+   * journal when the compaction switches over.
+   */
+  journal: { dev: number; ino: number; end: number } | null;
 }
 
 /**
@@ -43,5 +49,9 @@ export async function prepareCompaction(at: CheckpointPaths): Promise<PreparedCo
     bytes: snapshot.length,
     hadSnapshot: raw.snapshot !== null,
     hadJournal: raw.journal !== null,
+    journal:
+      raw.journal && journal
+        ? { dev: raw.journal.dev, ino: raw.journal.ino, end: journal.validLength }
+        : null,
   };
 }

@@ -1,7 +1,7 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { encodeJournalHeader } from '../format/journal.js';
 import { JOURNAL_SUFFIX, SNAPSHOT_SUFFIX } from '../format/names.js';
-import { prepareCompaction } from './compact-prepare.js';
+import { type PreparedCompaction, prepareCompaction } from './compact-prepare.js';
 import { prepareInWorker } from './compact-thread.js';
 import type { StoreContext } from './context.js';
 import type { CheckpointPaths } from './files.js';
@@ -10,36 +10,116 @@ import { commitTempFile } from './io.js';
 import { writingTo } from './write-error.js';
 
 /**
- * Folds a checkpoint's journal into a new snapshot (replaced atomically) and starts an empty
- * journal after it, keeping the pair it replaces as the previous generation (generations.ts).
- * Does nothing when the snapshot already holds everything. Files of `compactInWorkerAbove`
- * bytes or more are read and encoded in a worker thread, so the job's event loop goes on.
+ * Folds a checkpoint's journal into a new snapshot (replaced atomically) and starts a journal
+ * after it, keeping the pair it replaces as the previous generation (generations.ts). Does
+ * nothing when the snapshot already holds everything. One compaction of a checkpoint at a time:
+ * a second call shares the running one.
+ *
+ * The expensive part (read, replay, encode, write the temp snapshot) runs outside the
+ * checkpoint's queue, in a worker thread from `compactInWorkerAbove` bytes, so appends go on
+ * meanwhile; the switch-over runs in the queue and carries the batches appended since into the
+ * new journal. A switch that finds the journal changed otherwise (a failed append, a repair)
+ * throws the prepared snapshot away and tries again; the last try runs wholly in the queue.
  */
-export async function compactNow(ctx: StoreContext, id: string): Promise<void> {
+export function compactNow(ctx: StoreContext, id: string): Promise<void> {
+  const running = ctx.compactions.get(id);
+  if (running) return running;
+  const task = compactWithRetries(ctx, id).finally(() => ctx.compactions.delete(id));
+  ctx.compactions.set(id, task);
+  return task;
+}
+
+const CONCURRENT_TRIES = 3;
+
+async function compactWithRetries(ctx: StoreContext, id: string): Promise<void> {
   const at = ctx.paths(id);
-  await ctx.mayWrite(at, id);
-  await ctx.writers.drop(id);
+  for (let attempt = 0; attempt < CONCURRENT_TRIES; attempt++) {
+    await ctx.serialize(id, () => ctx.mayWrite(at, id));
+    const epoch = ctx.journalEpochs.get(id) ?? 0;
+    const prepared = await prepare(ctx, at);
+    if (!prepared) return;
+    const switched = await ctx
+      .serialize(id, () => switchOver(ctx, id, at, prepared, epoch))
+      .catch(async (error: unknown) => {
+        await unlink(prepared.temp).catch(() => {});
+        throw error;
+      });
+    if (switched) return;
+    await unlink(prepared.temp).catch(() => {});
+  }
+  // Appends kept changing the journal under it: compact with the queue held.
+  await ctx.serialize(id, async () => {
+    const epoch = ctx.journalEpochs.get(id) ?? 0;
+    const prepared = await prepare(ctx, at);
+    if (prepared && !(await switchOver(ctx, id, at, prepared, epoch))) {
+      await unlink(prepared.temp).catch(() => {});
+    }
+  });
+}
+
+/** The new snapshot in a temp file: in a worker thread for large files, else on this thread. */
+async function prepare(ctx: StoreContext, at: CheckpointPaths): Promise<PreparedCompaction | null> {
   const large = (await filesSize(at)) >= ctx.compactInWorkerAbove;
-  let prepared = large ? await prepareInWorker(at) : undefined;
+  const prepared = large ? await prepareInWorker(at) : undefined;
   // No worker, or it failed: here, where a failure is reported with the store's typed errors.
-  if (prepared === undefined) prepared = await prepareCompaction(at);
-  if (!prepared) return;
-  const { temp } = prepared;
+  return prepared === undefined ? prepareCompaction(at) : prepared;
+}
+
+/**
+ * In the checkpoint's queue: makes the prepared snapshot the snapshot, and starts a journal that
+ * continues it with the batches appended since it was prepared. False (nothing changed) when the
+ * journal is no longer the one it was prepared from, grown only by appends.
+ */
+async function switchOver(
+  ctx: StoreContext,
+  id: string,
+  at: CheckpointPaths,
+  prepared: PreparedCompaction,
+  epoch: number,
+): Promise<boolean> {
+  await ctx.mayWrite(at, id);
+  if ((ctx.journalEpochs.get(id) ?? 0) !== epoch) return false;
+  const writer = await ctx.writers.current(id, at);
+  const from = prepared.journal;
+  let tail: Buffer = Buffer.alloc(0);
+  if (from) {
+    if (!writer || writer.dev !== from.dev || writer.ino !== from.ino) return false;
+    if (writer.validLength < from.end || writer.unterminated) return false;
+    tail = await readRange(at.journal, from.end, writer.validLength);
+  } else if (writer && writer.ino !== 0) {
+    return false; // a journal was started since: prepare again from it
+  }
   await keepPreviousGeneration(at, ctx.dir, {
     snapshot: prepared.hadSnapshot,
     journal: prepared.hadJournal,
-  }).catch(async (error: unknown) => {
-    await unlink(temp).catch(() => {});
-    throw error;
   });
-  await writingTo(id, at.snapshot, () => commitTempFile(temp, at.snapshot));
+  await writingTo(id, at.snapshot, () => commitTempFile(prepared.temp, at.snapshot));
   const header = encodeJournalHeader(id, prepared.seq);
-  await ctx.writers.startJournal(id, at, header, {
-    seq: prepared.seq,
+  await ctx.writers.startJournal(id, at, Buffer.concat([header, tail]), {
+    seq: writer && from ? writer.seq : prepared.seq,
     headerLength: header.length,
     snapshotBytes: prepared.bytes,
   });
   if (ctx.mine.get(at.lock)) await removeLeftovers(ctx.dir, at);
+  return true;
+}
+
+/** Bytes [from, to) of a file. */
+async function readRange(path: string, from: number, to: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(to - from);
+  if (bytes.length === 0) return bytes;
+  const handle = await open(path, 'r');
+  try {
+    let read = 0;
+    while (read < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, read, bytes.length - read, from + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Bytes of the snapshot and the journal: what a compaction reads, and about what it writes. */

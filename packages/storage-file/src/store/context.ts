@@ -20,6 +20,13 @@ export interface StoreContext {
    * rewrite on every flush. Cleared when a compaction succeeds.
    */
   readonly compactRetryAt: Map<string, number>;
+  /** The compaction running per checkpoint (one at a time; `close` waits for them). */
+  readonly compactions: Map<string, Promise<void>>;
+  /**
+   * Counts, per checkpoint, the appends that failed and were cut back: a compaction prepared
+   * before one may hold bytes the journal no longer has, and must not switch over.
+   */
+  readonly journalEpochs: Map<string, number>;
   /** Locks this store holds, by lock directory: it writes under them, and only under them or no lock. */
   readonly mine: Map<string, HeldLock>;
   paths(id: string): CheckpointPaths;

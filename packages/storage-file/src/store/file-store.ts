@@ -74,6 +74,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     warn,
     writers: new JournalWriters(mine),
     compactRetryAt: new Map(),
+    compactions: new Map(),
+    journalEpochs: new Map(),
     mine,
     paths: (id) => pathsOf(dir, encodeCheckpointId(id)),
     mayWrite: (at, id) => assertMayWrite(at.lock, id, staleMs, mine.get(at.lock)),
@@ -101,7 +103,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     },
     async compact(id) {
       assertOpen();
-      return serialize(id, () => compactNow(ctx, id));
+      return compactNow(ctx, id);
     },
     async list() {
       assertOpen();
@@ -124,6 +126,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         id,
         owner: held.owner,
         release: async () => {
+          // A compaction switches over under this lock: let it finish first.
+          await ctx.compactions.get(id)?.catch(() => {});
           if (mine.get(at.lock) === held) mine.delete(at.lock);
           // The run is over: close the journal handle once pending writes are done.
           await serialize(id, () => writers.drop(id)).catch(() => {});
@@ -149,6 +153,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.allSettled([...ctx.compactions.values()]);
       await drain();
       await writers.dropAll();
       for (const held of [...mine.values()]) await held.release();

@@ -79,4 +79,34 @@ describe('compaction in a worker thread', () => {
     expect(workerBusy).toBeLessThan(0.5);
     expect(threadBusy).toBeGreaterThan(workerBusy * 2);
   });
+
+  it('lets appends go on while it prepares, and carries them into the new journal', async () => {
+    await writeLarge();
+    const store = fileStore({ dir, compactInWorkerAbove: 0 });
+    await store.load(ID);
+    let compacted = false;
+    const compaction = store.compact(ID).then(() => {
+      compacted = true;
+    });
+    const at = new Date().toISOString();
+    let beforeCompacted = 0;
+    for (let i = 5; i < 25; i++) {
+      await store.append(ID, [{ type: 'unit.completed', at, key: `unit/${i}`, done: 10 }]);
+      if (!compacted) beforeCompacted += 1;
+    }
+    await compaction;
+    await store.append(ID, [{ type: 'unit.completed', at, key: 'unit/25', done: 10 }]);
+    await store.close();
+    // The appends did not wait for the compaction (with the queue held, none would have).
+    expect(beforeCompacted).toBeGreaterThan(0);
+    const state = await fileStore({ dir }).load(ID);
+    const complete = Object.entries(state!.units).filter(([, u]) => u.status === 'complete');
+    expect(complete.map(([key]) => key).sort()).toEqual(
+      Array.from({ length: 26 }, (_, i) => `unit/${i}`).sort(),
+    );
+    // The new journal continues the new snapshot and holds the batches appended meanwhile.
+    const journal = (await readFile(join(dir, journalFileName(ID)), 'utf8')).split('\n');
+    expect(JSON.parse(journal[0]!).base).toBeGreaterThan(5);
+    expect(journal.length).toBeGreaterThan(2);
+  });
 });
