@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   FIXTURE_TOKEN,
   type Fixture,
@@ -13,7 +13,10 @@ import { fileStore } from '@checkpointkit/storage-file';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OFFLINE_ENDPOINTS, OFFLINE_ORG, offlineScenario } from '../src/recording.js';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Node runs the TypeScript itself, with tsx as its loader, rather than under the tsx CLI: the CLI
+// relays Ctrl+C to its child and SIGKILLs it when the child does not answer within 30 ms, which a
+// loaded machine misses (the job then died unsaved, with exit 130).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const script = fileURLToPath(new URL('../src/collect.ts', import.meta.url));
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
 const dirs: string[] = [];
@@ -26,9 +29,15 @@ function start(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
   const { GITHUB_TOKEN: _token, ...inherited } = process.env;
-  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, script], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, script], {
     cwd,
-    env: { ...inherited, NO_COLOR: '1', CHECKPOINT_AUTO_CLEANUP: 'false', ...env },
+    env: {
+      ...inherited,
+      TSX_TSCONFIG_PATH: tsconfig,
+      NO_COLOR: '1',
+      CHECKPOINT_AUTO_CLEANUP: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

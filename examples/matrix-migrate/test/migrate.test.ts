@@ -3,12 +3,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fileStore } from '@checkpointkit/storage-file';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StoredComment } from '../src/comments-store.js';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Node runs the TypeScript itself, with tsx as its loader, rather than under the tsx CLI: the CLI
+// relays Ctrl+C to its child and SIGKILLs it when the child does not answer within 30 ms, which a
+// loaded machine misses (the job then died unsaved, with exit 130).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const job = fileURLToPath(new URL('../src/migrate.ts', import.meta.url));
 // The workspace packages resolve to their sources through this tsconfig's paths, whatever the cwd.
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
@@ -21,9 +24,9 @@ function migrate(
   cwd: string,
   interruptOnOutput?: RegExp,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, job], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, job], {
     cwd,
-    env: { ...process.env, DEMO_LATENCY_MS: '25', NO_COLOR: '1' },
+    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig, DEMO_LATENCY_MS: '25', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -8,13 +8,17 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Node runs the TypeScript itself, with tsx as its loader, rather than under the tsx CLI: the CLI
+// relays Ctrl+C to its child and SIGKILLs it when the child does not answer within 30 ms, which a
+// loaded machine misses (the job then died unsaved, with exit 130).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const job = fileURLToPath(new URL('./job.ts', import.meta.url));
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
 const env = {
   ...process.env,
+  TSX_TSCONFIG_PATH: tsconfig,
   CHECKPOINT_DIR: '.checkpoints',
   QUICKSTART_OUTPUT: 'quickstart-output',
   QUICKSTART_LATENCY_MS: '120',
@@ -23,7 +27,7 @@ const env = {
 };
 
 function runJob(interruptAfterMs?: number): Promise<number | null> {
-  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, job], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, job], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -38,7 +42,7 @@ function runJob(interruptAfterMs?: number): Promise<number | null> {
 function runCli(args: string[]): Promise<number | null> {
   const cliPackage = createRequire(import.meta.url).resolve('@checkpointkit/cli/package.json');
   const bin = join(dirname(cliPackage), 'src', 'bin.ts');
-  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, bin, ...args], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, bin, ...args], {
     env,
     stdio: 'inherit',
   });

@@ -3,11 +3,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fileStore } from '@checkpointkit/storage-file';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Node runs the TypeScript itself, with tsx as its loader, rather than under the tsx CLI: the CLI
+// relays Ctrl+C to its child and SIGKILLs it when the child does not answer within 30 ms, which a
+// loaded machine misses (the job then died unsaved, with exit 130).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const job = fileURLToPath(new URL('../src/job.ts', import.meta.url));
 // The workspace packages resolve to their sources through this tsconfig's paths, whatever the cwd.
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
@@ -20,10 +23,11 @@ function runJob(
   cwd: string,
   interruptOnOutput?: RegExp,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, job], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, job], {
     cwd,
     env: {
       ...process.env,
+      TSX_TSCONFIG_PATH: tsconfig,
       QUICKSTART_LATENCY_MS: '20',
       QUICKSTART_PAGES: '8',
       CHECKPOINT_AUTO_CLEANUP: 'false',

@@ -1,13 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fileStore } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { main, readComments } from '../src/seed-001-full-migration.js';
 import { tempDir } from './helpers.js';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Node runs the TypeScript itself, with tsx as its loader, rather than under the tsx CLI: the CLI
+// relays Ctrl+C to its child and SIGKILLs it when the child does not answer within 30 ms, which a
+// loaded machine misses (the job then died unsaved, with exit 130).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const recipe = fileURLToPath(new URL('../src/seed-001-full-migration.ts', import.meta.url));
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
 
@@ -16,8 +19,8 @@ function runAndInterrupt(
   dir: string,
   line: RegExp,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, recipe], {
-    env: { ...process.env, RECIPE_DIR: dir, RECIPE_LATENCY_MS: '100' },
+  const child = spawn(process.execPath, ['--import', tsxLoader, recipe], {
+    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig, RECIPE_DIR: dir, RECIPE_LATENCY_MS: '100' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

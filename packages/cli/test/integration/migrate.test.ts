@@ -45,12 +45,15 @@ describe('checkpointkit migrate', () => {
     const expected = parseCheckpointJson(text, { file }).checkpoint;
     expect(await loadCheckpoint(dir, id)).toEqual(expected);
     expect(await readFile(file, 'utf8')).toBe(text);
-    // Beside it: the snapshot (and the store's journal and ack mark), nothing else.
+    // Beside it: the snapshot (and the store's journal, ack mark and the previous generation its
+    // compaction kept), nothing else.
     const written = (await readdir(dir)).filter((entry) => entry !== basename(file));
     expect(written).toContain(checkpointFileName(id));
     const stem = checkpointFileName(id).slice(0, -'.checkpoint.json'.length);
     expect(
-      written.every((entry) => /^\.checkpoint\.(json|jsonl|ack)$/.test(entry.slice(stem.length))),
+      written.every((entry) =>
+        /^\.checkpoint\.(json|jsonl|ack)(\.prev)?$/.test(entry.slice(stem.length)),
+      ),
     ).toBe(true);
     // And the CLI reads it back as a checkpoint of the store.
     const shown = await runCli(['show', id, '--dir', dir]);

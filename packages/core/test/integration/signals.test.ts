@@ -3,11 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonlStore } from './fixtures/jsonl-store.js';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Node runs the TypeScript itself, with tsx as its loader, rather than under the tsx CLI: the CLI
+// relays Ctrl+C to its child and SIGKILLs it when the child does not answer within 30 ms, which a
+// loaded machine misses (the job then died unsaved, with exit 130).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const child = fileURLToPath(new URL('./fixtures/signal-child.ts', import.meta.url));
 const dirs: string[] = [];
 
@@ -21,7 +24,7 @@ async function interruptChild(
   const dir = await mkdtemp(join(tmpdir(), 'ck-signal-'));
   dirs.push(dir);
   const file = join(dir, 'job.jsonl');
-  const proc = spawn(process.execPath, [tsx, child, file], {
+  const proc = spawn(process.execPath, ['--import', tsxLoader, child, file], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
