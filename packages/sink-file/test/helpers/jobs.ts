@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Source } from '@checkpointkit/core';
 
+/** The kill test's job: units, pages per unit, rows per page. */
+export const UNITS = 5;
+export const PAGES = 40;
+export const SIZE = 4;
+
 /** An item of {@link numberedSource}: text with quotes, commas and non-ASCII, to test encodings. */
 export interface Row {
   unit: string;
