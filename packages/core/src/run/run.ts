@@ -168,6 +168,7 @@ export class Run {
     for (const mapping of update.idMappings ?? []) this.#mapId(mapping);
     for (const change of meta) this.#record(change, true);
     this.#record(progressed, true);
+    this.#saver.countPage();
     this.#saver.countItems(items);
     if (update.rateLimit) this.#saver.reportRateLimit(update.rateLimit);
     await this.#saver.maybeSave();
