@@ -16,7 +16,7 @@ export interface OpenRunOptions {
   config?: unknown;
   /**
    * When to flush. Default {@link DEFAULT_STRATEGY}: after every page (as long as saving takes
-   * at most 10% of the time), every finished unit, and every 2 seconds.
+   * at most 5% of the time), every finished unit, and every 2 seconds.
    */
   strategy?: SaveStrategy;
   /** What to do when the config changed since the checkpoint was made. Default `error`. */
@@ -47,9 +47,9 @@ const DEFAULT_LEASE_MS = 30_000;
 
 /**
  * `anyOf(everyUnits(1), everyPage(), everyMs(2000))`: a crash redoes at most the page in flight
- * of each unit (for sources with a page cursor), or, when pages come faster than about nine
- * flushes' time, about ten flushes' worth of pages; saving takes at most about 10% of the time.
- * `everyMs` covers changes that are not pages (id mappings, counters recorded by hand).
+ * of each unit (for sources with a page cursor), or, when pages come faster than 19 flushes'
+ * time, about 19 flushes' worth of pages; saving takes at most about 5% of the time. `everyMs`
+ * covers changes that are not pages (id mappings, counters recorded by hand).
  */
 export const DEFAULT_STRATEGY: SaveStrategy = anyOf(everyUnits(1), everyPage(), everyMs(2000));
 

@@ -110,13 +110,14 @@ export function onRateLimit(fraction: number): SaveStrategy {
 /**
  * Save after every page (every `run.progress`, which `pipeline()` calls once a page), so that a
  * crash redoes at most the pages in flight, unless saving that often would take more than
- * `maxShare` of the job's time (pages that come faster than about 9 flushes, for the default
- * 0.1): then save once the time since the last save is worth a flush, which keeps saving at about
- * that share of the time and the redo at about ten flushes' worth of pages. With an API's pages
- * (tens of milliseconds or more) and a local store (a millisecond or so a flush) that is every page.
+ * `maxShare` of the job's time (default 0.05: pages that come faster than 19 flushes' time):
+ * then save once the work since the last save is worth that many flushes, which holds saving to
+ * about that share of the time and the redo to that much work (19 flushes' worth, some tens of
+ * milliseconds with the file store). With an API's pages (tens of milliseconds or more) and a
+ * local store (a millisecond or two a flush) that is every page.
  */
 export function everyPage(options: { maxShare?: number } = {}): SaveStrategy {
-  const share = options.maxShare ?? 0.1;
+  const share = options.maxShare ?? 0.05;
   if (!(share > 0 && share <= 1))
     throw new RangeError(`everyPage: maxShare must be in (0, 1], got ${share}`);
   const percent = `${Math.round(share * 100)}%`;

@@ -35,17 +35,20 @@ describe('everyPage', () => {
     expect(strategy.decide(context({ pages: 1, elapsedMs: 50, flushMs: 2 })).save).toBe(true);
   });
 
-  it('waits for about nine flushes of work when pages come faster than that', () => {
+  it('waits for 19 flushes of work when pages come faster than that', () => {
     const strategy = everyPage();
-    // Flushes of 2 ms: a save once 18 ms of work went by, whatever the number of pages.
-    expect(strategy.decide(context({ pages: 5, elapsedMs: 17, flushMs: 2 }))).toEqual({
+    // Flushes of 2 ms: a save once 38 ms of work went by, whatever the number of pages.
+    expect(strategy.decide(context({ pages: 5, elapsedMs: 37, flushMs: 2 }))).toEqual({
       save: false,
-      reason: 'Page: 5 pages in 17ms of 18ms',
+      reason: 'Page: 5 pages in 37ms of 38ms',
     });
-    expect(strategy.decide(context({ pages: 6, elapsedMs: 18, flushMs: 2 }))).toEqual({
+    expect(strategy.decide(context({ pages: 6, elapsedMs: 38, flushMs: 2 }))).toEqual({
       save: true,
-      reason: 'Page: 6 pages in 18ms (a save takes ~2ms, at most 10% of the time)',
+      reason: 'Page: 6 pages in 38ms (a save takes ~2ms, at most 5% of the time)',
     });
+    expect(
+      everyPage({ maxShare: 0.1 }).decide(context({ pages: 2, elapsedMs: 18, flushMs: 2 })).save,
+    ).toBe(true);
     expect(
       everyPage({ maxShare: 0.5 }).decide(context({ pages: 2, elapsedMs: 2, flushMs: 2 })).save,
     ).toBe(true);
@@ -113,10 +116,10 @@ describe('the default strategy', () => {
     await resumed.close();
   });
 
-  it('saves pages that come faster than a flush about every nine flushes of work', async () => {
+  it('saves pages that come faster than a flush about every 19 flushes of work', async () => {
     const clock = { ms: 0 };
     // Flushes of 20 ms or more (real time), pages of 1 ms (on the run's clock): at most a save
-    // per 180 pages, plus the saves of finished units and the pipeline's end.
+    // per 380 pages, plus the saves of finished units and the pipeline's end.
     const store = counting(memoryStore(), 20);
     const run = await openRun({ id: 'job', store, signals: false, now: () => new Date(clock.ms) });
     await pipeline({
@@ -126,7 +129,7 @@ describe('the default strategy', () => {
     });
     const saves = store.batches.filter((b) => b.some((c) => c.type === 'unit.progressed')).length;
     expect(saves).toBeGreaterThanOrEqual(2);
-    expect(saves).toBeLessThanOrEqual(Math.ceil(1000 / 180) + 3);
+    expect(saves).toBeLessThanOrEqual(Math.ceil(1000 / 380) + 3);
     await run.close();
   });
 });
