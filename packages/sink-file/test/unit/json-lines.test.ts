@@ -251,6 +251,15 @@ describe('jsonLinesSink', () => {
     await run.close();
   });
 
+  it('refuses worker mode, where processes share the checkpoint', async () => {
+    const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    // A worker's run, as openRun({ worker }) makes one on a store with claims.
+    const worker = Object.create(run, { worker: { value: { id: 'w1', leaseMs: 30_000 } } });
+    const sink = jsonLinesSink<Row>({ path: join(await tempDir(), 'x.jsonl') });
+    await expect(sink.open?.({ run: worker, signal: run.signal })).rejects.toThrow(/worker mode/);
+    await run.close();
+  });
+
   it('is an error class of its own for I/O, naming the operation', () => {
     const error = new SinkFileError('out.jsonl', 'write', new Error('ENOSPC: no space left'));
     expect(error.message).toBe('file sink: cannot write out.jsonl: ENOSPC: no space left');
