@@ -44,7 +44,7 @@ export class SinkFileStateError extends CheckpointError {
     readonly value: unknown,
   ) {
     super(
-      `file sink: checkpoint meta "${key}" should be { "bytes": <whole number >= 0> }, got ${JSON.stringify(value)}`,
+      `file sink: checkpoint meta "${key}" should be { "bytes": <whole number >= 0>, "part"?: <whole number >= 0> }, got ${JSON.stringify(value)}`,
     );
   }
 }

@@ -1,5 +1,5 @@
 import { CheckpointError, type Run, type Sink, type SinkResult } from '@checkpointkit/core';
-import { DurableFile } from './durable-file.js';
+import { type OpenPart, openPart } from './parts.js';
 import { DEFAULT_SINK_ID, fileState, recordedFiles, sinkStateKey } from './state.js';
 
 /** Options every file sink takes. */
@@ -15,6 +15,12 @@ export interface FileSinkOptions {
    * write through one run need different ids. Default `sink-file`.
    */
   id?: string;
+  /**
+   * Rotation by size: once a file holds at least this many bytes, the next page starts a new
+   * part (`out.jsonl`, `out.1.jsonl`, `out.2.jsonl`, ...; a CSV header in each). A page is never
+   * split, so a part may pass the size by one page. Default: no rotation.
+   */
+  maxBytes?: number;
 }
 
 /** Where a page goes: its unit, its file, and whether that file is empty (a CSV header goes first). */
@@ -31,8 +37,8 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
  * The exactly-once protocol shared by the JSON Lines and CSV sinks:
  *
  * - `write` appends the page at the end the sink knows the file has, fdatasyncs it, and returns
- *   the new size as meta (`<id>:<path>` = `{ bytes }`), which `pipeline()` records with the
- *   page's cursor in the same flush.
+ *   the new size as meta (`<id>:<path>` = `{ bytes, part? }`), which `pipeline()` records with
+ *   the page's cursor in the same flush.
  * - `open` (and the first touch of a file) cuts each file back to the size the checkpoint
  *   recorded, or empties a file the checkpoint never recorded: what is left is exactly the pages
  *   whose cursors the store acknowledged.
@@ -43,16 +49,20 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
 export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Item>): Sink<Item> {
   const id = options.id ?? DEFAULT_SINK_ID;
   const pathOf = typeof options.path === 'string' ? () => options.path as string : options.path;
-  let recorded = new Map<string, number>();
-  let files = new Map<string, Promise<DurableFile>>();
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (!(maxBytes > 0))
+    throw new RangeError(`file sink: maxBytes must be positive, got ${maxBytes}`);
+  let recorded = new Map<string, { bytes: number; part: number }>();
+  let files = new Map<string, Promise<OpenPart>>();
   let chains = new Map<string, Promise<unknown>>();
   let opened: Promise<void> | null = null;
 
-  const fileFor = (path: string): Promise<DurableFile> => {
+  const fileFor = (path: string): Promise<OpenPart> => {
     let file = files.get(path);
     if (!file) {
       // Never recorded: no acknowledged page is in it, so it starts empty.
-      file = DurableFile.open(path, recorded.get(path) ?? 0);
+      const { part, bytes } = recorded.get(path) ?? { part: 0, bytes: 0 };
+      file = openPart(path, part, bytes);
       files.set(path, file);
       // A file that failed to open is tried again by the next page.
       file.catch(() => files.delete(path));
@@ -60,12 +70,23 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     return file;
   };
 
+  /** The part the next page of `path` goes to: a new one when the current one is full. */
+  const partFor = async (path: string): Promise<OpenPart> => {
+    const current = await fileFor(path);
+    if (current.file.size < maxBytes) return current;
+    await current.file.close();
+    const next = openPart(path, current.part + 1, 0);
+    files.set(path, next);
+    next.catch(() => files.delete(path));
+    return next;
+  };
+
   const closeAll = async () => {
     await Promise.allSettled(chains.values());
     const open = await Promise.allSettled(files.values());
     files = new Map();
     chains = new Map();
-    for (const file of open) if (file.status === 'fulfilled') await file.value.close();
+    for (const file of open) if (file.status === 'fulfilled') await file.value.file.close();
   };
 
   const openFor = (run: Run): Promise<void> => {
@@ -102,10 +123,12 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       const path = pathOf(context.unit);
       const previous = chains.get(path) ?? Promise.resolve();
       const page = previous.then(async () => {
-        const file = await fileFor(path);
-        const text = encode(items, { unit: context.unit, path, fresh: file.size === 0 });
+        const { part, file } = await partFor(path);
+        const text = encode(items, { unit: context.unit, path: file.path, fresh: file.size === 0 });
         const bytes = await file.append(Buffer.from(text, 'utf8'));
-        return { meta: { [sinkStateKey(id, path)]: fileState(bytes) } };
+        // What this process synced: a file opened again (after a failed rotation) is cut there.
+        recorded.set(path, { part, bytes });
+        return { meta: { [sinkStateKey(id, path)]: fileState(bytes, part) } };
       });
       chains.set(
         path,

@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCheckpointFiles } from '@checkpointkit/storage-file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sinkStateKey } from '../../src/index.js';
+import { DEFAULT_SINK_ID, partPath, recordedFiles } from '../../src/index.js';
 import { bundleJob, killHard, startJob } from '../helpers/child.js';
 import { PAGES, removeTempDirs, SIZE, tempDir, UNITS } from '../helpers/jobs.js';
 
@@ -26,6 +26,8 @@ interface Lane {
   format: Format;
   concurrency: number;
   kills: number;
+  /** Rotation by size. */
+  maxBytes?: number;
 }
 
 /** Every output file of a job under `dir`, by name relative to it, with its bytes. */
@@ -42,7 +44,13 @@ async function outputs(dir: string): Promise<Map<string, Buffer>> {
 
 /** Runs the job to its end, killing nothing. */
 async function runToEnd(dir: string, lane: Lane): Promise<void> {
-  const child = startJob(bundle, [dir, lane.mode, lane.format, String(lane.concurrency)]);
+  const child = startJob(bundle, [
+    dir,
+    lane.mode,
+    lane.format,
+    String(lane.concurrency),
+    ...(lane.maxBytes ? [String(lane.maxBytes)] : []),
+  ]);
   await child.waitFor((line) => line === 'done');
   expect(await child.exited).toBe(0);
 }
@@ -50,13 +58,17 @@ async function runToEnd(dir: string, lane: Lane): Promise<void> {
 /** Files longer than the checkpoint recorded after a kill: pages the resume must cut off. */
 async function unacknowledgedTails(dir: string): Promise<number> {
   const read = await readCheckpointFiles(join(dir, '.checkpoints'), 'kill-test');
-  const meta = read?.checkpoint.meta.user ?? {};
+  // Bytes acknowledged per file: the parts before an output's recorded part are whole.
+  const acknowledged = new Map<string, number>();
+  for (const [path, { part, bytes }] of recordedFiles(read!.checkpoint, DEFAULT_SINK_ID)) {
+    for (let earlier = 0; earlier < part; earlier++) {
+      acknowledged.set(partPath(path, earlier), Number.POSITIVE_INFINITY);
+    }
+    acknowledged.set(partPath(path, part), bytes);
+  }
   let tails = 0;
   for (const [name, bytes] of await outputs(dir)) {
-    const recorded = meta[sinkStateKey('sink-file', join(dir, name))] as
-      | { bytes: number }
-      | undefined;
-    if (bytes.length > (recorded?.bytes ?? 0)) tails += 1;
+    if (bytes.length > (acknowledged.get(join(dir, name)) ?? 0)) tails += 1;
   }
   return tails;
 }
@@ -103,7 +115,13 @@ async function killLane(lane: Lane) {
 
   let dir = await tempDir();
   while (counts.kills < lane.kills) {
-    const child = startJob(bundle, [dir, lane.mode, lane.format, String(lane.concurrency)]);
+    const child = startJob(bundle, [
+      dir,
+      lane.mode,
+      lane.format,
+      String(lane.concurrency),
+      ...(lane.maxBytes ? [String(lane.maxBytes)] : []),
+    ]);
     counts.restarts += 1;
     await child.waitFor((line) => line === 'ready');
     // Kill after a random number of pages (counted, not timed), then a moment more, so that
@@ -131,9 +149,11 @@ describe('file sinks under kill -9', () => {
     { mode: 'shared', format: 'jsonl', concurrency: 1, kills: 60 },
     { mode: 'per-unit', format: 'jsonl', concurrency: 3, kills: 30 },
     { mode: 'shared', format: 'csv', concurrency: 3, kills: 30 },
+    { mode: 'shared', format: 'jsonl', concurrency: 1, kills: 30, maxBytes: 4096 },
   ];
   for (const lane of lanes) {
-    it(`${lane.kills} kills, ${lane.mode} ${lane.format}, concurrency ${lane.concurrency}: the output equals an uninterrupted run`, async () => {
+    const rotating = lane.maxBytes ? `, parts of ${lane.maxBytes} bytes` : '';
+    it(`${lane.kills} kills, ${lane.mode} ${lane.format}, concurrency ${lane.concurrency}${rotating}: the output equals an uninterrupted run`, async () => {
       const counts = await killLane(lane);
       console.log(`kill test (${lane.mode} ${lane.format} c${lane.concurrency}):`, counts);
       expect(counts.kills).toBe(lane.kills);

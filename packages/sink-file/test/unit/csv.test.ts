@@ -9,7 +9,7 @@ import {
   pipeline,
 } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { csvCell, csvSink } from '../../src/index.js';
+import { csvCell, csvSink, partPath } from '../../src/index.js';
 import { numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
 
 afterAll(removeTempDirs);
@@ -102,5 +102,69 @@ describe('csvSink', () => {
     });
     await run.close();
     expect(await readFile(path, 'utf8')).toBe('u0;0\r\nu0;1\r\n');
+  });
+});
+
+describe('rotation by size', () => {
+  it('starts a new part with its own header once a file is full, and after a crash keeps every row once', async () => {
+    const dir = await tempDir();
+    const options = { columns: ['unit', 'n'] as const, maxBytes: 40 };
+    const expectedPath = join(dir, 'expected', 'rows.csv');
+    const clean = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    await pipeline({
+      run: clean,
+      source: numberedSource(2, 5),
+      sink: csvSink<Row>({ path: expectedPath, ...options }),
+    });
+    await clean.close();
+    const parts = async (base: string) => {
+      const texts: string[] = [];
+      for (let part = 0; ; part++) {
+        const text = await readFile(partPath(base, part), 'utf8').catch(() => null);
+        if (text === null) return texts;
+        texts.push(text);
+      }
+    };
+    const expected = await parts(expectedPath);
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    for (const text of expected) expect(text.startsWith('unit,n\n')).toBe(true);
+    expect(expected.slice(0, -1).every((text) => Buffer.byteLength(text) >= 40)).toBe(true);
+    expect(partPath(expectedPath, 2)).toBe(join(dir, 'expected', 'rows.2.csv'));
+
+    for (const crashAt of [2, 4, 5, 7, 9]) {
+      const path = join(dir, `crash-${crashAt}`, 'rows.csv');
+      const storage = new MemoryStorage();
+      const inner = memoryStore(storage);
+      let dead = false;
+      const dying: CheckpointStore = {
+        ...inner,
+        append: (id, changes) =>
+          dead ? Promise.reject(new Error('killed')) : inner.append(id, changes),
+      };
+      const run = await openRun({
+        id: 'job',
+        store: dying,
+        strategy: everyItems(9),
+        signals: false,
+      });
+      let pages = 0;
+      await pipeline({
+        run,
+        source: numberedSource(2, 5),
+        sink: csvSink<Row>({ path, ...options }),
+        onProgress: (event) => {
+          if (event.type === 'page' && ++pages === crashAt) dead = true;
+        },
+      }).catch(() => {});
+      await run.abandon();
+      const resumed = await openRun({ id: 'job', store: memoryStore(storage), signals: false });
+      await pipeline({
+        run: resumed,
+        source: numberedSource(2, 5),
+        sink: csvSink<Row>({ path, ...options }),
+      });
+      await resumed.close();
+      expect(await parts(path), `crash after ${crashAt} pages`).toEqual(expected);
+    }
   });
 });
