@@ -29,6 +29,7 @@ export const workspaceAliases = [
     replacement: src('source-matrix/src/testing/index.ts'),
   },
   { find: /^@checkpointkit\/source-matrix$/, replacement: src('source-matrix/src/index.ts') },
+  { find: /^@checkpointkit\/sink-file$/, replacement: src('sink-file/src/index.ts') },
 ];
 
 /** Settings of a package's integration project beyond the defaults. */

@@ -13,8 +13,7 @@ import { rm } from 'node:fs/promises';
 import {
   anyOf,
   type CheckpointStore,
-  everyMs,
-  everyUnits,
+  DEFAULT_STRATEGY,
   MemoryStorage,
   memoryStore,
   onRateLimit,
@@ -26,7 +25,7 @@ import { FIXTURE_TOKEN, startFixtureServer } from '@checkpointkit/source-github/
 import { fileStore } from '@checkpointkit/storage-file';
 import { progressBar } from './progress.js';
 import { OFFLINE_ENDPOINTS, OFFLINE_ORG, OFFLINE_PER_PAGE, offlineScenario } from './recording.js';
-import { jsonlSink } from './sink.js';
+import { githubJsonLines } from './sink.js';
 
 const output = process.env['GITHUB_OUTPUT'] ?? 'github-output';
 const token = process.env['GITHUB_TOKEN'];
@@ -57,8 +56,10 @@ async function collect(
       since: config.since,
       perPage: config.perPage,
     },
-    // Save every finished unit, every 2 seconds, and on every page once 10% of the limit is left.
-    strategy: anyOf(everyUnits(1), everyMs(2000), onRateLimit(0.1)),
+    // The default (every page, every finished unit) and, once 10% of the rate limit is left,
+    // every change. What a crash costs: the page in flight is fetched again (one request); the
+    // sink writes nothing twice.
+    strategy: anyOf(DEFAULT_STRATEGY, onRateLimit(0.1)),
   });
   if (run.resumed) {
     const s = run.summary();
@@ -84,7 +85,7 @@ async function collect(
   const result = await pipeline({
     run,
     source,
-    sink: jsonlSink(output),
+    sink: githubJsonLines(output),
     signal: AbortSignal.any([source.signal, interrupt.signal]),
     onProgress: (event) => {
       bar.update(event);

@@ -1,41 +1,24 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Sink } from '@checkpointkit/core';
+import { jsonLinesSink } from '@checkpointkit/sink-file';
 import type { GithubRecord } from '@checkpointkit/source-github';
 
 /**
- * Appends records as JSON Lines: `<dir>/repositories.jsonl` for the repositories, and
- * `<dir>/<owner>/<name>/<endpoint>.jsonl` for the rest. The page in flight when a process dies is
- * written again on resume (at-least-once), so readers keep one line per `id` (`sha` for commits).
+ * GitHub records as JSON Lines, exactly once: `<dir>/repositories.jsonl` for the repositories
+ * (the discovery units), and `<dir>/<owner>/<name>/<endpoint>.jsonl` for the rest, one file per
+ * unit (`repos/<owner>/<name>/<endpoint>`). Each page is fsynced and its byte offset saved with
+ * its cursor; a resumed run cuts each file back to its saved offset before writing.
  */
-export function jsonlSink(dir: string): Sink<GithubRecord> & { written: number } {
-  const made = new Set<string>();
-  const sink = {
-    written: 0,
-    async write(records: readonly GithubRecord[]) {
-      const files = new Map<string, string[]>();
-      for (const record of records) {
-        const file =
-          record.endpoint === 'repository'
-            ? join(dir, 'repositories.jsonl')
-            : join(dir, record.repository, `${record.endpoint}.jsonl`);
-        const line = JSON.stringify(
-          record.pullNumber === undefined
-            ? record.data
-            : { pull_number: record.pullNumber, ...record.data },
-        );
-        files.set(file, [...(files.get(file) ?? []), `${line}\n`]);
-      }
-      for (const [file, lines] of files) {
-        if (!made.has(dirname(file))) {
-          await mkdir(dirname(file), { recursive: true });
-          made.add(dirname(file));
-        }
-        await appendFile(file, lines.join(''));
-      }
-      sink.written += records.length;
-      return undefined;
-    },
-  };
-  return sink;
+export function githubJsonLines(dir: string): Sink<GithubRecord> {
+  return jsonLinesSink<GithubRecord>({
+    path: (unit) =>
+      unit.startsWith('repos/')
+        ? `${join(dir, unit.slice('repos/'.length))}.jsonl`
+        : join(dir, 'repositories.jsonl'),
+    // The object as GitHub returned it; reviews with the number of their pull request.
+    toJson: (record) =>
+      record.pullNumber === undefined
+        ? record.data
+        : { pull_number: record.pullNumber, ...record.data },
+  });
 }

@@ -11,7 +11,7 @@
  * MATRIX_ROOMS (aliases, comma separated).
  */
 import { join } from 'node:path';
-import { always, openRun, pipeline } from '@checkpointkit/core';
+import { openRun, pipeline } from '@checkpointkit/core';
 import { matrixSource } from '@checkpointkit/source-matrix';
 import { fileStore } from '@checkpointkit/storage-file';
 import { CommentsStore } from './comments-store.js';
@@ -51,8 +51,10 @@ const run = await openRun({
     source: { ...source.config, homeserverUrl: demo ? 'demo' : source.config.homeserverUrl },
     output,
   },
-  // Save after every page: the cursor, and the new ids the comments store handed out for it.
-  strategy: always(),
+  // No strategy: the default saves after every page (its cursor, and the new ids the comments
+  // store handed out for it) and every room. What a crash costs: the page in flight is read
+  // again (one request); the comments store returns the ids it already gave, so no comment is
+  // created twice.
 });
 process.once('SIGINT', () => {
   bars.stop();

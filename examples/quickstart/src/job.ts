@@ -4,10 +4,10 @@
  *
  *   pnpm --filter checkpointkit-example-quickstart start
  */
-import { anyOf, everyMs, everyUnits, openRun, pipeline } from '@checkpointkit/core';
+import { openRun, pipeline } from '@checkpointkit/core';
 import { fileStore } from '@checkpointkit/storage-file';
 import { progressBar } from './progress.js';
-import { jsonlSink } from './sink.js';
+import { readingsSink } from './sink.js';
 import { stationsSource } from './source.js';
 
 const config = {
@@ -22,8 +22,9 @@ const run = await openRun({
   id: 'quickstart:stations',
   store: fileStore(), // CHECKPOINT_DIR, else ./.checkpoints
   config,
-  // Save after every finished station, or every half second of work, whichever comes first.
-  strategy: anyOf(everyUnits(1), everyMs(500)),
+  // The default strategy saves after every page (and every finished station). What a crash
+  // costs: the page each station had in flight (3 at most, 60 ms each) is read again; the sink
+  // writes nothing twice.
 });
 
 if (run.resumed) {
@@ -39,7 +40,7 @@ const bar = progressBar();
 const result = await pipeline({
   run,
   source: stationsSource(config),
-  sink: jsonlSink(output),
+  sink: readingsSink(output),
   concurrency: 3,
   onProgress: bar.update,
 });

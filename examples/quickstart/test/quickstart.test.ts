@@ -22,6 +22,7 @@ afterAll(async () => {
 function runJob(
   cwd: string,
   interruptOnOutput?: RegExp,
+  signal: NodeJS.Signals = 'SIGINT',
 ): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', tsxLoader, job], {
     cwd,
@@ -40,7 +41,7 @@ function runJob(
     output += data.toString();
     if (interruptOnOutput?.test(output)) {
       interruptOnOutput = undefined;
-      child.kill('SIGINT');
+      child.kill(signal);
     }
   };
   child.stdout.on('data', collect);
@@ -68,19 +69,36 @@ describe('the quickstart job', () => {
     expect(second.output).toContain('Done: 12 stations, 4800 readings');
     expect(second.output).not.toContain(String.fromCharCode(27));
 
-    // Every reading reached the output; a page in flight at Ctrl+C may have been written twice.
-    const seen = new Set<string>();
-    let lines = 0;
-    for (const file of await readdir(join(cwd, 'quickstart-output'))) {
-      for (const line of (await readFile(join(cwd, 'quickstart-output', file), 'utf8'))
-        .split('\n')
-        .filter(Boolean)) {
-        const reading = JSON.parse(line) as { station: string; seq: number };
-        seen.add(`${reading.station}:${reading.seq}`);
-        lines += 1;
-      }
-    }
-    expect(seen.size).toBe(12 * 8 * 50);
-    expect(lines - seen.size).toBeLessThanOrEqual(3 * 50);
+    await expectEveryReadingOnce(cwd);
+  });
+
+  it('after kill -9 (nothing saved on the way out), resumes with every reading in the output once', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'ck-quickstart-'));
+    dirs.push(cwd);
+    const first = await runJob(cwd, /progress: 30%/, 'SIGKILL');
+    expect(first.code).toBe(null);
+    const second = await runJob(cwd);
+    expect(second.code).toBe(0);
+    expect(second.output).toContain('Done: 12 stations, 4800 readings');
+    await expectEveryReadingOnce(cwd);
   });
 });
+
+/** Each station's file holds its readings once each, in order. */
+async function expectEveryReadingOnce(cwd: string): Promise<void> {
+  const seen = new Set<string>();
+  let lines = 0;
+  const files = await readdir(join(cwd, 'quickstart-output'));
+  expect(files).toHaveLength(12);
+  for (const file of files) {
+    const readings = (await readFile(join(cwd, 'quickstart-output', file), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { station: string; seq: number });
+    expect(readings.map((r) => r.seq)).toEqual(Array.from({ length: 8 * 50 }, (_, seq) => seq));
+    for (const reading of readings) seen.add(`${reading.station}:${reading.seq}`);
+    lines += readings.length;
+  }
+  expect(seen.size).toBe(12 * 8 * 50);
+  expect(lines).toBe(seen.size);
+}

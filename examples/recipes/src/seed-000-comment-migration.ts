@@ -112,7 +112,9 @@ export async function migrate(
   const run = await openRun({
     id: CHECKPOINT_ID,
     store,
-    strategy: everyUnits(1), // the seed saves after every page
+    // The seed saves after every page (a unit here). A crash costs the page in flight: its
+    // comments are posted again, and the API hands back the ids they already have.
+    strategy: everyUnits(1),
     onIdConflict: (conflict) => conflicts.push(conflict.message),
   });
   await run.plan(pages.map((page) => seed000PageKey(page.pageId)));

@@ -12,20 +12,19 @@
  *
  * Offline: it serves the rooms from the fake homeserver of @checkpointkit/source-matrix/testing.
  */
-import { appendFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
-  anyOf,
   type CheckpointSummary,
-  everyMs,
-  everyUnits,
   type IdMapping,
   type MappedId,
   openRun,
   type PipelineEvent,
   pipeline,
+  type Sink,
 } from '@checkpointkit/core';
+import { jsonLinesSink } from '@checkpointkit/sink-file';
 import {
   type MatrixMessage,
   matrixSource,
@@ -50,37 +49,39 @@ export interface StoredComment {
 }
 
 /**
- * The comments API stand-in: a JSON Lines file. It knows the Matrix event of every comment, so a
- * page imported again after a crash gets the ids it already has instead of duplicates.
+ * The comments API stand-in: a JSON Lines file written by `jsonLinesSink`, so exactly once (a
+ * page's byte offset is saved with its cursor, and a resume cuts the file back to it before the
+ * first write). Each new comment gets the next id; a Matrix event that already has a comment
+ * gets its id back, so the ids stay stable whatever is read again.
  */
-export class CommentsFile {
-  readonly #byEvent = new Map<string, number>();
-  private constructor(readonly file: string) {}
-
-  static async open(file: string): Promise<CommentsFile> {
-    const comments = new CommentsFile(file);
-    for (const comment of await readComments(file)) {
-      comments.#byEvent.set(comment.matrixEventId, comment.id);
-    }
-    return comments;
-  }
-
-  async import(comments: readonly Omit<StoredComment, 'id'>[]): Promise<IdMapping[]> {
-    const mappings: IdMapping[] = [];
-    let lines = '';
-    for (const comment of comments) {
-      let id = this.#byEvent.get(comment.matrixEventId);
-      if (id === undefined) {
-        id = this.#byEvent.size + 1;
-        this.#byEvent.set(comment.matrixEventId, id);
-        lines += `${JSON.stringify({ id, ...comment })}\n`;
+export function commentsSink(file: string): Sink<Omit<StoredComment, 'id'>> {
+  const lines = jsonLinesSink<StoredComment>({ path: file });
+  const byEvent = new Map<string, number>();
+  return {
+    async open(context) {
+      await lines.open?.(context); // cut back to what the checkpoint acknowledged
+      byEvent.clear();
+      for (const comment of await readComments(file))
+        byEvent.set(comment.matrixEventId, comment.id);
+    },
+    async write(comments, context) {
+      const idMappings: IdMapping[] = [];
+      const created: StoredComment[] = [];
+      for (const comment of comments) {
+        let id = byEvent.get(comment.matrixEventId);
+        if (id === undefined) {
+          id = byEvent.size + 1;
+          byEvent.set(comment.matrixEventId, id);
+          created.push({ id, ...comment });
+        }
+        idMappings.push({ map: 'matrix-event', source: comment.matrixEventId, target: id });
       }
-      mappings.push({ map: 'matrix-event', source: comment.matrixEventId, target: id });
-    }
-    await mkdir(dirname(this.file), { recursive: true });
-    if (lines) await appendFile(this.file, lines);
-    return mappings;
-  }
+      const written = await lines.write(created, context);
+      // The ids and the file's offset are saved with the page's cursor, in the same flush.
+      return { idMappings, ...(written?.meta && { meta: written.meta }) };
+    },
+    close: () => lines.close?.(),
+  };
 }
 
 export async function readComments(file: string): Promise<StoredComment[]> {
@@ -163,7 +164,9 @@ export async function main(options: Seed001Options = {}): Promise<Seed001Outcome
       id: 'comment-migration',
       store: fileStore({ dir: join(dir, '.checkpoints') }),
       config: { rooms: ROOMS, pageSize: 4 }, // the token never goes into the config
-      strategy: anyOf(everyUnits(1), everyMs(1000)),
+      // No strategy: the default saves after every page and every room. What a crash costs:
+      // the page in flight is read again (one request), and the comments API gives its
+      // comments the ids they already have.
       // signals: true is the default: Ctrl+C saves, marks the run interrupted and exits 130.
     });
     log(
@@ -172,7 +175,6 @@ export async function main(options: Seed001Options = {}): Promise<Seed001Outcome
         : 'Starting new migration',
     );
 
-    const comments = await CommentsFile.open(join(dir, 'comments.jsonl'));
     const result = await pipeline({
       run,
       source,
@@ -184,8 +186,7 @@ export async function main(options: Seed001Options = {}): Promise<Seed001Outcome
           body: message.body,
           parentId: resolveParent(message, run),
         })),
-      // The new ids go into the checkpoint with the page's cursor, in the same flush.
-      sink: { write: async (items) => ({ idMappings: await comments.import(items) }) },
+      sink: commentsSink(join(dir, 'comments.jsonl')),
       retryFailed: true, // seed 001 retries every failed page, not only retryable ones
       onProgress: (event) => log(progressLine(event)),
     });

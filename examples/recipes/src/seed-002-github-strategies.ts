@@ -44,7 +44,11 @@ const REPO = 'acme/api';
 const PER_PAGE = 10;
 const ISSUES = 45;
 
-/** The seed's composite strategy: time OR progress OR rate limit. */
+/**
+ * The seed's composite strategy: time OR progress OR rate limit. What a crash costs with it: up
+ * to 5 minutes or 1000 issues read again (all 45 of them here), unless the rate limit ran low; the
+ * default strategy would cost the page in flight.
+ */
 export const strategy = anyOf(everyMs(300_000), everyItems(1000), onRateLimit(0.2));
 
 /**

@@ -75,6 +75,8 @@ async function crawl(
   table: string,
   stopAfterPages?: number,
 ): Promise<void> {
+  // The default strategy. What a crash costs: the page in flight is fetched again; its rows
+  // were never committed without its cursor, so none is inserted twice.
   const run = await openRun({ id: 'twitter:bookmarks', store, config: { pageSize: PAGE_SIZE } });
   // The page's rows are inserted in the transaction that also commits its cursor.
   const sink = transactionalSink<Bookmark>(async (client, bookmarks) => {

@@ -50,9 +50,20 @@ export interface SinkContext {
   transaction?: unknown;
 }
 
-/** What a sink may return for a page: nothing, or the id mappings it created. */
-// biome-ignore lint/suspicious/noConfusingVoidType: lets `async (items) => { ... }` be a sink.
-export type SinkResult = void | undefined | { idMappings?: readonly IdMapping[] };
+/**
+ * What a sink may return for a page: nothing, or the id mappings it created, and `meta`: entries of
+ * the checkpoint's user metadata (such as the byte offset its file reached) that the pipeline
+ * records with the page's cursor, in the same flush, so that a resume sees both or neither.
+ */
+export type SinkResult =
+  // biome-ignore lint/suspicious/noConfusingVoidType: lets `async (items) => { ... }` be a sink.
+  void | undefined | { idMappings?: readonly IdMapping[]; meta?: Readonly<Record<string, Json>> };
+
+/** What {@link Sink.open} gets: the run, whose checkpoint holds what the sink's pages recorded. */
+export interface SinkOpenContext {
+  run: Run;
+  signal: AbortSignal;
+}
 
 /** Where items go. A page counts as done only when `write` resolves. */
 export interface Sink<Item> {
@@ -62,6 +73,12 @@ export interface Sink<Item> {
    * together (exactly-once). Needs a store with transactions.
    */
   readonly transactional?: boolean;
+  /**
+   * Called once by `pipeline()` before the first page is written: a sink that records its own
+   * state with the pages (`meta` in {@link SinkResult}) reads it back from `context.run` here and
+   * undoes what no flush acknowledged (a file cut back to the recorded offset).
+   */
+  open?(context: SinkOpenContext): Promise<void> | void;
   write(items: readonly Item[], context: SinkContext): Promise<SinkResult> | SinkResult;
   /** Called once when the pipeline ends (also on abort), to flush the sink's own buffers. */
   close?(): Promise<void> | void;

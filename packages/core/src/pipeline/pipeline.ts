@@ -90,6 +90,8 @@ export async function pipeline<In, Out = In>(
     await run.plan(plans);
     const retryFailed = options.retryFailed ?? 'retryable';
     let keys = run.pending({ retryFailed });
+    // Before any page: a sink with state of its own undoes what no flush acknowledged.
+    await sink.open?.({ run, signal });
     emit({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
 
     const writePage = async (key: string, page: Page<In>): Promise<void> => {
@@ -102,6 +104,7 @@ export async function pipeline<In, Out = In>(
           items: page.items.length,
           ...(page.total !== undefined && { total: page.total }),
           ...(written?.idMappings && { idMappings: written.idMappings }),
+          ...(written?.meta && { meta: written.meta }),
           ...(page.rateLimit && { rateLimit: page.rateLimit }),
         });
       if (!sink.transactional) {

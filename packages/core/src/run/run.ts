@@ -154,12 +154,21 @@ export class Run {
       done,
       ...(update.total !== undefined && { total: update.total }),
     };
-    // The page's mappings and cursor are recorded together or not at all.
+    const meta: Change[] = Object.entries(update.meta ?? {}).map(([key, value]) => ({
+      type: 'meta.set',
+      key,
+      value,
+    }));
+    // The page's mappings, metadata and cursor are recorded together or not at all: no flush
+    // can come between them, so a store holds all of them or none.
     for (const mapping of update.idMappings ?? [])
       this.#validate({ type: 'id.mapped', ...mapping });
+    for (const change of meta) this.#validate(change);
     this.#validate(progressed);
     for (const mapping of update.idMappings ?? []) this.#mapId(mapping);
+    for (const change of meta) this.#record(change, true);
     this.#record(progressed, true);
+    this.#saver.countPage();
     this.#saver.countItems(items);
     if (update.rateLimit) this.#saver.reportRateLimit(update.rateLimit);
     await this.#saver.maybeSave();

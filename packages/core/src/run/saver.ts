@@ -36,7 +36,9 @@ export class Saver {
   readonly #assertOpen: () => void;
   readonly #release: () => Promise<void>;
   #buffer: Change[] = [];
-  #since: { changes: number; units: number; items: number; at: number };
+  #since: { changes: number; units: number; items: number; pages: number; at: number };
+  /** A moving average of how long the store's flushes take, for the save strategy. */
+  #flushMs: number | null = null;
   #rateLimit: RateLimitInfo | null = null;
   #flushing: Promise<void> = Promise.resolve();
   /** The flush queued to run next, not started yet: later flush requests join it (group commit). */
@@ -53,7 +55,7 @@ export class Saver {
     this.#now = init.now;
     this.#assertOpen = init.assertOpen;
     this.#release = init.release;
-    this.#since = { changes: 0, units: 0, items: 0, at: this.#now().getTime() };
+    this.#since = { changes: 0, units: 0, items: 0, pages: 0, at: this.#now().getTime() };
   }
 
   /** Changes recorded but not yet acknowledged by the store. */
@@ -88,6 +90,11 @@ export class Saver {
   /** Counts a settled unit (completed or failed) for the save strategy. */
   countUnit(): void {
     this.#since.units += 1;
+  }
+
+  /** Counts a page (a `run.progress`) for the save strategy. */
+  countPage(): void {
+    this.#since.pages += 1;
   }
 
   /** Counts processed items for the save strategy. */
@@ -142,6 +149,11 @@ export class Saver {
     return next;
   }
 
+  /** Weighs the latest flush at 30%: one slow fsync does not stop saving every page. */
+  #timeFlush(ms: number): void {
+    this.#flushMs = this.#flushMs === null ? ms : this.#flushMs * 0.7 + ms * 0.3;
+  }
+
   #takeBack(open: OpenTransaction): void {
     takeBack(this.#state, open);
   }
@@ -157,6 +169,8 @@ export class Saver {
       items: this.#since.items,
       elapsedMs: this.#now().getTime() - this.#since.at,
       rateLimit: this.#rateLimit,
+      pages: this.#since.pages,
+      flushMs: this.#flushMs,
     };
   }
 
@@ -166,11 +180,13 @@ export class Saver {
     const saved: Change = { type: 'saved', at: this.#at(), reason };
     this.#buffer = [];
     const since = this.#since;
-    this.#since = { changes: 0, units: 0, items: 0, at: this.#now().getTime() };
+    this.#since = { changes: 0, units: 0, items: 0, pages: 0, at: this.#now().getTime() };
     const rateLimit = this.#rateLimit;
     this.#rateLimit = null;
+    const started = performance.now();
     try {
       await this.#store.append(this.#id, [...changes, saved]);
+      this.#timeFlush(performance.now() - started);
     } catch (error) {
       // Not acknowledged: keep everything for the next flush, in order.
       this.#buffer = [...changes, ...this.#buffer];
@@ -178,6 +194,7 @@ export class Saver {
         changes: since.changes + this.#since.changes,
         units: since.units + this.#since.units,
         items: since.items + this.#since.items,
+        pages: since.pages + this.#since.pages,
         at: since.at,
       };
       this.#rateLimit ??= rateLimit;
@@ -226,7 +243,13 @@ export class Saver {
       this.#open = null;
       applyChange(this.#state, saved);
       // What other work recorded meanwhile is still buffered, for the next save.
-      this.#since = { changes: this.#buffer.length, units: 0, items: 0, at: this.#now().getTime() };
+      this.#since = {
+        changes: this.#buffer.length,
+        units: 0,
+        items: 0,
+        pages: 0,
+        at: this.#now().getTime(),
+      };
       return value;
     } catch (error) {
       this.#open = null;

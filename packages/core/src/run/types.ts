@@ -23,6 +23,8 @@ export interface ProgressUpdate {
   idMappings?: readonly IdMapping[];
   /** The latest rate limit, fed to the save strategy. */
   rateLimit?: RateLimitInfo;
+  /** User metadata entries (`meta.user`) recorded in the same flush as the cursor (a sink's state). */
+  meta?: Readonly<Record<string, Json>>;
 }
 
 export interface IdMapping {

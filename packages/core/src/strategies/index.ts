@@ -10,6 +10,13 @@ export interface SaveContext {
   elapsedMs: number;
   /** The latest rate limit reported since the last save, if any. */
   rateLimit: RateLimitInfo | null;
+  /** Pages (`run.progress` calls) recorded since the last save. Runs always fill it in. */
+  pages?: number;
+  /**
+   * What a flush of this run's store has been taking, in milliseconds (a moving average of the
+   * recent ones), or null before the first. Runs always fill it in.
+   */
+  flushMs?: number | null;
 }
 
 /** Rate-limit state as an API reports it (GitHub's x-ratelimit-* headers, for example). */
@@ -96,6 +103,42 @@ export function onRateLimit(fraction: number): SaveStrategy {
       return share <= fraction
         ? { save: true, reason: `${text} <= ${threshold})` }
         : no(`${text} > ${threshold})`);
+    },
+  };
+}
+
+/**
+ * Save after every page (every `run.progress`, which `pipeline()` calls once a page), so that a
+ * crash redoes at most the pages in flight, unless saving that often would take more than
+ * `maxShare` of the job's time (default 0.05: pages that come faster than 19 flushes' time):
+ * then save once the work since the last save is worth that many flushes, which holds saving to
+ * about that share of the time and the redo to that much work (19 flushes' worth, some tens of
+ * milliseconds with the file store). With an API's pages (tens of milliseconds or more) and a
+ * local store (a millisecond or two a flush) that is every page.
+ */
+export function everyPage(options: { maxShare?: number } = {}): SaveStrategy {
+  const share = options.maxShare ?? 0.05;
+  if (!(share > 0 && share <= 1))
+    throw new RangeError(`everyPage: maxShare must be in (0, 1], got ${share}`);
+  const percent = `${Math.round(share * 100)}%`;
+  return {
+    description: `every page (saving at most ${percent} of the time)`,
+    decide: ({ pages = 0, elapsedMs, flushMs = null }) => {
+      if (pages === 0) return no('Page: none since last save');
+      const plural = pages === 1 ? '' : 's';
+      // Saving now keeps saves at `share` of the time when the work since the last save took
+      // at least (1 - share) / share flushes' time.
+      const wait = flushMs === null ? 0 : (flushMs * (1 - share)) / share;
+      if (elapsedMs >= wait) {
+        return {
+          save: true,
+          reason:
+            pages === 1
+              ? 'Page: 1 page since last save'
+              : `Page: ${pages} pages in ${formatMs(elapsedMs)} (a save takes ~${formatMs(flushMs ?? 0)}, at most ${percent} of the time)`,
+        };
+      }
+      return no(`Page: ${pages} page${plural} in ${formatMs(elapsedMs)} of ${formatMs(wait)}`);
     },
   };
 }

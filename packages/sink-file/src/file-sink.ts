@@ -1,0 +1,144 @@
+import { CheckpointError, type Run, type Sink, type SinkResult } from '@checkpointkit/core';
+import { type OpenPart, openPart } from './parts.js';
+import { DEFAULT_SINK_ID, fileState, recordedFiles, sinkStateKey } from './state.js';
+
+/** Options every file sink takes. */
+export interface FileSinkOptions {
+  /**
+   * The output file, or a function of the unit key that names one (a file per unit, or per
+   * group of units). Relative paths resolve against the working directory. Several units may
+   * share a file: their pages are written one at a time.
+   */
+  path: string | ((unit: string) => string);
+  /**
+   * Names this sink's entries in the checkpoint's meta (`<id>:<path>`). Two file sinks that
+   * write through one run need different ids. Default `sink-file`.
+   */
+  id?: string;
+  /**
+   * Rotation by size: once a file holds at least this many bytes, the next page starts a new
+   * part (`out.jsonl`, `out.1.jsonl`, `out.2.jsonl`, ...; a CSV header in each). A page is never
+   * split, so a part may pass the size by one page. Default: no rotation.
+   */
+  maxBytes?: number;
+}
+
+/** Where a page goes: its unit, its file, and whether that file is empty (a CSV header goes first). */
+export interface PageTarget {
+  unit: string;
+  path: string;
+  fresh: boolean;
+}
+
+/** Turns a page into the text to append. */
+export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => string;
+
+/**
+ * The exactly-once protocol shared by the JSON Lines and CSV sinks:
+ *
+ * - `write` appends the page at the end the sink knows the file has, fdatasyncs it, and returns
+ *   the new size as meta (`<id>:<path>` = `{ bytes, part? }`), which `pipeline()` records with
+ *   the page's cursor in the same flush.
+ * - `open` (and the first touch of a file) cuts each file back to the size the checkpoint
+ *   recorded, or empties a file the checkpoint never recorded: what is left is exactly the pages
+ *   whose cursors the store acknowledged.
+ * - Pages to one file are written one at a time, each recorded before the next one's write can
+ *   finish (a write resolves only after its own I/O), so the sizes a flush holds only grow with
+ *   the pages it holds.
+ */
+export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Item>): Sink<Item> {
+  const id = options.id ?? DEFAULT_SINK_ID;
+  const pathOf = typeof options.path === 'string' ? () => options.path as string : options.path;
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (!(maxBytes > 0))
+    throw new RangeError(`file sink: maxBytes must be positive, got ${maxBytes}`);
+  let recorded = new Map<string, { bytes: number; part: number }>();
+  let files = new Map<string, Promise<OpenPart>>();
+  let chains = new Map<string, Promise<unknown>>();
+  let opened: Promise<void> | null = null;
+
+  const fileFor = (path: string): Promise<OpenPart> => {
+    let file = files.get(path);
+    if (!file) {
+      // Never recorded: no acknowledged page is in it, so it starts empty.
+      const { part, bytes } = recorded.get(path) ?? { part: 0, bytes: 0 };
+      file = openPart(path, part, bytes);
+      files.set(path, file);
+      // A file that failed to open is tried again by the next page.
+      file.catch(() => files.delete(path));
+    }
+    return file;
+  };
+
+  /** The part the next page of `path` goes to: a new one when the current one is full. */
+  const partFor = async (path: string): Promise<OpenPart> => {
+    const current = await fileFor(path);
+    if (current.file.size < maxBytes) return current;
+    await current.file.close();
+    const next = openPart(path, current.part + 1, 0);
+    files.set(path, next);
+    next.catch(() => files.delete(path));
+    return next;
+  };
+
+  const closeAll = async () => {
+    await Promise.allSettled(chains.values());
+    const open = await Promise.allSettled(files.values());
+    files = new Map();
+    chains = new Map();
+    for (const file of open) if (file.status === 'fulfilled') await file.value.file.close();
+  };
+
+  const openFor = (run: Run): Promise<void> => {
+    opened ??= (async () => {
+      if (run.worker) {
+        throw new CheckpointError(
+          `file sink "${id}": worker mode shares a checkpoint between processes, and a local file cannot be cut back safely there; use one process, or a transactional sink`,
+        );
+      }
+      await closeAll();
+      recorded = recordedFiles(run.checkpoint, id);
+      // Cut every known file back now (the recorded ones, and a fixed path even when nothing of
+      // it was recorded yet): one whose units never write again keeps no tail. A file a path
+      // function names, never recorded, is emptied when its first page comes.
+      const known = new Set(recorded.keys());
+      if (typeof options.path === 'string') known.add(options.path);
+      await Promise.all([...known].map(fileFor));
+    })();
+    opened.catch(() => {
+      opened = null;
+    });
+    return opened;
+  };
+
+  return {
+    open: ({ run }) => {
+      opened = null;
+      return openFor(run);
+    },
+    async write(items, context): Promise<SinkResult> {
+      // Used outside pipeline(): open on the first page.
+      await openFor(context.run);
+      if (items.length === 0) return undefined;
+      const path = pathOf(context.unit);
+      const previous = chains.get(path) ?? Promise.resolve();
+      const page = previous.then(async () => {
+        const { part, file } = await partFor(path);
+        const text = encode(items, { unit: context.unit, path: file.path, fresh: file.size === 0 });
+        const bytes = await file.append(Buffer.from(text, 'utf8'));
+        // What this process synced: a file opened again (after a failed rotation) is cut there.
+        recorded.set(path, { part, bytes });
+        return { meta: { [sinkStateKey(id, path)]: fileState(bytes, part) } };
+      });
+      chains.set(
+        path,
+        page.catch(() => {}),
+      );
+      return page;
+    },
+    async close() {
+      await closeAll();
+      opened = null;
+    },
+  };
+}

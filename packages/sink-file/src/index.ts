@@ -1,0 +1,6 @@
+export { type CsvColumn, type CsvSinkOptions, csvCell, csvSink } from './csv.js';
+export { SinkFileError, SinkFileLostError, SinkFileStateError } from './errors.js';
+export { type FileSinkOptions, fileSink, type PageEncoder, type PageTarget } from './file-sink.js';
+export { type JsonLinesSinkOptions, jsonLinesSink } from './json-lines.js';
+export { partPath } from './parts.js';
+export { DEFAULT_SINK_ID, type FileState, recordedFiles, sinkStateKey } from './state.js';

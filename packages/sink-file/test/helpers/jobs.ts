@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Source } from '@checkpointkit/core';
+
+/** The kill test's job: units, pages per unit, rows per page. */
+export const UNITS = 5;
+export const PAGES = 40;
+export const SIZE = 4;
+
+/** An item of {@link numberedSource}: text with quotes, commas and non-ASCII, to test encodings. */
+export interface Row {
+  unit: string;
+  n: number;
+  text: string;
+}
+
+/**
+ * `units` units (`u0`, `u1`, ...), each `pages` pages of `size` rows; the cursor is the next page
+ * number. Rows are derived from their position, so a resumed run reads what an uninterrupted one
+ * would. `pause` runs before each page (a setImmediate by default, so units interleave).
+ */
+export function numberedSource(
+  units: number,
+  pages: number,
+  size = 3,
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): Source<Row> {
+  return {
+    units: () => Array.from({ length: units }, (_, i) => ({ key: `u${i}`, total: pages * size })),
+    async *read({ key, cursor }, signal) {
+      for (let page = (cursor as number | null) ?? 0; page < pages; page++) {
+        await pause();
+        if (signal.aborted) return;
+        const items = Array.from({ length: size }, (_, i) => {
+          const n = page * size + i;
+          return { unit: key, n, text: `"${key}", row ${n}: é ${'x'.repeat(n % 7)}` };
+        });
+        yield { items, cursor: page + 1 };
+      }
+    },
+  };
+}
+
+const dirs: string[] = [];
+
+export async function tempDir(prefix = 'ck-sink-file-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+}
