@@ -103,6 +103,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     },
     async compact(id) {
       assertOpen();
+      // A compaction already running was prepared before this call: let it end, then fold the rest.
+      await ctx.compactions.get(id)?.catch(() => {});
       return compactNow(ctx, id);
     },
     async list() {
