@@ -50,11 +50,23 @@ export class ConfigMismatchError extends CheckpointError {
     readonly stored: string | null,
     readonly current: string | null,
   ) {
-    super(
-      `checkpoint "${checkpointId}" was made with another config (digest ${short(stored)}, now ${short(current)}); ` +
-        'pass onConfigChange: "reset" to start over or "keep" to continue with it',
+    super(configMismatchMessage(checkpointId, stored, current));
+  }
+}
+
+function configMismatchMessage(id: string, stored: string | null, current: string | null): string {
+  // A checkpoint made without a config (a migrated seed file, a job that passed none) has no
+  // digest: "digest none" read as if the config were called "none".
+  if (stored === null) {
+    return (
+      `checkpoint "${id}" has no recorded config (it was made without one), and this job passes one (digest ${short(current)}); ` +
+      'pass onConfigChange: "keep" to record it and continue, or "reset" to start over'
     );
   }
+  return (
+    `checkpoint "${id}" was made with another config (digest ${short(stored)}, now ${current === null ? 'no config' : short(current)}); ` +
+    'pass onConfigChange: "reset" to start over or "keep" to continue with it'
+  );
 }
 
 const short = (digest: string | null) => (digest ? digest.slice(0, 12) : 'none');
