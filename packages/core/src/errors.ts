@@ -2,11 +2,19 @@
 export interface LockOwner {
   pid: number;
   host: string;
-  /** ISO 8601 time the lock was taken. */
+  /** ISO 8601 time the lock was taken (when the owner is unknown: when it was last refreshed). */
   since: string;
+  /**
+   * Set when the lock is held but its owner record cannot be read (missing, cut short, not
+   * JSON): the path of that record. `pid` and `host` then say nothing.
+   */
+  unreadableOwnerFile?: string;
 }
 
 export function describeOwner(owner: LockOwner): string {
+  if (owner.unreadableOwnerFile !== undefined) {
+    return `an unknown process: its owner file ${owner.unreadableOwnerFile} is unreadable; lock refreshed at ${owner.since}`;
+  }
   return `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
 }
 
