@@ -5,8 +5,8 @@ import {
   ChangeSchema,
   CheckpointSchema,
   emptyCheckpoint,
-  replay,
   percentOf,
+  replay,
   summarize,
 } from '../../src/index.js';
 import { changeLog } from '../../src/testing/fixtures.js';
