@@ -61,6 +61,19 @@ describe('huge and binary files', () => {
     ]);
   });
 
+  it('refuses 200 MiB of junk under a checkpoint name in the store from its first bytes, by id', async () => {
+    const dir = await tempDir();
+    await bigFile(join(dir, 'job.checkpoint.json'), 200 * MiB, randomBytes(8 * MiB));
+    const result = await runCliMeasured(['show', 'job', '--dir', dir]);
+    expect(result).toMatchObject({ code: 5, stdout: '' });
+    expect(result.stderr).toMatch(SAFE_LINE);
+    expect(result.stderr).toContain(
+      `${join(dir, 'job.checkpoint.json')}: not a checkpoint: binary data`,
+    );
+    expect(result.stderr).toContain('run `checkpointkit repair job --dir');
+    expect(result.maxRssKiB).toBeLessThan(MEMORY_BOUND_KIB);
+  });
+
   it('refuses a 200 MiB JSON document over the size limit without reading it, in little memory', async () => {
     const dir = await tempDir();
     const file = join(dir, 'progress.json');
