@@ -124,5 +124,11 @@ describe('huge and binary files', () => {
     expect(shown.code).toBe(5);
     expect(shown.stderr).toMatch(SAFE_LINE);
     expect(shown.stderr).toContain('it starts with "\\x1b[2J\\x1b[31mgotcha\\x07"');
+
+    // A name with control characters (and a bidi override) is printed escaped as well.
+    const named = await runCli(['show', join(dir, 'a\u001b[31m\u202eb.json')]);
+    expect(named.code).toBe(3);
+    expect(named.stderr).toMatch(SAFE_LINE);
+    expect(named.stderr).toContain(`no file ${join(dir, 'a\\x1b[31m\\u202eb.json')}`);
   });
 });
