@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
+import { safeLine } from './excerpt.js';
 
 /** A stream the CLI writes to; a terminal adds `isTTY`, `columns` and `hasColors`. */
 export type OutStream = Writable & { isTTY?: boolean; columns?: number; hasColors?: () => boolean };
@@ -63,12 +64,18 @@ export class Output {
     this.io.stderr.write(`${text}\n`);
   }
 
+  /**
+   * Warnings and errors may quote a file's name or bytes (a parser's excerpt): printed through
+   * {@link safeLine}, they stay one line and never reach the terminal as control characters.
+   */
   warn(message: string): void {
-    this.io.stderr.write(`${this.errColor.yellow('checkpointkit: warning:')} ${message}\n`);
+    this.io.stderr.write(
+      `${this.errColor.yellow('checkpointkit: warning:')} ${safeLine(message)}\n`,
+    );
   }
 
   error(message: string): void {
-    this.io.stderr.write(`${this.errColor.red('checkpointkit: error:')} ${message}\n`);
+    this.io.stderr.write(`${this.errColor.red('checkpointkit: error:')} ${safeLine(message)}\n`);
   }
 }
 

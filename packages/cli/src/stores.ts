@@ -7,6 +7,7 @@ import {
 } from '@checkpointkit/core';
 import {
   CheckpointFileError,
+  checkpointFileName,
   fileStore,
   journalFileName,
   type RepairReport,
@@ -15,6 +16,7 @@ import {
 } from '@checkpointkit/storage-file';
 import { CliError, DamagedCheckpointError } from './errors.js';
 import { EXIT } from './exit-codes.js';
+import { sniffFile } from './sniff.js';
 
 /** The global options that choose a store. */
 export interface StoreOptions {
@@ -80,6 +82,10 @@ export function openFileStore(
     description: `file store at ${dir}`,
     read: async (id) => {
       try {
+        // Junk under a checkpoint's name is refused from its first bytes, not read whole. A
+        // checkpoint in the store is not size-limited: the store wrote it.
+        await sniffFile(join(absolute, checkpointFileName(id)), Number.POSITIVE_INFINITY);
+        await sniffFile(join(absolute, journalFileName(id)), Number.POSITIVE_INFINITY);
         const parsed = await readCheckpointFiles(absolute, id);
         if (parsed) warnDamage(parsed, join(absolute, journalFileName(id)), warn);
         return parsed?.checkpoint ?? null;

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { type Checkpoint, errorMessage, parseCheckpointJson } from '@checkpointkit/core';
 import {
   checkpointFilesOf,
@@ -8,9 +8,11 @@ import {
 } from '@checkpointkit/storage-file';
 import { type Context, withStore } from './context.js';
 import { notFound } from './edit.js';
-import { CliError, NotFoundError } from './errors.js';
+import { CliError, NotFoundError, shellWord } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Origin } from './format/summary.js';
+import { DEFAULT_MAX_SIZE } from './size.js';
+import { sniffFile } from './sniff.js';
 import { type StoreOptions, warnDamage } from './stores.js';
 
 /** A checkpoint to show, and where it came from. */
@@ -21,29 +23,51 @@ export interface Loaded {
   storeFiles?: boolean;
 }
 
+const CHECKPOINT_EXTENSION = /\.jsonl?$/i;
+
 /**
- * Reads what `show` was given: an existing file (a file store snapshot or journal, with its
- * other half; or a JSON document in any format core reads), else a checkpoint id in the store.
- * Nothing is locked or written.
+ * Whether an argument of `show` names a file rather than a checkpoint id: a path that starts
+ * with `/`, `./` or `../` (or is absolute otherwise), or ends in `.json` or `.jsonl`. Anything
+ * else is an id, even when a file of that name exists, so that a file in the working directory
+ * never shadows a checkpoint (ids such as `github:acme/pulls` hold slashes too).
+ */
+export function namesFile(target: string): boolean {
+  return isAbsolute(target) || /^\.\.?[/\\]/.test(target) || CHECKPOINT_EXTENSION.test(target);
+}
+
+/**
+ * Reads what `show` was given: a file (see {@link namesFile}; a file store snapshot or journal,
+ * with its other half; or a JSON document in any format core reads), else a checkpoint id in
+ * the store. Nothing is locked or written.
  */
 export async function loadTarget(
   target: string,
   context: Context,
   options: StoreOptions,
+  maxSize = DEFAULT_MAX_SIZE,
 ): Promise<Loaded> {
   const warn = (message: string) => context.out.warn(message);
-  if (await isFile(target)) return loadFile(target, { warn });
-  // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
-  const files = checkpointFilesOf(basename(target));
-  if (files && (await isFile(join(dirname(target), files.journal)))) {
-    return loadFile(target, { warn });
+  if (namesFile(target)) {
+    if (await isFile(target)) return loadFile(target, { warn, maxSize });
+    // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
+    const files = checkpointFilesOf(basename(target));
+    if (files && (await isFile(join(dirname(target), files.journal)))) {
+      return loadFile(target, { warn, maxSize });
+    }
+    // `./x` is no id anyone means; `x.json` may be one.
+    if (!CHECKPOINT_EXTENSION.test(target)) throw new NotFoundError(`no file ${target}`);
   }
   return withStore(context, options, async (handle) => {
     const checkpoint = await handle.read(target);
     if (!checkpoint) {
-      if (/\.jsonl?$/.test(target)) {
+      if (namesFile(target)) {
         throw new NotFoundError(
           `no file ${target} and no checkpoint "${target}" in ${handle.description}`,
+        );
+      }
+      if (await isFile(target)) {
+        throw new NotFoundError(
+          `${notFound(handle, target).message} (a file named ${target} is here: \`checkpointkit show ${shellWord(`./${target}`)}\` reads it)`,
         );
       }
       throw notFound(handle, target);
@@ -57,21 +81,29 @@ export async function loadTarget(
 
 /**
  * Reads one checkpoint file (see {@link loadTarget}). `id` names the checkpoint made from a seed
- * document (default: what core derives from the document or its file name).
+ * document (default: what core derives from the document or its file name). Each file is looked
+ * at first (see {@link sniffFile}): one over `maxSize` bytes, or binary, is refused unread.
  */
 export async function loadFile(
   file: string,
-  options: { id?: string; warn?: (message: string) => void } = {},
+  options: { id?: string; warn?: (message: string) => void; maxSize?: number } = {},
 ): Promise<Loaded> {
   const warn = options.warn ?? (() => {});
+  const maxSize = options.maxSize ?? DEFAULT_MAX_SIZE;
   const dir = dirname(file);
   const files = checkpointFilesOf(basename(file));
   if (files) {
     const snapshotFile = join(dir, files.snapshot);
     const journalFile = join(dir, files.journal);
+    await sniffFile(snapshotFile, maxSize);
+    await sniffFile(journalFile, maxSize);
     const snapshot = await readOptional(snapshotFile);
-    const journal = await readOptional(journalFile);
+    if (isPlainDocument(snapshot) && snapshotFile === join(dir, basename(file))) {
+      // A plain JSON document that only has the name of a snapshot: read it as such, once.
+      return parseDocument(snapshot, file, options.id);
+    }
     if (!isPlainDocument(snapshot)) {
+      const journal = await readOptional(journalFile);
       const ack = await readOptional(join(dir, files.ack));
       const parsed = parseCheckpointFiles({
         snapshot,
@@ -93,13 +125,17 @@ export async function loadFile(
       };
     }
   }
-  const text = await readTextFile(file);
-  const { format, checkpoint } = parseCheckpointJson(text, { file, id: options.id });
+  await sniffFile(file, maxSize);
+  return parseDocument(await readTextFile(file), file, options.id);
+}
+
+function parseDocument(text: string, file: string, id: string | undefined): Loaded {
+  const { format, checkpoint } = parseCheckpointJson(text, { file, id });
   return { checkpoint, origin: { source: file, format, lock: null } };
 }
 
 /** A snapshot that is a plain JSON checkpoint document, not the file store's envelope. */
-function isPlainDocument(snapshot: string | null): boolean {
+function isPlainDocument(snapshot: string | null): snapshot is string {
   return snapshot !== null && !/^\s*\{"format":"checkpointkit\/1","snapshot":/.test(snapshot);
 }
 

@@ -2,11 +2,19 @@
 export interface LockOwner {
   pid: number;
   host: string;
-  /** ISO 8601 time the lock was taken. */
+  /** ISO 8601 time the lock was taken (when the owner is unknown: when it was last refreshed). */
   since: string;
+  /**
+   * Set when the lock is held but its owner record cannot be read (missing, cut short, not
+   * JSON): the path of that record. `pid` and `host` then say nothing.
+   */
+  unreadableOwnerFile?: string;
 }
 
 export function describeOwner(owner: LockOwner): string {
+  if (owner.unreadableOwnerFile !== undefined) {
+    return `an unknown process: its owner file ${owner.unreadableOwnerFile} is unreadable; lock refreshed at ${owner.since}`;
+  }
   return `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
 }
 
@@ -50,11 +58,23 @@ export class ConfigMismatchError extends CheckpointError {
     readonly stored: string | null,
     readonly current: string | null,
   ) {
-    super(
-      `checkpoint "${checkpointId}" was made with another config (digest ${short(stored)}, now ${short(current)}); ` +
-        'pass onConfigChange: "reset" to start over or "keep" to continue with it',
+    super(configMismatchMessage(checkpointId, stored, current));
+  }
+}
+
+function configMismatchMessage(id: string, stored: string | null, current: string | null): string {
+  // A checkpoint made without a config (a migrated seed file, a job that passed none) has no
+  // digest: "digest none" read as if the config were called "none".
+  if (stored === null) {
+    return (
+      `checkpoint "${id}" has no recorded config (it was made without one), and this job passes one (digest ${short(current)}); ` +
+      'pass onConfigChange: "keep" to record it and continue, or "reset" to start over'
     );
   }
+  return (
+    `checkpoint "${id}" was made with another config (digest ${short(stored)}, now ${current === null ? 'no config' : short(current)}); ` +
+    'pass onConfigChange: "reset" to start over or "keep" to continue with it'
+  );
 }
 
 const short = (digest: string | null) => (digest ? digest.slice(0, 12) : 'none');

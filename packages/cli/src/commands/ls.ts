@@ -2,8 +2,9 @@ import { stat } from 'node:fs/promises';
 import type { CheckpointSummary, LockOwner } from '@checkpointkit/core';
 import { Command } from 'commander';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
-import { CliError, NotFoundError } from '../errors.js';
+import { CliError, NotFoundError, shellWord } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { percentText } from '../format/percent.js';
 import { statusText } from '../format/status.js';
 import { table } from '../format/table.js';
 import { age } from '../format/time.js';
@@ -48,7 +49,7 @@ export function lsCommand(context: Context): Command {
               ...rows.map((row) => [
                 row.id,
                 statusText(row.status, c) + (row.lockedBy ? c.yellow(' (locked)') : ''),
-                `${row.percent.toFixed(1)}%`,
+                percentText(row.percent),
                 `${row.counts.complete}/${row.total}`,
                 row.counts.failed > 0 ? c.red(String(row.counts.failed)) : '0',
                 age(row.updatedAt, now),
@@ -63,5 +64,12 @@ export function lsCommand(context: Context): Command {
 
 async function requireDirectory(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new NotFoundError(`no directory ${dir}`);
+  // A file given where the store's directory goes is most likely a checkpoint file: say so.
+  if (info && !info.isDirectory()) {
+    throw new CliError(
+      `${dir} is a file, not a directory of checkpoints (to read a checkpoint file: checkpointkit show ${shellWord(dir)})`,
+      EXIT.USAGE,
+    );
+  }
+  if (!info) throw new NotFoundError(`no directory ${dir}`);
 }

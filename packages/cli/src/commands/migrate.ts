@@ -11,18 +11,28 @@ import { Command } from 'commander';
 import { type Context, storeOptionsOf, useStore } from '../context.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { openFileStore, openStore, type StoreHandle, storeKind } from '../stores.js';
+import { maxSizeOption } from '../size.js';
+import {
+  openFileStore,
+  openStore,
+  type StoreHandle,
+  type StoreOptions,
+  storeKind,
+} from '../stores.js';
 import { loadFile } from '../target.js';
 
 interface MigrateOptions {
   id?: string;
   out?: string;
   force?: boolean;
+  maxSize?: number;
 }
 
 export function migrateCommand(context: Context): Command {
   return new Command('migrate')
-    .description('convert a checkpoint file in an older format to the current one, beside it')
+    .description(
+      'convert a checkpoint file in an older format to the current one, into --dir or beside it',
+    )
     .argument(
       '<file>',
       'a checkpoint file: seed 000, seed 002 v1.0/v2.0, seed 003 or canonical JSON',
@@ -30,22 +40,32 @@ export function migrateCommand(context: Context): Command {
     .option('--id <id>', 'id of the migrated checkpoint (default: taken from the file)')
     .option(
       '--out <dir>',
-      "directory of the file store to write into (default: the file's directory)",
+      "directory of the file store to write into, as --dir (default: CHECKPOINT_DIR, else the file's directory)",
     )
     .option('-f, --force', 'replace an existing checkpoint with the same id')
+    .addOption(maxSizeOption())
     .action(async (file: string, options: MigrateOptions, command: Command) => {
       const warn = (message: string) => context.out.warn(message);
-      const { checkpoint, origin, storeFiles } = await loadFile(file, { id: options.id, warn });
-      const format = origin.format ?? checkpoint.format;
-      if (options.id !== undefined) checkpoint.id = options.id;
       const storeOptions = storeOptionsOf(command);
       const postgres = storeKind(storeOptions, context.io.env) === 'postgres';
-      if (!postgres && storeFiles && !options.out && options.id === undefined) {
+      const dir = targetDir(file, options, storeOptions, context.io.env);
+      const { checkpoint, origin, storeFiles } = await loadFile(file, {
+        id: options.id,
+        warn,
+        maxSize: options.maxSize,
+      });
+      const format = origin.format ?? checkpoint.format;
+      if (options.id !== undefined) checkpoint.id = options.id;
+      if (
+        !postgres &&
+        storeFiles &&
+        resolve(dir) === resolve(dirname(file)) &&
+        options.id === undefined
+      ) {
         context.out.line(`${file} is already a checkpoint of the file store: nothing to migrate`);
         return;
       }
       const changes = checkpointToChanges(checkpoint);
-      const dir = options.out ?? dirname(file);
       const handle = postgres
         ? await openStore(storeOptions, context.io.env, warn)
         : openFileStore(dir, warn, dir);
@@ -85,6 +105,28 @@ export function migrateCommand(context: Context): Command {
       context.out.line(`migrated ${file} (${format}) to ${target}`);
       context.out.line(`  ${formatSummaryLine(summarize(checkpoint))}`);
     });
+}
+
+/**
+ * The file store to write into: `--out` or `--dir` (the same; both must agree), else
+ * `CHECKPOINT_DIR`, so that `ls` with the same options lists the result; else the file's own
+ * directory.
+ */
+function targetDir(
+  file: string,
+  options: MigrateOptions,
+  storeOptions: StoreOptions,
+  env: NodeJS.ProcessEnv,
+): string {
+  const { out } = options;
+  const { dir } = storeOptions;
+  if (out !== undefined && dir !== undefined && resolve(out) !== resolve(dir)) {
+    throw new CliError(
+      `--dir and --out name different directories (${dir}, ${out}): pass one of them`,
+      EXIT.USAGE,
+    );
+  }
+  return out ?? dir ?? (env.CHECKPOINT_DIR || dirname(file));
 }
 
 /** True when the store holds the id, even as files it cannot read (those are replaced only with --force). */

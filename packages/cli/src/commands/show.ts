@@ -4,6 +4,7 @@ import { type Context, storeOptionsOf } from '../context.js';
 import { failedLines, failedUnits } from '../format/failed.js';
 import { summaryLines } from '../format/summary.js';
 import { buildTree, DEFAULT_TREE, renderTree } from '../format/tree.js';
+import { maxSizeOption } from '../size.js';
 import { loadTarget } from '../target.js';
 
 interface ShowOptions {
@@ -11,6 +12,7 @@ interface ShowOptions {
   limit: number;
   all?: boolean;
   json?: boolean;
+  maxSize?: number;
 }
 
 /** How many failed units `show` lists before it sums up the rest (all of them with `--all`). */
@@ -24,8 +26,14 @@ export function showCommand(context: Context): Command {
     .option('--limit <n>', 'entries shown per group', positiveInt, DEFAULT_TREE.limit)
     .option('--all', 'open every group and list every unit and failure')
     .option('--json', 'print the summary, the lock, the format and the whole checkpoint as JSON')
+    .addOption(maxSizeOption())
     .action(async (target: string, options: ShowOptions, command: Command) => {
-      const { checkpoint, origin } = await loadTarget(target, context, storeOptionsOf(command));
+      const { checkpoint, origin } = await loadTarget(
+        target,
+        context,
+        storeOptionsOf(command),
+        options.maxSize,
+      );
       const failed = failedUnits(checkpoint);
       if (options.json) {
         return context.out.json({

@@ -74,7 +74,6 @@ async function follow(
   process.once('SIGINT', onSignal);
   const view = progressView(context.out);
   let seen = false;
-  let owned = false;
   try {
     while (!stop.signal.aborted) {
       let checkpoint = await handle.read(id);
@@ -82,21 +81,17 @@ async function follow(
         if (!seen) throw notFound(handle, id);
         return { kind: 'removed' };
       }
-      if (checkpoint.status === 'running') {
-        const owner = await handle.lockOwner(id);
-        if (owner) owned = true;
-        else if (owned) {
-          // The job marks the checkpoint before it lets go of the lock: read it once more.
-          checkpoint = (await handle.read(id)) ?? checkpoint;
-          if (checkpoint.status === 'running') {
-            view.update(summarize(checkpoint));
-            return { kind: 'vanished', checkpoint };
-          }
-        } else if (!seen) {
-          // Before the bar starts, so that the note does not break its line.
-          context.out.note(
-            `checkpoint "${id}" is marked running but no process holds its lock: waiting for a job to start`,
-          );
+      // A job takes the lock before it marks its checkpoint running, and marks it before it lets
+      // go: running without a live lock holder (none, or a dead pid) means the job died, whether
+      // before or while it was watched. The next run resumes it; waiting here would never end.
+      if (checkpoint.status === 'running' && !(await handle.lockOwner(id))) {
+        // It may have finished between the two reads: read it once more.
+        const again = await handle.read(id);
+        if (!again) return { kind: 'removed' };
+        checkpoint = again;
+        if (checkpoint.status === 'running') {
+          view.update(summarize(checkpoint));
+          return { kind: 'vanished', checkpoint };
         }
       }
       seen = true;

@@ -2,6 +2,7 @@ import type { CheckpointSummary } from '@checkpointkit/core';
 import { formatSummaryLine } from '@checkpointkit/core';
 import cliProgress from 'cli-progress';
 import type { Output } from '../output.js';
+import { percentText } from './percent.js';
 import { dateTime } from './time.js';
 
 /** How `watch` shows progress: a redrawn bar on a terminal, one line per change elsewhere. */
@@ -21,7 +22,8 @@ function barView(out: Output): ProgressView {
   const bar = new cliProgress.SingleBar(
     {
       stream: out.io.stdout,
-      format: `{id} ${c.cyan('{bar}')} {percentage}% | {value}/{total} units | {failed} failed | {status}`,
+      // Our percent, not cli-progress's {percentage}, which truncates to whole numbers.
+      format: `{id} ${c.cyan('{bar}')} {percent} | {value}/{total} units | {failed} failed | {status}`,
       barsize: Math.max(10, Math.min(40, out.width - 80)),
       hideCursor: true,
       clearOnComplete: false,
@@ -34,7 +36,12 @@ function barView(out: Output): ProgressView {
   let stopped = false;
   return {
     update(summary) {
-      const payload = { id: summary.id, failed: summary.counts.failed, status: summary.status };
+      const payload = {
+        id: summary.id,
+        percent: percentText(summary.percent),
+        failed: summary.counts.failed,
+        status: summary.status,
+      };
       if (!started) {
         bar.start(summary.total, summary.counts.complete, payload);
         started = true;

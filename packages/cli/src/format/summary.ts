@@ -1,5 +1,6 @@
 import { type Checkpoint, describeOwner, type LockOwner, summarize } from '@checkpointkit/core';
 import type { Colors } from '../output.js';
+import { percentText } from './percent.js';
 import { countsText, statusText } from './status.js';
 import { table } from './table.js';
 import { age, dateTime } from './time.js';
@@ -26,7 +27,7 @@ export function summaryLines(
   rows.push(['status', `${statusText(summary.status, c)} (${lock})`]);
   rows.push([
     'progress',
-    `${summary.percent.toFixed(1)}%  ${summary.counts.complete}/${summary.total} units complete (${countsText(summary.counts, c)})`,
+    `${percentText(summary.percent)}  ${summary.counts.complete}/${summary.total} units complete (${countsText(summary.counts, c)})`,
   ]);
   if (summary.items.done > 0 || summary.items.total !== null) {
     const of = summary.items.total !== null ? ` of ${summary.items.total}` : '';

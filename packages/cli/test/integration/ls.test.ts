@@ -60,6 +60,23 @@ describe('checkpointkit ls', () => {
     expect(missing.stderr).toBe(`checkpointkit: error: no directory ${dir}/nope\n`);
   });
 
+  it('says that a file is not a directory, and points to show (exit 2)', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'progress.json');
+    await writeFile(file, '{}');
+    for (const args of [
+      ['ls', file],
+      ['ls', '--dir', file],
+    ]) {
+      const result = await runCli(args);
+      expect(result, args.join(' ')).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `checkpointkit: error: ${file} is a file, not a directory of checkpoints (to read a checkpoint file: checkpointkit show ${file})\n`,
+      });
+    }
+  });
+
   it('runs with the default .checkpoints in the working directory', async () => {
     const dir = await tempDir();
     await writeCheckpoint(`${dir}/.checkpoints`, 'here', sampleChanges('here'));

@@ -90,6 +90,34 @@ describe('checkpointkit migrate', () => {
     expect(checkpoint!.id).toBe('prebid:modules');
   });
 
+  it('writes into the store that --dir (or CHECKPOINT_DIR) names, where ls finds it', async () => {
+    const { dir, file } = await copied('seed-000/migration_checkpoint.json');
+    const id = 'migration_checkpoint';
+    const ids = async (args: string[], env?: Record<string, string>) =>
+      (JSON.parse((await runCli([...args, '--json'], { env })).stdout) as { id: string }[]).map(
+        (row) => row.id,
+      );
+    const before = await tempDir();
+    const result = await runCli(['--dir', before, 'migrate', file]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout.split('\n')[0]).toBe(
+      `migrated ${file} (seed-000/1.0) to ${join(before, checkpointFileName(id))}`,
+    );
+    expect(await ids(['ls', '--dir', before])).toEqual([id]);
+    const after = await tempDir();
+    expect((await runCli(['migrate', file, '--dir', after])).code).toBe(0);
+    expect(await ids(['ls', '--dir', after])).toEqual([id]);
+    const fromEnv = await tempDir();
+    expect((await runCli(['migrate', file], { env: { CHECKPOINT_DIR: fromEnv } })).code).toBe(0);
+    expect(await ids(['ls'], { CHECKPOINT_DIR: fromEnv })).toEqual([id]);
+    // Nothing beside the seed file.
+    expect(await readdir(dir)).toEqual(['migration_checkpoint.json']);
+    // --out is the same as --dir; two different directories are a usage error.
+    const both = await runCli(['migrate', file, '--dir', before, '--out', after]);
+    expect(both).toMatchObject({ code: 2, stdout: '' });
+    expect(both.stderr).toContain('--dir and --out name different directories');
+  });
+
   it('exits 5 for a damaged file and writes nothing', async () => {
     const dir = await tempDir();
     const file = join(dir, 'progress.json');

@@ -1,8 +1,13 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { always, openRun } from '@checkpointkit/core';
-import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
+import {
+  checkpointFileName,
+  fileStore,
+  journalFileName,
+  lockFileName,
+} from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { hasEscapes, runCli } from '../helpers/cli.js';
@@ -128,6 +133,63 @@ describe('checkpointkit show <id>', () => {
     });
   });
 });
+
+describe('checkpointkit show: an id or a file', () => {
+  it('reads an id from the store even when a file in the working directory has its name', async () => {
+    const cwd = await tempDir();
+    await writeCheckpoint(join(cwd, '.checkpoints'), 'job', sampleChanges('job'));
+    await writeCheckpoint(
+      join(cwd, '.checkpoints'),
+      'github:acme/pulls',
+      sampleChanges('github:acme/pulls'),
+    );
+    const seed = fixture('seed-000/migration_checkpoint.json');
+    await copyFile(seed, join(cwd, 'job'));
+    await mkdir(join(cwd, 'github:acme'));
+    await copyFile(seed, join(cwd, 'github:acme', 'pulls'));
+    for (const id of ['job', 'github:acme/pulls']) {
+      const byId = await runCli(['show', id], { cwd });
+      expect(byId, id).toMatchObject({ code: 0, stderr: '' });
+      expect(byId.stdout).toContain('  source    file store at .checkpoints\n');
+    }
+    // A path that starts with ./ (or /, ../) or ends in .json or .jsonl is a file.
+    const byPath = await runCli(['show', './job'], { cwd });
+    expect(byPath).toMatchObject({ code: 0, stderr: '' });
+    expect(byPath.stdout).toContain('  source    ./job (seed-000/1.0)\n');
+    // No such id, but a file of that name here: says how to read the file.
+    await copyFile(seed, join(cwd, 'other'));
+    expect(await runCli(['show', 'other'], { cwd })).toEqual({
+      code: 3,
+      stdout: '',
+      stderr:
+        'checkpointkit: error: no checkpoint "other" in file store at .checkpoints (a file named other is here: `checkpointkit show ./other` reads it)\n',
+    });
+  });
+
+  it('says that a lock whose owner file is unreadable has an unreadable owner file', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, 'job', sampleChanges('job'));
+    const lock = join(dir, lockFileName('job'));
+    await mkdir(lock);
+    await writeFile(join(lock, 'owner.json'), '{"pid":');
+    const shown = await runCli(['show', 'job', '--dir', dir]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `^ {2}status +running \\(locked by an unknown process: its owner file ${escapeRegExp(join(lock, 'owner.json'))} is unreadable; lock refreshed at \\S+\\)$`,
+        'm',
+      ),
+    );
+    const reset = await runCli(['reset-failed', 'job', '--dir', dir]);
+    expect(reset.code).toBe(4);
+    expect(reset.stderr).toContain(
+      `checkpoint "job" is locked by an unknown process: its owner file ${join(lock, 'owner.json')} is unreadable`,
+    );
+    expect(`${shown.stdout}${reset.stderr}`).not.toMatch(/pid 0|unknown host/);
+  });
+});
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('checkpointkit show <file>', () => {
   it('reads a file store snapshot with its journal', async () => {

@@ -53,6 +53,31 @@ function startWatch(dir: string) {
   };
 }
 
+const GONE = `checkpointkit: error: the job of checkpoint "${ID}" is gone (its process died or was killed) but the checkpoint still says running; the next run resumes it\n`;
+
+/** A job in another process that holds the checkpoint's lock until it is killed. */
+async function lockInChild(dir: string) {
+  const job = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { fileStore } from '@checkpointkit/storage-file';
+       await fileStore({ dir: process.argv[1] }).lock(process.argv[2]);
+       console.log('locked');
+       setInterval(() => {}, 1000);`,
+      dir,
+      ID,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  onTestFinished(() => {
+    job.kill('SIGKILL');
+  });
+  await new Promise((resolve) => job.stdout.once('data', resolve));
+  return job;
+}
+
 describe('checkpointkit watch', () => {
   it('prints a line per change on a pipe until the job completes, then exits 0', async () => {
     const dir = await tempDir();
@@ -76,7 +101,7 @@ describe('checkpointkit watch', () => {
     expect(watch.lines()).toEqual([
       `2025-01-06 08:00:00Z ${ID} running 0.0% (0/3 units)`,
       `2025-01-06 08:01:00Z ${ID} running 33.3% (1/3 units)`,
-      `2025-01-06 08:02:00Z ${ID} running 66.6% (2/3 units)`,
+      `2025-01-06 08:02:00Z ${ID} running 66.7% (2/3 units)`,
       `2025-01-06 08:03:00Z ${ID} running 100.0% (3/3 units)`,
       `2025-01-06 08:04:00Z ${ID} completed 100.0% (3/3 units)`,
     ]);
@@ -112,10 +137,13 @@ describe('checkpointkit watch', () => {
     const dir = await tempDir();
     await writeCheckpoint(dir, ID, planned(2));
     const job = fileStore({ dir });
-    onTestFinished(() => job.close?.());
+    const lock = await job.lock(ID);
+    onTestFinished(async () => {
+      await lock.release();
+      await job.close?.();
+    });
     const failing = startWatch(dir);
     await failing.waitForLines(1);
-    expect(failing.stderr()).toContain('marked running but no process holds its lock');
     await job.append(ID, [
       { type: 'unit.failed', at: at(1), key: 'pages/1', message: 'boom', retryable: false },
       { type: 'status', at: at(1), status: 'failed' },
@@ -136,38 +164,41 @@ describe('checkpointkit watch', () => {
   it('exits 1 when the job holding the lock dies without marking its checkpoint', async () => {
     const dir = await tempDir();
     await writeCheckpoint(dir, ID, planned(2));
-    // A job in another process: it takes the lock, then is killed -9.
-    const job = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { fileStore } from '@checkpointkit/storage-file';
-         await fileStore({ dir: process.argv[1] }).lock(process.argv[2]);
-         console.log('locked');
-         setInterval(() => {}, 1000);`,
-        dir,
-        ID,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    onTestFinished(() => {
-      job.kill('SIGKILL');
-    });
-    await new Promise((resolve) => job.stdout.once('data', resolve));
+    const job = await lockInChild(dir);
     const watch = startWatch(dir);
     await watch.waitForLines(1);
     expect(watch.stderr()).toBe('');
     job.kill('SIGKILL');
     expect(await watch.exit).toBe(1);
-    expect(watch.stderr()).toBe(
-      `checkpointkit: error: the job of checkpoint "${ID}" is gone (its process died or was killed) but the checkpoint still says running; the next run resumes it\n`,
-    );
+    expect(watch.stderr()).toBe(GONE);
+  });
+
+  it('exits 1 at once when the job died before watch started', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, ID, planned(2));
+    // Killed -9: its lock directory stays, naming a pid that is dead.
+    const job = await lockInChild(dir);
+    job.kill('SIGKILL');
+    await new Promise((resolve) => job.once('close', resolve));
+    const dead = await runCli(['watch', ID, '--dir', dir]);
+    expect(dead).toEqual({
+      code: 1,
+      stdout: `2025-01-06 08:00:00Z ${ID} running 0.0% (0/2 units)\n`,
+      stderr: GONE,
+    });
+    // A job that ended without marking its checkpoint and let go of its lock: gone as well.
+    const unlocked = await tempDir();
+    await writeCheckpoint(unlocked, ID, planned(2));
+    expect(await runCli(['watch', ID, '--dir', unlocked])).toMatchObject({
+      code: 1,
+      stderr: GONE,
+    });
   });
 
   it('stops on Ctrl+C with exit 130, and exits 3 for an unknown id', async () => {
     const dir = await tempDir();
     await writeCheckpoint(dir, ID, planned(1));
+    await lockInChild(dir);
     const watch = startWatch(dir);
     await watch.waitForLines(1);
     watch.child.kill('SIGINT');
@@ -187,8 +218,27 @@ describe('checkpointkit watch', () => {
     ]);
     const result = await runInTerminal(['watch', ID, '--dir', dir]);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('25% | 1/4 units | 0 failed | interrupted');
+    expect(result.stdout).toContain('25.0% | 1/4 units | 0 failed | interrupted');
     expect(result.stdout).toContain('█');
     expect(result.stdout).toContain(`2025-01-06 08:02:00Z ${ID} interrupted 25.0% (1/4 units)`);
+  });
+
+  it('rounds the percent the same in the bar, the line, show and ls (26 of 30 is 86.7%)', async () => {
+    const dir = await tempDir();
+    const changes = planned(30);
+    for (let unit = 1; unit <= 26; unit++) {
+      changes.push({ type: 'unit.completed', at: at(1), key: `pages/${unit}` });
+    }
+    changes.push({ type: 'status', at: at(2), status: 'interrupted' });
+    await writeCheckpoint(dir, ID, changes);
+    const bar = await runInTerminal(['watch', ID, '--dir', dir]);
+    expect(bar.stdout).toContain('86.7% | 26/30 units | 0 failed | interrupted');
+    expect(bar.stdout).toContain(`${ID} interrupted 86.7% (26/30 units)`);
+    const line = await runCli(['watch', ID, '--dir', dir]);
+    expect(line.stdout).toBe(`2025-01-06 08:02:00Z ${ID} interrupted 86.7% (26/30 units)\n`);
+    expect((await runCli(['show', ID, '--dir', dir])).stdout).toMatch(/^ {2}progress +86\.7% /m);
+    expect((await runCli(['ls', dir])).stdout).toMatch(/ 86\.7% /);
+    const all = `${bar.stdout}${line.stdout}`;
+    expect(all).not.toMatch(/86\.6|86%/);
   });
 });

@@ -11,7 +11,7 @@ export interface CheckpointSummary {
   counts: StatusCounts;
   /** Units not complete yet (pending, in progress and failed). */
   remaining: number;
-  /** Complete units as a share of all units, 0 to 100 with one decimal; 100 when there are none. */
+  /** Complete units as a share of all units, 0 to 100 rounded to one decimal (see {@link percentOf}); 100 when there are none. */
   percent: number;
   /** Items done across all units, and their declared totals where known. */
   items: { done: number; total: number | null };
@@ -27,8 +27,15 @@ export function emptyCounts(): StatusCounts {
   return { pending: 0, in_progress: 0, complete: 0, failed: 0 };
 }
 
+/**
+ * `part` of `whole` in percent, rounded to one decimal (26 of 30 is 86.7), so that a bar, a line
+ * and a table that print it agree. Rounding never shows 100 before every unit is complete, nor 0
+ * once one is: those are clamped to 99.9 and 0.1.
+ */
 export function percentOf(part: number, whole: number): number {
-  return whole === 0 ? 100 : Math.floor((part / whole) * 1000) / 10;
+  if (whole === 0 || part >= whole) return 100;
+  if (part <= 0) return 0;
+  return Math.min(99.9, Math.max(0.1, Math.round((part / whole) * 1000) / 10));
 }
 
 /** Totals, counts per status, percent, remaining, counters and timestamps of a checkpoint. */

@@ -5,6 +5,7 @@ import {
   ChangeSchema,
   CheckpointSchema,
   emptyCheckpoint,
+  percentOf,
   replay,
   summarize,
 } from '../../src/index.js';
@@ -117,7 +118,7 @@ describe('summarize', () => {
     });
   });
 
-  it('reports 100% for a checkpoint without units and rounds down', () => {
+  it('reports 100% for a checkpoint without units and rounds to one decimal, 100% only when complete', () => {
     const empty = emptyCheckpoint('job', '2026-01-01T00:00:00.000Z', null);
     expect(summarize(empty).percent).toBe(100);
     const at = '2026-01-01T00:00:00.000Z';
@@ -128,7 +129,15 @@ describe('summarize', () => {
       { type: 'unit.completed', at, key: 'a' },
       { type: 'unit.completed', at, key: 'b' },
     ])!;
-    expect(summarize(three).percent).toBe(66.6);
+    expect(summarize(three).percent).toBe(66.7);
+    expect(percentOf(26, 30)).toBe(86.7);
+    expect(percentOf(1, 3)).toBe(33.3);
+    expect(percentOf(1, 8)).toBe(12.5);
+    // Rounding never claims done (or nothing done) while that is not so.
+    expect(percentOf(1999, 2000)).toBe(99.9);
+    expect(percentOf(1, 2000)).toBe(0.1);
+    expect(percentOf(0, 2000)).toBe(0);
+    expect(percentOf(2000, 2000)).toBe(100);
   });
 });
 

@@ -120,6 +120,21 @@ describe('openRun', () => {
     expect(Object.keys((await store.load('job'))!.units)).toEqual([]);
   });
 
+  it('says that a checkpoint made without a config has none recorded, when a job passes one', async () => {
+    const store = memoryStore();
+    // Made without a config (as a migrated seed file is): no digest recorded.
+    await (await openRun({ id: 'job', store, ...quiet })).close();
+    const error = await openRun({ id: 'job', store, config: { org: 'acme' }, ...quiet }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigMismatchError);
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      /^checkpoint "job" has no recorded config \(it was made without one\), and this job passes one \(digest [0-9a-f]{12}\); pass onConfigChange: "keep" to record it and continue, or "reset" to start over$/,
+    );
+    expect(message).not.toContain('none');
+  });
+
   it('buffers changes until the strategy says save, and records its reason', async () => {
     const { store, inner, appended } = recordingStore();
     const run = await openRun({ id: 'job', store, strategy: everyUnits(2), ...quiet });

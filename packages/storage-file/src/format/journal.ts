@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { describeIssues } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
+import { jsonFailure } from './json-error.js';
 import { assertKnownVersions } from './version.js';
 
 /** Version of the journal encoding inside the `checkpointkit/1` format. */
@@ -176,7 +177,7 @@ export function parseJournal(
         record = JSON.parse(bytes.toString('utf8', pos, end));
       } catch (error) {
         isJson = false;
-        damage(fail('json', `not JSON (${(error as Error).message})`, line));
+        damage(fail('json', `not JSON (${jsonFailure(error)})`, line));
       }
       if (isJson && record !== null && typeof record === 'object' && 'commit' in record) {
         const commit = CommitSchema.safeParse(record);
@@ -276,7 +277,7 @@ function parseHeader(text: string, file: string): JournalHeader {
     throw new CheckpointFileError(
       file,
       'json',
-      `the journal header is not JSON (${(error as Error).message})`,
+      `the journal header is not JSON (${jsonFailure(error)})`,
       1,
     );
   }

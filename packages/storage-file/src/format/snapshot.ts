@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { describeIssues, toBuffer } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
+import { jsonFailure } from './json-error.js';
 import { assertKnownVersions } from './version.js';
 
 /** Version of the snapshot encoding inside the `checkpointkit/1` format. */
@@ -174,7 +175,7 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   try {
     header = JSON.parse(`${headerText}null}`);
   } catch (error) {
-    fail('json', `the snapshot header is not JSON (${(error as Error).message})`, 1);
+    fail('json', `the snapshot header is not JSON (${jsonFailure(error)})`, 1);
   }
   assertKnownVersions(header, file, { field: 'snapshot', version: SNAPSHOT_VERSION });
   const parsed = HeaderSchema.safeParse(header);
@@ -200,7 +201,7 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   try {
     raw = JSON.parse(data.toString('utf8'));
   } catch (error) {
-    fail('json', `the snapshot body is not JSON (${(error as Error).message})`, 2);
+    fail('json', `the snapshot body is not JSON (${jsonFailure(error)})`, 2);
   }
   const body = BodySchema.safeParse(raw);
   if (!body.success) fail('schema', `bad snapshot body: ${describeIssues(body.error.issues)}`, 2);

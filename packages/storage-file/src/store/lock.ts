@@ -141,7 +141,12 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
   if (!record)
     return {
       kind: 'live',
-      owner: { pid: 0, host: 'unknown host', since: new Date(mtime).toISOString() },
+      owner: {
+        pid: 0,
+        host: 'unknown host',
+        since: new Date(mtime).toISOString(),
+        unreadableOwnerFile: join(lockDir, OWNER_FILE),
+      },
     };
   if (!mayBeAlive(record)) return { kind: 'dead', token: record.token };
   return { kind: 'live', owner: { pid: record.pid, host: record.host, since: record.since } };

@@ -42,6 +42,39 @@ describe('present', () => {
     );
   });
 
+  it('rounds the percent as the CLI does: 26 of 30 units is 86.7%', () => {
+    const units: Record<string, 'complete' | 'pending'> = {};
+    for (let unit = 1; unit <= 30; unit++) units[`u${unit}`] = unit <= 26 ? 'complete' : 'pending';
+    const summary = summarize(checkpointWith('x', units));
+    expect(
+      checkpointDescription(summary, { now: t0, format: 'checkpointkit/1', locked: false }),
+    ).toBe('86.7% · just now');
+    const tooltip = checkpointTooltip(summary, {
+      file: 'x.checkpoint.json',
+      format: 'checkpointkit/1',
+      lockOwner: null,
+    });
+    expect(tooltip).toContain('86.7% complete');
+    expect(tooltip).not.toContain('86.6');
+  });
+
+  it('names a lock whose owner file is unreadable', () => {
+    const summary = summarize(checkpointWith('x', { a: 'pending' }));
+    const tooltip = checkpointTooltip(summary, {
+      file: 'x.checkpoint.json',
+      format: 'checkpointkit/1',
+      lockOwner: {
+        pid: 0,
+        host: 'unknown host',
+        since: T0,
+        unreadableOwnerFile: '.checkpoints/x.checkpoint.lock/owner.json',
+      },
+    });
+    // The path is Markdown-escaped in the tooltip.
+    expect(tooltip).toMatch(/an unknown process: its owner file .*owner.*json is unreadable/);
+    expect(tooltip).not.toContain('pid 0');
+  });
+
   it('names the seed formats', () => {
     expect(formatLabel('checkpointkit/1')).toBeNull();
     expect(formatLabel('seed-000/1.0')).toBe('seed 000 v1.0');

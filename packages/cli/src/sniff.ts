@@ -1,0 +1,79 @@
+import { open } from 'node:fs/promises';
+import { CheckpointFormatError } from '@checkpointkit/core';
+import { CliError } from './errors.js';
+import { byteExcerpt } from './excerpt.js';
+import { EXIT } from './exit-codes.js';
+import { formatSize } from './size.js';
+
+/** How much of a file is looked at before it is read whole. */
+const HEAD_BYTES = 64 * 1024;
+
+/** A file larger than the limit a checkpoint file is read up to (`--max-size`). */
+export class FileTooLargeError extends CliError {
+  override name = 'FileTooLargeError';
+  constructor(
+    readonly file: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      `${file}: ${formatSize(size)}, over the ${formatSize(limit)} limit for a checkpoint file; it was not read (pass --max-size to read a larger one)`,
+      EXIT.DAMAGED,
+    );
+  }
+}
+
+/** A file whose first bytes are not UTF-8 text: no checkpoint format can be in it. */
+export class BinaryFileError extends CheckpointFormatError {
+  override name = 'BinaryFileError';
+}
+
+/**
+ * Looks at a file before it is read and parsed, which takes seconds and several times its size
+ * in memory: refuses one whose first 64 KiB are not UTF-8 text (every checkpoint format is JSON),
+ * then one over `maxSize` bytes. A file that cannot be opened
+ * is left to the reader, which reports it.
+ */
+export async function sniffFile(file: string, maxSize: number): Promise<void> {
+  const handle = await open(file, 'r').catch(() => null);
+  if (!handle) return;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return;
+    const head = Buffer.alloc(Math.min(info.size, HEAD_BYTES));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const bytes = head.subarray(0, bytesRead);
+    const problem = textProblem(bytes);
+    if (problem) {
+      throw new BinaryFileError(
+        file,
+        `not a checkpoint: ${problem}; it starts with ${byteExcerpt(bytes)}; checkpoint files are UTF-8 JSON text`,
+      );
+    }
+    // After the look at the first bytes: binary junk is no checkpoint at any size limit.
+    if (info.size > maxSize) throw new FileTooLargeError(file, info.size, maxSize);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Why `bytes` (the start of a file) are not the start of UTF-8 JSON text, or null. */
+function textProblem(bytes: Buffer): string | null {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return 'UTF-16 text';
+  }
+  // JSON allows no control character but tab, line feed and carriage return, not even in strings.
+  const control = bytes.findIndex(
+    (byte) => byte < 0x20 && byte !== 9 && byte !== 10 && byte !== 13,
+  );
+  if (control >= 0) {
+    return `binary data (a 0x${bytes[control]!.toString(16).padStart(2, '0')} byte at offset ${control})`;
+  }
+  try {
+    // `stream`: a character cut off at the end of the excerpt is not an error.
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+  } catch {
+    return 'binary data (bytes that are not UTF-8)';
+  }
+  return null;
+}
