@@ -1,9 +1,8 @@
-import { type FileHandle, open, writeFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { type Change, ChangeSchema, CheckpointError } from '@checkpointkit/core';
 import { describeIssues } from '../format/bytes.js';
 import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
 import { TORN_INFIX } from '../format/names.js';
-import { encodeAck } from '../format/parse.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
 import type { CheckpointPaths } from './files.js';
@@ -23,19 +22,6 @@ export function validateChanges(id: string, changes: readonly Change[]): Change[
       );
     }
     return parsed.data;
-  });
-}
-
-/**
- * Records that batch `seq` was acknowledged, after its bytes were made durable: a later reader
- * that finds the journal ending before it knows the journal was cut, not torn by a crash. Not
- * fsynced: a crash of the process keeps it (the page cache survives), and after a power loss it
- * can only be older than the journal, never newer, since the journal was synced first. So it
- * can miss damage, but never reports damage that is not there.
- */
-async function markAcknowledged(at: CheckpointPaths, seq: number): Promise<void> {
-  await writeFile(at.ack, encodeAck(seq)).catch(() => {
-    // The mark is a check, not data: a write that fails (a full disk) loses no change.
   });
 }
 
@@ -79,7 +65,7 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
       headerLength: header.length,
       snapshotBytes: writer?.snapshotBytes ?? 0,
     });
-    await markAcknowledged(at, seq);
+    await writers.acknowledge(id, at, seq);
     return;
   }
   if (writer.needsJournal) {
@@ -125,7 +111,7 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
   writer.validLength += batch.length;
   writer.size = writer.validLength;
   writer.unterminated = false;
-  await markAcknowledged(at, writer.seq);
+  await writers.acknowledge(id, at, writer.seq);
   const grown = writer.size - writer.headerLength;
   const limit = threshold(ctx, writer);
   // One compaction at a time: appends made while one runs do not ask again (nor warn again).

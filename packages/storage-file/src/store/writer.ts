@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import type { ParsedFiles } from '../format/parse.js';
+import { encodeAck } from '../format/parse.js';
 import { type CheckpointPaths, parseRaw, type RawFiles, readRaw } from './files.js';
 import { isMissing, replaceFile } from './io.js';
 import type { HeldLock } from './lock.js';
@@ -24,6 +25,8 @@ export interface Writer {
   handle: FileHandle | null;
   /** The last batch lacks its final newline (see `ParsedJournal.unterminated`): write it first. */
   unterminated: boolean;
+  /** The ack mark, kept open while the journal handle is (see {@link JournalWriters.acknowledge}). */
+  ack?: FileHandle | null;
 }
 
 function writerOf(raw: RawFiles, parsed: ParsedFiles | null): Writer | null {
@@ -80,6 +83,32 @@ export class JournalWriters {
     const writer = this.#writers.get(id);
     this.#writers.delete(id);
     await writer?.handle?.close().catch(() => {});
+    await writer?.ack?.close().catch(() => {});
+  }
+
+  /**
+   * Records that batch `seq` was acknowledged, after its bytes were made durable: a later reader
+   * that finds the journal ending before it knows the journal was cut, not torn by a crash. Not
+   * fsynced: a crash of the process keeps it (the page cache survives), and after a power loss it
+   * can only be older than the journal, never newer, since the journal was synced first. So it
+   * can miss damage, but never reports damage that is not there. Written in place through a
+   * handle kept open (batch numbers only grow, so the mark never gets shorter): rewriting the
+   * file on every flush cost a truncate, and the file system's journal commits it with the
+   * next fdatasync of the checkpoint's journal.
+   */
+  async acknowledge(id: string, at: CheckpointPaths, seq: number): Promise<void> {
+    const writer = this.#writers.get(id);
+    const mark = encodeAck(seq);
+    try {
+      if (!writer?.handle) {
+        await writeFile(at.ack, mark);
+        return;
+      }
+      writer.ack ??= await open(at.ack, 'w');
+      await writer.ack.write(mark, 0, mark.length, 0);
+    } catch {
+      // The mark is a check, not data: a write that fails (a full disk) loses no change.
+    }
   }
 
   /** Forgets every writer state, closing the handles one after the other. */
