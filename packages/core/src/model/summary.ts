@@ -6,13 +6,25 @@ export type StatusCounts = Record<UnitStatus, number>;
 export interface CheckpointSummary {
   id: string;
   status: RunStatus;
-  /** Number of units. */
+  /**
+   * Number of units: those in the checkpoint, or the number it declares in
+   * `meta.user.plannedUnits` when that is larger (a seed 000 file counts its pages in
+   * `statistics.total_pages` but lists only finished ones); the missing ones count as pending.
+   */
   total: number;
   counts: StatusCounts;
   /** Units not complete yet (pending, in progress and failed). */
   remaining: number;
-  /** Complete units as a share of all units, 0 to 100 with one decimal; 100 when there are none. */
+  /**
+   * Progress, 0 to 100 with one decimal: complete units as a share of all units, or, when
+   * {@link CheckpointSummary.basis} is `items`, items done as a share of their total.
+   */
   percent: number;
+  /**
+   * What {@link CheckpointSummary.percent} measures: `items` for a checkpoint of one unit whose
+   * total is known (a seed 002 operation: 750 of 1000 items), else `units`.
+   */
+  basis: 'units' | 'items';
   /** Items done across all units, and their declared totals where known. */
   items: { done: number; total: number | null };
   stats: Record<string, number>;
@@ -46,6 +58,13 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
     if (unit.total === null) totalsKnown = false;
     else itemsTotal += unit.total;
   }
+  const planned = checkpoint.meta.user?.['plannedUnits'];
+  if (typeof planned === 'number' && Number.isInteger(planned) && planned > total) {
+    counts.pending += planned - total;
+    total = planned;
+  }
+  const only = total === 1 ? Object.values(checkpoint.units)[0] : undefined;
+  const basis = only !== undefined && only.total !== null ? 'items' : 'units';
   const idMaps: Record<string, number> = {};
   for (const [name, map] of Object.entries(checkpoint.idMaps))
     idMaps[name] = Object.keys(map).length;
@@ -55,7 +74,11 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
     total,
     counts,
     remaining: total - counts.complete,
-    percent: percentOf(counts.complete, total),
+    percent:
+      basis === 'items' && only?.total != null
+        ? Math.min(100, percentOf(only.done, only.total))
+        : percentOf(counts.complete, total),
+    basis,
     items: { done: itemsDone, total: totalsKnown && total > 0 ? itemsTotal : null },
     stats: { ...checkpoint.stats },
     idMaps,
@@ -66,8 +89,14 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
   };
 }
 
-/** One line for logs and terminals: `github:acme/pulls running 42.0% (420/1000 units, 3 failed)`. */
+/**
+ * One line for logs and terminals: `github:acme/pulls running 42.0% (420/1000 units, 3 failed)`,
+ * or `(750/1000 items)` when the progress is measured in items.
+ */
 export function formatSummaryLine(summary: CheckpointSummary): string {
   const failed = summary.counts.failed > 0 ? `, ${summary.counts.failed} failed` : '';
+  if (summary.basis === 'items') {
+    return `${summary.id} ${summary.status} ${summary.percent.toFixed(1)}% (${summary.items.done}/${summary.items.total} items${failed})`;
+  }
   return `${summary.id} ${summary.status} ${summary.percent.toFixed(1)}% (${summary.counts.complete}/${summary.total} units${failed})`;
 }
