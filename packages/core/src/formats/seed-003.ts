@@ -59,7 +59,9 @@ const PhaseStatusSchema = z.union([
     .refine((phase) => phase.complete !== undefined || phase.completed !== undefined, {
       message: 'expected a status string, an object with a status, or a complete flag',
     })
-    .transform((phase): Seed003Status => (phase.complete || phase.completed ? 'complete' : 'pending')),
+    .transform(
+      (phase): Seed003Status => (phase.complete || phase.completed ? 'complete' : 'pending'),
+    ),
   z.boolean().transform((done): Seed003Status => (done ? 'complete' : 'pending')),
 ]);
 

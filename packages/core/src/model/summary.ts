@@ -62,6 +62,7 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
   if (typeof planned === 'number' && Number.isInteger(planned) && planned > total) {
     counts.pending += planned - total;
     total = planned;
+    totalsKnown = false; // the units not listed have no totals
   }
   const only = total === 1 ? Object.values(checkpoint.units)[0] : undefined;
   const basis = only !== undefined && only.total !== null ? 'items' : 'units';
