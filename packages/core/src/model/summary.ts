@@ -43,6 +43,47 @@ export function percentOf(part: number, whole: number): number {
   return whole === 0 ? 100 : Math.floor((part / whole) * 1000) / 10;
 }
 
+/** The progress figures of a summary. */
+export type Progress = Pick<
+  CheckpointSummary,
+  'total' | 'counts' | 'remaining' | 'percent' | 'basis' | 'items'
+>;
+
+/**
+ * The progress of a checkpoint from its units' counts and items, the one rule every store's
+ * listing uses: units not listed but declared in `meta.user.plannedUnits` count as pending (and
+ * leave the items' total unknown); a checkpoint of one unit with a known total is measured in
+ * items, every other one in complete units.
+ */
+export function measureProgress(
+  unitCounts: StatusCounts,
+  items: { done: number; total: number | null },
+  user: Record<string, unknown> | undefined,
+): Progress {
+  const counts = { ...unitCounts };
+  const listed = counts.pending + counts.in_progress + counts.complete + counts.failed;
+  let total = listed;
+  let itemsTotal = items.total;
+  const planned = user?.['plannedUnits'];
+  if (typeof planned === 'number' && Number.isInteger(planned) && planned > listed) {
+    counts.pending += planned - listed;
+    total = planned;
+    itemsTotal = null; // the units not listed have no totals
+  }
+  const basis = total === 1 && itemsTotal !== null ? 'items' : 'units';
+  return {
+    total,
+    counts,
+    remaining: total - counts.complete,
+    percent:
+      basis === 'items' && itemsTotal !== null
+        ? Math.min(100, percentOf(items.done, itemsTotal))
+        : percentOf(counts.complete, total),
+    basis,
+    items: { done: items.done, total: itemsTotal },
+  };
+}
+
 /** Totals, counts per status, percent, remaining, counters and timestamps of a checkpoint. */
 export function summarize(checkpoint: Checkpoint): CheckpointSummary {
   const counts = emptyCounts();
@@ -58,29 +99,17 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
     if (unit.total === null) totalsKnown = false;
     else itemsTotal += unit.total;
   }
-  const planned = checkpoint.meta.user?.['plannedUnits'];
-  if (typeof planned === 'number' && Number.isInteger(planned) && planned > total) {
-    counts.pending += planned - total;
-    total = planned;
-    totalsKnown = false; // the units not listed have no totals
-  }
-  const only = total === 1 ? Object.values(checkpoint.units)[0] : undefined;
-  const basis = only !== undefined && only.total !== null ? 'items' : 'units';
   const idMaps: Record<string, number> = {};
   for (const [name, map] of Object.entries(checkpoint.idMaps))
     idMaps[name] = Object.keys(map).length;
   return {
     id: checkpoint.id,
     status: checkpoint.status,
-    total,
-    counts,
-    remaining: total - counts.complete,
-    percent:
-      basis === 'items' && only?.total != null
-        ? Math.min(100, percentOf(only.done, only.total))
-        : percentOf(counts.complete, total),
-    basis,
-    items: { done: itemsDone, total: totalsKnown && total > 0 ? itemsTotal : null },
+    ...measureProgress(
+      counts,
+      { done: itemsDone, total: totalsKnown && total > 0 ? itemsTotal : null },
+      checkpoint.meta.user,
+    ),
     stats: { ...checkpoint.stats },
     idMaps,
     createdAt: checkpoint.createdAt,
