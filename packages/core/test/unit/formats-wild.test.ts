@@ -7,7 +7,7 @@ import {
   replay,
   summarize,
 } from '../../src/index.js';
-import { type Expected, GENERATORS, prng, type WildFile } from '../fixtures/wild/generate.js';
+import { type Expected, GENERATORS, prng, type WildFile } from '../../src/testing/seed-files.js';
 
 /** Files per format: enough to meet every combination of the generators' variants. */
 const FILES = 300;
