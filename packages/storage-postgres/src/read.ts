@@ -6,7 +6,7 @@ import {
   emptyCounts,
   type Json,
   type MappedId,
-  percentOf,
+  measureProgress,
   type RunStatus,
 } from '@checkpointkit/core';
 import type pg from 'pg';
@@ -157,14 +157,15 @@ export async function listCheckpoints(
     const summary: CheckpointSummary = {
       id,
       status: head.status,
-      total,
-      counts,
-      remaining: total - counts.complete,
-      percent: percentOf(counts.complete, total),
-      items: {
-        done: row.units.done,
-        total: row.units.unknown_totals === 0 && total > 0 ? row.units.total : null,
-      },
+      // The same progress rule as core's summarize (planned units, items of a one-unit job).
+      ...measureProgress(
+        counts,
+        {
+          done: row.units.done,
+          total: row.units.unknown_totals === 0 && total > 0 ? row.units.total : null,
+        },
+        head.meta.user,
+      ),
       stats,
       idMaps,
       createdAt: head.createdAt,

@@ -8,11 +8,17 @@ import { percentText } from '../format/percent.js';
 import { statusText } from '../format/status.js';
 import { table } from '../format/table.js';
 import { age } from '../format/time.js';
+import { findSeedFiles } from '../seed-files.js';
 import { storeKind } from '../stores.js';
 
-/** One row of `ls --json`: the summary of a checkpoint and who holds its lock. */
+/**
+ * One row of `ls --json`: the summary of a checkpoint and who holds its lock; a seed-format file
+ * found in the folder also has its `file` and `format`.
+ */
 export interface Listing extends CheckpointSummary {
   lockedBy: LockOwner | null;
+  file?: string;
+  format?: string;
 }
 
 export function lsCommand(context: Context): Command {
@@ -38,14 +44,27 @@ export function lsCommand(context: Context): Command {
         for (const { summary } of listings) {
           rows.push({ ...summary, lockedBy: await handle.lockOwner(summary.id) });
         }
+        // Seed-format files are not in the store: they lie in the folder listed (or the
+        // current one), where the seeds' managers wrote them.
+        const seeds =
+          kind === 'file'
+            ? await findSeedFiles(explicit ?? process.cwd())
+            : { found: [], refused: [] };
+        for (const { file, format, summary } of seeds.found) {
+          rows.push({ ...summary, lockedBy: null, file, format });
+        }
+        for (const { message } of seeds.refused) context.out.warn(message);
         if (options.json) return context.out.json(rows);
         if (rows.length === 0) return context.out.note(`no checkpoints in ${handle.description}`);
+        const withFiles = rows.some((row) => row.file !== undefined);
         const c = context.out.color;
         const now = context.now();
         context.out.lines(
           table(
             [
-              ['ID', 'STATUS', 'PERCENT', 'UNITS', 'FAILED', 'UPDATED'].map((h) => c.bold(h)),
+              ['ID', 'STATUS', 'PERCENT', 'UNITS', 'FAILED', 'UPDATED']
+                .concat(withFiles ? ['SOURCE'] : [])
+                .map((h) => c.bold(h)),
               ...rows.map((row) => [
                 row.id,
                 statusText(row.status, c) + (row.lockedBy ? c.yellow(' (locked)') : ''),
@@ -53,6 +72,7 @@ export function lsCommand(context: Context): Command {
                 `${row.counts.complete}/${row.total}`,
                 row.counts.failed > 0 ? c.red(String(row.counts.failed)) : '0',
                 age(row.updatedAt, now),
+                ...(withFiles ? [row.file ? `${row.file} (${row.format})` : 'store'] : []),
               ]),
             ],
             { right: [2, 3, 4] },

@@ -25,9 +25,14 @@ export function summaryLines(
   const rows: string[][] = [];
   const lock = origin.lock ? c.yellow(`locked by ${describeOwner(origin.lock)}`) : 'not locked';
   rows.push(['status', `${statusText(summary.status, c)} (${lock})`]);
+  // A seed 002 operation is one unit of many items: its progress is the items'.
+  const measured =
+    summary.basis === 'items'
+      ? `${summary.items.done}/${summary.items.total} items`
+      : `${summary.counts.complete}/${summary.total} units complete`;
   rows.push([
     'progress',
-    `${percentText(summary.percent)}  ${summary.counts.complete}/${summary.total} units complete (${countsText(summary.counts, c)})`,
+    `${percentText(summary.percent)}  ${measured} (${countsText(summary.counts, c)})`,
   ]);
   if (summary.items.done > 0 || summary.items.total !== null) {
     const of = summary.items.total !== null ? ` of ${summary.items.total}` : '';

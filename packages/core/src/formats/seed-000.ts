@@ -126,6 +126,9 @@ export function seed000ToCheckpoint(doc: Seed000Document, context: ReadContext):
       lastSaveReason: null,
       user: userMeta({
         migratedFrom: 'seed-000/1.0',
+        // The pages the migration plans: the summary measures progress against these, not
+        // against the pages listed (which are only the finished ones).
+        plannedUnits: stats.total_pages,
         sections: Object.fromEntries(sections),
         completedPageErrors:
           completedPageErrors.size > 0 ? Object.fromEntries(completedPageErrors) : undefined,

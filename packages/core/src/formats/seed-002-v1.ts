@@ -24,24 +24,47 @@ const FileEntrySchema = z.union([
 /**
  * Seed 002's legacy checkpoint, version 1.0. Seed 002 only describes it by its migration to 2.0:
  * "converting array-based file data to dictionary format, preserving existing progress
- * information, adding metadata structure". What is inferred from that:
+ * information, adding metadata structure". Every variant that description allows is read:
  *
- * - the same envelope as 2.0 (`version`, `operation_id`, `state`, `created_at`, `last_updated`)
- *   but no `metadata` object;
- * - `state.files_data` is an array (2.0 has a dictionary there): each entry a `[path, data]`
- *   pair (Python's `list(d.items())`) or an object naming its file in `path`, `filename`, `file`
- *   or `name`;
- * - progress, when recorded, in top-level `processed_items` / `total_items`.
+ * - `version` "1.0", or absent (the legacy system may not have written one);
+ * - `operation_id`, or (when absent) the id in the file name `.checkpoint_<operation_id>.json`;
+ * - the file data as an array, in `state.files_data` or at the top level (`files_data`); each
+ *   entry a `[path, data]` pair (Python's `list(d.items())`) or an object naming its file in
+ *   `path`, `filename`, `file` or `name`; `state` itself may be absent;
+ * - the times as `created_at` / `last_updated`, or one `timestamp` (or `saved_at`) for both;
+ * - progress, when recorded, in top-level `processed_items` / `total_items`, else the length of
+ *   a `processed_files` list;
+ * - no `metadata` object (that is what 2.0 added). Fields not named here are ignored.
  */
-export const Seed002V1Schema = z.object({
-  version: z.literal('1.0'),
-  operation_id: z.string().min(1),
-  state: z.object({ files_data: z.array(FileEntrySchema).optional() }).catchall(JsonSchema),
-  processed_items: CountSchema.nullish(),
-  total_items: CountSchema.nullish(),
-  created_at: SeedTimestampSchema,
-  last_updated: SeedTimestampSchema,
-});
+export const Seed002V1Schema = z
+  .object({
+    version: z.literal('1.0').optional(),
+    operation_id: z.string().min(1).optional(),
+    state: z
+      .object({ files_data: z.array(FileEntrySchema).optional() })
+      .catchall(JsonSchema)
+      .optional(),
+    files_data: z.array(FileEntrySchema).optional(),
+    processed_files: z.array(JsonSchema).optional(),
+    processed_items: CountSchema.nullish(),
+    total_items: CountSchema.nullish(),
+    created_at: SeedTimestampSchema.optional(),
+    last_updated: SeedTimestampSchema.optional(),
+    timestamp: SeedTimestampSchema.optional(),
+    saved_at: SeedTimestampSchema.optional(),
+  })
+  .refine((doc) => doc.state?.files_data !== undefined || doc.files_data !== undefined, {
+    message: 'missing (expected the array of file data, in state.files_data or at the top level)',
+    path: ['files_data'],
+  })
+  .refine(
+    (doc) =>
+      [doc.created_at, doc.last_updated, doc.timestamp, doc.saved_at].some((t) => t !== undefined),
+    {
+      message: 'missing (expected created_at, last_updated or timestamp)',
+      path: ['created_at'],
+    },
+  );
 export type Seed002V1Document = z.infer<typeof Seed002V1Schema>;
 
 /**
@@ -54,9 +77,13 @@ export type Seed002V1Document = z.infer<typeof Seed002V1Schema>;
  * - `metadata` is added: `save_count` 0, `last_save_reason` null, and the progress: the top-level
  *   `processed_items` / `total_items`, else the length of a `state.processed_files` list.
  */
-export function migrateSeed002V1(doc: Seed002V1Document): Seed002V2Document {
-  const { files_data: files, ...rest } = doc.state;
+export function migrateSeed002V1(doc: Seed002V1Document, operationId?: string): Seed002V2Document {
+  const { files_data: nested, ...rest } = doc.state ?? {};
+  const files = nested ?? doc.files_data;
   const state: Record<string, Json> = { ...(rest as Record<string, Json>) };
+  if (doc.processed_files !== undefined && !('processed_files' in state)) {
+    state['processed_files'] = doc.processed_files;
+  }
   if (files !== undefined) {
     // A Map, then fromEntries: a file named `__proto__` stays an ordinary member.
     const dictionary = new Map<string, Json>();
@@ -66,9 +93,8 @@ export function migrateSeed002V1(doc: Seed002V1Document): Seed002V2Document {
     }
     state['files_data'] = Object.fromEntries(dictionary);
   }
-  const processed = Array.isArray(rest['processed_files'])
-    ? rest['processed_files'].length
-    : undefined;
+  const processedFiles = state['processed_files'];
+  const processed = Array.isArray(processedFiles) ? processedFiles.length : undefined;
   const metadata: Seed002Metadata = { save_count: 0, last_save_reason: null };
   const processedItems = doc.processed_items ?? processed;
   if (processedItems !== undefined && processedItems !== null) {
@@ -77,13 +103,14 @@ export function migrateSeed002V1(doc: Seed002V1Document): Seed002V2Document {
   if (doc.total_items !== undefined && doc.total_items !== null) {
     metadata.total_items = doc.total_items;
   }
+  const created = (doc.created_at ?? doc.timestamp ?? doc.saved_at ?? doc.last_updated) as string;
   return {
     version: '2.0',
-    operation_id: doc.operation_id,
+    operation_id: doc.operation_id ?? operationId ?? '',
     state,
     metadata,
-    created_at: doc.created_at,
-    last_updated: doc.last_updated,
+    created_at: created,
+    last_updated: doc.last_updated ?? doc.timestamp ?? doc.saved_at ?? created,
   };
 }
 
@@ -101,7 +128,28 @@ export const seed002V1Reader: FormatReader<Seed002V1Document> = {
   label: 'seed 002 v1.0',
   schema: Seed002V1Schema,
   affinity: (doc) =>
-    versionedAffinity(doc, '1.0', ['operation_id', 'state', 'created_at', 'last_updated']),
+    'metadata' in doc
+      ? 0
+      : versionedAffinity(doc, '1.0', [
+          'operation_id',
+          'state',
+          'files_data',
+          'processed_files',
+          'created_at',
+          'last_updated',
+          'timestamp',
+        ]),
   toCheckpoint: (doc, context) =>
-    seed002ToCheckpoint(migrateSeed002V1(doc), context, 'seed-002/1.0'),
+    seed002ToCheckpoint(
+      migrateSeed002V1(doc, operationIdOf(context.file)),
+      context,
+      'seed-002/1.0',
+    ),
 };
+
+/** `.checkpoint_<operation_id>.json` → the operation id; `legacy` for any other file name. */
+function operationIdOf(file: string | undefined): string {
+  const name = file?.split(/[\\/]/).pop() ?? '';
+  const match = /^\.?checkpoint_(.+)\.json$/.exec(name);
+  return match?.[1] || 'legacy';
+}

@@ -48,6 +48,38 @@ export const Seed003RepoSchema = z.object({
 });
 export type Seed003Repo = z.infer<typeof Seed003RepoSchema>;
 
+/** A phase's status as the seed's methods leave it, in any shape `json.dump` could give it. */
+const PhaseStatusSchema = z.union([
+  Seed003StatusSchema,
+  // `{"status": "complete", "completed_at": ...}`: fields other than status are ignored.
+  z.object({ status: Seed003StatusSchema }).transform((phase) => phase.status),
+  // `{"complete": true}` or `{"completed": true}`: a flag per phase.
+  z
+    .object({ complete: z.boolean().optional(), completed: z.boolean().optional() })
+    .refine((phase) => phase.complete !== undefined || phase.completed !== undefined, {
+      message: 'expected a status string, an object with a status, or a complete flag',
+    })
+    .transform(
+      (phase): Seed003Status => (phase.complete || phase.completed ? 'complete' : 'pending'),
+    ),
+  z.boolean().transform((done): Seed003Status => (done ? 'complete' : 'pending')),
+]);
+
+/**
+ * `phases`: the seed documents only `set_current_phase` and `mark_phase_complete`, not the JSON,
+ * so every plausible shape is read: name → status string, name → object with a `status` (or a
+ * `complete`/`completed` flag, or a boolean), or a list of the names of completed phases.
+ */
+export const Seed003PhasesSchema = z.union([
+  z.record(z.string(), PhaseStatusSchema),
+  z
+    .array(z.string())
+    .transform((names) =>
+      Object.fromEntries(names.map((name): [string, Seed003Status] => [name, 'complete'])),
+    ),
+]);
+type Seed003Status = z.infer<typeof Seed003StatusSchema>;
+
 /**
  * Seed 003's `checkpoint.json` (gh_year_end). The seed shows only its dataclasses, so this is
  * the JSON that `json.dump` of them gives, as inferred: snake_case keys, `CheckpointStatus`
@@ -61,8 +93,8 @@ export const Seed003Schema = z.object({
   updated_at: SeedTimestampSchema,
   config_digest: z.string().nullable(),
   current_phase: z.string().nullable().default(null),
-  phases: z.record(z.string(), Seed003StatusSchema),
-  repos: z.record(z.string(), Seed003RepoSchema),
+  phases: Seed003PhasesSchema,
+  repos: z.record(z.string(), Seed003RepoSchema).default({}),
 });
 export type Seed003Document = z.infer<typeof Seed003Schema>;
 
@@ -187,6 +219,8 @@ export const seed003Reader: FormatReader<Seed003Document> = {
   format: 'seed-003',
   label: 'seed 003 checkpoint.json',
   schema: Seed003Schema,
+  // By structure only: a `version` field (which the seed does not write, but a file may carry)
+  // neither adds nor takes away.
   affinity: (doc) =>
     ['repos', 'phases', 'config_digest', 'current_phase'].filter((field) => field in doc).length,
   toCheckpoint: seed003ToCheckpoint,

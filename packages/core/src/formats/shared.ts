@@ -38,13 +38,17 @@ export interface FormatReader<T> {
   toCheckpoint(doc: T, context: ReadContext): Checkpoint;
 }
 
-/** Affinity of a versioned format: 0 unless `version` matches, then 100 plus its fields present. */
+/** Affinity of a versioned format: the number of its fields present, plus one half when `version` matches. */
 export function versionedAffinity(
   doc: Record<string, unknown>,
   version: string,
   fields: readonly string[],
 ): number {
-  return doc['version'] === version ? 100 + fields.filter((field) => field in doc).length : 0;
+  // Decided by structure: the version alone is worth less than one field of the format, so a
+  // file with another format's fields and a stray `version` goes to that other format first.
+  const matched = fields.filter((field) => field in doc).length;
+  if (matched === 0) return 0;
+  return matched + (doc['version'] === version ? 0.5 : 0);
 }
 
 const TIMESTAMP =

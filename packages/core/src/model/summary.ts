@@ -6,13 +6,26 @@ export type StatusCounts = Record<UnitStatus, number>;
 export interface CheckpointSummary {
   id: string;
   status: RunStatus;
-  /** Number of units. */
+  /**
+   * Number of units: those in the checkpoint, or the number it declares in
+   * `meta.user.plannedUnits` when that is larger (a seed 000 file counts its pages in
+   * `statistics.total_pages` but lists only finished ones); the missing ones count as pending.
+   */
   total: number;
   counts: StatusCounts;
   /** Units not complete yet (pending, in progress and failed). */
   remaining: number;
-  /** Complete units as a share of all units, 0 to 100 rounded to one decimal (see {@link percentOf}); 100 when there are none. */
+  /**
+   * Progress, 0 to 100 rounded to one decimal (see {@link percentOf}): complete units as a share
+   * of all units, or, when {@link CheckpointSummary.basis} is `items`, items done as a share of
+   * their total.
+   */
   percent: number;
+  /**
+   * What {@link CheckpointSummary.percent} measures: `items` for a checkpoint of one unit whose
+   * total is known (a seed 002 operation: 750 of 1000 items), else `units`.
+   */
+  basis: 'units' | 'items';
   /** Items done across all units, and their declared totals where known. */
   items: { done: number; total: number | null };
   stats: Record<string, number>;
@@ -38,6 +51,47 @@ export function percentOf(part: number, whole: number): number {
   return Math.min(99.9, Math.max(0.1, Math.round((part / whole) * 1000) / 10));
 }
 
+/** The progress figures of a summary. */
+export type Progress = Pick<
+  CheckpointSummary,
+  'total' | 'counts' | 'remaining' | 'percent' | 'basis' | 'items'
+>;
+
+/**
+ * The progress of a checkpoint from its units' counts and items, the one rule every store's
+ * listing uses: units not listed but declared in `meta.user.plannedUnits` count as pending (and
+ * leave the items' total unknown); a checkpoint of one unit with a known total is measured in
+ * items, every other one in complete units.
+ */
+export function measureProgress(
+  unitCounts: StatusCounts,
+  items: { done: number; total: number | null },
+  user: Record<string, unknown> | undefined,
+): Progress {
+  const counts = { ...unitCounts };
+  const listed = counts.pending + counts.in_progress + counts.complete + counts.failed;
+  let total = listed;
+  let itemsTotal = items.total;
+  const planned = user?.['plannedUnits'];
+  if (typeof planned === 'number' && Number.isInteger(planned) && planned > listed) {
+    counts.pending += planned - listed;
+    total = planned;
+    itemsTotal = null; // the units not listed have no totals
+  }
+  const basis = total === 1 && itemsTotal !== null ? 'items' : 'units';
+  return {
+    total,
+    counts,
+    remaining: total - counts.complete,
+    percent:
+      basis === 'items' && itemsTotal !== null
+        ? Math.min(100, percentOf(items.done, itemsTotal))
+        : percentOf(counts.complete, total),
+    basis,
+    items: { done: items.done, total: itemsTotal },
+  };
+}
+
 /** Totals, counts per status, percent, remaining, counters and timestamps of a checkpoint. */
 export function summarize(checkpoint: Checkpoint): CheckpointSummary {
   const counts = emptyCounts();
@@ -59,11 +113,11 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
   return {
     id: checkpoint.id,
     status: checkpoint.status,
-    total,
-    counts,
-    remaining: total - counts.complete,
-    percent: percentOf(counts.complete, total),
-    items: { done: itemsDone, total: totalsKnown && total > 0 ? itemsTotal : null },
+    ...measureProgress(
+      counts,
+      { done: itemsDone, total: totalsKnown && total > 0 ? itemsTotal : null },
+      checkpoint.meta.user,
+    ),
     stats: { ...checkpoint.stats },
     idMaps,
     createdAt: checkpoint.createdAt,
@@ -73,8 +127,14 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
   };
 }
 
-/** One line for logs and terminals: `github:acme/pulls running 42.0% (420/1000 units, 3 failed)`. */
+/**
+ * One line for logs and terminals: `github:acme/pulls running 42.0% (420/1000 units, 3 failed)`,
+ * or `(750/1000 items)` when the progress is measured in items.
+ */
 export function formatSummaryLine(summary: CheckpointSummary): string {
   const failed = summary.counts.failed > 0 ? `, ${summary.counts.failed} failed` : '';
+  if (summary.basis === 'items') {
+    return `${summary.id} ${summary.status} ${summary.percent.toFixed(1)}% (${summary.items.done}/${summary.items.total} items${failed})`;
+  }
   return `${summary.id} ${summary.status} ${summary.percent.toFixed(1)}% (${summary.counts.complete}/${summary.total} units${failed})`;
 }

@@ -17,6 +17,16 @@ import { always, everyUnits } from '../strategies/index.js';
 import { changeLog, ODD_IDS } from './fixtures.js';
 
 export { changeLog, ODD_IDS } from './fixtures.js';
+export {
+  type Expected,
+  GENERATORS,
+  prng,
+  seed000File,
+  seed002V1File,
+  seed002V2File,
+  seed003File,
+  type WildFile,
+} from './seed-files.js';
 
 export interface ConformanceOptions {
   /** Names the describe block. */

@@ -28,7 +28,10 @@ export function summaryMarkdown(
   const lines = [
     `# ${summary.id}`,
     '',
-    `${summary.status}, ${summary.percent.toFixed(1)}% complete: ${c.complete} of ${summary.total} units complete, ` +
+    // A one-unit job with a known total (seed 002) is measured in its items.
+    `${summary.status}, ${summary.percent.toFixed(1)}% complete: ` +
+      (summary.basis === 'items' ? `${summary.items.done} of ${summary.items.total} items, ` : '') +
+      `${c.complete} of ${summary.total} units complete, ` +
       `${c.in_progress} in progress, ${c.pending} pending, ${c.failed} failed.`,
     '',
     `File: ${context.file}${format ? ` (${format})` : ''}  `,
