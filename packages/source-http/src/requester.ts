@@ -57,7 +57,7 @@ export class Requester {
     try {
       response = await this.#client.get(target, { headers, signal });
     } catch (error) {
-      throw this.#failure(at, error, signal);
+      throw await this.#failure(at, error, signal);
     }
     const rateLimit = rateLimitFromHeaders(response.headers, this.#options.now());
     if (rateLimit) this.#options.onRateLimit?.(rateLimit);
@@ -71,10 +71,12 @@ export class Requester {
     return { headers: response.headers, body, rateLimit };
   }
 
-  #failure(at: PageLocation, error: unknown, signal: AbortSignal): unknown {
+  async #failure(at: PageLocation, error: unknown, signal: AbortSignal): Promise<unknown> {
     if (signal.aborted) return signal.reason;
     if (error instanceof HTTPError) {
       const { status, headers } = error.response;
+      // Read the body out: left unread, aborting the signal later errors its stream unhandled.
+      const detail = clip(this.redact(await error.response.text().catch(() => '')));
       if (status === 401) return new HttpAuthError(at, status);
       const rateLimit = rateLimitFromHeaders(headers, this.#options.now());
       if (status === 403 && rateLimit?.remaining === 0) {
@@ -89,7 +91,9 @@ export class Requester {
       }
       if (status === 403) return new HttpAuthError(at, status);
       const retryable = status === 408 || status === 429 || status >= 500;
-      return new HttpRequestError(at, status, error.response.statusText || 'error', { retryable });
+      return new HttpRequestError(at, status, `${error.response.statusText} ${detail}`.trim(), {
+        retryable,
+      });
     }
     const reason = error instanceof Error ? `${error.message}${causeOf(error)}` : String(error);
     return new HttpRequestError(at, undefined, this.redact(reason), { retryable: true });
