@@ -66,7 +66,7 @@ export function resolveResources(
     return resolved;
   };
   if (options.resources.length === 0) throw new HttpSourceConfigError('resources', 'is empty');
-  options.resources.forEach((resource, i) => visit(resource, null, `resources[${i}]`));
+  for (const [i, resource] of options.resources.entries()) visit(resource, null, `resources[${i}]`);
   return all;
 }
 
