@@ -93,7 +93,8 @@ class HttpRestSource implements HttpSource {
       onRateLimit: options.onRateLimit,
     });
     this.config = {
-      baseUrl: stripAuth(options.auth, new URL(options.baseUrl)).href,
+      // A secret pasted into the base URL is still a secret.
+      baseUrl: this.#requester.redact(stripAuth(options.auth, new URL(options.baseUrl)).href),
       auth: describeAuth(options.auth),
       paginator: paginator.describe,
       resources: [...this.#resources.values()].map((r) => ({
