@@ -3,7 +3,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { anyOf, everyUnits, onRateLimit, openRun, pipeline, type Sink } from '@checkpointkit/core';
 import { type HttpRecord, httpSource, linkHeader } from '@checkpointkit/source-http';
 import { fileStore } from '@checkpointkit/storage-file';
-import { demoApi } from './demo-api.js';
+import { demoApi, stopAfterPages } from './demo-api.js';
 
 const api = process.env.API_URL
   ? { url: process.env.API_URL, close: async () => {} }
@@ -34,18 +34,9 @@ const run = await openRun({
   config: source.config,
   strategy: anyOf(everyUnits(1), onRateLimit(0.2)),
 });
-const limit = Number(process.env.STOP_AFTER_PAGES ?? Number.POSITIVE_INFINITY);
-const stop = new AbortController();
-let pages = 0;
-const onProgress = (event: { type: string }) =>
-  event.type === 'page' && ++pages >= limit && stop.abort();
-const result = await pipeline({
-  run,
-  source,
-  sink,
-  signal: AbortSignal.any([source.signal, stop.signal]),
-  onProgress,
-});
+const demo = stopAfterPages(Number(process.env.STOP_AFTER_PAGES ?? Number.POSITIVE_INFINITY));
+const signal = AbortSignal.any([source.signal, demo.signal]);
+const result = await pipeline({ run, source, sink, signal, onProgress: demo.onProgress });
 await (result.aborted ? run.close() : run.finish());
 await api.close();
 console.log(

@@ -34,3 +34,18 @@ export async function demoApi(port: number): Promise<{ url: string; close(): Pro
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** For the demo and its test: stops the pipeline after `limit` pages, as Ctrl+C would. */
+export function stopAfterPages(limit: number): {
+  signal: AbortSignal;
+  onProgress: (event: { type: string }) => void;
+} {
+  const stop = new AbortController();
+  let pages = 0;
+  return {
+    signal: stop.signal,
+    onProgress: (event) => {
+      if (event.type === 'page' && ++pages >= limit) stop.abort();
+    },
+  };
+}
