@@ -1,0 +1,95 @@
+/**
+ * HTTP source: the overhead of `httpSource` + `pipeline` (retries, rate-limit headers, JSON
+ * pointers, a cursor recorded per page in a memory store) against a bare fetch loop over the
+ * same pages of the same server on 127.0.0.1, which only parses each page and follows its cursor.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { memoryStore, openRun, pipeline } from '@checkpointkit/core';
+import { bodyCursor, httpSource } from '@checkpointkit/source-http';
+import { report, type Suite, timeMedian } from '../lib.js';
+
+const PAGES = 200;
+const SIZE = 100;
+
+/** A cursor-in-body API: `{ data: [...SIZE records], meta: { next_cursor } }`, pages prebuilt. */
+async function startApi() {
+  const pages = Array.from({ length: PAGES }, (_, p) =>
+    JSON.stringify({
+      data: Array.from({ length: SIZE }, (_, i) => ({
+        id: p * SIZE + i,
+        title: `record ${i}`,
+        tags: ['a', 'b'],
+      })),
+      meta: { next_cursor: p + 1 < PAGES ? String(p + 1) : null },
+    }),
+  );
+  const server = createServer((request, response) => {
+    const cursor = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('cursor') ?? 0);
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'x-ratelimit-remaining': '4000',
+      'x-ratelimit-limit': '5000',
+    });
+    response.end(pages[cursor]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+const suite: Suite = {
+  name: 'source-http',
+  async run() {
+    const api = await startApi();
+    let records = 0;
+    const bare = async () => {
+      records = 0;
+      let url: string | null = `${api.url}/records`;
+      while (url) {
+        const body = (await (await fetch(url)).json()) as {
+          data: unknown[];
+          meta: { next_cursor: string | null };
+        };
+        records += body.data.length;
+        const next = body.meta.next_cursor;
+        url = next === null ? null : `${api.url}/records?cursor=${next}`;
+      }
+    };
+    let run = 0;
+    const ours = async () => {
+      const source = httpSource({
+        baseUrl: api.url,
+        paginator: bodyCursor({ pointer: '/meta/next_cursor', param: 'cursor' }),
+        resources: [{ name: 'records', path: '/records', records: '/data' }],
+      });
+      const checkpoint = await openRun({
+        id: `bench-${++run}`,
+        store: memoryStore(),
+        signals: false,
+      });
+      records = 0;
+      await pipeline({
+        run: checkpoint,
+        source,
+        sink: { write: (items) => void (records += items.length) },
+        signal: source.signal,
+      });
+      await checkpoint.finish();
+    };
+    const baseline = await timeMedian(bare, 7, 2);
+    const subject = await timeMedian(ours, 7, 2);
+    if (records !== PAGES * SIZE)
+      throw new Error(`source-http bench: ${records} records, expected ${PAGES * SIZE}`);
+    report({
+      what: `a ${PAGES}-page collection (${PAGES * SIZE} records) from a server on 127.0.0.1`,
+      subject: { label: 'httpSource + pipeline', value: subject, unit: 'ms' },
+      baseline: { label: 'a bare fetch loop', value: baseline, unit: 'ms' },
+      kind: 'overhead',
+      goal: 1.2,
+    });
+    api.server.closeAllConnections();
+    await new Promise<void>((resolve) => api.server.close(() => resolve()));
+  },
+};
+
+export default suite;
