@@ -12,7 +12,8 @@ const db = () => ({
     body: `comment ${i + 1}`,
   })),
 });
-const ids = (records: { data: unknown }[]) => records.map((r) => (r.data as { id: number }).id);
+const ids = (records: readonly { data: unknown }[]) =>
+  records.map((r) => (r.data as { id: number }).id);
 
 describe('json-server (page and offset pagination, Link headers)', () => {
   let server: Awaited<ReturnType<typeof startJsonServer>>;
@@ -98,7 +99,7 @@ describe('json-server (page and offset pagination, Link headers)', () => {
     const cursor = { next: `${server.url}/posts?_page=4&_limit=5` };
     for await (const page of source.read({ key: 'posts', cursor }, new AbortController().signal))
       pages.push(page);
-    expect(pages.map((p) => ids(p.items as { data: unknown }[]))).toEqual([
+    expect(pages.map((p) => ids(p.items))).toEqual([
       [16, 17, 18, 19, 20],
       [21, 22, 23],
     ]);
