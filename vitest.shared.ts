@@ -24,6 +24,7 @@ export const workspaceAliases = [
   },
   { find: /^@checkpointkit\/storage-postgres$/, replacement: src('storage-postgres/src/index.ts') },
   { find: /^@checkpointkit\/source-github$/, replacement: src('source-github/src/index.ts') },
+  { find: /^@checkpointkit\/source-http$/, replacement: src('source-http/src/index.ts') },
   {
     find: /^@checkpointkit\/source-matrix\/testing$/,
     replacement: src('source-matrix/src/testing/index.ts'),

@@ -1,0 +1,44 @@
+// A whole REST API into JSON Lines, resumable at the page: posts, and each post's comments.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { anyOf, everyUnits, onRateLimit, openRun, pipeline, type Sink } from '@checkpointkit/core';
+import { type HttpRecord, httpSource, linkHeader } from '@checkpointkit/source-http';
+import { fileStore } from '@checkpointkit/storage-file';
+import { demoApi, stopAfterPages } from './demo-api.js';
+
+const api = process.env.API_URL
+  ? { url: process.env.API_URL, close: async () => {} }
+  : await demoApi(Number(process.env.DEMO_PORT ?? 3917));
+const token = process.env.API_TOKEN;
+const source = httpSource({
+  baseUrl: api.url,
+  ...(token && { auth: { type: 'bearer' as const, token } }),
+  paginator: linkHeader(),
+  resources: [
+    {
+      name: 'posts',
+      path: '/posts',
+      params: { _page: 1, _limit: 10 },
+      children: [{ name: 'comments', path: '/posts/{id}/comments' }],
+    },
+  ],
+});
+// sink-file: replace with jsonLinesSink<HttpRecord>({ path: 'http-output/records.jsonl' })
+await mkdir('http-output', { recursive: true });
+const sink: Sink<HttpRecord> = {
+  write: (records) =>
+    appendFile('http-output/records.jsonl', records.map((r) => `${JSON.stringify(r)}\n`).join('')),
+};
+const run = await openRun({
+  id: 'http-collect',
+  store: fileStore(),
+  config: source.config,
+  strategy: anyOf(everyUnits(1), onRateLimit(0.2)),
+});
+const demo = stopAfterPages(Number(process.env.STOP_AFTER_PAGES ?? Number.POSITIVE_INFINITY));
+const signal = AbortSignal.any([source.signal, demo.signal]);
+const result = await pipeline({ run, source, sink, signal, onProgress: demo.onProgress });
+await (result.aborted ? run.close() : run.finish());
+await api.close();
+console.log(
+  `${result.aborted ? 'stopped' : 'done'}: ${result.items} records in ${result.pages} pages`,
+);

@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+const script = fileURLToPath(new URL('../src/collect.ts', import.meta.url));
+const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function start(
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const { API_URL: _url, API_TOKEN: _token, ...inherited } = process.env;
+  const child = spawn(process.execPath, [tsx, '--tsconfig', tsconfig, script], {
+    cwd,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => {
+    output += data.toString();
+  });
+  child.stderr.on('data', (data: Buffer) => {
+    output += data.toString();
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+}
+
+/** A port nothing listens on now (the demo API needs the same one in both runs). */
+function freePort(): Promise<string> {
+  const server = createServer();
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(String(port)));
+    }),
+  );
+}
+
+describe('examples/http-collect', () => {
+  it('stops after 4 pages, resumes, and writes every post and comment once', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'http-collect-'));
+    dirs.push(cwd);
+    const port = await freePort();
+    const first = await start(cwd, { STOP_AFTER_PAGES: '4', DEMO_PORT: port });
+    expect(first.output).toContain('stopped: 40 records in 4 pages');
+    expect(first.code).toBe(0);
+    const second = await start(cwd, { DEMO_PORT: port });
+    expect(second.output).toMatch(/done: \d+ records/);
+    const lines = (await readFile(join(cwd, 'http-output/records.jsonl'), 'utf8'))
+      .trim()
+      .split('\n');
+    const keys = lines.map((line) => {
+      const record = JSON.parse(line) as { resource: string; data: { id: number } };
+      return `${record.resource}:${record.data.id}`;
+    });
+    expect(keys.filter((k) => k.startsWith('posts:'))).toHaveLength(60);
+    expect(keys.filter((k) => k.startsWith('comments:'))).toHaveLength(180);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * How requests are authenticated. Secrets given here are applied to each request only: they are
+ * never part of a cursor, the source's `config`, a log line or an error message.
+ */
+export type Auth =
+  | { type: 'bearer'; token: string }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'header'; name: string; value: string }
+  | { type: 'query'; name: string; value: string }
+  | {
+      type: 'custom';
+      /** Adds credentials to a request (headers or URL) before it is sent. */
+      apply: (request: { url: URL; headers: Headers }) => void | Promise<void>;
+      /** The secrets it uses, so they can be removed from messages. */
+      secrets?: readonly string[];
+    };
+
+/** Adds `auth`'s credentials to a request. */
+export async function applyAuth(auth: Auth | undefined, url: URL, headers: Headers): Promise<void> {
+  if (!auth) return;
+  switch (auth.type) {
+    case 'bearer':
+      headers.set('authorization', `Bearer ${auth.token}`);
+      return;
+    case 'basic':
+      headers.set(
+        'authorization',
+        `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`,
+      );
+      return;
+    case 'header':
+      headers.set(auth.name, auth.value);
+      return;
+    case 'query':
+      url.searchParams.set(auth.name, auth.value);
+      return;
+    case 'custom':
+      await auth.apply({ url, headers });
+  }
+}
+
+/** Removes a query-parameter credential from a URL the API handed back (a Link, a next URL). */
+export function stripAuth(auth: Auth | undefined, url: URL): URL {
+  if (auth?.type === 'query') url.searchParams.delete(auth.name);
+  return url;
+}
+
+/** The secrets of `auth`, each also in its URL- and base64-encoded forms. */
+export function secretsOf(auth: Auth | undefined): string[] {
+  if (!auth) return [];
+  const raw =
+    auth.type === 'bearer'
+      ? [auth.token]
+      : auth.type === 'basic'
+        ? // Some APIs take the key as the username (Stripe): both are secrets.
+          [
+            auth.username,
+            auth.password,
+            Buffer.from(`${auth.username}:${auth.password}`).toString('base64'),
+          ]
+        : auth.type === 'custom'
+          ? [...(auth.secrets ?? [])]
+          : [auth.value];
+  return raw.filter(Boolean).flatMap((s) => [s, encodeURIComponent(s)]);
+}
+
+/** A function that replaces every secret in a text with `***`. */
+export function redactor(auth: Auth | undefined): (text: string) => string {
+  const secrets = [...new Set(secretsOf(auth))].sort((a, b) => b.length - a.length);
+  return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+/** The auth as it may appear in a config digest: its kind and names, never its values. */
+export function describeAuth(auth: Auth | undefined): Record<string, string> | null {
+  if (!auth) return null;
+  if (auth.type === 'header' || auth.type === 'query') return { type: auth.type, name: auth.name };
+  return { type: auth.type };
+}

@@ -1,0 +1,92 @@
+import { CheckpointError, UnitError } from '@checkpointkit/core';
+
+/** An option of `httpSource` that cannot work. Names the option and the cause. */
+export class HttpSourceConfigError extends CheckpointError {
+  override name = 'HttpSourceConfigError';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`httpSource: option "${field}" ${reason}`);
+  }
+}
+
+/** Where a failure happened: the resource (config name), its unit and the page URL (secrets removed). */
+export interface PageLocation {
+  resource: string;
+  unit: string;
+  url: string;
+}
+
+const where = (at: PageLocation) => `resource "${at.resource}" (unit "${at.unit}"), page ${at.url}`;
+
+/** The API answered with an error status, or not at all. `retryable` says whether a later run may succeed. */
+export class HttpRequestError extends UnitError {
+  override name = 'HttpRequestError';
+  readonly resource: string;
+  readonly url: string;
+  constructor(
+    at: PageLocation,
+    readonly status: number | undefined,
+    reason: string,
+    options: { retryable: boolean; cause?: unknown },
+  ) {
+    super(
+      `${where(at)}: ${status === undefined ? 'network error' : status} ${reason}${options.retryable ? '' : ' (not retryable)'}`,
+      options,
+    );
+    this.resource = at.resource;
+    this.url = at.url;
+  }
+}
+
+/**
+ * The API refused the credentials (401, or 403 without a rate limit). Retrying will not help: the
+ * source aborts its `signal` with this error, so a pipeline given that signal stops the run.
+ */
+export class HttpAuthError extends UnitError {
+  override name = 'HttpAuthError';
+  readonly resource: string;
+  readonly url: string;
+  constructor(
+    at: PageLocation,
+    readonly status: number,
+  ) {
+    super(`${where(at)}: ${status} the API refused the credentials; fix the auth and run again`, {
+      retryable: false,
+    });
+    this.resource = at.resource;
+    this.url = at.url;
+  }
+}
+
+/** A body that is not JSON, or a JSON pointer that finds nothing usable in it. */
+export class HttpBodyError extends UnitError {
+  override name = 'HttpBodyError';
+  readonly resource: string;
+  readonly url: string;
+  constructor(
+    at: PageLocation,
+    readonly pointer: string | undefined,
+    reason: string,
+  ) {
+    super(`${where(at)}${pointer === undefined ? '' : `, pointer "${pointer}"`}: ${reason}`, {
+      retryable: false,
+    });
+    this.resource = at.resource;
+    this.url = at.url;
+  }
+}
+
+/** A cursor in the checkpoint that this source did not write (another tool, another version). */
+export class HttpCursorError extends UnitError {
+  override name = 'HttpCursorError';
+  constructor(
+    readonly unit: string,
+    reason: string,
+  ) {
+    super(`unit "${unit}": cursor ${reason}; reset the unit to start it over`, {
+      retryable: false,
+    });
+  }
+}

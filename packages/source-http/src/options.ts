@@ -1,0 +1,55 @@
+import type { RateLimitInfo } from '@checkpointkit/core';
+import type { Auth } from './auth.js';
+import type { Paginator } from './paginators.js';
+
+/** Query parameters of a request: each value is sent as its string form. */
+export type QueryParams = Record<string, string | number | boolean>;
+
+/** A child resource: one unit per record of its parent, e.g. `/posts/{id}/comments`. */
+export interface ChildResource {
+  /** The unit name (unique among all resources): units are `<name>/<value>[/<value>…]`. */
+  name: string;
+  /** A path whose `{field}` placeholders are filled from the parent record's fields. */
+  path: string;
+  params?: QueryParams;
+  /** JSON pointer to the records in a page's body; `""` (the default) is the body itself. */
+  records?: string;
+  /** How its pages follow each other; the source's `paginator` when left out. */
+  paginator?: Paginator;
+  children?: readonly ChildResource[];
+}
+
+/** A top-level resource: one unit, read page by page. */
+export interface Resource extends ChildResource {}
+
+/** What an item delivered by the source carries. */
+export interface HttpRecord {
+  /** The resource's name. */
+  resource: string;
+  /** The unit it was read in (`posts`, `comments/1`). */
+  unit: string;
+  /** The record as the API returned it. */
+  data: unknown;
+}
+
+/** Options of {@link httpSource}. Only `baseUrl` and `resources` are required. */
+export interface HttpSourceOptions {
+  /** The API's root, e.g. `https://api.example.com/v2`; resource paths are appended to it. */
+  baseUrl: string;
+  resources: readonly Resource[];
+  /** The default paginator of every resource. Default: the Link header. */
+  paginator?: Paginator;
+  auth?: Auth;
+  /** Headers sent with every request (no secrets here: use `auth`, which is kept out of messages). */
+  headers?: Record<string, string>;
+  /** Retries of a request on 408/429/5xx and network errors, with exponential backoff and full jitter. Default 4. */
+  retries?: number;
+  /** Upper bound of one backoff delay in ms (a longer `Retry-After` fails the request instead). Default 60 000. */
+  maxRetryDelay?: number;
+  /** Called with each response's rate-limit state, when it has one. */
+  onRateLimit?: (info: RateLimitInfo) => void;
+  /** The fetch to use (a test's, a proxy agent's). Default: the global fetch (undici). */
+  fetch?: typeof fetch;
+  /** For tests: the clock that rate-limit resets are computed from. */
+  now?: () => Date;
+}

@@ -1,0 +1,211 @@
+import type { Json } from '@checkpointkit/core';
+import { isMissing, resolvePointer } from './pointer.js';
+
+/** One page as a paginator sees it. */
+export interface PageInfo {
+  /** The URL this page was fetched from (without query credentials). */
+  url: URL;
+  headers: Headers;
+  body: unknown;
+  records: readonly unknown[];
+}
+
+/**
+ * How a resource's pages follow each other. `next` returns the next page's URL (or `null` after
+ * the last page): that URL is the cursor saved with the page, so a resumed run fetches exactly it.
+ * Write your own for an API none of the built-in ones fits.
+ */
+export interface Paginator {
+  /** Sets the first page's parameters on its URL (an offset of 0, page 1). */
+  first?(url: URL): void;
+  next(page: PageInfo): URL | null;
+  /** What the paginator does, for the config digest (a changed paginator is a changed config). */
+  readonly describe: Json;
+}
+
+/** A paginator found a body field it cannot use; the source adds the resource and page URL. */
+export class PointerError extends Error {
+  constructor(
+    readonly pointer: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Follows the `Link` header's `rel="next"` URL exactly as given; no such link ends the resource. */
+export function linkHeader(): Paginator {
+  return {
+    describe: { type: 'link' },
+    next: ({ url, headers }) => {
+      const next = parseLink(headers.get('link'))['next'];
+      return next === undefined ? null : new URL(next, url);
+    },
+  };
+}
+
+/** Options of a body field read by JSON pointer. */
+export interface BodyFieldOptions {
+  /** JSON pointer into the page's body, e.g. `/meta/next`. */
+  pointer: string;
+  /**
+   * When true, a field the body lacks ends the resource like `null` does. When false (the
+   * default), it is an error: a wrong pointer must not pass for the last page.
+   */
+  optional?: boolean;
+}
+
+/** The next page's URL is in the body (absolute, or relative to the page); `null` or `""` ends. */
+export function nextUrl(options: BodyFieldOptions): Paginator {
+  return {
+    describe: { type: 'next-url', pointer: options.pointer },
+    next: ({ url, body }) => {
+      const value = field(body, options);
+      if (value === null) return null;
+      if (typeof value !== 'string')
+        throw new PointerError(options.pointer, `expected a URL, found ${kind(value)}`);
+      return new URL(value, url);
+    },
+  };
+}
+
+/** An opaque cursor is in the body; the next page is this URL with `param` set to it. */
+export function bodyCursor(options: BodyFieldOptions & { param: string }): Paginator {
+  return {
+    describe: { type: 'cursor', pointer: options.pointer, param: options.param },
+    next: ({ url, body }) => {
+      const value = field(body, options);
+      if (value === null) return null;
+      if (typeof value !== 'string' && typeof value !== 'number')
+        throw new PointerError(
+          options.pointer,
+          `expected a cursor (string or number), found ${kind(value)}`,
+        );
+      const next = new URL(url);
+      next.searchParams.set(options.param, String(value));
+      return next;
+    },
+  };
+}
+
+/** Where an API states how many records (or pages) there are. */
+export type Total = { header: string } | { pointer: string };
+
+/**
+ * Offset and limit: `?offset=0&limit=100`, then 100, 200…; ends on a short page, or when the
+ * offset reaches the `total` the API states.
+ */
+export function offsetLimit(options: {
+  limit: number;
+  offsetParam?: string;
+  limitParam?: string;
+  total?: Total;
+}): Paginator {
+  const offsetParam = options.offsetParam ?? 'offset';
+  const limitParam = options.limitParam ?? 'limit';
+  return {
+    describe: {
+      type: 'offset',
+      limit: options.limit,
+      offsetParam,
+      limitParam,
+      total: options.total ?? null,
+    },
+    first: (url) => {
+      url.searchParams.set(offsetParam, '0');
+      url.searchParams.set(limitParam, String(options.limit));
+    },
+    next: (page) => {
+      const offset = Number(page.url.searchParams.get(offsetParam) ?? 0) + page.records.length;
+      const total = readTotal(page, options.total);
+      if (page.records.length < options.limit || (total !== undefined && offset >= total))
+        return null;
+      const next = new URL(page.url);
+      next.searchParams.set(offsetParam, String(offset));
+      return next;
+    },
+  };
+}
+
+/**
+ * Page numbers: `?page=1`, 2, 3…; ends on an empty page, or at the `total` the API states
+ * (records, with `size`; or pages, with `totalIs: 'pages'`).
+ */
+export function pageNumber(options: {
+  param?: string;
+  start?: number;
+  size?: { param: string; value: number };
+  total?: Total;
+  totalIs?: 'records' | 'pages';
+}): Paginator {
+  const param = options.param ?? 'page';
+  const start = options.start ?? 1;
+  return {
+    describe: {
+      type: 'page',
+      param,
+      start,
+      size: options.size ?? null,
+      total: options.total ?? null,
+      totalIs: options.totalIs ?? 'records',
+    },
+    first: (url) => {
+      url.searchParams.set(param, String(start));
+      if (options.size) url.searchParams.set(options.size.param, String(options.size.value));
+    },
+    next: (page) => {
+      if (page.records.length === 0) return null;
+      const current = Number(page.url.searchParams.get(param) ?? start);
+      const done = current - start + 1;
+      const total = readTotal(page, options.total);
+      if (total !== undefined) {
+        if (options.totalIs === 'pages' && done >= total) return null;
+        if (options.totalIs !== 'pages' && options.size && done * options.size.value >= total)
+          return null;
+      }
+      const next = new URL(page.url);
+      next.searchParams.set(param, String(current + 1));
+      return next;
+    },
+  };
+}
+
+function readTotal(page: PageInfo, total: Total | undefined): number | undefined {
+  if (!total) return undefined;
+  if ('header' in total) {
+    const value = page.headers.get(total.header);
+    return value === null || !Number.isFinite(Number(value)) ? undefined : Number(value);
+  }
+  const value = resolvePointer(page.body, total.pointer);
+  if (isMissing(value)) throw new PointerError(total.pointer, 'the body has no such field');
+  if (typeof value !== 'number')
+    throw new PointerError(total.pointer, `expected a number, found ${kind(value)}`);
+  return value;
+}
+
+/** A body field; `null` for null, `""`, or (when optional) a missing field. */
+function field(body: unknown, options: BodyFieldOptions): unknown {
+  const value = resolvePointer(body, options.pointer);
+  if (isMissing(value)) {
+    if (options.optional) return null;
+    throw new PointerError(options.pointer, 'the body has no such field');
+  }
+  return value === '' ? null : value;
+}
+
+export function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** `<url>; rel="next", <url>; rel="last"` → `{ next: url, last: url }`. */
+export function parseLink(header: string | null): Record<string, string> {
+  const links: Record<string, string> = {};
+  if (!header) return links;
+  for (const match of header.matchAll(/<([^>]*)>\s*((?:;\s*[^,;]+)*)/g)) {
+    const rel = /;\s*rel\s*=\s*"?([^";]+)"?/i.exec(match[2] ?? '')?.[1];
+    for (const name of rel?.split(/\s+/) ?? []) links[name.toLowerCase()] = match[1] as string;
+  }
+  return links;
+}

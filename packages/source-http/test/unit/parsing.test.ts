@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { redactor } from '../../src/auth.js';
+import {
+  HttpSourceConfigError,
+  httpSource,
+  offsetLimit,
+  pageNumber,
+  rateLimitFromHeaders,
+} from '../../src/index.js';
+import { parseLink } from '../../src/paginators.js';
+import { isMissing, resolvePointer } from '../../src/pointer.js';
+
+const now = new Date('2026-01-01T00:00:00Z');
+
+describe('rate-limit headers', () => {
+  it('reads the IETF RateLimit and RateLimit-Policy structured fields', () => {
+    const headers = new Headers({
+      ratelimit: '"burst";r=7;t=30',
+      'ratelimit-policy': '"day";q=1000;w=86400, "burst";q=10;w=60',
+    });
+    expect(rateLimitFromHeaders(headers, now)).toEqual({
+      remaining: 7,
+      limit: 10,
+      resetAt: '2026-01-01T00:00:30.000Z',
+      resource: 'burst',
+    });
+  });
+  it('reads the older RateLimit-Remaining/-Limit/-Reset trio (reset in seconds from now)', () => {
+    const headers = new Headers({
+      'ratelimit-remaining': '3',
+      'ratelimit-limit': '50',
+      'ratelimit-reset': '10',
+    });
+    expect(rateLimitFromHeaders(headers, now)).toEqual({
+      remaining: 3,
+      limit: 50,
+      resetAt: '2026-01-01T00:00:10.000Z',
+    });
+  });
+  it('reads X-RateLimit-* with an epoch reset', () => {
+    const headers = new Headers({
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-reset': '1767225600',
+    });
+    expect(rateLimitFromHeaders(headers, now)).toEqual({
+      remaining: 0,
+      limit: 5000,
+      resetAt: '2026-01-01T00:00:00.000Z',
+    });
+  });
+  it('gives undefined without such headers or with garbage', () => {
+    expect(rateLimitFromHeaders(new Headers(), now)).toBeUndefined();
+    expect(
+      rateLimitFromHeaders(new Headers({ 'x-ratelimit-remaining': 'lots' }), now),
+    ).toBeUndefined();
+  });
+});
+
+describe('Link headers, pointers, paginators', () => {
+  it('parses several links and rel lists', () => {
+    expect(
+      parseLink('<https://a/x?page=2>; rel="next", <https://a/x?page=9>; rel="last prev"'),
+    ).toEqual({
+      next: 'https://a/x?page=2',
+      last: 'https://a/x?page=9',
+      prev: 'https://a/x?page=9',
+    });
+    expect(parseLink(null)).toEqual({});
+  });
+  it('resolves RFC 6901 pointers, escapes included', () => {
+    const doc = { 'a/b': { '~c': [10, 20] } };
+    expect(resolvePointer(doc, '/a~1b/~0c/1')).toBe(20);
+    expect(isMissing(resolvePointer(doc, '/a~1b/~0c/2'))).toBe(true);
+    expect(resolvePointer(doc, '')).toBe(doc);
+  });
+  it('offsets stop on a short page and at the total', () => {
+    const paginator = offsetLimit({ limit: 2, total: { pointer: '/total' } });
+    const url = new URL('http://h/x');
+    paginator.first?.(url);
+    expect(url.search).toBe('?offset=0&limit=2');
+    const page = (body: unknown, records: unknown[]) => ({
+      url,
+      headers: new Headers(),
+      body,
+      records,
+    });
+    expect(paginator.next(page({ total: 5 }, [1, 2]))?.search).toBe('?offset=2&limit=2');
+    expect(paginator.next(page({ total: 2 }, [1, 2]))).toBeNull();
+    expect(paginator.next(page({ total: 9 }, [1]))).toBeNull();
+    expect(() => paginator.next(page({ total: '5' }, [1, 2]))).toThrow(
+      'expected a number, found a string',
+    );
+  });
+  it('page numbers stop at a total of pages', () => {
+    const paginator = pageNumber({ total: { pointer: '/pages' }, totalIs: 'pages' });
+    const page = (n: number) => ({
+      url: new URL(`http://h/x?page=${n}`),
+      headers: new Headers(),
+      body: { pages: 3 },
+      records: [1],
+    });
+    expect(paginator.next(page(2))?.search).toBe('?page=3');
+    expect(paginator.next(page(3))).toBeNull();
+  });
+});
+
+describe('secrets and config', () => {
+  it('redacts a secret in its raw, URL-encoded and basic-auth forms', () => {
+    const redact = redactor({ type: 'basic', username: 'me', password: 'p@ss word' });
+    const basic = Buffer.from('me:p@ss word').toString('base64');
+    expect(redact(`x p@ss word y p%40ss%20word z ${basic}`)).toBe('x *** y *** z ***');
+  });
+  it('keeps every kind of secret out of the config digest input', () => {
+    for (const auth of [
+      { type: 'bearer', token: 'SECRET1' },
+      { type: 'basic', username: 'SECRET1', password: 'SECRET2' },
+      { type: 'header', name: 'x-api-key', value: 'SECRET1' },
+      { type: 'query', name: 'key', value: 'SECRET1' },
+    ] as const) {
+      const source = httpSource({
+        baseUrl: 'http://h/api?key=SECRET1',
+        auth,
+        resources: [{ name: 'r', path: '/r' }],
+      });
+      expect(JSON.stringify(source.config)).not.toMatch(/SECRET/);
+    }
+  });
+  it('names the option that cannot work', () => {
+    const make = (resources: Parameters<typeof httpSource>[0]['resources']) => () =>
+      httpSource({ baseUrl: 'http://h', resources });
+    expect(make([{ name: 'a/b', path: '/x' }])).toThrow(HttpSourceConfigError);
+    expect(make([{ name: 'a', path: '/x', records: 'data' }])).toThrow(
+      'option "resources[0].records"',
+    );
+    expect(make([{ name: 'a', path: '/x/{id}' }])).toThrow('option "resources[0].path"');
+    expect(make([{ name: 'a', path: '/x', children: [{ name: 'a', path: '/y/{id}' }] }])).toThrow(
+      'names two resources',
+    );
+    expect(() => httpSource({ baseUrl: 'nope', resources: [{ name: 'a', path: '/a' }] })).toThrow(
+      'option "baseUrl"',
+    );
+  });
+});
