@@ -1,6 +1,6 @@
 // A whole REST API into JSON Lines, resumable at the page: posts, and each post's comments.
-import { appendFile, mkdir } from 'node:fs/promises';
-import { anyOf, everyUnits, onRateLimit, openRun, pipeline, type Sink } from '@checkpointkit/core';
+import { anyOf, DEFAULT_STRATEGY, onRateLimit, openRun, pipeline } from '@checkpointkit/core';
+import { jsonLinesSink } from '@checkpointkit/sink-file';
 import { type HttpRecord, httpSource, linkHeader } from '@checkpointkit/source-http';
 import { fileStore } from '@checkpointkit/storage-file';
 import { demoApi, stopAfterPages } from './demo-api.js';
@@ -22,17 +22,15 @@ const source = httpSource({
     },
   ],
 });
-// sink-file: replace with jsonLinesSink<HttpRecord>({ path: 'http-output/records.jsonl' })
-await mkdir('http-output', { recursive: true });
-const sink: Sink<HttpRecord> = {
-  write: (records) =>
-    appendFile('http-output/records.jsonl', records.map((r) => `${JSON.stringify(r)}\n`).join('')),
-};
+// Exactly once: each page's byte offset is saved with its cursor, and a resume cuts the file
+// back to the last one saved before it writes.
+const sink = jsonLinesSink<HttpRecord>({ path: 'http-output/records.jsonl' });
 const run = await openRun({
   id: 'http-collect',
   store: fileStore(),
   config: source.config,
-  strategy: anyOf(everyUnits(1), onRateLimit(0.2)),
+  // Saves after every page (and before the rate limit runs out): a crash costs the page in flight.
+  strategy: anyOf(DEFAULT_STRATEGY, onRateLimit(0.2)),
 });
 const demo = stopAfterPages(Number(process.env.STOP_AFTER_PAGES ?? Number.POSITIVE_INFINITY));
 const signal = AbortSignal.any([source.signal, demo.signal]);

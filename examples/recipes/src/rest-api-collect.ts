@@ -1,7 +1,7 @@
 // Recipe: a whole paginated REST API into JSON Lines, resumable at the page (docs/recipes/rest-api-collect.md).
-import { appendFile } from 'node:fs/promises';
-import { anyOf, everyUnits, onRateLimit, openRun, pipeline } from '@checkpointkit/core';
-import { httpSource, offsetLimit } from '@checkpointkit/source-http';
+import { anyOf, DEFAULT_STRATEGY, onRateLimit, openRun, pipeline } from '@checkpointkit/core';
+import { jsonLinesSink } from '@checkpointkit/sink-file';
+import { type HttpRecord, httpSource, offsetLimit } from '@checkpointkit/source-http';
 import { fileStore } from '@checkpointkit/storage-file';
 
 /** `stop` is how a caller (a test, a UI) stops it after the page in flight, as Ctrl+C would. */
@@ -16,16 +16,14 @@ export async function collectApi(baseUrl: string, dir: string, stop?: AbortSigna
       { name: 'posts', path: '/posts' },
     ],
   });
-  // sink-file: replace with jsonLinesSink<HttpRecord>({ path: `${dir}/records.jsonl` })
-  const sink = {
-    write: (records: readonly object[]) =>
-      appendFile(`${dir}/records.jsonl`, records.map((r) => `${JSON.stringify(r)}\n`).join('')),
-  };
+  // Exactly once: each page's byte offset is saved with its cursor; a resume cuts back to it.
+  const sink = jsonLinesSink<HttpRecord>({ path: `${dir}/records.jsonl` });
   const run = await openRun({
     id: 'rest-api',
     store: fileStore({ dir }),
     config: source.config,
-    strategy: anyOf(everyUnits(1), onRateLimit(0.2)),
+    // Every page (and before the rate limit runs out): a crash costs the page in flight.
+    strategy: anyOf(DEFAULT_STRATEGY, onRateLimit(0.2)),
   });
   const signal = stop ? AbortSignal.any([source.signal, stop]) : source.signal;
   const result = await pipeline({ run, source, sink, signal });
