@@ -93,7 +93,11 @@ const suite: Suite = {
       await pipeline({
         run: checkpoint,
         source,
-        sink: { write: (items) => void (records += items.length) },
+        sink: {
+          write: (items) => {
+            records += items.length;
+          },
+        },
         signal: source.signal,
       });
       await checkpoint.finish();

@@ -5,7 +5,6 @@ import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
 import { TORN_INFIX } from '../format/names.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
-import type { CheckpointPaths } from './files.js';
 import { writeAll } from './io.js';
 import { asWriteError } from './write-error.js';
 import type { Writer } from './writer.js';
