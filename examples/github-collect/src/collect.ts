@@ -15,6 +15,7 @@ import {
   type CheckpointStore,
   everyMs,
   everyUnits,
+  formatFailures,
   MemoryStorage,
   memoryStore,
   onRateLimit,
@@ -105,9 +106,9 @@ async function collect(
         : '') +
       (deleted ? '.' : '; checkpoint kept.'),
   );
-  for (const [key, unit] of Object.entries(run.checkpoint.units)) {
-    if (unit.error) console.log(`  failed ${key}: ${unit.error.message}`);
-  }
+  // Last words: the failures (counts, first errors, how to retry), impossible to miss.
+  const failures = formatFailures(result.failures);
+  if (failures) console.log(failures);
   return true;
 }
 
