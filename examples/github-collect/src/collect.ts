@@ -14,6 +14,7 @@ import {
   anyOf,
   type CheckpointStore,
   DEFAULT_STRATEGY,
+  formatFailures,
   MemoryStorage,
   memoryStore,
   onRateLimit,
@@ -106,9 +107,9 @@ async function collect(
         : '') +
       (deleted ? '.' : '; checkpoint kept.'),
   );
-  for (const [key, unit] of Object.entries(run.checkpoint.units)) {
-    if (unit.error) console.log(`  failed ${key}: ${unit.error.message}`);
-  }
+  // Last words: the failures (counts, first errors, how to retry), impossible to miss.
+  const failures = formatFailures(result.failures);
+  if (failures) console.log(failures);
   return true;
 }
 

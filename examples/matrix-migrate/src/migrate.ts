@@ -11,7 +11,7 @@
  * MATRIX_ROOMS (aliases, comma separated).
  */
 import { join } from 'node:path';
-import { openRun, pipeline } from '@checkpointkit/core';
+import { formatFailures, openRun, pipeline } from '@checkpointkit/core';
 import { matrixSource } from '@checkpointkit/source-matrix';
 import { fileStore } from '@checkpointkit/storage-file';
 import { CommentsStore } from './comments-store.js';
@@ -96,5 +96,8 @@ if (report.failedPages === 0 && report.remainingPages === 0) {
   );
   process.exitCode = 1;
 }
-if (result.failed > 0) process.exitCode = 1;
+// Last words: the failures (counts, first errors, how to retry), impossible to miss.
+const failures = formatFailures(result.failures);
+if (failures) console.log(failures);
+if (result.failures.count > 0) process.exitCode = 1;
 await demo?.server.stop();

@@ -4,7 +4,7 @@
  *
  *   pnpm --filter checkpointkit-example-quickstart start
  */
-import { openRun, pipeline } from '@checkpointkit/core';
+import { formatFailures, openRun, pipeline } from '@checkpointkit/core';
 import { fileStore } from '@checkpointkit/storage-file';
 import { progressBar } from './progress.js';
 import { readingsSink } from './sink.js';
@@ -52,4 +52,7 @@ console.log(
     (summary.counts.failed > 0 ? `, ${summary.counts.failed} failed (checkpoint kept)` : '') +
     (deleted ? '. Checkpoint deleted.' : '. Checkpoint kept.'),
 );
-if (result.failed > 0) process.exitCode = 1;
+// Last words: the failures (counts, first errors, how to retry), impossible to miss.
+const failures = formatFailures(result.failures);
+if (failures) console.log(failures);
+if (result.failures.count > 0) process.exitCode = 1;

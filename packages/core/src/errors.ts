@@ -1,3 +1,5 @@
+import type { FailureCause } from './model/schema.js';
+
 /** Who holds a checkpoint's lock, as stores record it. */
 export interface LockOwner {
   pid: number;
@@ -122,9 +124,61 @@ export class RunClosedError extends CheckpointError {
 export class UnitError extends CheckpointError {
   override name = 'UnitError';
   readonly retryable: boolean;
-  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+  /**
+   * The structured cause (status, errcode, URL), recorded with the unit's failure so programs
+   * can tell a 404 from a 403 without parsing the message.
+   */
+  readonly failureCause: FailureCause | undefined;
+  constructor(
+    message: string,
+    options: { retryable: boolean; cause?: unknown; failureCause?: FailureCause },
+  ) {
     super(message, { cause: options.cause });
     this.retryable = options.retryable;
+    this.failureCause = options.failureCause;
+  }
+}
+
+/**
+ * The service refused the job's credentials (an HTTP 401, Matrix `M_UNKNOWN_TOKEN`). No unit
+ * can succeed with them, so `pipeline()` stops the run at once and rejects with this error:
+ * no unit is recorded as failed, and the next run with good credentials continues where this
+ * one stopped. Sources throw it or a subclass; the message says what to fix, never the secret.
+ */
+export class AuthenticationError extends CheckpointError {
+  override name = 'AuthenticationError';
+  /** The structured cause: status, errcode, URL. */
+  readonly failureCause: FailureCause | undefined;
+  constructor(
+    /** The service that refused, such as `GitHub` or `Matrix homeserver matrix.org`. */
+    readonly service: string,
+    /** What the service said, free of secrets. */
+    readonly detail: string,
+    /** What the user should do, such as `check the token in GITHUB_TOKEN`. */
+    readonly fix: string,
+    options: { cause?: unknown; failureCause?: FailureCause } = {},
+  ) {
+    super(
+      `${service} refused the credentials (${detail}): ${fix}. The run stopped; no unit was ` +
+        'marked failed, so running again with good credentials continues where it stopped',
+      { cause: options.cause },
+    );
+    this.failureCause = options.failureCause;
+  }
+}
+
+/** An options object given to a public function has an option it cannot use. */
+export class OptionsError extends CheckpointError {
+  override name = 'OptionsError';
+  constructor(
+    /** The function, such as `pipeline`. */
+    readonly fn: string,
+    /** The option's path, such as `retryFailed`. */
+    readonly option: string,
+    /** What is wrong and what is accepted. */
+    readonly reason: string,
+  ) {
+    super(`${fn}: option "${option}" ${reason}`);
   }
 }
 
@@ -149,11 +203,18 @@ export function errorMessage(error: unknown): string {
 /**
  * Whether an error means the run cannot go on, whatever unit it came from: the store lost the
  * run's lock, the run was closed under it, the store cannot tell whether it saved
- * (`outcomeUnknown`), or the store gave up reaching its database (`storeUnavailable`).
+ * (`outcomeUnknown`), the store gave up reaching its database (`storeUnavailable`), or a source's
+ * credentials were refused ({@link AuthenticationError}).
  * `pipeline()` stops on such an error and rejects with it, instead of failing the unit.
  */
 export function isRunFatal(error: unknown): boolean {
-  if (error instanceof LockLostError || error instanceof RunClosedError) return true;
+  if (
+    error instanceof LockLostError ||
+    error instanceof RunClosedError ||
+    error instanceof AuthenticationError
+  ) {
+    return true;
+  }
   const flags = error as { outcomeUnknown?: unknown; storeUnavailable?: unknown } | null;
   return (
     typeof error === 'object' &&

@@ -3,10 +3,19 @@ export * from './formats/index.js';
 export type { Change, ChangeType } from './model/changes.js';
 export { ChangeSchema } from './model/changes.js';
 export { canonicalJson, configDigest } from './model/digest.js';
+export * from './model/failures.js';
 export { isUnderPrefix, KEY_SEPARATOR, keyPath, keySegments } from './model/keys.js';
 export { applyChange, emptyCheckpoint, emptyUnit, replay } from './model/reducer.js';
 export * from './model/schema.js';
 export * from './model/summary.js';
+export {
+  ClaimOptionsSchema,
+  checkOptions,
+  OpenRunOptionsSchema,
+  PendingOptionsSchema,
+  PipelineOptionsSchema,
+  RetryFailedSchema,
+} from './options.js';
 export * from './pipeline/contracts.js';
 export * from './pipeline/pipeline.js';
 export {

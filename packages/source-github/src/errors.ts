@@ -1,4 +1,11 @@
-import { CheckpointError, type RateLimitInfo, UnitError } from '@checkpointkit/core';
+import { STATUS_CODES } from 'node:http';
+import {
+  AuthenticationError,
+  CheckpointError,
+  type FailureCause,
+  type RateLimitInfo,
+  UnitError,
+} from '@checkpointkit/core';
 import { formatResumeTime, rateLimitFromHeaders } from './rate-limit.js';
 
 /** An option of `githubSource` that cannot work. Names the option and the cause. */
@@ -19,9 +26,31 @@ export class GithubRequestError extends UnitError {
     message: string,
     readonly status: number,
     readonly request: string,
-    options: { retryable: boolean },
+    options: { retryable: boolean; failureCause?: FailureCause },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * GitHub refused the token (401): every request would be refused, so the run stops at once
+ * (`pipeline()` rejects with this error), no unit is marked failed, and the next run with a good
+ * token continues where this one stopped. The token itself is never in the message.
+ */
+export class GithubAuthenticationError extends AuthenticationError {
+  override name = 'GithubAuthenticationError';
+  constructor(
+    readonly status: number,
+    readonly request: string,
+    reason: string,
+    failureCause: FailureCause,
+  ) {
+    super(
+      'GitHub',
+      `${status} ${reason} at ${request}`,
+      'check the token given as `auth` (GITHUB_TOKEN in the examples): it may be mistyped, expired or revoked, then run again',
+      { failureCause },
+    );
   }
 }
 
@@ -79,6 +108,7 @@ export type Outcome =
   | { kind: 'not-modified' }
   | { kind: 'empty-repository' }
   | { kind: 'rate-limit-exhausted'; error: RateLimitExhaustedError }
+  | { kind: 'unauthorized'; error: GithubAuthenticationError }
   | { kind: 'failed'; error: GithubRequestError };
 
 const NOT_RETRYABLE = new Set([400, 401, 403, 404, 410, 422, 451]);
@@ -86,14 +116,16 @@ const NOT_RETRYABLE = new Set([400, 401, 403, 404, 410, 422, 451]);
 /**
  * Classifies an HTTP failure that octokit's throttling and retry plugins gave up on: 304 is
  * "unchanged", 409 an empty repository, 403/429 with no requests left the exhausted primary limit;
- * 404, 410, 451 and other 4xx fail the unit for good; 5xx, network errors (status 500) and
- * secondary limits are worth retrying later.
+ * 401 stops the run (the token is refused); 404, 410, 451 and other 4xx fail the unit for
+ * good; 5xx, network errors (status 500) and secondary limits are worth retrying later. `url` (the
+ * absolute URL asked for) goes, decoded, into the failure's structured cause.
  */
 export function classifyFailure(
   failure: HttpFailure,
   request: string,
   now: Date,
   redact: (text: string) => string,
+  url?: string,
 ): Outcome {
   const { status } = failure;
   if (status === 304) return { kind: 'not-modified' };
@@ -101,6 +133,16 @@ export function classifyFailure(
   const headers = failure.response?.headers;
   const rateLimit = rateLimitFromHeaders(headers);
   const reason = clip(redact(githubMessage(failure)));
+  const failureCause: FailureCause = {
+    status,
+    ...(url !== undefined && { url: redact(decodedUrl(url)) }),
+  };
+  if (status === 401) {
+    return {
+      kind: 'unauthorized',
+      error: new GithubAuthenticationError(status, request, reason, failureCause),
+    };
+  }
   if ((status === 403 || status === 429) && rateLimit?.remaining === 0) {
     return {
       kind: 'rate-limit-exhausted',
@@ -113,7 +155,7 @@ export function classifyFailure(
       `${request}: ${status} secondary rate limit, retries exhausted (${reason})`,
       status,
       request,
-      { retryable: true },
+      { retryable: true, failureCause },
     );
     return { kind: 'failed', error };
   }
@@ -123,7 +165,7 @@ export function classifyFailure(
     `${request}: ${what} ${reason}${retryable ? '' : ' (not retryable)'}`,
     status,
     request,
-    { retryable },
+    { retryable, failureCause },
   );
   return { kind: 'failed', error };
 }
@@ -133,15 +175,31 @@ function clip(text: string, max = 500): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** GitHub's own message (`Not Found`, `Repository access blocked`), or the client's. */
+/**
+ * GitHub's own message (`Not Found`, `Repository access blocked`); for a body without one, the
+ * status's name (`Not Found`), not octokit's `Unknown error: {…the body…}`; else the client's.
+ */
 function githubMessage(failure: HttpFailure): string {
   const data = failure.response?.data;
   if (
     data &&
     typeof data === 'object' &&
-    typeof (data as { message?: unknown }).message === 'string'
+    typeof (data as { message?: unknown }).message === 'string' &&
+    (data as { message: string }).message !== ''
   ) {
     return (data as { message: string }).message;
   }
+  if (failure.response && /^Unknown error\b/.test(failure.message)) {
+    return STATUS_CODES[failure.status] ?? 'Unknown error';
+  }
   return failure.message;
+}
+
+/** The URL as a person reads it: `%20` and `%C3%A9` decoded; left as is when it does not decode. */
+export function decodedUrl(url: string): string {
+  try {
+    return decodeURI(url);
+  } catch {
+    return url;
+  }
 }

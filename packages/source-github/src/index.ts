@@ -12,6 +12,7 @@ export {
   type QueryParams,
 } from './endpoints.js';
 export {
+  GithubAuthenticationError,
   GithubCursorError,
   GithubRequestError,
   GithubSourceConfigError,

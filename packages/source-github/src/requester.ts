@@ -1,7 +1,12 @@
 import type { RateLimitInfo } from '@checkpointkit/core';
 import type { Octokit } from '@octokit/core';
 import type Bottleneck from 'bottleneck';
-import { classifyFailure, isHttpFailure, type RateLimitExhaustedError } from './errors.js';
+import {
+  classifyFailure,
+  decodedUrl,
+  isHttpFailure,
+  type RateLimitExhaustedError,
+} from './errors.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
 
 /** A page GitHub served. */
@@ -54,7 +59,8 @@ export class Requester {
         headers: options.etag ? { 'if-none-match': options.etag } : {},
         request: { signal: options.signal },
       });
-    const display = `GET ${displayUrl(url)}`;
+    // Decoded: a person reads `café bar`, not `caf%C3%A9%20bar`.
+    const display = `GET ${decodedUrl(displayUrl(url))}`;
     try {
       const response = await (queue ? queue.schedule(call) : call());
       this.requests += 1;
@@ -75,7 +81,13 @@ export class Requester {
     } catch (error) {
       if (options.signal.aborted || !isHttpFailure(error)) throw error;
       this.requests += 1;
-      const outcome = classifyFailure(error, display, this.#options.now(), this.#options.redact);
+      const outcome = classifyFailure(
+        error,
+        display,
+        this.#options.now(),
+        this.#options.redact,
+        absolute(url, octokit),
+      );
       switch (outcome.kind) {
         case 'not-modified':
           return {
@@ -87,6 +99,7 @@ export class Requester {
         case 'rate-limit-exhausted':
           this.#options.onExhausted(outcome.error);
           throw outcome.error;
+        case 'unauthorized':
         case 'failed':
           throw outcome.error;
       }

@@ -176,7 +176,11 @@ export async function collect(options: CollectOptions): Promise<Collected> {
     else await run.abandon();
     return { result, run, storage, source, sink, crashed };
   } catch (error) {
-    if (!crashed) throw error;
+    if (!crashed) {
+      // A run stopped by its own error (refused credentials) releases its lock for the rerun.
+      await run.close();
+      throw error;
+    }
     await run.abandon();
     return { result: null, run, storage, source, sink, crashed };
   }

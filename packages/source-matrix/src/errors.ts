@@ -1,4 +1,9 @@
-import { CheckpointError, UnitError } from '@checkpointkit/core';
+import {
+  AuthenticationError,
+  CheckpointError,
+  type FailureCause,
+  UnitError,
+} from '@checkpointkit/core';
 
 /** An option given to `matrixSource` is missing or wrong. Names the option and what is wrong. */
 export class MatrixConfigError extends CheckpointError {
@@ -22,6 +27,17 @@ export interface MatrixRequestErrorInit {
   detail: string;
   retryable: boolean;
   cause?: unknown;
+  /** The URL asked for, decoded and without its query string, for the structured cause. */
+  url?: string;
+}
+
+/** The structured cause of a failed request: status, errcode, URL, each when known. */
+function causeOf(init: Pick<MatrixRequestErrorInit, 'status' | 'errcode' | 'url'>): FailureCause {
+  return {
+    ...(init.status !== null && { status: init.status }),
+    ...(init.errcode && { errcode: init.errcode }),
+    ...(init.url !== undefined && { url: init.url }),
+  };
 }
 
 /**
@@ -40,12 +56,46 @@ export class MatrixRequestError extends UnitError {
     super(`${init.endpoint} failed: ${status}${code}: ${init.detail}`, {
       retryable: init.retryable,
       cause: init.cause,
+      failureCause: causeOf(init),
     });
     this.endpoint = init.endpoint;
     this.status = init.status;
     this.errcode = init.errcode;
   }
 }
+
+/**
+ * The homeserver refused the access token (401, `M_UNKNOWN_TOKEN`, `M_MISSING_TOKEN`): every room
+ * would be refused, so the run stops at once (`pipeline()` rejects with this error), no room is
+ * marked failed, and the next run with a good token continues. The token is never in the message.
+ */
+export class MatrixAuthenticationError extends AuthenticationError {
+  override name = 'MatrixAuthenticationError';
+  readonly endpoint: string;
+  readonly status: number;
+  readonly errcode: string | null;
+  constructor(init: {
+    endpoint: string;
+    status: number;
+    errcode: string | null;
+    detail: string;
+    url?: string;
+  }) {
+    const code = init.errcode ? ` ${init.errcode}` : '';
+    super(
+      'the Matrix homeserver',
+      `${init.status}${code}: ${init.detail} at ${init.endpoint}`,
+      'check the access token given as `accessToken`: it may be mistyped, logged out or expired; log in again for a new one, then run again',
+      { failureCause: causeOf(init) },
+    );
+    this.endpoint = init.endpoint;
+    this.status = init.status;
+    this.errcode = init.errcode;
+  }
+}
+
+/** Errcodes that mean the token itself is refused, whatever the status. */
+export const AUTH_ERRCODES: ReadonlySet<string> = new Set(['M_UNKNOWN_TOKEN', 'M_MISSING_TOKEN']);
 
 /** The homeserver kept answering 429 M_LIMIT_EXCEEDED, or asked for a longer wait than allowed. */
 export class MatrixRateLimitError extends MatrixRequestError {

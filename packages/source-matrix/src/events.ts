@@ -66,7 +66,16 @@ export function toMessage(
     sender: event.sender,
     ts: event.origin_server_ts,
   };
-  if (isRedacted(event)) return tombstone(base);
+  if (isRedacted(event)) {
+    // Redacted after an edit the server still bundles: it was edited, whatever it says now.
+    const bundled = bundledEdit(event);
+    const message = tombstone(base);
+    if (bundled && (bundled.sender === null || bundled.sender === event.sender)) {
+      message.edited = true;
+      message.editedTs = bundled.ts;
+    }
+    return message;
+  }
   const relation = isObj(event.content['m.relates_to']) ? event.content['m.relates_to'] : {};
   const threadRoot = relation['rel_type'] === 'm.thread' ? str(relation['event_id']) : null;
   const replyTo = isObj(relation['m.in_reply_to'])
@@ -128,8 +137,9 @@ function bundledEdit(
 }
 
 /**
- * Folds an `m.replace` edit into its original, when it is a valid edit (same sender, original not
- * redacted, has `m.new_content`) and not older than the edit already applied. Returns whether it did.
+ * Folds an `m.replace` edit into its original, when it is a valid edit (same sender, has
+ * `m.new_content`) and not older than the edit already applied; a redacted original only becomes
+ * `edited`, its content stays gone. Returns whether it did.
  */
 export function applyEdit(
   original: MatrixMessage,
@@ -137,8 +147,14 @@ export function applyEdit(
   options: MessageOptions,
 ): boolean {
   const newContent = edit.content['m.new_content'];
-  if (original.redacted || edit.sender !== original.sender || !isObj(newContent)) return false;
+  if (edit.sender !== original.sender || !isObj(newContent)) return false;
   if (original.editedTs !== null && edit.origin_server_ts < original.editedTs) return false;
+  if (original.redacted) {
+    // An edit of a redacted message leaves no content, but the message was edited.
+    original.edited = true;
+    original.editedTs = edit.origin_server_ts;
+    return true;
+  }
   setContent(original, newContent, original.inReplyTo !== null && options.stripReplyFallbacks);
   original.edited = true;
   original.editedTs = edit.origin_server_ts;
@@ -147,7 +163,9 @@ export function applyEdit(
 
 /** Turns a message into a tombstone, as a redaction seen in the same page does. */
 export function redactMessage(message: MatrixMessage): void {
-  Object.assign(message, tombstone(message));
+  // The redaction removes the content, not the history: an edited message stays `edited`.
+  const { edited, editedTs } = message;
+  Object.assign(message, tombstone(message), { edited, editedTs });
 }
 
 /** Copies `msgtype`, `body` and the HTML body of `content` (a whole replacement: absent fields clear). */

@@ -1,4 +1,10 @@
-import { MatrixRateLimitError, MatrixRequestError, redact } from './errors.js';
+import {
+  AUTH_ERRCODES,
+  MatrixAuthenticationError,
+  MatrixRateLimitError,
+  MatrixRequestError,
+  redact,
+} from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { backoffMs, retryAfterMs } from './retry-after.js';
 
@@ -23,11 +29,14 @@ export class MatrixHttp {
 
   async get(path: string, query: Query, signal: AbortSignal): Promise<unknown> {
     const options = this.#options;
-    const endpoint = `GET ${path}`;
+    // Decoded for people: `#missing:localhost`, not `%23missing%3Alocalhost`.
+    const endpoint = `GET ${decodedPath(path)}`;
     const url = new URL(options.homeserverUrl + path);
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
+    // For the structured cause of a failure: decoded, without the query (pagination tokens).
+    const causeUrl = this.#clean(url.origin + decodedPath(url.pathname));
     for (let attempt = 0; ; attempt++) {
       const left = attempt < options.maxRetries;
       let response: Response;
@@ -46,6 +55,7 @@ export class MatrixHttp {
             errcode: null,
             detail,
             retryable: true,
+            url: causeUrl,
           });
         await this.#wait(endpoint, attempt, backoffMs(attempt), detail, signal);
         continue;
@@ -62,6 +72,7 @@ export class MatrixHttp {
             errcode: null,
             detail,
             retryable: true,
+            url: causeUrl,
           });
         await this.#wait(endpoint, attempt, backoffMs(attempt), detail, signal);
         continue;
@@ -80,6 +91,7 @@ export class MatrixHttp {
             errcode,
             detail: `${detail} (${why})`,
             retryAfterMs: asked,
+            url: causeUrl,
           });
         }
         await this.#wait(endpoint, attempt, wait, `rate limited (${errcode ?? '429'})`, signal);
@@ -93,6 +105,7 @@ export class MatrixHttp {
             errcode,
             detail,
             retryable: true,
+            url: causeUrl,
           });
         await this.#wait(
           endpoint,
@@ -103,13 +116,24 @@ export class MatrixHttp {
         );
         continue;
       }
-      // 401, 403, 404 and other client errors: asking again will not help.
+      if (response.status === 401 || (errcode !== null && AUTH_ERRCODES.has(errcode))) {
+        // The token is refused: every room would be. Stop the run, fail no room.
+        throw new MatrixAuthenticationError({
+          endpoint,
+          status: response.status,
+          errcode,
+          detail,
+          url: causeUrl,
+        });
+      }
+      // 403, 404 and other client errors: asking again will not help.
       throw new MatrixRequestError({
         endpoint,
         status: response.status,
         errcode,
         detail,
         retryable: false,
+        url: causeUrl,
       });
     }
   }
@@ -170,4 +194,13 @@ function describeNetworkError(error: unknown): string {
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
   if (error.name === 'TimeoutError') return 'the request timed out';
   return `${error.message}${cause}`;
+}
+
+/** A path with its %-escapes decoded (room aliases, ids); left as is when it does not decode. */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

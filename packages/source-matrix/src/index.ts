@@ -1,5 +1,6 @@
 export type { MatrixCursor } from './cursor.js';
 export {
+  MatrixAuthenticationError,
   MatrixConfigError,
   MatrixCursorError,
   MatrixPaginationError,

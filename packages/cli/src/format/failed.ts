@@ -30,6 +30,17 @@ export function failedLines(failed: FailedUnit[], c: Colors, limit = Infinity): 
     if (unit.error) facts.push(dateTime(unit.error.at));
     lines.push(`  ${c.bold(key)}  ${facts.join(', ')}`);
     lines.push(`    ${unit.error?.message ?? '(no error recorded)'}`);
+    const cause = unit.error?.cause;
+    // The structured cause, for the reader who must tell a 404 from a 403 at a glance.
+    if (cause) {
+      const parts = [
+        cause.status !== undefined && `status ${cause.status}`,
+        cause.errcode && `errcode ${cause.errcode}`,
+        cause.code && `code ${cause.code}`,
+        cause.url && cause.url,
+      ].filter((part): part is string => typeof part === 'string' && part !== '');
+      if (parts.length > 0) lines.push(c.dim(`    ${parts.join(', ')}`));
+    }
   }
   if (failed.length > limit) {
     lines.push(c.dim(`  … ${failed.length - limit} more (--all shows every one)`));

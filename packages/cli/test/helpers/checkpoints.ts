@@ -47,6 +47,7 @@ export function sampleChanges(id: string, status: 'running' | 'failed' = 'runnin
       key: 'collect/acme/web/issues',
       message: '403 Forbidden: Resource not accessible by integration',
       retryable: false,
+      cause: { status: 403, url: 'https://api.github.com/repos/acme/wéb/issues' },
     },
     { type: 'counter.added', name: 'records', by: 991 },
     { type: 'id.mapped', map: 'pull', source: '1', target: 'a' },

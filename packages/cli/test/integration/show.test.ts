@@ -209,6 +209,10 @@ describe('checkpointkit show <file>', () => {
       expect(result.stdout).toContain(`  source    ${path} (checkpointkit/1, file store)\n`);
       expect(result.stdout).toContain('Failed units (2)');
       expect(result.stdout).toContain('  progress  33.3%  2/6 units complete');
+      // A failure's structured cause, under its message.
+      expect(result.stdout).toContain(
+        '    status 403, https://api.github.com/repos/acme/wéb/issues\n',
+      );
     }
   });
 

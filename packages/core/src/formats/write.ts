@@ -84,7 +84,14 @@ function pushUnitChanges(changes: Change[], key: string, unit: Unit, base: strin
       }
       const error = unit.error as NonNullable<Unit['error']>;
       const { message, retryable } = error;
-      changes.push({ type: 'unit.failed', at: error.at, key, message, retryable });
+      changes.push({
+        type: 'unit.failed',
+        at: error.at,
+        key,
+        message,
+        retryable,
+        ...(error.cause && { cause: { ...error.cause } }),
+      });
       break;
     }
     case 'pending':

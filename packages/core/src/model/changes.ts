@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { IsoDateSchema, JsonSchema, MappedIdSchema, RunStatusSchema } from './schema.js';
+import {
+  FailureCauseSchema,
+  IsoDateSchema,
+  JsonSchema,
+  MappedIdSchema,
+  RunStatusSchema,
+} from './schema.js';
 
 const at = IsoDateSchema;
 const key = z.string().min(1);
@@ -46,6 +52,7 @@ export const ChangeSchema = z.discriminatedUnion('type', [
     key,
     message: z.string(),
     retryable: z.boolean(),
+    cause: FailureCauseSchema.optional(),
   }),
   z.object({
     type: z.literal('unit.reset'),

@@ -97,6 +97,7 @@ export function applyChange(checkpoint: Checkpoint, change: Change): Checkpoint 
       const unit = unitOf(checkpoint, change.key);
       unit.status = 'failed';
       unit.error = { message: change.message, retryable: change.retryable, at: change.at };
+      if (change.cause) unit.error.cause = { ...change.cause };
       break;
     }
     case 'unit.reset': {

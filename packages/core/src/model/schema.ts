@@ -15,10 +15,26 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 export const UnitStatusSchema = z.enum(['pending', 'in_progress', 'complete', 'failed']);
 export type UnitStatus = z.infer<typeof UnitStatusSchema>;
 
+/**
+ * What a failure was, for programs: the HTTP status, the service's error code (a Matrix
+ * `errcode`), the URL asked for (decoded, never with a query string that may carry a secret),
+ * a system error code (`ECONNRESET`). Every field is optional, and so is the whole: checkpoints
+ * written before it existed have none.
+ */
+export const FailureCauseSchema = z.object({
+  status: z.number().int().optional(),
+  errcode: z.string().optional(),
+  url: z.string().optional(),
+  code: z.string().optional(),
+});
+export type FailureCause = z.infer<typeof FailureCauseSchema>;
+
 export const UnitErrorSchema = z.object({
   message: z.string(),
   retryable: z.boolean(),
   at: IsoDateSchema,
+  /** The structured cause, when the error that failed the unit carried one. */
+  cause: FailureCauseSchema.optional(),
 });
 export type UnitErrorInfo = z.infer<typeof UnitErrorSchema>;
 

@@ -1,5 +1,9 @@
-import { errorMessage, isRetryable, isRunFatal } from '../errors.js';
+import { AuthenticationError, errorMessage, isRetryable, isRunFatal } from '../errors.js';
+import { type FailureReport, failuresOf } from '../model/failures.js';
+import type { FailureCause } from '../model/schema.js';
 import type { CheckpointSummary } from '../model/summary.js';
+import { checkOptions, PipelineOptionsSchema } from '../options.js';
+import { failureCauseOf } from '../run/failure.js';
 import type { Run } from '../run/run.js';
 import type { PendingOptions } from '../run/types.js';
 import type { Page, Sink, SinkResult, Source, UnitPlan } from './contracts.js';
@@ -20,7 +24,10 @@ export interface PipelineOptions<In, Out> {
   ) => readonly Out[] | Promise<readonly Out[]>;
   /** Units worked on at once. Default 1. */
   concurrency?: number;
-  /** Retry failed units too (all, or only retryable ones). Default: only retryable ones. */
+  /**
+   * Which failed units to retry: `true` every one, `'retryable'` (the default) only those whose
+   * error is retryable, `false` none. Anything else is refused with an {@link OptionsError}.
+   */
   retryFailed?: PendingOptions['retryFailed'];
   /** Progress events, for bars and logs. */
   onProgress?: (event: PipelineEvent) => void;
@@ -35,7 +42,13 @@ export type PipelineEvent =
   | { type: 'unit-started'; key: string }
   | { type: 'page'; key: string; items: number; done: number; total: number | null }
   | { type: 'unit-completed'; key: string; done: number }
-  | { type: 'unit-failed'; key: string; message: string; retryable: boolean };
+  | {
+      type: 'unit-failed';
+      key: string;
+      message: string;
+      retryable: boolean;
+      cause?: FailureCause;
+    };
 
 export interface PipelineResult {
   /** Units completed in this call. */
@@ -47,6 +60,11 @@ export interface PipelineResult {
   /** True when the signal stopped the pipeline before every unit was done. */
   aborted: boolean;
   summary: CheckpointSummary;
+  /**
+   * Every failed unit of the checkpoint, also those an earlier call failed and this one left
+   * alone: counts, the first errors and how to retry them (print it with `formatFailures`).
+   */
+  failures: FailureReport;
 }
 
 /**
@@ -56,12 +74,16 @@ export interface PipelineResult {
  * `run.finish()` when you are done.
  *
  * Rejects, after stopping every unit in flight, when the run itself cannot go on (see
- * {@link isRunFatal}: a lost lock, a store that gave up reaching its database): no unit is
- * recorded as failed for that, and the next run resumes where this one stopped.
+ * {@link isRunFatal}: a lost lock, a store that gave up reaching its database, credentials the
+ * service refused): no unit is recorded as failed for that, and the next run resumes where this
+ * one stopped. On an {@link AuthenticationError} what the other units did is flushed first.
+ *
+ * Throws {@link OptionsError} for an option it cannot use (`retryFailed: 'all'`).
  */
 export async function pipeline<In, Out = In>(
   options: PipelineOptions<In, Out>,
 ): Promise<PipelineResult> {
+  checkOptions('pipeline', PipelineOptionsSchema, options);
   const { run, source, sink } = options;
   const emit = options.onProgress ?? (() => {});
   const stop = new AbortController();
@@ -160,7 +182,9 @@ export async function pipeline<In, Out = In>(
           throw failing;
         }
         result.failed += 1;
-        emit({ type: 'unit-failed', key, message: errorMessage(error), retryable });
+        const cause = failureCauseOf(error);
+        const message = errorMessage(error);
+        emit({ type: 'unit-failed', key, message, retryable, ...(cause && { cause }) });
       }
     };
 
@@ -188,9 +212,19 @@ export async function pipeline<In, Out = In>(
         emit({ type: 'planned', units, pending: keys.length, summary: run.summary() });
       }
     }
+    if (fatal instanceof AuthenticationError) {
+      // The store is fine: keep what the other units did, so the next run does not redo it.
+      // A flush that fails keeps its changes buffered; the credentials are what to report.
+      await run.flush('Authentication failed').catch(() => {});
+    }
     if (fatal !== undefined) throw fatal;
     await run.flush(signal.aborted ? 'Pipeline stopped' : 'Pipeline done');
-    return { ...result, aborted: signal.aborted, summary: run.summary() };
+    return {
+      ...result,
+      aborted: signal.aborted,
+      summary: run.summary(),
+      failures: failuresOf(run.checkpoint),
+    };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     run.signal.removeEventListener('abort', onAbort);

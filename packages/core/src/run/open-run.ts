@@ -2,6 +2,7 @@ import { CheckpointError, ConfigMismatchError, type IdMapConflictError } from '.
 import { configDigest } from '../model/digest.js';
 import { applyChange, emptyCheckpoint } from '../model/reducer.js';
 import type { Checkpoint } from '../model/schema.js';
+import { checkOptions, OpenRunOptionsSchema } from '../options.js';
 import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
 import { anyOf, everyMs, everyPage, everyUnits, type SaveStrategy } from '../strategies/index.js';
 import { Run } from './run.js';
@@ -59,6 +60,7 @@ export const DEFAULT_STRATEGY: SaveStrategy = anyOf(everyUnits(1), everyPage(), 
  * config digest, and returns the {@link Run}.
  */
 export async function openRun(options: OpenRunOptions): Promise<Run> {
+  checkOptions('openRun', OpenRunOptionsSchema, options);
   const { id, store } = options;
   const now = options.now ?? (() => new Date());
   const digest = options.config === undefined ? null : await configDigest(options.config);

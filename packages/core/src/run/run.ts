@@ -1,10 +1,12 @@
-import { errorMessage, IdMapConflictError, isRetryable, RunClosedError } from '../errors.js';
+import { IdMapConflictError, RunClosedError } from '../errors.js';
 import type { Change } from '../model/changes.js';
 import { own } from '../model/records.js';
 import type { Checkpoint, Json, MappedId, RunStatus, Unit } from '../model/schema.js';
 import { type CheckpointSummary, summarize } from '../model/summary.js';
+import { ClaimOptionsSchema, checkOptions, PendingOptionsSchema } from '../options.js';
 import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
 import type { RateLimitInfo, SaveStrategy } from '../strategies/index.js';
+import { failedChange } from './failure.js';
 import { pendingKeys } from './pending.js';
 import { Saver } from './saver.js';
 import type {
@@ -134,6 +136,7 @@ export class Run {
 
   /** Keys of the units still to do, in plan order. */
   pending(options: PendingOptions = {}): string[] {
+    checkOptions('run.pending', PendingOptionsSchema, options);
     return pendingKeys(this.#state.units, options);
   }
 
@@ -188,15 +191,12 @@ export class Run {
     await this.#saver.maybeSave();
   }
 
-  /** Marks a unit failed. Retryable unless said otherwise or the error is a non-retryable UnitError. */
+  /**
+   * Marks a unit failed. Retryable unless said otherwise or the error is a non-retryable
+   * UnitError; the error's structured cause (`failureCause`: status, errcode, URL) is kept.
+   */
   async fail(key: string, error: unknown, options: { retryable?: boolean } = {}): Promise<void> {
-    this.#record({
-      type: 'unit.failed',
-      at: this.#at(),
-      key,
-      message: errorMessage(error),
-      retryable: options.retryable ?? isRetryable(error),
-    });
+    this.#record(failedChange(key, this.#at(), error, options.retryable));
     this.#saver.countUnit();
     await this.#saver.maybeSave();
   }
@@ -309,6 +309,7 @@ export class Run {
    */
   async claim(limit: number, options: ClaimOptions = {}): Promise<Claim> {
     this.#assertOpen();
+    checkOptions('run.claim', ClaimOptionsSchema, options);
     return claimUnits(
       { store: this.#store, id: this.id, worker: this.worker, state: this.#state },
       limit,

@@ -55,6 +55,8 @@ export function changeLog(id: string): Change[] {
       key: 'collect/acme/web/pulls',
       message: 'HTTP 451 — "unavailable"',
       retryable: false,
+      // A structured cause, with a URL that is not ASCII: a store must give it back as it was.
+      cause: { status: 451, errcode: 'dmca', url: 'https://api.github.com/repos/acme/wéb b/pulls' },
     },
     { type: 'id.mapped', map: 'matrix-event', source: '$ev1:example.org', target: 456 },
     { type: 'id.mapped', map: 'matrix-event', source: '$ev2:example.org', target: 'c-789' },

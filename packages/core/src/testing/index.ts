@@ -79,7 +79,15 @@ export function describeStoreConformance(options: ConformanceOptions): void {
       const log = changeLog('job:reducer');
       await store.append('job:reducer', log.slice(0, 5));
       await store.append('job:reducer', log.slice(5));
-      expect(await store.load('job:reducer')).toEqual(replay(null, log));
+      const loaded = await store.load('job:reducer');
+      expect(loaded).toEqual(replay(null, log));
+      // A failure's structured cause round-trips whole (toEqual alone would pass a dropped one
+      // only if the reducer dropped it too).
+      expect(loaded?.units['collect/acme/web/pulls']?.error?.cause).toEqual({
+        status: 451,
+        errcode: 'dmca',
+        url: 'https://api.github.com/repos/acme/wéb b/pulls',
+      });
     });
 
     it('keeps what was acknowledged across a reopen, and after a compaction', async () => {

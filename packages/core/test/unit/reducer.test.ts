@@ -32,6 +32,7 @@ describe('the reducer', () => {
       message: 'HTTP 451 — "unavailable"',
       retryable: false,
       at: '2026-01-01T00:08:00.000Z',
+      cause: { status: 451, errcode: 'dmca', url: 'https://api.github.com/repos/acme/wéb b/pulls' },
     });
     expect(checkpoint.idMaps['matrix-event']).toEqual({
       '$ev1:example.org': 456,

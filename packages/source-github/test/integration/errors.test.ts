@@ -55,6 +55,12 @@ describe('errors', () => {
       retryable: false,
       message: 'GET /repos/octokit-fixture-org/no-such-repository: 404 Not Found (not retryable)',
     });
+    // Programs tell a 404 from a 403 by the structured cause, not by parsing the message.
+    expect(error('discover/octokit-fixture-org/no-such-repository')?.cause).toEqual({
+      status: 404,
+      url: `${baseUrl}/repos/octokit-fixture-org/no-such-repository`,
+    });
+    expect(error(`repos/${hello}/issue-comments`)?.cause).toMatchObject({ status: 403 });
     expect(error(`repos/${hello}/issues`)).toMatchObject({
       retryable: false,
       message: expect.stringMatching(/: 410 Issues are disabled for this repo \(not retryable\)$/),

@@ -265,6 +265,23 @@ function notRetryable(): Fixture[] {
   return r.fixtures;
 }
 
+/**
+ * A refused token: the first request of three repositories gets 401. The rerun, with a good
+ * token, reads everything once (nothing of the first run needs redoing).
+ */
+function badCredentials(): Fixture[] {
+  const r = new Recorder();
+  const q = `state=all&${byUpdate}&per_page=2`;
+  r.error(`/repos/${ORG}/hello-world`, 401, 'Bad credentials');
+  r.get(`/repos/${ORG}/hello-world`, recorded.response);
+  r.get(`/repos/${ORG}/two`, repo('two', 1002));
+  r.get(`/repos/${ORG}/three`, repo('three', 1003));
+  r.get(list('hello-world', 'issues', q), [issue(1, day(3))]);
+  r.get(list('two', 'issues', q), [issue(2, day(3))]);
+  r.get(list('three', 'issues', q), [issue(3, day(3))]);
+  return r.fixtures;
+}
+
 /** A list request answered with a redirect (the repository was renamed since its lookup). */
 function movedList(): Fixture[] {
   const r = new Recorder();
@@ -307,6 +324,7 @@ export function buildScenarios(): Record<string, Fixture[]> {
     'secondary-exhausted': secondaryExhausted(),
     'server-errors': serverErrors(),
     'not-retryable': notRetryable(),
+    'bad-credentials': badCredentials(),
     'moved-list': movedList(),
     'page-in-flight': pageInFlight(),
   };

@@ -1,6 +1,7 @@
+import { AuthenticationError } from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
 import { redactingLog, redactor } from '../../src/client.js';
-import { classifyFailure, type HttpFailure } from '../../src/errors.js';
+import { classifyFailure, GithubAuthenticationError, type HttpFailure } from '../../src/errors.js';
 
 const now = new Date('2024-05-01T10:00:00Z');
 const failure = (
@@ -24,7 +25,6 @@ describe('classifyFailure', () => {
     [410, 'Issues are disabled for this repo'],
     [451, 'Repository access blocked'],
     [403, 'Resource not accessible by integration'],
-    [401, 'Bad credentials'],
     [422, 'Validation Failed'],
   ])('fails %i for good, with the reason', (status, message) => {
     const outcome = classify(failure(status, message));
@@ -34,6 +34,36 @@ describe('classifyFailure', () => {
     expect(outcome.error.message).toBe(
       `GET /repos/acme/api/issues: ${status} ${message} (not retryable)`,
     );
+  });
+
+  it('stops the run on 401 with an AuthenticationError that says what to fix', () => {
+    const outcome = classify(failure(401, 'Bad credentials'));
+    expect(outcome.kind).toBe('unauthorized');
+    if (outcome.kind !== 'unauthorized') return;
+    expect(outcome.error).toBeInstanceOf(GithubAuthenticationError);
+    expect(outcome.error).toBeInstanceOf(AuthenticationError);
+    expect(outcome.error.message).toMatch(
+      /^GitHub refused the credentials \(401 Bad credentials at GET \/repos\/acme\/api\/issues\): check the token given as `auth`/,
+    );
+  });
+
+  it('keeps status and the decoded URL as the structured cause; a body without a message reads as the status name', () => {
+    const url = 'https://api.github.com/repos/acme/caf%C3%A9%20bar/issues?per_page=2';
+    const bare: HttpFailure = {
+      status: 404,
+      message: 'Unknown error: {"documentation_url":"https://docs.github.com/rest"}',
+      response: { headers: {}, data: { documentation_url: 'https://docs.github.com/rest' } },
+    };
+    const outcome = classifyFailure(bare, 'GET /repos/acme/café bar/issues', now, (t) => t, url);
+    expect(outcome.kind).toBe('failed');
+    if (outcome.kind !== 'failed') return;
+    expect(outcome.error.message).toBe(
+      'GET /repos/acme/café bar/issues: 404 Not Found (not retryable)',
+    );
+    expect(outcome.error.failureCause).toEqual({
+      status: 404,
+      url: 'https://api.github.com/repos/acme/café bar/issues?per_page=2',
+    });
   });
 
   it.each([500, 502, 503, 504])('retries %i later', (status) => {

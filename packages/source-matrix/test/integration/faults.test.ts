@@ -3,8 +3,17 @@
  * network errors, auth and membership errors, odd pages (empty with an `end`, a repeated token,
  * endless empty pages) and a malformed event. Requests and responses stay spec-checked throughout.
  */
+import {
+  AuthenticationError,
+  always,
+  MemoryStorage,
+  memoryStore,
+  openRun,
+  pipeline,
+} from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
 import {
+  MatrixAuthenticationError,
   MatrixPaginationError,
   MatrixRateLimitError,
   MatrixRequestError,
@@ -18,6 +27,8 @@ import {
   homeserverPerTest,
   newRoom,
   source,
+  TOKEN,
+  toComments,
 } from '../support/harness.js';
 import type { Reply, RequestInfo } from '../support/homeserver.js';
 
@@ -175,7 +186,7 @@ describe('errors', () => {
     const error = run.unit('rooms/#gone:localhost')?.error;
     expect(error).toMatchObject({ retryable: true });
     expect(error?.message).toMatch(
-      /^GET \/_matrix\/client\/v3\/directory\/room\/%23gone%3Alocalhost failed: no response: /,
+      /^GET \/_matrix\/client\/v3\/directory\/room\/#gone:localhost failed: no response: /,
     );
     expect(clock.waits).toEqual([500, 1000]);
   });
@@ -195,19 +206,42 @@ describe('errors', () => {
     expect(clock.waits).toEqual([500]);
   });
 
-  it('fails every room on 401 without retrying, naming the errcode', async () => {
-    const fake = await serve(roomWith('auth', 2));
+  it('stops the run at the first refused token (401 M_UNKNOWN_TOKEN), fails no room, and the rerun with a good token continues', async () => {
+    const fake = await serve(roomWith('auth', 2), roomWith('auth2', 2), roomWith('auth3', 2));
+    const good = fake.accessToken;
     fake.accessToken = 'another-token';
     const clock = fakeSleep();
-    const { run, result } = await exportAll(source(fake, { sleep: clock.sleep }), commentsSink());
-    expect(result.failed).toBe(1);
-    expect(clock.waits).toEqual([]);
-    expect(run.unit('rooms/#auth:localhost')?.error).toMatchObject({
-      retryable: false,
-      message: expect.stringMatching(
-        /messages failed: 401 M_UNKNOWN_TOKEN: Invalid access token passed\./,
-      ),
+    const store = memoryStore(new MemoryStorage());
+    const open = () => openRun({ id: 'matrix:auth', store, strategy: always(), signals: false });
+    const run = await open();
+    const refusal = await pipeline({
+      run,
+      source: source(fake, { sleep: clock.sleep }),
+      sink: commentsSink(),
+      transform: toComments,
+    }).catch((error: unknown) => error);
+    await run.close();
+    expect(refusal).toBeInstanceOf(MatrixAuthenticationError);
+    expect(refusal).toBeInstanceOf(AuthenticationError);
+    expect((refusal as Error).message).toMatch(
+      /^the Matrix homeserver refused the credentials \(401 M_UNKNOWN_TOKEN: Invalid access token passed\. at GET .*\/messages\): check the access token/,
+    );
+    expect((refusal as Error).message).not.toContain(TOKEN);
+    expect((refusal as MatrixAuthenticationError).failureCause).toMatchObject({
+      status: 401,
+      errcode: 'M_UNKNOWN_TOKEN',
     });
+    // One refusal, not one per room, and no retry of it.
+    expect(fake.requests.filter((r) => r.status === 401)).toHaveLength(1);
+    expect(clock.waits).toEqual([]);
+    const stored = (await store.load('matrix:auth'))!;
+    expect(Object.values(stored.units).filter((unit) => unit.status === 'failed')).toEqual([]);
+
+    fake.accessToken = good;
+    const sink = commentsSink();
+    const { result } = await exportAll(source(fake), sink, { store, id: 'matrix:auth' });
+    expect(result).toMatchObject({ completed: 3, failed: 0, failures: { count: 0 } });
+    expect(sink.comments.size).toBe(6);
   });
 
   it('fails a room the user cannot read (403) or an alias that does not exist (404), not the others', async () => {
@@ -226,6 +260,16 @@ describe('errors', () => {
     expect(run.unit('rooms/#missing:localhost')?.error).toMatchObject({
       retryable: false,
       message: expect.stringContaining('404 M_NOT_FOUND'),
+    });
+    // Programs tell them apart by the structured cause; the alias in its URL is decoded.
+    expect(run.unit('rooms/!secret:localhost')?.error?.cause).toMatchObject({
+      status: 403,
+      errcode: 'M_FORBIDDEN',
+    });
+    expect(run.unit('rooms/#missing:localhost')?.error?.cause).toEqual({
+      status: 404,
+      errcode: 'M_NOT_FOUND',
+      url: `${fake.url}/_matrix/client/v3/directory/room/#missing:localhost`,
     });
     expect(sink.comments.size).toBe(2);
     // Not retried on the next run either (only retryable failures are).

@@ -203,12 +203,13 @@ describe('applyEdit', () => {
     expect(message).toMatchObject({ body: 'v3', edited: true, editedTs: 300, inReplyTo: '$p' });
   });
 
-  it('refuses edits by another sender, without m.new_content, or of a tombstone', () => {
+  it('refuses edits by another sender or without m.new_content; an edit of a tombstone restores nothing but marks it edited', () => {
     const message = original();
     expect(applyEdit(message, edit('x', 1, '@mallory:example.org'), opts)).toBe(false);
     expect(applyEdit(message, event({ body: '* x', msgtype: 'm.text' }), opts)).toBe(false);
     const tomb = { ...original(), redacted: true, body: null };
-    expect(applyEdit(tomb, edit('back', 9), opts)).toBe(false);
+    expect(applyEdit(tomb, edit('back', 9), opts)).toBe(true);
+    expect(tomb).toMatchObject({ redacted: true, body: null, edited: true, editedTs: 9 });
     expect(message.body).toBe('v1');
   });
 });

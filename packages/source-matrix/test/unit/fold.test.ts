@@ -80,6 +80,50 @@ describe('foldPage', () => {
     ]);
   });
 
+  it('keeps "edited" on a message edited and then redacted, in either order on the page', () => {
+    const redaction = (id: string, target: string, ts: number) => ({
+      ...base,
+      event_id: id,
+      type: 'm.room.redaction',
+      origin_server_ts: ts,
+      redacts: target,
+      content: {},
+    });
+    const { messages } = fold([
+      msg('$a', 'draft'),
+      edit('$e1', '$a', 'final', 5),
+      redaction('$r1', '$a', 6),
+      msg('$b', 'draft'),
+      redaction('$r2', '$b', 7),
+      edit('$e2', '$b', 'late', 8),
+    ]);
+    expect(messages.map((m) => [m.eventId, m.redacted, m.body, m.edited, m.editedTs])).toEqual([
+      ['$a', true, null, true, 5],
+      ['$b', true, null, true, 8],
+    ]);
+  });
+
+  it('keeps "edited" on a message the server sent already redacted with its edit bundled', () => {
+    const message = toMessage(
+      {
+        ...base,
+        event_id: '$gone',
+        type: 'm.room.message',
+        origin_server_ts: 1,
+        content: {},
+        unsigned: {
+          redacted_because: { type: 'm.room.redaction', sender: base.sender },
+          'm.relations': {
+            'm.replace': { event_id: '$e', origin_server_ts: 9, sender: base.sender },
+          },
+        },
+      } as never,
+      ROOM,
+      { stripReplyFallbacks: true },
+    );
+    expect(message).toMatchObject({ redacted: true, body: null, edited: true, editedTs: 9 });
+  });
+
   it('skips other event types and repeated events, and reports malformed ones', () => {
     const { messages, warnings } = fold([
       {

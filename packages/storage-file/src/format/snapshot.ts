@@ -17,6 +17,7 @@ import {
   CHECKPOINT_FORMAT,
   type Checkpoint,
   CheckpointMetaSchema,
+  FailureCauseSchema,
   IsoDateSchema,
   type Json,
   type MappedId,
@@ -80,8 +81,16 @@ const BodySchema = z.strictObject({
     cursor: Column,
     startedAt: Column,
     completedAt: Column,
+    // The fifth element, a failure's structured cause, is optional: snapshots written before
+    // it existed have four.
     errors: z.array(
-      z.tuple([z.number().int().nonnegative(), z.string(), z.boolean(), IsoDateSchema]),
+      z.tuple([
+        z.number().int().nonnegative(),
+        z.string(),
+        z.boolean(),
+        IsoDateSchema,
+        FailureCauseSchema.optional(),
+      ]),
     ),
   }),
   idMaps: z.array(z.tuple([z.string().min(1), MapObject])),
@@ -118,7 +127,10 @@ export function encodeSnapshot(checkpoint: Checkpoint, seq: number): Buffer {
     cursor[i] = unit.cursor;
     startedAt[i] = unit.startedAt;
     completedAt[i] = unit.completedAt;
-    if (unit.error) errors.push([i, unit.error.message, unit.error.retryable, unit.error.at]);
+    if (unit.error) {
+      const { message, retryable, at, cause } = unit.error;
+      errors.push(cause ? [i, message, retryable, at, cause] : [i, message, retryable, at]);
+    }
   }
   const body: Body = {
     id: checkpoint.id,
@@ -271,9 +283,11 @@ function buildCheckpoint(body: Body, file: string): DecodedSnapshot {
       });
     else units[key as string] = unit;
   }
-  for (const [index, message, retryable, at] of columns.errors) {
+  for (const [index, message, retryable, at, cause] of columns.errors) {
     if (index >= n) bad('errors', index);
-    units[keys[index] as string]!.error = { message, retryable, at };
+    units[keys[index] as string]!.error = cause
+      ? { message, retryable, at, cause }
+      : { message, retryable, at };
   }
   // Id maps are kept as JSON objects, which JSON.parse builds faster than any loop could. Their
   // targets are not checked one by one: they were checked (ChangeSchema) before they were
