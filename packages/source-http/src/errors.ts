@@ -1,4 +1,4 @@
-import { CheckpointError, UnitError } from '@checkpointkit/core';
+import { AuthenticationError, CheckpointError, UnitError } from '@checkpointkit/core';
 
 /** An option of `httpSource` that cannot work. Names the option and the cause. */
 export class HttpSourceConfigError extends CheckpointError {
@@ -41,21 +41,26 @@ export class HttpRequestError extends UnitError {
 }
 
 /**
- * The API refused the credentials (401, or 403 without a rate limit). Retrying will not help: the
- * source aborts its `signal` with this error, so a pipeline given that signal stops the run.
+ * The API refused the credentials (401, or 403 without a rate limit). Retrying will not help: it
+ * is core's {@link AuthenticationError}, so `pipeline()` stops the run at once and rejects with
+ * it, marks no unit failed, and the next run with good credentials continues where it stopped.
+ * The source also aborts its `signal` with it. Names the resource, the unit and the page URL
+ * (credentials taken out), never a secret.
  */
-export class HttpAuthError extends UnitError {
+export class HttpAuthError extends AuthenticationError {
   override name = 'HttpAuthError';
   readonly resource: string;
+  readonly unit: string;
   readonly url: string;
   constructor(
     at: PageLocation,
     readonly status: number,
   ) {
-    super(`${where(at)}: ${status} the API refused the credentials; fix the auth and run again`, {
-      retryable: false,
+    super('the API', `${status} for ${where(at)}`, 'fix the auth option and run again', {
+      failureCause: { status, url: at.url },
     });
     this.resource = at.resource;
+    this.unit = at.unit;
     this.url = at.url;
   }
 }

@@ -1,10 +1,17 @@
-import type { SaveContext } from '@checkpointkit/core';
+import {
+  AuthenticationError,
+  memoryStore,
+  openRun,
+  pipeline,
+  type SaveContext,
+} from '@checkpointkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   bodyCursor,
   HttpAuthError,
   HttpBodyError,
   type HttpSourceOptions,
+  httpSource,
 } from '../../src/index.js';
 import { collect } from '../helpers.js';
 import { type CursorApi, json, startCursorApi } from '../servers/cursor-api.js';
@@ -192,19 +199,32 @@ describe('a cursor in the body (our own API)', () => {
     expect(api.requests).toHaveLength(5);
   });
 
-  it('a 401 stops the run: the source signal aborts with HttpAuthError, no other unit starts', async () => {
+  it('a 401 stops the run with HttpAuthError (an AuthenticationError): no unit failed, no other unit starts', async () => {
     api.script = (request, response) =>
       request.url?.includes('/comments') ? json(response, { error: 'bad key' }, 401) : false;
-    const { run, result, source } = await collect(options());
-    expect(source.signal.aborted).toBe(true);
-    expect(source.signal.reason).toBeInstanceOf(HttpAuthError);
-    expect(String(source.signal.reason.message)).not.toContain(SECRET);
-    expect(result.aborted).toBe(true);
+    const source = httpSource(options());
+    const run = await openRun({
+      id: 'auth',
+      store: memoryStore(),
+      config: source.config,
+      signals: false,
+    });
+    const refused = await pipeline({
+      run,
+      source,
+      sink: { write: () => {} },
+      signal: source.signal,
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HttpAuthError);
+    expect(refused).toBeInstanceOf(AuthenticationError);
+    expect((refused as HttpAuthError).failureCause).toMatchObject({ status: 401 });
+    expect(String((refused as Error).message)).not.toContain(SECRET);
+    expect(source.signal.reason).toBe(refused);
     const comments = api.requests.filter((r) => r.url.includes('/comments'));
     expect(comments).toHaveLength(1);
-    expect(Object.values(run.checkpoint.units).filter((u) => u.status === 'complete')).toHaveLength(
-      1,
-    );
+    const units = Object.values(run.checkpoint.units);
+    expect(units.filter((u) => u.status === 'failed')).toHaveLength(0);
+    expect(units.filter((u) => u.status === 'complete')).toHaveLength(1);
   });
 
   it('HttpBodyError is a typed error', () => {
