@@ -1,20 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Change } from '@checkpointkit/core';
-import { changeLog } from '@checkpointkit/core/testing';
+import { changeLog, prng } from '@checkpointkit/core/testing';
 import { checkpointFileName, fileStore, journalFileName } from '../../src/index.js';
 
 /** A deterministic pseudo-random generator (mulberry32), so a failing mutation can be replayed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = prng;
 
 /**
  * Writes a checkpoint whose snapshot and journal both hold changes: a compaction after the
