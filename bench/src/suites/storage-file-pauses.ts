@@ -45,7 +45,7 @@ async function pauses(dir: string): Promise<void> {
   latencies.sort((a, b) => a - b);
   note(
     `flush latency over ${FLUSHES} flushes (always(), ${UNITS.toLocaleString('en')} units + ${MAPPINGS.toLocaleString('en')} mappings, compactions ${compactions ? 'included' : 'NOT reached'})`,
-    `p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(0)} ms (a flush that queues behind a compaction waits for it)`,
+    `p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(0)} ms (compactions are prepared beside the flushes, and switch over between two of them)`,
   );
   limit(
     'longest event-loop stall while flushing, compactions included (monitorEventLoopDelay max)',
