@@ -33,28 +33,42 @@ const CONCURRENT_TRIES = 3;
 
 async function compactWithRetries(ctx: StoreContext, id: string): Promise<void> {
   const at = ctx.paths(id);
-  for (let attempt = 0; attempt < CONCURRENT_TRIES; attempt++) {
-    await ctx.serialize(id, () => ctx.mayWrite(at, id));
-    const epoch = ctx.journalEpochs.get(id) ?? 0;
-    const prepared = await prepare(ctx, at);
-    if (!prepared) return;
-    const switched = await ctx
-      .serialize(id, () => switchOver(ctx, id, at, prepared, epoch))
-      .catch(async (error: unknown) => {
-        await unlink(prepared.temp).catch(() => {});
-        throw error;
-      });
-    if (switched) return;
-    await unlink(prepared.temp).catch(() => {});
-  }
-  // Appends kept changing the journal under it: compact with the queue held.
-  await ctx.serialize(id, async () => {
-    const epoch = ctx.journalEpochs.get(id) ?? 0;
-    const prepared = await prepare(ctx, at);
-    if (prepared && !(await switchOver(ctx, id, at, prepared, epoch))) {
-      await unlink(prepared.temp).catch(() => {});
+  try {
+    for (let attempt = 0; attempt < CONCURRENT_TRIES; attempt++) {
+      await ctx.serialize(id, () => ctx.mayWrite(at, id));
+      const epoch = ctx.journalEpochs.get(id) ?? 0;
+      const prepared = await prepare(ctx, at);
+      if (!prepared) return;
+      if (
+        await withTemp(prepared, () =>
+          ctx.serialize(id, () => switchOver(ctx, id, at, prepared, epoch)),
+        )
+      )
+        return;
     }
-  });
+    // Appends kept changing the journal under it: compact with the queue held.
+    await ctx.serialize(id, async () => {
+      const epoch = ctx.journalEpochs.get(id) ?? 0;
+      const prepared = await prepare(ctx, at);
+      if (prepared) await withTemp(prepared, () => switchOver(ctx, id, at, prepared, epoch));
+    });
+  } finally {
+    // A temp snapshot that nothing renamed (a prepare cut short, a process that dies next) must
+    // not outlive the compaction: under our lock, any such file of this checkpoint is ours. In
+    // the queue, where no append is writing a journal's temp file.
+    if (ctx.mine.get(at.lock)) {
+      await ctx.serialize(id, () => removeLeftovers(ctx.dir, at)).catch(() => {});
+    }
+  }
+}
+
+/** Runs `work` with a prepared temp snapshot, and removes the temp unless `work` renamed it. */
+async function withTemp<T>(prepared: PreparedCompaction, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    await unlink(prepared.temp).catch(() => {}); // ENOENT once renamed into place
+  }
 }
 
 /** The new snapshot in a temp file: in a worker thread for large files, else on this thread. */
