@@ -72,18 +72,26 @@ describe('locks and worker claims', () => {
     await run.count('after-reconnect');
     expect((await store.load('job'))?.stats['after-reconnect']).toBe(1);
 
-    // Another process takes the lock in the moment the connection is gone.
+    // Another process takes the lock in the moment the connection is gone: it waits for the
+    // lock before the connection is cut, so it is first in line (the run, reconnecting, only
+    // tries to take it again; a thief that also only tried could lose that race for ever).
     await withDb(async (thief) => {
       const key = `checkpointkit:${schema}:job`;
+      const pid = (await thief.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const taking = thief.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      await withDb(async (watcher) => {
+        let waiting = false;
+        while (!waiting) {
+          const result = await watcher.query(
+            "SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND NOT granted",
+            [pid],
+          );
+          waiting = result.rows[0].n > 0;
+          if (!waiting) await sleep(10);
+        }
+      });
       expect(await terminate(application)).toBeGreaterThan(0);
-      let taken = false;
-      while (!taken) {
-        const result = await thief.query(
-          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-          [key],
-        );
-        taken = result.rows[0].ok;
-      }
+      await taking;
       const lost = await run.count('too-late').catch((error: unknown) => error);
       expect(lost).toBeInstanceOf(LockLostError);
       expect((lost as Error).message).toContain('could not be taken again');
