@@ -114,7 +114,6 @@ async function switchOver(
     headerLength: header.length,
     snapshotBytes: prepared.bytes,
   });
-  if (ctx.mine.get(at.lock)) await removeLeftovers(ctx.dir, at);
   return true;
 }
 

@@ -225,14 +225,14 @@ async function rebuild(
     for (const batch of journal) batches.set(batch.seq, batch.changes);
   }
 
-  const recovery = recover(id, snapshots, batches, decodeAck(raw.ack));
+  const acked = decodeAck(raw.ack);
+  const recovery = recover(id, snapshots, batches, acked);
   report.recoveredFrom = recovery.from;
   report.seq = recovery.seq;
   report.keptChanges = recovery.changes;
   report.droppedRanges = recovery.missing;
   report.droppedBatches = recovery.missing.reduce((sum, [a, b]) => sum + b - a + 1, 0);
   report.snapshotLost = recovery.historyMissing;
-  const acked = decodeAck(raw.ack);
   report.lost = acked !== null && acked > recovery.seq ? { acked, found: recovery.seq } : null;
 
   // Every file replaced or removed below keeps its bytes aside first.
