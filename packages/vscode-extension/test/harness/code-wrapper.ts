@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { launchChromium } from './browser.js';
+import { launchChromium, openWorkbench } from './browser.js';
 import { startCodeServer } from './code-server.js';
 import { parseArgs } from './wrapper-args.js';
 
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
       server.remoteUri(path),
     ]);
     payload.push(['extensionTestsPath', server.remoteUri(args.testsPath)]);
-    await page.goto(server.url(args.target, payload));
+    await openWorkbench(page, server.url(args.target, payload));
     const timeout = new Promise<number>((resolve) =>
       setTimeout(() => {
         console.error(`code-wrapper: the suite did not finish within ${timeoutMs} ms`);

@@ -10,7 +10,7 @@ import { readCheckpointFiles } from '@checkpointkit/storage-file';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureWorkspace, FIXTURE, type FixtureWorkspace } from '../fixtures/workspace.js';
-import { launchChromium } from '../harness/browser.js';
+import { launchChromium, openWorkbench } from '../harness/browser.js';
 import { type CodeServer, installExtension, startCodeServer } from '../harness/code-server.js';
 import { packageDir } from '../harness/paths.js';
 
@@ -36,7 +36,7 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       origin: server.origin,
     });
     page = browser.pages()[0] ?? (await browser.newPage());
-    await page.goto(server.url(ws.project));
+    await openWorkbench(page, server.url(ws.project));
     await page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT });
   });
 
@@ -168,7 +168,7 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
   it('says so, with a Refresh link, in a workspace without checkpoints', async () => {
     const empty = join(scratch, 'empty');
     mkdirSync(join(empty, 'src'), { recursive: true });
-    await page.goto(server.url(empty));
+    await openWorkbench(page, server.url(empty));
     await page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT });
     await page
       .locator('.activitybar [aria-label^="CheckpointKit"]')
