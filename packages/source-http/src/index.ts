@@ -15,6 +15,12 @@ export type {
   Resource,
 } from './options.js';
 export {
+  type CachedPage,
+  filePageCache,
+  memoryPageCache,
+  type PageCache,
+} from './page-cache.js';
+export {
   type BodyFieldOptions,
   bodyCursor,
   linkHeader,

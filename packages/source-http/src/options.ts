@@ -1,5 +1,6 @@
 import type { RateLimitInfo } from '@checkpointkit/core';
 import type { Auth } from './auth.js';
+import type { PageCache } from './page-cache.js';
 import type { Paginator } from './paginators.js';
 
 /** Query parameters of a request: each value is sent as its string form. */
@@ -48,6 +49,13 @@ export interface HttpSourceOptions {
   maxRetryDelay?: number;
   /** Called with each response's rate-limit state, when it has one. */
   onRateLimit?: (info: RateLimitInfo) => void;
+  /**
+   * Conditional requests: pages that came with an `ETag` are kept here, and the next request for
+   * the same URL (a later run of the job) sends `If-None-Match`; a `304 Not Modified` reuses the
+   * kept page, records, links and children alike. APIs such as GitHub's do not count a 304
+   * against the rate limit. Default: none (no conditional requests).
+   */
+  cache?: PageCache;
   /** The fetch to use (a test's, a proxy agent's). Default: the global fetch (undici). */
   fetch?: typeof fetch;
   /** For tests: the clock that rate-limit resets are computed from. */

@@ -2,6 +2,7 @@ import type { RateLimitInfo } from '@checkpointkit/core';
 import ky, { HTTPError, type KyInstance } from 'ky';
 import { type Auth, applyAuth, redactor } from './auth.js';
 import { HttpAuthError, HttpBodyError, HttpRequestError, type PageLocation } from './errors.js';
+import { type CachedPage, keptHeaders, type PageCache, revalidatedHeaders } from './page-cache.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
 
 export interface Fetched {
@@ -18,6 +19,7 @@ export interface RequesterOptions {
   fetch: typeof fetch | undefined;
   now: () => Date;
   onRateLimit: ((info: RateLimitInfo) => void) | undefined;
+  cache: PageCache | undefined;
 }
 
 /**
@@ -30,6 +32,8 @@ export class Requester {
   readonly #options: RequesterOptions;
   readonly redact: (text: string) => string;
   requests = 0;
+  /** Requests the API answered with 304 Not Modified (the kept page was used). */
+  notModified = 0;
 
   constructor(options: RequesterOptions) {
     this.#options = options;
@@ -47,6 +51,8 @@ export class Requester {
       // Counted in beforeRetry and after the answer, not in an afterResponse hook: ky clones
       // the response for such hooks, which tees every body (measured: a tenth of the time).
       hooks: { beforeRetry: [() => void this.requests++] },
+      // A 304 is an answer, not an error: the kept page is used.
+      throwHttpErrors: (status) => status !== 304,
       ...(options.fetch && { fetch: options.fetch }),
     });
   }
@@ -54,6 +60,14 @@ export class Requester {
   async get(at: PageLocation, url: URL, signal: AbortSignal): Promise<Fetched> {
     const target = new URL(url);
     const headers = new Headers({ accept: 'application/json', ...this.#options.headers });
+    // Keyed by the URL before credentials go into it.
+    const kept = await this.#options.cache?.get(url.href);
+    if (kept) {
+      headers.set('if-none-match', kept.etag);
+      // fetch adds `Cache-Control: no-cache` to a conditional request that has none, and some
+      // servers (Express's `fresh`) never answer 304 to that; max-age=0 asks for revalidation.
+      if (!headers.has('cache-control')) headers.set('cache-control', 'max-age=0');
+    }
     await applyAuth(this.#options.auth, target, headers);
     let response: Response;
     try {
@@ -65,14 +79,43 @@ export class Requester {
     this.requests++;
     const rateLimit = rateLimitFromHeaders(response.headers, this.#options.now());
     if (rateLimit) this.#options.onRateLimit?.(rateLimit);
+    if (response.status === 304) return this.#reuse(at, kept, response, rateLimit);
     const text = await response.text();
-    let body: unknown;
+    const body = this.#parse(at, text);
+    const etag = response.headers.get('etag');
+    // Kept with secrets replaced: APIs echo a query key in their Link headers, even in bodies.
+    if (etag && this.#options.cache)
+      await this.#options.cache.set(url.href, {
+        etag,
+        headers: keptHeaders(response.headers).map(([name, value]) => [name, this.redact(value)]),
+        body: this.redact(text),
+      });
+    return { headers: response.headers, body, rateLimit };
+  }
+
+  /** A 304: the kept page, its headers updated with the answer's. */
+  async #reuse(
+    at: PageLocation,
+    kept: CachedPage | undefined,
+    response: Response,
+    rateLimit: RateLimitInfo | undefined,
+  ): Promise<Fetched> {
+    await response.body?.cancel();
+    if (!kept)
+      throw new HttpRequestError(at, 304, 'Not Modified to a request that had no If-None-Match', {
+        retryable: false,
+      });
+    this.notModified++;
+    const body = this.#parse(at, kept.body);
+    return { headers: revalidatedHeaders(kept, response.headers), body, rateLimit };
+  }
+
+  #parse(at: PageLocation, text: string): unknown {
     try {
-      body = JSON.parse(text);
+      return JSON.parse(text);
     } catch {
       throw new HttpBodyError(at, undefined, `the body is not JSON (${clip(this.redact(text))})`);
     }
-    return { headers: response.headers, body, rateLimit };
   }
 
   async #failure(at: PageLocation, error: unknown, signal: AbortSignal): Promise<unknown> {

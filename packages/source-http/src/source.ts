@@ -43,6 +43,8 @@ export interface HttpSource extends Source<HttpRecord> {
   readonly config: Json;
   /** HTTP requests made so far, each retry counted. */
   readonly requests: number;
+  /** Of those, the ones answered `304 Not Modified`, whose page came from the `cache`. */
+  readonly notModified: number;
 }
 
 /**
@@ -91,6 +93,7 @@ class HttpRestSource implements HttpSource {
       fetch: options.fetch,
       now: options.now ?? (() => new Date()),
       onRateLimit: options.onRateLimit,
+      cache: options.cache,
     });
     this.config = {
       // A secret pasted into the base URL is still a secret.
@@ -114,6 +117,10 @@ class HttpRestSource implements HttpSource {
 
   get requests(): number {
     return this.#requester.requests;
+  }
+
+  get notModified(): number {
+    return this.#requester.notModified;
   }
 
   units(context: SourceContext): UnitPlan[] {
