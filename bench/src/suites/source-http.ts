@@ -1,13 +1,15 @@
 /**
  * HTTP source: the overhead of `httpSource` + `pipeline` (retries, rate-limit headers, JSON
  * pointers, a cursor recorded per page in a memory store) against a bare fetch loop over the
- * same pages of the same server on 127.0.0.1, which only parses each page and follows its cursor.
+ * same pages of the same server on 127.0.0.1, which only parses each page and follows its cursor;
+ * and against the same loop on undici's `request`, the client httpSource uses.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { memoryStore, openRun, pipeline } from '@checkpointkit/core';
 import { bodyCursor, httpSource } from '@checkpointkit/source-http';
+import { request } from 'undici';
 import { report, type Suite } from '../lib.js';
 
 const PAGES = 200;
@@ -102,16 +104,38 @@ const suite: Suite = {
       });
       await checkpoint.finish();
     };
+    // The same loop on undici's `request`, the client httpSource is built on: what is left of
+    // the overhead once the client is the same.
+    const bareUndici = async () => {
+      records = 0;
+      let url: string | null = `${api.url}/records`;
+      while (url) {
+        const body = (await (await request(url)).body.json()) as {
+          data: unknown[];
+          meta: { next_cursor: string | null };
+        };
+        records += body.data.length;
+        const next = body.meta.next_cursor;
+        url = next === null ? null : `${api.url}/records?cursor=${next}`;
+      }
+    };
     // Interleaved, so a load that comes and goes on a shared machine hits both alike.
     const [baseline, subject] = await interleavedMedians(bare, ours, 15);
     if (records !== PAGES * SIZE)
       throw new Error(`source-http bench: ${records} records, expected ${PAGES * SIZE}`);
+    const [sameClient, subjectAgain] = await interleavedMedians(bareUndici, ours, 15);
     report({
       what: `a ${PAGES}-page collection (${PAGES * SIZE} records) from a server on 127.0.0.1`,
       subject: { label: 'httpSource + pipeline', value: subject, unit: 'ms' },
       baseline: { label: 'a bare fetch loop', value: baseline, unit: 'ms' },
       kind: 'overhead',
       goal: 1.2,
+    });
+    report({
+      what: 'the same, against a loop on the same client (undici request): the pipeline and source alone',
+      subject: { label: 'httpSource + pipeline', value: subjectAgain, unit: 'ms' },
+      baseline: { label: "a bare loop on undici's request", value: sameClient, unit: 'ms' },
+      kind: 'overhead',
     });
     api.server.closeAllConnections();
     await new Promise<void>((resolve) => api.server.close(() => resolve()));

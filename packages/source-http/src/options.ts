@@ -1,4 +1,5 @@
 import type { RateLimitInfo } from '@checkpointkit/core';
+import type { Dispatcher } from 'undici';
 import type { Auth } from './auth.js';
 import type { PageCache } from './page-cache.js';
 import type { Paginator } from './paginators.js';
@@ -56,8 +57,11 @@ export interface HttpSourceOptions {
    * against the rate limit. Default: none (no conditional requests).
    */
   cache?: PageCache;
-  /** The fetch to use (a test's, a proxy agent's). Default: the global fetch (undici). */
-  fetch?: typeof fetch;
+  /**
+   * The undici dispatcher requests go through (a `ProxyAgent`, an `Agent` with other timeouts or
+   * TLS settings, a test's `MockAgent`). Default: undici's global dispatcher, as fetch uses.
+   */
+  dispatcher?: Dispatcher;
   /** For tests: the clock that rate-limit resets are computed from. */
   now?: () => Date;
 }

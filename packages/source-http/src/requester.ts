@@ -1,9 +1,14 @@
+import { STATUS_CODES } from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { RateLimitInfo } from '@checkpointkit/core';
-import ky, { HTTPError, type KyInstance } from 'ky';
+import pRetry from 'p-retry';
+import { type Dispatcher, getGlobalDispatcher, interceptors, request } from 'undici';
 import { type Auth, applyAuth, redactor } from './auth.js';
 import { HttpAuthError, HttpBodyError, HttpRequestError, type PageLocation } from './errors.js';
 import { type CachedPage, keptHeaders, type PageCache, revalidatedHeaders } from './page-cache.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
+import { type Answer, isNetworkError, StatusFailure, serverWaitMs, sleep } from './retry.js';
 
 export interface Fetched {
   headers: Headers;
@@ -16,20 +21,29 @@ export interface RequesterOptions {
   headers: Record<string, string>;
   retries: number;
   maxRetryDelay: number;
-  fetch: typeof fetch | undefined;
+  dispatcher: Dispatcher | undefined;
   now: () => Date;
   onRateLimit: ((info: RateLimitInfo) => void) | undefined;
   cache: PageCache | undefined;
 }
 
+/** The first backoff; each later one doubles, up to `maxRetryDelay`, times a random 1 to 2. */
+const FIRST_BACKOFF_MS = 300;
+
 /**
- * Fetches one page with ky: retries on 408/429/5xx and network errors with exponential backoff
- * and full jitter, honouring `Retry-After` (seconds or an HTTP date) and `RateLimit-Reset`/
- * `X-RateLimit-Reset` on 413/429/503 (ky's own retry code, not ours).
+ * Fetches one page with undici's `request` (the client under Node's fetch), through its redirect
+ * interceptor; gzip, deflate and brotli bodies are decoded with node:zlib (undici's decompress
+ * interceptor prints an experimental-feature warning into the user's output). p-retry tries again on 408/429/5xx and network errors, a body cut
+ * short included, with exponential backoff and jitter; on 413/429/503 it first waits out what the
+ * server asked for (`Retry-After` in seconds or as an HTTP date, or the rate limit's reset).
+ *
+ * Not ky on fetch (used before): per request ky builds the Request twice, clones it and composes
+ * an abort signal, and fetch adds its own WHATWG work; on a 200-page collection from 127.0.0.1
+ * that measured 1.3x to 2x a bare fetch loop, where undici's `request` takes about 0.6x of it.
  */
 export class Requester {
-  readonly #client: KyInstance;
   readonly #options: RequesterOptions;
+  readonly #dispatcher: Dispatcher;
   readonly redact: (text: string) => string;
   requests = 0;
   /** Requests the API answered with 304 Not Modified (the kept page was used). */
@@ -38,76 +52,112 @@ export class Requester {
   constructor(options: RequesterOptions) {
     this.#options = options;
     this.redact = redactor(options.auth);
-    this.#client = ky.create({
-      timeout: false,
-      retry: {
-        limit: options.retries,
-        jitter: true,
-        backoffLimit: options.maxRetryDelay,
-        maxRetryAfter: options.maxRetryDelay,
-        statusCodes: [408, 429, 500, 502, 503, 504],
-        afterStatusCodes: [413, 429, 503],
-      },
-      // Counted in beforeRetry and after the answer, not in an afterResponse hook: ky clones
-      // the response for such hooks, which tees every body (measured: a tenth of the time).
-      hooks: { beforeRetry: [() => void this.requests++] },
-      // A 304 is an answer, not an error: the kept page is used.
-      throwHttpErrors: (status) => status !== 304,
-      ...(options.fetch && { fetch: options.fetch }),
-    });
+    // undici drops credentials (authorization, cookies) on a redirect to another origin.
+    this.#dispatcher = (options.dispatcher ?? getGlobalDispatcher()).compose(
+      interceptors.redirect({ maxRedirections: 5 }),
+    );
   }
 
   async get(at: PageLocation, url: URL, signal: AbortSignal): Promise<Fetched> {
     const target = new URL(url);
-    const headers = new Headers({ accept: 'application/json', ...this.#options.headers });
+    const headers = new Headers({
+      accept: 'application/json',
+      'accept-encoding': 'gzip, deflate, br',
+      ...this.#options.headers,
+    });
     // Keyed by the URL before credentials go into it.
     const kept = await this.#options.cache?.get(url.href);
     if (kept) {
       headers.set('if-none-match', kept.etag);
-      // fetch adds `Cache-Control: no-cache` to a conditional request that has none, and some
-      // servers (Express's `fresh`) never answer 304 to that; max-age=0 asks for revalidation.
+      // Revalidate, said explicitly: some servers (Express's `fresh`) never answer 304 to a
+      // conditional request marked `no-cache`, which is what fetch would send.
       if (!headers.has('cache-control')) headers.set('cache-control', 'max-age=0');
     }
     await applyAuth(this.#options.auth, target, headers);
-    let response: Response;
+    let answer: Answer;
     try {
-      response = await this.#client.get(target, { headers, signal });
+      answer = await this.#fetchWithRetries(target, Object.fromEntries(headers), signal);
     } catch (error) {
-      this.requests++;
-      throw await this.#failure(at, error, signal);
+      throw this.#failure(at, error, signal);
     }
-    this.requests++;
-    const rateLimit = rateLimitFromHeaders(response.headers, this.#options.now());
+    const rateLimit = rateLimitFromHeaders(answer.headers, this.#options.now());
     if (rateLimit) this.#options.onRateLimit?.(rateLimit);
-    if (response.status === 304) return this.#reuse(at, kept, response, rateLimit);
-    const text = await response.text();
-    const body = this.#parse(at, text);
-    const etag = response.headers.get('etag');
+    if (answer.status === 304) return this.#reuse(at, kept, answer, rateLimit);
+    const body = this.#parse(at, answer.text);
+    const etag = answer.headers.get('etag');
     // Kept with secrets replaced: APIs echo a query key in their Link headers, even in bodies.
     if (etag && this.#options.cache)
       await this.#options.cache.set(url.href, {
         etag,
-        headers: keptHeaders(response.headers).map(([name, value]) => [name, this.redact(value)]),
-        body: this.redact(text),
+        headers: keptHeaders(answer.headers).map(([name, value]) => [name, this.redact(value)]),
+        body: this.redact(answer.text),
       });
-    return { headers: response.headers, body, rateLimit };
+    return { headers: answer.headers, body, rateLimit };
+  }
+
+  #fetchWithRetries(
+    target: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    const { retries, maxRetryDelay, now } = this.#options;
+    return pRetry(() => this.#fetchOnce(target, headers, signal), {
+      retries,
+      factor: 2,
+      minTimeout: FIRST_BACKOFF_MS,
+      maxTimeout: maxRetryDelay,
+      randomize: true,
+      signal,
+      shouldRetry: ({ error }) =>
+        !signal.aborted &&
+        (error instanceof StatusFailure ? error.retryable : isNetworkError(error)),
+      async onFailedAttempt({ error, retriesLeft }) {
+        if (!(error instanceof StatusFailure) || !error.retryable || retriesLeft === 0) return;
+        const wait = serverWaitMs(error.answer, now());
+        if (wait === undefined) return;
+        // Longer than we are willing to wait: fail now (retryable by the next run).
+        if (wait > maxRetryDelay) throw error;
+        await sleep(wait, signal);
+      },
+    });
+  }
+
+  /** One try: the whole answer, its body read out (a body cut short is a network error). */
+  async #fetchOnce(
+    target: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    this.requests++;
+    const response = await request(target, {
+      method: 'GET',
+      headers,
+      signal,
+      dispatcher: this.#dispatcher,
+    });
+    const answer: Answer = {
+      status: response.statusCode,
+      headers: toHeaders(response.headers),
+      text: await decoded(response.headers['content-encoding'], response.body),
+    };
+    if ((answer.status >= 200 && answer.status < 300) || answer.status === 304) return answer;
+    throw new StatusFailure(answer);
   }
 
   /** A 304: the kept page, its headers updated with the answer's. */
-  async #reuse(
+  #reuse(
     at: PageLocation,
     kept: CachedPage | undefined,
-    response: Response,
+    answer: Answer,
     rateLimit: RateLimitInfo | undefined,
-  ): Promise<Fetched> {
-    await response.body?.cancel();
+  ): Fetched {
     if (!kept)
       throw new HttpRequestError(at, 304, 'Not Modified to a request that had no If-None-Match', {
         retryable: false,
       });
     this.notModified++;
     const body = this.#parse(at, kept.body);
-    return { headers: revalidatedHeaders(kept, response.headers), body, rateLimit };
+    return { headers: revalidatedHeaders(kept, answer.headers), body, rateLimit };
   }
 
   #parse(at: PageLocation, text: string): unknown {
@@ -118,12 +168,10 @@ export class Requester {
     }
   }
 
-  async #failure(at: PageLocation, error: unknown, signal: AbortSignal): Promise<unknown> {
+  #failure(at: PageLocation, error: unknown, signal: AbortSignal): unknown {
     if (signal.aborted) return signal.reason;
-    if (error instanceof HTTPError) {
-      const { status, headers } = error.response;
-      // Read the body out: left unread, aborting the signal later errors its stream unhandled.
-      const detail = clip(this.redact(await error.response.text().catch(() => '')));
+    if (error instanceof StatusFailure) {
+      const { status, headers, text } = error.answer;
       if (status === 401) return new HttpAuthError(at, status);
       const rateLimit = rateLimitFromHeaders(headers, this.#options.now());
       if (status === 403 && rateLimit?.remaining === 0) {
@@ -131,25 +179,64 @@ export class Requester {
           at,
           status,
           `rate limit exhausted (resets ${rateLimit.resetAt ?? 'later'})`,
-          {
-            retryable: true,
-          },
+          { retryable: true },
         );
       }
       if (status === 403) return new HttpAuthError(at, status);
-      const retryable = status === 408 || status === 429 || status >= 500;
-      return new HttpRequestError(at, status, `${error.response.statusText} ${detail}`.trim(), {
-        retryable,
+      const detail = clip(this.redact(text));
+      const reason = `${STATUS_CODES[status] ?? ''} ${detail}`.trim();
+      // A later run may well get a 501 or 505 through, though a retry now would not.
+      return new HttpRequestError(at, status, reason, {
+        retryable: status === 408 || status === 429 || status >= 500,
       });
     }
+    if (error instanceof UndecodableBody)
+      return new HttpBodyError(at, undefined, `the body cannot be decoded (${error.message})`);
     const reason = error instanceof Error ? `${error.message}${causeOf(error)}` : String(error);
     return new HttpRequestError(at, undefined, this.redact(reason), { retryable: true });
   }
 }
 
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const brotli = promisify(zlib.brotliDecompress);
+
+/** A body as text, decoded from the content encoding we offered (fetch does this on its own). */
+async function decoded(
+  encoding: string | string[] | undefined,
+  body: Dispatcher.ResponseData['body'],
+): Promise<string> {
+  if (encoding === undefined || encoding === 'identity') return body.text();
+  const bytes = Buffer.from(await body.arrayBuffer());
+  const name = String(encoding).trim().toLowerCase();
+  const decode = { gzip: gunzip, 'x-gzip': gunzip, deflate: inflate, br: brotli }[name];
+  if (!decode) throw new UndecodableBody(`content-encoding "${name}" was not asked for`);
+  try {
+    return (await decode(bytes)).toString('utf8');
+  } catch (error) {
+    throw new UndecodableBody(`${name} body: ${(error as Error).message}`);
+  }
+}
+
+/** A body whose encoding we cannot undo: reported as the page's body error, not retried. */
+class UndecodableBody extends Error {}
+
+/** undici's header record (a list for repeated headers such as set-cookie) as fetch's Headers. */
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const name in raw) {
+    const value = raw[name];
+    if (typeof value === 'string') headers.append(name, value);
+    else if (value) for (const one of value) headers.append(name, one);
+  }
+  return headers;
+}
+
+/** The error's code (undici's and Node's are on the error; fetch's were on its cause). */
 function causeOf(error: Error): string {
-  const cause = error.cause as { code?: unknown } | undefined;
-  return cause && typeof cause.code === 'string' ? ` (${cause.code})` : '';
+  const code =
+    (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? ` (${code})` : '';
 }
 
 /** Keeps an unexpected body (an HTML page, a proxy's dump) from filling the checkpoint. */

@@ -90,7 +90,7 @@ class HttpRestSource implements HttpSource {
       headers: options.headers ?? {},
       retries: options.retries ?? 4,
       maxRetryDelay: options.maxRetryDelay ?? 60_000,
-      fetch: options.fetch,
+      dispatcher: options.dispatcher,
       now: options.now ?? (() => new Date()),
       onRateLimit: options.onRateLimit,
       cache: options.cache,
