@@ -7,7 +7,7 @@ import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
 import { writeAll } from './io.js';
 import { asWriteError } from './write-error.js';
-import type { Writer } from './writer.js';
+import { SYNCED_WRITES, type Writer } from './writer.js';
 
 const DEFAULT_COMPACT_FLOOR = 1024 * 1024;
 
@@ -95,10 +95,11 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
       // good one.
       await keepTornTail(handle, at.journal, writer.validLength, writer.size);
       await handle.truncate(writer.validLength);
+      await handle.datasync();
       writer.size = writer.validLength;
     }
     await writeAll(handle, batch, null);
-    await handle.datasync();
+    if (!SYNCED_WRITES) await handle.datasync();
   } catch (error) {
     // Not acknowledged: take back what may have been written, and re-read the journal next time.
     ctx.journalEpochs.set(id, (ctx.journalEpochs.get(id) ?? 0) + 1);
