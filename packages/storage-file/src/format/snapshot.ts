@@ -209,15 +209,85 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   const actual = crc32Hex(data);
   if (actual !== crc32)
     fail('checksum', `crc32 of the snapshot body is ${actual}, the header says ${crc32}`, 2);
+  const split = splitIdMaps(data);
   let raw: unknown;
   try {
-    raw = JSON.parse(data.toString('utf8'));
+    raw = JSON.parse(split ? split.head : data.toString('utf8'));
   } catch (error) {
     fail('json', `the snapshot body is not JSON (${jsonFailure(error)})`, 2);
   }
   const body = BodySchema.safeParse(raw);
   if (!body.success) fail('schema', `bad snapshot body: ${describeIssues(body.error.issues)}`, 2);
-  return buildCheckpoint(body.data!, file);
+  const decoded = buildCheckpoint(body.data!, file);
+  if (split) deferIdMaps(decoded.checkpoint, split.idMaps, file);
+  return decoded;
+}
+
+/** Where the units end and the id maps (the body's last field) begin. */
+const ID_MAPS_FIELD = Buffer.from('},"idMaps":');
+
+/**
+ * Splits a body into its head (everything but the id maps, which become `[]`) and the id maps'
+ * JSON (a copy, so the file's buffer can go). The last match is the field: the same text in a
+ * cursor comes before it, and inside the maps (strings and numbers only) any quote is escaped.
+ * Null when there are no maps to defer.
+ */
+function splitIdMaps(data: Buffer): { head: string; idMaps: Buffer } | null {
+  const at = data.lastIndexOf(ID_MAPS_FIELD);
+  if (at < 0 || data[data.length - 1] !== 0x7d /* } */) return null;
+  const idMaps = Buffer.from(data.subarray(at + ID_MAPS_FIELD.length, data.length - 1));
+  // `[]` needs no deferring: read it whole with the rest.
+  if (idMaps.length <= 2) return null;
+  return { head: `${data.toString('utf8', 0, at + ID_MAPS_FIELD.length)}[]}`, idMaps };
+}
+
+const IdMapsSchema = z.array(z.tuple([z.string().min(1), MapObject]));
+
+/**
+ * Id maps are parsed when first used, not at open: at a million mappings they are half of a
+ * snapshot's parse, and a job that only resumes its units never needs them. `checkpoint.idMaps`
+ * is an accessor until then, which replaces itself with the parsed record (structuredClone,
+ * JSON.stringify and the reducer all go through it). The bytes were checked with the crc32.
+ */
+function deferIdMaps(checkpoint: Checkpoint, json: Buffer, file: string): void {
+  const settle = (value: Checkpoint['idMaps']) => {
+    Object.defineProperty(checkpoint, 'idMaps', {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    return value;
+  };
+  Object.defineProperty(checkpoint, 'idMaps', {
+    enumerable: true,
+    configurable: true,
+    get: () => settle(parseIdMaps(json, file)),
+    set: settle,
+  });
+}
+
+function parseIdMaps(json: Buffer, file: string): Checkpoint['idMaps'] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json.toString('utf8'));
+  } catch (error) {
+    throw new CheckpointFileError(
+      file,
+      'json',
+      `the snapshot's idMaps are not JSON (${jsonFailure(error)})`,
+      2,
+    );
+  }
+  const maps = IdMapsSchema.safeParse(raw);
+  if (!maps.success)
+    throw new CheckpointFileError(
+      file,
+      'schema',
+      `bad snapshot body: idMaps: ${describeIssues(maps.error.issues)}`,
+      2,
+    );
+  return idMapsRecord(maps.data, file);
 }
 
 const isDate = (value: unknown): value is string =>
@@ -289,11 +359,35 @@ function buildCheckpoint(body: Body, file: string): DecodedSnapshot {
       ? { message, retryable, at, cause }
       : { message, retryable, at };
   }
-  // Id maps are kept as JSON objects, which JSON.parse builds faster than any loop could. Their
-  // targets are not checked one by one: they were checked (ChangeSchema) before they were
-  // written, and the crc32 above proves these are the bytes written.
+  const idMaps = idMapsRecord(body.idMaps, file);
+  return {
+    seq: body.seq,
+    checkpoint: {
+      format: CHECKPOINT_FORMAT,
+      id: body.id,
+      status: body.status,
+      createdAt: body.createdAt,
+      updatedAt: body.updatedAt,
+      configDigest: body.configDigest,
+      units,
+      idMaps,
+      stats: body.stats,
+      meta: body.meta,
+    },
+  };
+}
+
+/**
+ * Id maps are kept as JSON objects, which JSON.parse builds faster than any loop could. Their
+ * targets are not checked one by one: they were checked (ChangeSchema) before they were written,
+ * and the crc32 proves these are the bytes written.
+ */
+function idMapsRecord(
+  entries: readonly (readonly [string, Record<string, MappedId>])[],
+  file: string,
+): Checkpoint['idMaps'] {
   const idMaps: Record<string, Record<string, MappedId>> = {};
-  for (const [name, map] of body.idMaps) {
+  for (const [name, map] of entries) {
     if (Object.hasOwn(idMaps, name)) {
       throw new CheckpointFileError(
         file,
@@ -311,19 +405,5 @@ function buildCheckpoint(body: Body, file: string): DecodedSnapshot {
       });
     else idMaps[name] = map;
   }
-  return {
-    seq: body.seq,
-    checkpoint: {
-      format: CHECKPOINT_FORMAT,
-      id: body.id,
-      status: body.status,
-      createdAt: body.createdAt,
-      updatedAt: body.updatedAt,
-      configDigest: body.configDigest,
-      units,
-      idMaps,
-      stats: body.stats,
-      meta: body.meta,
-    },
-  };
+  return idMaps;
 }
