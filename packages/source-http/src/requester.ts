@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { RateLimitInfo } from '@checkpointkit/core';
@@ -8,7 +9,7 @@ import { type Auth, applyAuth, redactor } from './auth.js';
 import { HttpAuthError, HttpBodyError, HttpRequestError, type PageLocation } from './errors.js';
 import { type CachedPage, keptHeaders, type PageCache, revalidatedHeaders } from './page-cache.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
-import { type Answer, isNetworkError, StatusFailure, serverWaitMs, sleep } from './retry.js';
+import { type Answer, isNetworkError, StatusFailure, serverWaitMs } from './retry.js';
 
 export interface Fetched {
   headers: Headers;
@@ -33,9 +34,10 @@ const FIRST_BACKOFF_MS = 300;
 /**
  * Fetches one page with undici's `request` (the client under Node's fetch), through its redirect
  * interceptor; gzip, deflate and brotli bodies are decoded with node:zlib (undici's decompress
- * interceptor prints an experimental-feature warning into the user's output). p-retry tries again on 408/429/5xx and network errors, a body cut
- * short included, with exponential backoff and jitter; on 413/429/503 it first waits out what the
- * server asked for (`Retry-After` in seconds or as an HTTP date, or the rate limit's reset).
+ * interceptor prints an experimental-feature warning into the user's output). p-retry tries
+ * again on 408/429/5xx and network errors, a body cut short included, with exponential backoff
+ * and jitter; on 413/429/503 it first waits out what the server asked for (`Retry-After` in
+ * seconds or as an HTTP date, or the rate limit's reset).
  *
  * Not ky on fetch (used before): per request ky builds the Request twice, clones it and composes
  * an abort signal, and fetch adds its own WHATWG work; on a 200-page collection from 127.0.0.1
@@ -117,7 +119,7 @@ export class Requester {
         if (wait === undefined) return;
         // Longer than we are willing to wait: fail now (retryable by the next run).
         if (wait > maxRetryDelay) throw error;
-        await sleep(wait, signal);
+        await delay(wait, undefined, { signal });
       },
     });
   }

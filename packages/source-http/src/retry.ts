@@ -70,19 +70,3 @@ export function serverWaitMs(response: Answer, now: Date): number | undefined {
   const reset = rateLimitFromHeaders(response.headers, now)?.resetAt;
   return reset === undefined ? undefined : Math.max(0, Date.parse(reset) - now.getTime());
 }
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

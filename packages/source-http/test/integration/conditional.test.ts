@@ -15,17 +15,8 @@ import {
 } from '../../src/index.js';
 import { collect } from '../helpers.js';
 import { startCursorApi } from '../servers/cursor-api.js';
-import { startJsonServer } from '../servers/json-server.js';
+import { POSTS, postsDb, startJsonServer } from '../servers/json-server.js';
 
-const POSTS = 23;
-const db = () => ({
-  posts: Array.from({ length: POSTS }, (_, i) => ({ id: i + 1, title: `post ${i + 1}` })),
-  comments: Array.from({ length: POSTS * 2 }, (_, i) => ({
-    id: i + 1,
-    postId: (i % POSTS) + 1,
-    body: `comment ${i + 1}`,
-  })),
-});
 const sorted = (records: readonly HttpRecord[]) =>
   records.map((r) => `${r.unit} ${JSON.stringify(r.data)}`).sort();
 
@@ -33,7 +24,7 @@ describe('conditional requests (ETag / If-None-Match) against json-server', () =
   let server: Awaited<ReturnType<typeof startJsonServer>>;
   let scratch: string;
   beforeAll(async () => {
-    server = await startJsonServer(db());
+    server = await startJsonServer(postsDb());
     scratch = mkdtempSync(join(tmpdir(), 'checkpointkit-http-cache-'));
   });
   afterAll(async () => {

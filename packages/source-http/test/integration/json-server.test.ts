@@ -1,24 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpSource, linkHeader, offsetLimit, pageNumber } from '../../src/index.js';
 import { collect } from '../helpers.js';
-import { startJsonServer } from '../servers/json-server.js';
+import { POSTS, postsDb, startJsonServer } from '../servers/json-server.js';
 
-const POSTS = 23;
-const db = () => ({
-  posts: Array.from({ length: POSTS }, (_, i) => ({ id: i + 1, title: `post ${i + 1}` })),
-  comments: Array.from({ length: POSTS * 2 }, (_, i) => ({
-    id: i + 1,
-    postId: (i % POSTS) + 1,
-    body: `comment ${i + 1}`,
-  })),
-});
 const ids = (records: readonly { data: unknown }[]) =>
   records.map((r) => (r.data as { id: number }).id);
 
 describe('json-server (page and offset pagination, Link headers)', () => {
   let server: Awaited<ReturnType<typeof startJsonServer>>;
   beforeAll(async () => {
-    server = await startJsonServer(db());
+    server = await startJsonServer(postsDb());
   });
   afterAll(() => server.close());
 

@@ -32,3 +32,16 @@ export async function startJsonServer(
       }),
   };
 }
+
+/** Posts in the fixture database. */
+export const POSTS = 23;
+
+/** The tests' database: 23 posts, two comments each. */
+export const postsDb = () => ({
+  posts: Array.from({ length: POSTS }, (_, i) => ({ id: i + 1, title: `post ${i + 1}` })),
+  comments: Array.from({ length: POSTS * 2 }, (_, i) => ({
+    id: i + 1,
+    postId: (i % POSTS) + 1,
+    body: `comment ${i + 1}`,
+  })),
+});

@@ -63,6 +63,8 @@ const MapObject = z.custom<Record<string, MappedId>>(
   'expected an object',
 );
 
+const IdMapsSchema = z.array(z.tuple([z.string().min(1), MapObject]));
+
 const BodySchema = z.strictObject({
   id: z.string().min(1),
   seq: z.number().int().nonnegative(),
@@ -93,7 +95,7 @@ const BodySchema = z.strictObject({
       ]),
     ),
   }),
-  idMaps: z.array(z.tuple([z.string().min(1), MapObject])),
+  idMaps: IdMapsSchema,
 });
 type Body = z.infer<typeof BodySchema>;
 
@@ -240,8 +242,6 @@ function splitIdMaps(data: Buffer): { head: string; idMaps: Buffer } | null {
   if (idMaps.length <= 2) return null;
   return { head: `${data.toString('utf8', 0, at + ID_MAPS_FIELD.length)}[]}`, idMaps };
 }
-
-const IdMapsSchema = z.array(z.tuple([z.string().min(1), MapObject]));
 
 /**
  * Id maps are parsed when first used, not at open: at a million mappings they are half of a
