@@ -17,7 +17,7 @@ import type { FileEvent } from '../discovery/watch.js';
 import { folderPatterns, readSettings } from '../settings.js';
 import { Throttle } from '../util/throttle.js';
 import type { CheckpointEntry } from './entry.js';
-import { lockOwnerOf, readCheckpointFiles } from './read-entry.js';
+import { lockOwnerOf, type ReadClock, readCheckpointFiles } from './read-entry.js';
 
 /** More file events than this in one batch count as a bulk change: rescan instead. */
 export const BULK_EVENTS = 200;
@@ -54,12 +54,18 @@ export class CheckpointRegistry implements vscode.Disposable {
   #exploring = 0;
   #lockPoll: ReturnType<typeof setInterval> | undefined;
   #scan: Promise<void> | null = null;
+  readonly #clock: ReadClock = { parseMs: 0 };
   #rescan = false;
   #scanned = false;
 
   /** How many workspace searches ran (live updates must not add any). */
   get scanCount(): number {
     return this.#scans;
+  }
+
+  /** Event-loop time spent parsing checkpoint files so far, in ms (the benchmark reports it). */
+  get parseMs(): number {
+    return this.#clock.parseMs;
   }
 
   /** How many times an entry's files were read (live updates are throttled). */
@@ -178,7 +184,7 @@ export class CheckpointRegistry implements vscode.Disposable {
     this.#reading.add(entry.key);
     this.#reads.set(entry.key, (this.#reads.get(entry.key) ?? 0) + 1);
     try {
-      const state = await readCheckpointFiles(entry.folder, entry.files);
+      const state = await readCheckpointFiles(entry.folder, entry.files, this.#clock);
       if (this.#entries.get(entry.key) !== entry) return;
       entry.state = state;
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });

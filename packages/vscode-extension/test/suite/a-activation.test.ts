@@ -32,6 +32,21 @@ suite('activation', () => {
     await vscode.commands.executeCommand('checkpointkit.checkpoints.focus');
   });
 
+  test('the timings the benchmark splits its figures with are filled in by the first scan', async () => {
+    const kit = await api();
+    const deadline = Date.now() + 20_000;
+    while (kit.timings.firstTreeMs === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    const { listedMs, firstTreeMs } = kit.timings;
+    assert.ok(listedMs !== null && firstTreeMs !== null, 'listed and populated');
+    assert.ok(firstTreeMs >= listedMs, `populated (${firstTreeMs}) after listed (${listedMs})`);
+    assert.ok(kit.registry.parseMs > 0, 'the reads counted their parsing time');
+    assert.ok(
+      kit.registry.parseMs < 60_000,
+      `a plausible parsing time: ${kit.registry.parseMs} ms`,
+    );
+  });
+
   test('a trusted workspace is what the main suite runs in', () => {
     assert.equal(vscode.workspace.isTrusted, true);
   });
