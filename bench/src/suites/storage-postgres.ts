@@ -88,6 +88,10 @@ interface WorkersFigure {
   /** The same two, from 20% to 80% of the units done: no start-up, no tail. */
   steadyClientCpuMsPerUnit: number;
   steadyServerCpuMsPerUnit: number | undefined;
+  /** Statements the workers sent per unit in the steady state: the store's work, which no machine load changes. */
+  steadyQueriesPerUnit: number;
+  /** Times per unit the kernel took a core away from a worker that still wanted it (steady state). */
+  steadyPreemptionsPerUnit: number;
 }
 
 /** A worker's report: its CPU ms and units done so far, and when it arrived. */
@@ -95,6 +99,8 @@ interface Tick {
   at: number;
   cpuMs: number;
   units: number;
+  queries: number;
+  preemptions: number;
 }
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -174,9 +180,16 @@ async function workers(
       const lines = (rest + text).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        const tick = /^tick (\S+) (\d+)$/.exec(line);
-        if (tick)
-          ticks[n]!.push({ at: performance.now(), cpuMs: Number(tick[1]), units: Number(tick[2]) });
+        const tick = /^tick (\S+) (\d+) (\d+) (\d+)$/.exec(line);
+        if (tick) {
+          const [cpuMs, units, queries, preemptions] = tick.slice(1).map(Number) as [
+            number,
+            number,
+            number,
+            number,
+          ];
+          ticks[n]!.push({ at: performance.now(), cpuMs, units, queries, preemptions });
+        }
         const done = /^cpu-ms (\S+)$/.exec(line);
         if (done) clientCpuMs += Number(done[1]);
       }
@@ -201,6 +214,8 @@ async function workers(
     serverCpuMsPerUnit: dataDir ? serverCpu / WORKER_UNITS : undefined,
     steadyClientCpuMsPerUnit: steady.clientCpuMs / steady.units,
     steadyServerCpuMsPerUnit: dataDir ? steady.serverCpuMs / steady.units : undefined,
+    steadyQueriesPerUnit: steady.queries / steady.units,
+    steadyPreemptionsPerUnit: steady.preemptions / steady.units,
   };
 }
 
@@ -211,7 +226,13 @@ async function workers(
 function steadyWindow(
   ticks: Tick[][],
   server: { at: number; cpuMs: number }[],
-): { units: number; clientCpuMs: number; serverCpuMs: number } {
+): {
+  units: number;
+  clientCpuMs: number;
+  serverCpuMs: number;
+  queries: number;
+  preemptions: number;
+} {
   const events = ticks.flat().sort((a, b) => a.at - b.at);
   const latest = ticks.map(() => 0);
   const doneAt = (fraction: number): number => {
@@ -229,16 +250,17 @@ function steadyWindow(
     list.reduce((best, item) =>
       Math.abs(item.at - time) < Math.abs(best.at - time) ? item : best,
     );
-  let units = 0;
-  let clientCpuMs = 0;
+  const sum = { units: 0, clientCpuMs: 0, queries: 0, preemptions: 0 };
   for (const list of ticks) {
     const a = at(list, from);
     const b = at(list, to);
-    units += b.units - a.units;
-    clientCpuMs += b.cpuMs - a.cpuMs;
+    sum.units += b.units - a.units;
+    sum.clientCpuMs += b.cpuMs - a.cpuMs;
+    sum.queries += b.queries - a.queries;
+    sum.preemptions += b.preemptions - a.preemptions;
   }
   const serverCpuMs = server.length > 1 ? at(server, to).cpuMs - at(server, from).cpuMs : 0;
-  return { units, clientCpuMs, serverCpuMs };
+  return { ...sum, serverCpuMs };
 }
 
 async function scaling(url: string, dataDir: string | undefined): Promise<void> {
@@ -259,7 +281,7 @@ async function scaling(url: string, dataDir: string | undefined): Promise<void> 
     const fixed = ((storeCpu(f) - steadyCpu(f)) * WORKER_UNITS) / count;
     note(
       `${count} worker${count === 1 ? '' : 's'}, ${WORKER_UNITS} units (${PAGE_LATENCY_MS} ms of I/O per page)`,
-      `${f.unitsPerSecond.toFixed(0)} units/s; CPU ms per unit over the whole run: workers ${ms(f.clientCpuMsPerUnit)}, server ${dataDir ? ms(f.serverCpuMsPerUnit) : 'not measured (DATABASE_URL)'}; in the steady state: workers ${ms(f.steadyClientCpuMsPerUnit)}, server ${ms(f.steadyServerCpuMsPerUnit)}; fixed cost per worker ≈ ${fixed.toFixed(0)} CPU ms`,
+      `${f.unitsPerSecond.toFixed(0)} units/s; CPU ms per unit over the whole run: workers ${ms(f.clientCpuMsPerUnit)}, server ${dataDir ? ms(f.serverCpuMsPerUnit) : 'not measured (DATABASE_URL)'}; in the steady state: workers ${ms(f.steadyClientCpuMsPerUnit)}, server ${ms(f.steadyServerCpuMsPerUnit)}, ${f.steadyQueriesPerUnit.toFixed(2)} statements and ${f.steadyPreemptionsPerUnit.toFixed(2)} preemptions of a worker per unit; fixed cost per worker ≈ ${fixed.toFixed(0)} CPU ms`,
     );
   }
   for (const count of [2, 4]) {
@@ -288,10 +310,25 @@ async function scaling(url: string, dataDir: string | undefined): Promise<void> 
   await store.close();
 }
 
+/** Times the kernel took the CPU from this process's main thread while it could still run. */
+function preemptions(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+}
+
 /** One worker of the scaling figure: claims units until none is left. */
 async function worker(): Promise<void> {
   const env = (name: string) => process.env[name] ?? '';
   const store = postgresStore({ schema: env('SCHEMA'), migrate: false, maxConnections: 4 });
+  // Statements sent, counted on every connection the pool opens (pool.query goes through them).
+  let queries = 0;
+  store.pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      queries += 1;
+      return query(...args);
+    };
+  });
   const source: Source<number> = {
     units: () => Array.from({ length: WORKER_UNITS }, (_, i) => ({ key: `unit/${i}` })),
     async *read() {
@@ -342,7 +379,9 @@ async function worker(): Promise<void> {
     const used = process.cpuUsage(cpu);
     return (used.user + used.system) / 1000;
   };
-  const ticker = setInterval(() => process.stdout.write(`tick ${cpuMs()} ${units}\n`), TICK_MS);
+  const report = () =>
+    process.stdout.write(`tick ${cpuMs()} ${units} ${queries} ${preemptions()}\n`);
+  const ticker = setInterval(report, TICK_MS);
   await pipeline({
     run,
     source,
@@ -354,7 +393,7 @@ async function worker(): Promise<void> {
     concurrency: 8,
     claimBatch: 20,
   });
-  process.stdout.write(`tick ${cpuMs()} ${units}\n`);
+  report();
   clearInterval(ticker);
   await run.finish();
   const used = process.cpuUsage(cpu);
