@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { always, type Checkpoint, openRun } from '@checkpointkit/core';
+import { always, type Checkpoint, openRun, type Unit } from '@checkpointkit/core';
 import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
 import writeFileAtomic from 'write-file-atomic';
 import { hugeCheckpoint, MAPPINGS, UNITS, writeStoreFiles } from '../huge.js';
@@ -39,6 +39,48 @@ async function pairedMedians(
   }
   const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
   return [median(times[0]), median(times[1])];
+}
+
+/**
+ * The least any open of the huge checkpoint costs while `units` is a plain object, whatever the
+ * file's layout: read the file, make the million key strings (one JSON.parse of the keys alone),
+ * build a million unit objects and insert them under those new strings. The same against a `Map`
+ * says what changing the contract would buy. Both against the JSON.parse baseline of the open.
+ */
+async function openFloor(dir: string, plainPath: string): Promise<void> {
+  const store = fileStore({ dir });
+  const units = (await store.load(ID))!.units;
+  await store.close();
+  const keysJson = JSON.stringify(Object.keys(units));
+  const values = Object.values(units);
+  const build = (insert: (key: string, unit: Unit) => void) => {
+    const keys = JSON.parse(keysJson) as string[];
+    for (let i = 0; i < keys.length; i++) {
+      const { status, attempts, cursor, done, total, startedAt, completedAt, error } = values[i]!;
+      insert(keys[i]!, { status, attempts, cursor, done, total, startedAt, completedAt, error });
+    }
+  };
+  const snapshot = join(dir, checkpointFileName(ID));
+  const [record, parse] = await pairedMedians(
+    async () => {
+      await readFile(snapshot);
+      const record: Record<string, Unit> = {};
+      build((key, unit) => {
+        record[key] = unit;
+      });
+    },
+    async () => JSON.parse(await readFile(plainPath, 'utf8')),
+    3,
+  );
+  const map = await timeMedian(async () => {
+    await readFile(snapshot);
+    const map = new Map<string, Unit>();
+    build((key, unit) => map.set(key, unit));
+  }, 3);
+  note(
+    'the least an open can cost with units as a plain object (read, 1M key strings, 1M unit objects inserted)',
+    `${record.toFixed(0)} ms = ${(record / parse).toFixed(2)}x the JSON.parse baseline; into a Map instead: ${map.toFixed(0)} ms = ${(map / parse).toFixed(2)}x`,
+  );
 }
 
 async function hugeCheckpointFigures(dir: string): Promise<void> {
@@ -77,6 +119,7 @@ async function hugeCheckpointFigures(dir: string): Promise<void> {
     kind: 'overhead',
     goal: 0.5,
   });
+  await openFloor(dir, plainPath);
   // Memory held once open: the heap (and buffers) the loaded state keeps, after a full GC.
   const held = async (open: () => Promise<unknown>) => {
     const gc = (globalThis as { gc?: () => void }).gc;
