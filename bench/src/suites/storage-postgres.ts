@@ -129,14 +129,18 @@ function serverCpuMs(dataDir: string): number {
   return (ticks / CLOCK_TICKS) * 1000;
 }
 
-/** Starts `count` worker processes on one checkpoint; measures them once all ended. */
+/**
+ * Starts `count` worker processes on one shared checkpoint, or (`apart`) each on a checkpoint of
+ * its own with an equal share of the units; measures them once all ended.
+ */
 async function workers(
   url: string,
   schema: string,
   count: number,
   dataDir: string | undefined,
+  apart = false,
 ): Promise<WorkersFigure> {
-  const id = `bench:workers-${count}`;
+  const id = `bench:workers-${count}${apart ? '-apart' : ''}`;
   const file = fileURLToPath(import.meta.url);
   const children = Array.from({ length: count }, (_, n) =>
     spawn(process.execPath, ['--import', 'tsx', file], {
@@ -145,7 +149,8 @@ async function workers(
         CK_BENCH_WORKER: '1',
         DATABASE_URL: url,
         SCHEMA: schema,
-        ID: id,
+        ID: apart ? `${id}-w${n}` : id,
+        UNITS: String(apart ? WORKER_UNITS / count : WORKER_UNITS),
         WORKER: `w${n}`,
       },
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -269,20 +274,29 @@ async function scaling(url: string, dataDir: string | undefined): Promise<void> 
   await store.pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await store.migrate();
   const figures = new Map<number, WorkersFigure>();
-  for (const count of [1, 2, 4]) figures.set(count, await workers(url, schema, count, dataDir));
+  const apart = new Map<number, WorkersFigure>();
+  for (const count of [1, 2, 4]) {
+    figures.set(count, await workers(url, schema, count, dataDir));
+    if (count > 1) apart.set(count, await workers(url, schema, count, dataDir, true));
+  }
   const storeCpu = (f: WorkersFigure) => f.clientCpuMsPerUnit + (f.serverCpuMsPerUnit ?? 0);
   const steadyCpu = (f: WorkersFigure) =>
     f.steadyClientCpuMsPerUnit + (f.steadyServerCpuMsPerUnit ?? 0);
   const ms = (value: number | undefined) =>
     value === undefined ? 'not measured' : value.toFixed(3);
   const one = figures.get(1)!;
-  for (const [count, f] of figures) {
+  const describe = (count: number, f: WorkersFigure, how: string) => {
     // What the whole run cost beyond its units at the steady rate, per worker.
     const fixed = ((storeCpu(f) - steadyCpu(f)) * WORKER_UNITS) / count;
     note(
-      `${count} worker${count === 1 ? '' : 's'}, ${WORKER_UNITS} units (${PAGE_LATENCY_MS} ms of I/O per page)`,
+      `${count} worker${count === 1 ? '' : 's'}${how}, ${WORKER_UNITS} units (${PAGE_LATENCY_MS} ms of I/O per page)`,
       `${f.unitsPerSecond.toFixed(0)} units/s; CPU ms per unit over the whole run: workers ${ms(f.clientCpuMsPerUnit)}, server ${dataDir ? ms(f.serverCpuMsPerUnit) : 'not measured (DATABASE_URL)'}; in the steady state: workers ${ms(f.steadyClientCpuMsPerUnit)}, server ${ms(f.steadyServerCpuMsPerUnit)}, ${f.steadyQueriesPerUnit.toFixed(2)} statements and ${f.steadyPreemptionsPerUnit.toFixed(2)} preemptions of a worker per unit; fixed cost per worker ≈ ${fixed.toFixed(0)} CPU ms`,
     );
+  };
+  for (const [count, f] of figures) {
+    describe(count, f, count === 1 ? '' : ', one shared checkpoint');
+    const control = apart.get(count);
+    if (control) describe(count, control, ', each on a checkpoint of its own');
   }
   for (const count of [2, 4]) {
     const many = figures.get(count)!;
@@ -298,6 +312,14 @@ async function scaling(url: string, dataDir: string | undefined): Promise<void> 
       baseline: { label: '1 worker', value: steadyCpu(one), unit: 'CPU ms/unit' },
       kind: 'overhead',
       goal: 1,
+    });
+    // The control: the same processes on the same machine, without the sharing. What the shared
+    // checkpoint costs is the difference; the rest is the machine (cores taken, caches shared).
+    report({
+      what: `the same, ${count} workers sharing one checkpoint against ${count} workers on checkpoints of their own (same machine load, no sharing)`,
+      subject: { label: 'sharing', value: steadyCpu(many), unit: 'CPU ms/unit' },
+      baseline: { label: 'apart', value: steadyCpu(apart.get(count)!), unit: 'CPU ms/unit' },
+      kind: 'overhead',
     });
     report({
       what: `the same over the whole run of ${WORKER_UNITS} units, start-up and tail included`,
@@ -330,7 +352,7 @@ async function worker(): Promise<void> {
     };
   });
   const source: Source<number> = {
-    units: () => Array.from({ length: WORKER_UNITS }, (_, i) => ({ key: `unit/${i}` })),
+    units: () => Array.from({ length: Number(env('UNITS')) }, (_, i) => ({ key: `unit/${i}` })),
     async *read() {
       await sleep(PAGE_LATENCY_MS);
       yield { items: [1], cursor: 1 };
