@@ -77,6 +77,7 @@ suite('commands', () => {
   });
 
   test('Reset Failed Units sets every failed unit pending again, keeping its cursor', async () => {
+    const failingBefore = kit.view.badge?.value ?? 0;
     const outcome = await run('checkpointkit.resetFailed', await nodeOf(kit, FIXTURE.failing));
     assert.equal(outcome?.ok, true, outcome?.message);
     assert.match(ui.last(), /reset 2 failed units of "github:acme\/pulls"/);
@@ -102,6 +103,7 @@ suite('commands', () => {
     const item = kit.provider.getTreeItem(await nodeOf(kit, FIXTURE.failing));
     assert.match(String(item.description), /^33\.3% · \d+ (s|min) ago|^33\.3% · just now/);
     assert.doesNotMatch(String(item.contextValue), /hasFailed/);
+    assert.equal(kit.view.badge?.value, failingBefore - 1, 'the badge counts one checkpoint less');
   });
 
   test('from the palette, Reset Failed Units asks which checkpoint, among those with failures', async () => {
