@@ -11,6 +11,7 @@ import { CheckpointFormatError } from '@checkpointkit/core';
  * - `mismatch`: files that belong to another checkpoint id
  * - `lost`: a journal that ends before the last batch that was acknowledged (it was cut or
  *   replaced: a crash tears only the batch in flight)
+ * - `size`: a file larger than one read can hold (2 GiB), left unread
  */
 export type CheckpointFileErrorKind =
   | 'json'
@@ -20,7 +21,8 @@ export type CheckpointFileErrorKind =
   | 'sequence'
   | 'missing'
   | 'mismatch'
-  | 'lost';
+  | 'lost'
+  | 'size';
 
 /**
  * A checkpoint snapshot or journal that cannot be read. Names the file, the line (1-based, when

@@ -20,7 +20,6 @@ import {
   FailureCauseSchema,
   IsoDateSchema,
   type Json,
-  type MappedId,
   RunStatusSchema,
   type Unit,
   type UnitStatus,
@@ -30,6 +29,7 @@ import { describeIssues, toBuffer } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
 import { jsonFailure } from './json-error.js';
+import { deferIdMaps, IdMapsSchema, idMapsRecord, splitIdMaps } from './snapshot-id-maps.js';
 import { assertKnownVersions } from './version.js';
 
 /** Version of the snapshot encoding inside the `checkpointkit/1` format. */
@@ -58,13 +58,6 @@ const HeaderSchema = z.strictObject({
 });
 
 const Column = z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
-const MapObject = z.custom<Record<string, MappedId>>(
-  (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
-  'expected an object',
-);
-
-const IdMapsSchema = z.array(z.tuple([z.string().min(1), MapObject]));
-
 const BodySchema = z.strictObject({
   id: z.string().min(1),
   seq: z.number().int().nonnegative(),
@@ -169,9 +162,18 @@ export function encodeSnapshot(checkpoint: Checkpoint, seq: number): Buffer {
   return Buffer.concat([Buffer.from(head, 'utf8'), data, Buffer.from(TAIL, 'utf8')]);
 }
 
-/** Decodes a snapshot, or throws {@link CheckpointFileError} naming `file`, the line and the cause. */
-export function decodeSnapshot(input: Uint8Array | string, file: string): DecodedSnapshot {
-  const bytes = toBuffer(input);
+/** How many of a snapshot's first bytes {@link checkSnapshotLength} needs to see. */
+export const SNAPSHOT_HEAD_BYTES = 4096;
+
+/** What a snapshot's first line says: where the body starts, its length and its crc32. */
+interface SnapshotHeader {
+  start: number;
+  size: number;
+  crc32: string;
+}
+
+/** Decodes a snapshot's first line (from the whole file or its first bytes), or throws. */
+function decodeHeader(bytes: Buffer, file: string): SnapshotHeader {
   const fail = (kind: CheckpointFileError['kind'], reason: string, line?: number): never => {
     throw new CheckpointFileError(file, kind, reason, line);
   };
@@ -179,7 +181,7 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   const headerText = bytes.toString(
     'utf8',
     0,
-    newline < 0 ? Math.min(bytes.length, 4096) : newline,
+    newline < 0 ? Math.min(bytes.length, SNAPSHOT_HEAD_BYTES) : newline,
   );
   if (newline < 0 || !headerText.endsWith(HEADER_END)) {
     if (bytes.length === 0) fail('checksum', 'the snapshot is empty', 1);
@@ -195,16 +197,41 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   const parsed = HeaderSchema.safeParse(header);
   if (!parsed.success)
     fail('schema', `bad snapshot header: ${describeIssues(parsed.error.issues)}`, 1);
-  const { bytes: size, crc32 } = parsed.data!;
   if (JSON.stringify(parsed.data) !== `${headerText}null}`)
     fail('checksum', 'the snapshot header is not as written', 1);
-  const start = newline + 1;
-  if (bytes.length !== start + size + TAIL.length) {
-    fail(
+  return { start: newline + 1, size: parsed.data!.bytes, crc32: parsed.data!.crc32 };
+}
+
+/**
+ * Checks a snapshot's first line, and the file's length against the one it declares, from the
+ * file's first bytes ({@link SNAPSHOT_HEAD_BYTES} are enough) and its size. Throws the
+ * {@link CheckpointFileError} that {@link decodeSnapshot} would, so a reader refuses junk, or a
+ * snapshot cut short or grown, without reading all of it.
+ */
+export function checkSnapshotLength(head: Uint8Array, size: number, file: string): void {
+  checkLength(decodeHeader(toBuffer(head), file), size, file);
+}
+
+function checkLength(header: SnapshotHeader, size: number, file: string): void {
+  const declared = header.start + header.size + TAIL.length;
+  if (size !== declared) {
+    throw new CheckpointFileError(
+      file,
       'checksum',
-      `the snapshot is ${bytes.length} bytes, its header says ${start + size + TAIL.length} (cut short or appended to)`,
+      `the snapshot is ${size} bytes, its header says ${declared} (cut short or appended to)`,
     );
   }
+}
+
+/** Decodes a snapshot, or throws {@link CheckpointFileError} naming `file`, the line and the cause. */
+export function decodeSnapshot(input: Uint8Array | string, file: string): DecodedSnapshot {
+  const bytes = toBuffer(input);
+  const fail = (kind: CheckpointFileError['kind'], reason: string, line?: number): never => {
+    throw new CheckpointFileError(file, kind, reason, line);
+  };
+  const header = decodeHeader(bytes, file);
+  checkLength(header, bytes.length, file);
+  const { start, size, crc32 } = header;
   if (bytes.toString('utf8', start + size) !== TAIL)
     fail('checksum', 'the snapshot does not end as written', 3);
   const data = bytes.subarray(start, start + size);
@@ -223,71 +250,6 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   const decoded = buildCheckpoint(body.data!, file);
   if (split) deferIdMaps(decoded.checkpoint, split.idMaps, file);
   return decoded;
-}
-
-/** Where the units end and the id maps (the body's last field) begin. */
-const ID_MAPS_FIELD = Buffer.from('},"idMaps":');
-
-/**
- * Splits a body into its head (everything but the id maps, which become `[]`) and the id maps'
- * JSON (a copy, so the file's buffer can go). The last match is the field: the same text in a
- * cursor comes before it, and inside the maps (strings and numbers only) any quote is escaped.
- * Null when there are no maps to defer.
- */
-function splitIdMaps(data: Buffer): { head: string; idMaps: Buffer } | null {
-  const at = data.lastIndexOf(ID_MAPS_FIELD);
-  if (at < 0 || data[data.length - 1] !== 0x7d /* } */) return null;
-  const idMaps = Buffer.from(data.subarray(at + ID_MAPS_FIELD.length, data.length - 1));
-  // `[]` needs no deferring: read it whole with the rest.
-  if (idMaps.length <= 2) return null;
-  return { head: `${data.toString('utf8', 0, at + ID_MAPS_FIELD.length)}[]}`, idMaps };
-}
-
-/**
- * Id maps are parsed when first used, not at open: at a million mappings they are half of a
- * snapshot's parse, and a job that only resumes its units never needs them. `checkpoint.idMaps`
- * is an accessor until then, which replaces itself with the parsed record (structuredClone,
- * JSON.stringify and the reducer all go through it). The bytes were checked with the crc32.
- */
-function deferIdMaps(checkpoint: Checkpoint, json: Buffer, file: string): void {
-  const settle = (value: Checkpoint['idMaps']) => {
-    Object.defineProperty(checkpoint, 'idMaps', {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-    return value;
-  };
-  Object.defineProperty(checkpoint, 'idMaps', {
-    enumerable: true,
-    configurable: true,
-    get: () => settle(parseIdMaps(json, file)),
-    set: settle,
-  });
-}
-
-function parseIdMaps(json: Buffer, file: string): Checkpoint['idMaps'] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json.toString('utf8'));
-  } catch (error) {
-    throw new CheckpointFileError(
-      file,
-      'json',
-      `the snapshot's idMaps are not JSON (${jsonFailure(error)})`,
-      2,
-    );
-  }
-  const maps = IdMapsSchema.safeParse(raw);
-  if (!maps.success)
-    throw new CheckpointFileError(
-      file,
-      'schema',
-      `bad snapshot body: idMaps: ${describeIssues(maps.error.issues)}`,
-      2,
-    );
-  return idMapsRecord(maps.data, file);
 }
 
 const isDate = (value: unknown): value is string =>
@@ -375,35 +337,4 @@ function buildCheckpoint(body: Body, file: string): DecodedSnapshot {
       meta: body.meta,
     },
   };
-}
-
-/**
- * Id maps are kept as JSON objects, which JSON.parse builds faster than any loop could. Their
- * targets are not checked one by one: they were checked (ChangeSchema) before they were written,
- * and the crc32 proves these are the bytes written.
- */
-function idMapsRecord(
-  entries: readonly (readonly [string, Record<string, MappedId>])[],
-  file: string,
-): Checkpoint['idMaps'] {
-  const idMaps: Record<string, Record<string, MappedId>> = {};
-  for (const [name, map] of entries) {
-    if (Object.hasOwn(idMaps, name)) {
-      throw new CheckpointFileError(
-        file,
-        'schema',
-        `bad snapshot body: id map "${name}" appears twice`,
-        2,
-      );
-    }
-    if (name === '__proto__')
-      Object.defineProperty(idMaps, name, {
-        value: map,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else idMaps[name] = map;
-  }
-  return idMaps;
 }

@@ -8,7 +8,8 @@ import {
   SNAPSHOT_SUFFIX,
 } from '../format/names.js';
 import { type ParsedFiles, parseFiles } from '../format/parse.js';
-import { type FileRead, readOrNull, readWithIdentity } from './io.js';
+import { checkSnapshotLength, SNAPSHOT_HEAD_BYTES } from '../format/snapshot.js';
+import { type FileRead, type FirstLook, readOrNull, readWithIdentity } from './io.js';
 
 /** The paths of one checkpoint's files in a store directory. */
 export interface CheckpointPaths {
@@ -48,11 +49,20 @@ export interface RawFiles {
  * it replaces the journal, so a journal read first is never newer than the snapshot read after
  * it: the pair always resolves to a state the writer acknowledged.
  */
-export async function readRaw(paths: CheckpointPaths): Promise<RawFiles> {
+export async function readRaw(
+  paths: CheckpointPaths,
+  options: { whole?: boolean } = {},
+): Promise<RawFiles> {
   // The mark first: it never names a batch the journal read after it does not hold.
   const ack = await readOrNull(paths.ack);
   const journal = await readWithIdentity(paths.journal);
-  const snapshot = await readOrNull(paths.snapshot);
+  // A snapshot whose first line or length shows damage is refused before it is read whole (a
+  // junk file of gigabytes with a snapshot's name); `whole` reads it anyway, for repair.
+  const look: FirstLook = {
+    bytes: SNAPSHOT_HEAD_BYTES,
+    check: (head, size) => checkSnapshotLength(head, size, paths.snapshot),
+  };
+  const snapshot = await readOrNull(paths.snapshot, options.whole ? undefined : look);
   return { journal, snapshot, ack };
 }
 

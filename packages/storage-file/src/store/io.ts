@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { CheckpointFileError } from '../format/errors.js';
 
 /** A file's bytes with the identity of the inode they were read from, or null when it is absent. */
 export interface FileRead {
@@ -14,8 +15,24 @@ export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
-/** Reads a whole file through one handle, so bytes and identity belong to the same inode. */
-export async function readWithIdentity(path: string): Promise<FileRead | null> {
+/** Node reads at most this many bytes into one buffer (2 GiB less one byte). */
+export const MAX_READ_BYTES = 2 ** 31 - 1;
+
+/**
+ * A look at a file before it is read whole: its first `bytes` and its size. Throws to refuse the
+ * file unread (junk, or a length that shows damage).
+ */
+export interface FirstLook {
+  bytes: number;
+  check(head: Buffer, size: number): void;
+}
+
+/**
+ * Reads a whole file through one handle, so bytes and identity belong to the same inode; null
+ * when it is absent. A file larger than one read can hold is refused unread with a
+ * {@link CheckpointFileError} naming it; `look`, if given, sees the file's first bytes first.
+ */
+export async function readWithIdentity(path: string, look?: FirstLook): Promise<FileRead | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY);
@@ -25,6 +42,19 @@ export async function readWithIdentity(path: string): Promise<FileRead | null> {
   }
   try {
     const stat = await handle.stat();
+    if (look) {
+      const head = Buffer.alloc(Math.min(stat.size, look.bytes));
+      // At position 0: a positioned read leaves the handle's own position where it was.
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      look.check(head.subarray(0, bytesRead), stat.size);
+    }
+    if (stat.size > MAX_READ_BYTES) {
+      throw new CheckpointFileError(
+        path,
+        'size',
+        `the file is ${(stat.size / 1024 ** 3).toFixed(1)} GiB, more than one read can hold (2 GiB); it was not read`,
+      );
+    }
     const bytes = await handle.readFile();
     return { bytes, dev: stat.dev, ino: stat.ino };
   } finally {
@@ -32,13 +62,9 @@ export async function readWithIdentity(path: string): Promise<FileRead | null> {
   }
 }
 
-export async function readOrNull(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
+/** The bytes of a whole file, or null when it is absent; as {@link readWithIdentity}. */
+export async function readOrNull(path: string, look?: FirstLook): Promise<Buffer | null> {
+  return (await readWithIdentity(path, look))?.bytes ?? null;
 }
 
 /**

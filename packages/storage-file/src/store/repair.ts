@@ -118,7 +118,7 @@ function emptyReport(id: string, exists: boolean): RepairReport {
 
 /** @internal the repair itself; the caller holds the checkpoint's lock. */
 export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise<RepairReport> {
-  const raw = await readRaw(at);
+  const raw = await readRaw(at, { whole: true });
   const report = emptyReport(id, raw.journal !== null || raw.snapshot !== null);
   if (!report.exists) return report;
   try {
