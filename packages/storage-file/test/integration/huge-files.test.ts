@@ -11,9 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CheckpointFileError,
   checkpointFileName,
+  type FileStoreWarning,
   fileStore,
   journalFileName,
-  type FileStoreWarning,
 } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
@@ -120,9 +120,7 @@ describe('files larger than one read can hold', () => {
       kind: 'size',
     });
     expect(await store.list()).toEqual([]);
-    expect(warnings.map((warning) => warning.message)).toEqual([
-      expect.stringContaining(journal),
-    ]);
+    expect(warnings.map((warning) => warning.message)).toEqual([expect.stringContaining(journal)]);
     await store.close();
     expect(await identity(journal)).toBe(before);
   });
