@@ -299,46 +299,38 @@ async function worker(): Promise<void> {
       return query(...args);
     };
   });
-  const source: Source<number> = {
-    units: () => Array.from({ length: Number(env('UNITS')) }, (_, i) => ({ key: `unit/${i}` })),
+  // Each page costs `latency` ms outside the database (none while warming up).
+  const source = (count: number, latency: number): Source<number> => ({
+    units: () => Array.from({ length: count }, (_, i) => ({ key: `unit/${i}` })),
     async *read() {
-      await sleep(PAGE_LATENCY_MS);
+      if (latency > 0) await sleep(latency);
       yield { items: [1], cursor: 1 };
     },
-  };
+  });
+  const join = (id: string) =>
+    openRun({
+      id,
+      store,
+      strategy: everyUnits(20),
+      signals: false,
+      worker: { id: env('WORKER'), leaseMs: 10_000 },
+    });
   // Warm up on a checkpoint of its own (the pool's connections, the JIT), as a job that has been
   // running for a while is: the figure is about the store, not about cold code.
-  const warm = await openRun({
-    id: `${env('ID')}:warm-up:${env('WORKER')}`,
-    store,
-    strategy: everyUnits(20),
-    signals: false,
-    worker: { id: env('WORKER'), leaseMs: 10_000 },
-  });
-  const warmSource: Source<number> = {
-    units: () => Array.from({ length: WARM_UP_UNITS }, (_, i) => ({ key: `unit/${i}` })),
-    async *read() {
-      yield { items: [1], cursor: 1 };
-    },
-  };
+  const warm = await join(`${env('ID')}:warm-up:${env('WORKER')}`);
   await pipeline({
     run: warm,
-    source: warmSource,
+    source: source(WARM_UP_UNITS, 0),
     sink: { write: () => undefined },
     concurrency: 8,
     claimBatch: 20,
   });
   await warm.finish();
-  const run = await openRun({
-    id: env('ID'),
-    store,
-    strategy: everyUnits(20),
-    signals: false,
-    worker: { id: env('WORKER'), leaseMs: 10_000 },
-  });
+  const measured = source(Number(env('UNITS')), PAGE_LATENCY_MS);
+  const run = await join(env('ID'));
   // Plan before the clock starts, like a job that has been running.
   await run.plan(
-    source.units({ run, signal: new AbortController().signal }) as Iterable<{ key: string }>,
+    measured.units({ run, signal: new AbortController().signal }) as Iterable<{ key: string }>,
   );
   await run.flush('planned');
   process.stdout.write('ready\n');
@@ -349,12 +341,11 @@ async function worker(): Promise<void> {
     const used = process.cpuUsage(cpu);
     return (used.user + used.system) / 1000;
   };
-  const report = () =>
-    process.stdout.write(`tick ${cpuMs()} ${units} ${queries} ${preemptions()}\n`);
-  const ticker = setInterval(report, TICK_MS);
+  const tick = () => process.stdout.write(`tick ${cpuMs()} ${units} ${queries} ${preemptions()}\n`);
+  const ticker = setInterval(tick, TICK_MS);
   await pipeline({
     run,
-    source,
+    source: measured,
     sink: {
       write: (items) => {
         units += items.length;
@@ -363,11 +354,10 @@ async function worker(): Promise<void> {
     concurrency: 8,
     claimBatch: 20,
   });
-  report();
+  tick();
   clearInterval(ticker);
   await run.finish();
-  const used = process.cpuUsage(cpu);
-  process.stdout.write(`cpu-ms ${(used.user + used.system) / 1000}\n`);
+  process.stdout.write(`cpu-ms ${cpuMs()}\n`);
   await store.close();
 }
 

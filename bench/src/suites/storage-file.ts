@@ -122,11 +122,10 @@ async function hugeCheckpointFigures(dir: string): Promise<void> {
   await openFloor(dir, plainPath);
   // Memory held once open: the heap (and buffers) the loaded state keeps, after a full GC.
   const held = async (open: () => Promise<unknown>) => {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
+    gc();
     const before = process.memoryUsage();
     const value = await open();
-    gc?.();
+    gc();
     const after = process.memoryUsage();
     const bytes = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
     void value;

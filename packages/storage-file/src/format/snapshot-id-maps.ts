@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { describeIssues } from './bytes.js';
 import { CheckpointFileError } from './errors.js';
 import { jsonFailure } from './json-error.js';
+import { setKey } from './records.js';
 
 const MapObject = z.custom<Record<string, MappedId>>(
   (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
@@ -99,14 +100,7 @@ export function idMapsRecord(
         2,
       );
     }
-    if (name === '__proto__')
-      Object.defineProperty(idMaps, name, {
-        value: map,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else idMaps[name] = map;
+    setKey(idMaps, name, map);
   }
   return idMaps;
 }

@@ -29,6 +29,7 @@ import { describeIssues, toBuffer } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
 import { jsonFailure } from './json-error.js';
+import { setKey } from './records.js';
 import { deferIdMaps, IdMapsSchema, idMapsRecord, splitIdMaps } from './snapshot-id-maps.js';
 import { assertKnownVersions } from './version.js';
 
@@ -306,14 +307,7 @@ function buildCheckpoint(body: Body, file: string): DecodedSnapshot {
       completedAt: c as string | null,
       error: null,
     };
-    if (key === '__proto__')
-      Object.defineProperty(units, key, {
-        value: unit,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else units[key as string] = unit;
+    setKey(units, key as string, unit);
   }
   for (const [index, message, retryable, at, cause] of columns.errors) {
     if (index >= n) bad('errors', index);

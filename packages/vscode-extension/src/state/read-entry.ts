@@ -71,7 +71,7 @@ export interface ReadClock {
 export async function readCheckpointFiles(
   folder: vscode.WorkspaceFolder,
   files: CheckpointFiles<vscode.Uri>,
-  clock: ReadClock = { parseMs: 0 },
+  clock: ReadClock,
 ): Promise<EntryState> {
   const timed = <T>(parse: () => T): T => {
     const start = performance.now();
