@@ -12,6 +12,35 @@ export interface Suite {
 }
 
 /** Median wall time in milliseconds of `repeat` calls of `fn`, after `warmup` unmeasured calls. */
+/**
+ * Median times of `subject` and `baseline`, run in turns after a warm-up of each, with a full GC
+ * before each run when `--expose-gc` is on: a slow stretch of the machine, or the garbage of what
+ * ran before, falls on both instead of on whichever ran first.
+ */
+export async function timeMedians(
+  subject: () => unknown | Promise<unknown>,
+  baseline: () => unknown | Promise<unknown>,
+  repeat = 7,
+): Promise<{ subject: number; baseline: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  await baseline();
+  await subject();
+  const times = { subject: [] as number[], baseline: [] as number[] };
+  for (let i = 0; i < repeat; i++) {
+    for (const [name, fn] of [
+      ['baseline', baseline],
+      ['subject', subject],
+    ] as const) {
+      gc?.();
+      const start = performance.now();
+      await fn();
+      times[name].push(performance.now() - start);
+    }
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
+  return { subject: median(times.subject), baseline: median(times.baseline) };
+}
+
 export async function timeMedian(
   fn: () => unknown | Promise<unknown>,
   repeat = 5,

@@ -5,7 +5,7 @@ import type { CheckpointSummary } from '../model/summary.js';
 import { checkOptions, PipelineOptionsSchema } from '../options.js';
 import { failureCauseOf } from '../run/failure.js';
 import type { Run } from '../run/run.js';
-import type { PendingOptions } from '../run/types.js';
+import type { PendingOptions, ProgressUpdate } from '../run/types.js';
 import type { Page, Sink, SinkResult, Source, UnitPlan } from './contracts.js';
 
 export interface TransformContext {
@@ -85,7 +85,8 @@ export async function pipeline<In, Out = In>(
 ): Promise<PipelineResult> {
   checkOptions('pipeline', PipelineOptionsSchema, options);
   const { run, source, sink } = options;
-  const emit = options.onProgress ?? (() => {});
+  // Called as `emit?.(…)`: without a listener, no event is even built (a page's matters at speed).
+  const emit = options.onProgress;
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason ?? run.signal.reason);
   // The run's own signal aborts on SIGINT/SIGTERM: stop after the page in flight.
@@ -114,28 +115,21 @@ export async function pipeline<In, Out = In>(
     let keys = run.pending({ retryFailed });
     // Before any page: a sink with state of its own undoes what no flush acknowledged.
     await sink.open?.({ run, signal });
-    emit({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
+    emit?.({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
 
     const writePage = async (key: string, page: Page<In>): Promise<void> => {
       const items = (
         options.transform ? await options.transform(page.items, { unit: key, run }) : page.items
       ) as readonly Out[];
-      const record = (written: SinkResult) =>
-        run.progress(key, {
-          cursor: page.cursor,
-          items: page.items.length,
-          ...(page.total !== undefined && { total: page.total }),
-          ...(written?.idMappings && { idMappings: written.idMappings }),
-          ...(written?.meta && { meta: written.meta }),
-          ...(page.rateLimit && { rateLimit: page.rateLimit }),
-        });
       if (!sink.transactional) {
-        await record(await sink.write(items, { unit: key, run, signal }));
+        const written = await sink.write(items, { unit: key, run, signal });
+        await run.progress(key, progressOf(page, written));
         return;
       }
       // The rows and the page's cursor commit in one store transaction: exactly-once.
       await run.transaction(async (transaction) => {
-        await record(await sink.write(items, { unit: key, run, signal, transaction }));
+        const written = await sink.write(items, { unit: key, run, signal, transaction });
+        await run.progress(key, progressOf(page, written));
       }, `Page of ${key}`);
     };
 
@@ -149,7 +143,7 @@ export async function pipeline<In, Out = In>(
           throw error;
         }
       }
-      emit({ type: 'unit-started', key });
+      emit?.({ type: 'unit-started', key });
       try {
         const cursor = run.unit(key)?.cursor ?? null;
         for await (const page of source.read({ key, cursor }, signal)) {
@@ -157,19 +151,18 @@ export async function pipeline<In, Out = In>(
           await writePage(key, page);
           result.pages += 1;
           result.items += page.items.length;
-          const unit = run.unit(key);
-          emit({
+          emit?.({
             type: 'page',
             key,
             items: page.items.length,
-            done: unit?.done ?? 0,
-            total: unit?.total ?? null,
+            done: run.unit(key)?.done ?? 0,
+            total: run.unit(key)?.total ?? null,
           });
         }
         if (signal.aborted) return;
         await run.complete(key);
         result.completed += 1;
-        emit({ type: 'unit-completed', key, done: run.unit(key)?.done ?? 0 });
+        emit?.({ type: 'unit-completed', key, done: run.unit(key)?.done ?? 0 });
       } catch (error) {
         if (stopOnFatal(error)) return;
         // A source that ends its read because we aborted is stopping, not failing.
@@ -184,7 +177,7 @@ export async function pipeline<In, Out = In>(
         result.failed += 1;
         const cause = failureCauseOf(error);
         const message = errorMessage(error);
-        emit({ type: 'unit-failed', key, message, retryable, ...(cause && { cause }) });
+        emit?.({ type: 'unit-failed', key, message, retryable, ...(cause && { cause }) });
       }
     };
 
@@ -209,7 +202,7 @@ export async function pipeline<In, Out = In>(
       keys = run.pending({ retryFailed }).filter((key) => !tried.has(key));
       if (keys.length > 0) {
         const units = Object.keys(run.checkpoint.units).length;
-        emit({ type: 'planned', units, pending: keys.length, summary: run.summary() });
+        emit?.({ type: 'planned', units, pending: keys.length, summary: run.summary() });
       }
     }
     if (fatal instanceof AuthenticationError) {
@@ -230,6 +223,16 @@ export async function pipeline<In, Out = In>(
     run.signal.removeEventListener('abort', onAbort);
     await sink.close?.();
   }
+}
+
+/** What a written page records: its cursor and items, and what the source and sink reported. */
+function progressOf(page: Page<unknown>, written: SinkResult): ProgressUpdate {
+  const update: ProgressUpdate = { cursor: page.cursor, items: page.items.length };
+  if (page.total !== undefined) update.total = page.total;
+  if (written?.idMappings) update.idMappings = written.idMappings;
+  if (written?.meta) update.meta = written.meta;
+  if (page.rateLimit) update.rateLimit = page.rateLimit;
+  return update;
 }
 
 /**

@@ -7,6 +7,7 @@ import { ClaimOptionsSchema, checkOptions, PendingOptionsSchema } from '../optio
 import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
 import type { RateLimitInfo, SaveStrategy } from '../strategies/index.js';
 import { failedChange } from './failure.js';
+import { isoClock } from './iso-clock.js';
 import { pendingKeys } from './pending.js';
 import { Saver } from './saver.js';
 import type {
@@ -51,7 +52,7 @@ export class Run {
   readonly #lock: CheckpointLock;
   readonly #state: Checkpoint;
   readonly #autoCleanup: boolean;
-  readonly #now: () => Date;
+  readonly #iso: () => string;
   readonly #onIdConflict: RunInit['onIdConflict'];
   readonly #onClose: () => void;
   /** Buffers the recorded changes and saves them: flushes and transactions. */
@@ -69,7 +70,7 @@ export class Run {
     this.#lock = init.lock;
     this.#state = init.checkpoint;
     this.#autoCleanup = init.autoCleanup;
-    this.#now = init.now;
+    this.#iso = isoClock(init.now);
     this.#onIdConflict = init.onIdConflict;
     this.#onClose = init.onClose;
     this.worker = init.worker ?? null;
@@ -157,11 +158,9 @@ export class Run {
       done,
       ...(update.total !== undefined && { total: update.total }),
     };
-    const meta: Change[] = Object.entries(update.meta ?? {}).map(([key, value]) => ({
-      type: 'meta.set',
-      key,
-      value,
-    }));
+    const meta: Change[] = update.meta
+      ? Object.entries(update.meta).map(([key, value]) => ({ type: 'meta.set', key, value }))
+      : [];
     // The page's mappings, metadata and cursor are recorded together or not at all: no flush
     // can come between them, so a store holds all of them or none.
     for (const mapping of update.idMappings ?? [])
@@ -337,7 +336,7 @@ export class Run {
   }
 
   #at(): string {
-    return this.#now().toISOString();
+    return this.#iso();
   }
 
   #assertOpen(): void {
