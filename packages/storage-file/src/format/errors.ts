@@ -43,3 +43,20 @@ export class CheckpointFileError extends CheckpointFormatError {
     super(file, reason, line, options);
   }
 }
+
+/** Node reads at most this many bytes into one buffer (2 GiB less one byte). */
+export const MAX_READ_BYTES = 2 ** 31 - 1;
+
+/**
+ * Refuses a file larger than one read can hold before it is read: throws a
+ * {@link CheckpointFileError} of kind `size` naming it (Node's own error names no file).
+ */
+export function checkReadableSize(file: string, size: number): void {
+  if (size > MAX_READ_BYTES) {
+    throw new CheckpointFileError(
+      file,
+      'size',
+      `the file is ${(size / 1024 ** 3).toFixed(1)} GiB, more than one read can hold (2 GiB); it was not read`,
+    );
+  }
+}

@@ -2,7 +2,12 @@
  * `@checkpointkit/storage-file/format`: the file store's names and parsers without any file I/O
  * or locking, for tools that read checkpoint files their own way (an editor's file system API).
  */
-export { CheckpointFileError, type CheckpointFileErrorKind } from './errors.js';
+export {
+  CheckpointFileError,
+  type CheckpointFileErrorKind,
+  checkReadableSize,
+  MAX_READ_BYTES,
+} from './errors.js';
 export {
   encodeBatch,
   encodeJournalHeader,
@@ -38,8 +43,10 @@ export {
   parseCheckpointFiles,
 } from './parse.js';
 export {
+  checkSnapshotLength,
   type DecodedSnapshot,
   decodeSnapshot,
   encodeSnapshot,
+  SNAPSHOT_HEAD_BYTES,
   SNAPSHOT_VERSION,
 } from './snapshot.js';

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CheckpointFileError } from '../format/errors.js';
+import { checkReadableSize } from '../format/errors.js';
 
 /** A file's bytes with the identity of the inode they were read from, or null when it is absent. */
 export interface FileRead {
@@ -14,9 +14,6 @@ export interface FileRead {
 export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
-
-/** Node reads at most this many bytes into one buffer (2 GiB less one byte). */
-export const MAX_READ_BYTES = 2 ** 31 - 1;
 
 /**
  * A look at a file before it is read whole: its first `bytes` and its size. Throws to refuse the
@@ -48,13 +45,7 @@ export async function readWithIdentity(path: string, look?: FirstLook): Promise<
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       look.check(head.subarray(0, bytesRead), stat.size);
     }
-    if (stat.size > MAX_READ_BYTES) {
-      throw new CheckpointFileError(
-        path,
-        'size',
-        `the file is ${(stat.size / 1024 ** 3).toFixed(1)} GiB, more than one read can hold (2 GiB); it was not read`,
-      );
-    }
+    checkReadableSize(path, stat.size);
     const bytes = await handle.readFile();
     return { bytes, dev: stat.dev, ino: stat.ino };
   } finally {

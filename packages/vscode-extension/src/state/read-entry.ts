@@ -1,6 +1,6 @@
 /**
- * Reads a checkpoint's files through `workspace.fs` (any file system, not only `file:`) and
- * parses them with core and storage-file: a file store snapshot plus journal, or a seed-format
+ * Reads a checkpoint's files (see read-file.ts: Node's fs in `file:` folders, `workspace.fs`
+ * elsewhere) and parses them with core and storage-file: a file store snapshot plus journal, or a seed-format
  * file recognised by its content.
  */
 import {
@@ -11,9 +11,11 @@ import {
 } from '@checkpointkit/core';
 import {
   ACK_SUFFIX,
+  checkSnapshotLength,
   JOURNAL_SUFFIX,
   parseCheckpointFiles,
   readLockOwner,
+  SNAPSHOT_HEAD_BYTES,
   SNAPSHOT_SUFFIX,
 } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
@@ -21,17 +23,7 @@ import { baseName, relativePath } from '../discovery/find.js';
 import type { CheckpointFiles } from '../discovery/group-files.js';
 import { UnitTree } from '../model/unit-tree.js';
 import type { EntryState } from './entry.js';
-
-/** A file's bytes, or null when it does not exist (a journal not written yet, a file just deleted). */
-export async function readBytes(uri: vscode.Uri | null): Promise<Uint8Array | null> {
-  if (!uri) return null;
-  try {
-    return await vscode.workspace.fs.readFile(uri);
-  } catch (error) {
-    if (error instanceof vscode.FileSystemError && error.code === 'FileNotFound') return null;
-    throw error;
-  }
-}
+import { readBytes } from './read-file.js';
 
 /** How a file is named in messages: its path inside the workspace folder. */
 export function displayName(folder: vscode.WorkspaceFolder, uri: vscode.Uri): string {
@@ -83,7 +75,7 @@ export async function readCheckpointFiles(
   };
   try {
     if (files.kind === 'seed') {
-      const bytes = await readBytes(files.file);
+      const bytes = await readBytes(files.file, displayName(folder, files.file));
       if (bytes === null) return { kind: 'ignored' };
       let read: ReturnType<typeof parseCheckpointJson>;
       try {
@@ -113,11 +105,18 @@ export async function readCheckpointFiles(
     const snapshotUri = vscode.Uri.joinPath(dir, files.stem + SNAPSHOT_SUFFIX);
     const journalUri = vscode.Uri.joinPath(dir, files.stem + JOURNAL_SUFFIX);
     const ackUri = vscode.Uri.joinPath(dir, files.stem + ACK_SUFFIX);
-    const [snapshot, journal, ack] = await Promise.all([
-      readBytes(snapshotUri),
-      readBytes(journalUri),
-      readBytes(ackUri),
-    ]);
+    const snapshotName = displayName(folder, snapshotUri);
+    const journalName = displayName(folder, journalUri);
+    // In the store's order: the acknowledgement mark, the journal, then the snapshot, so that a
+    // compaction running meanwhile (it renames the new snapshot into place before it replaces
+    // the journal) never pairs a newer journal with an older snapshot. A snapshot whose first
+    // line or length shows damage is refused before it is read whole.
+    const ack = await readBytes(ackUri, displayName(folder, ackUri));
+    const journal = await readBytes(journalUri, journalName);
+    const snapshot = await readBytes(snapshotUri, snapshotName, {
+      bytes: SNAPSHOT_HEAD_BYTES,
+      check: (head, size) => checkSnapshotLength(head, size, snapshotName),
+    });
     if (snapshot === null && journal === null) return { kind: 'ignored' };
     files.snapshot = snapshot === null ? null : snapshotUri;
     files.journal = journal === null ? null : journalUri;
@@ -125,8 +124,8 @@ export async function readCheckpointFiles(
       const parsed = parseCheckpointFiles({
         snapshot,
         journal,
-        file: displayName(folder, snapshotUri),
-        journalFile: displayName(folder, journalUri),
+        file: snapshotName,
+        journalFile: journalName,
         ack,
       });
       return {
