@@ -48,7 +48,10 @@ async function readLocal(path: string, name: string, look?: FirstLook): Promise<
     throw error;
   }
   try {
-    const { size } = await handle.stat();
+    const stat = await handle.stat();
+    // A folder opens like a file, and reading it fails with an error that names no file.
+    if (!stat.isFile()) throw new Error(`${name} is not a file`);
+    const { size } = stat;
     if (look) {
       const head = new Uint8Array(Math.min(size, look.bytes));
       const { bytesRead } = await handle.read(head, 0, head.length, 0);

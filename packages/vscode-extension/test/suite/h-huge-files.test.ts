@@ -7,7 +7,7 @@ import { api, eventually, fixture, watcherReady } from './helpers.js';
 const GiB = 1024 ** 3;
 
 suite('huge and junk files', () => {
-  test('a junk file of 1 GiB with a snapshot’s name is refused from its first bytes, a journal of 3 GiB by its size; each message names the file', async () => {
+  test('a junk file of 1 GiB with a snapshot’s name is refused from its first bytes, a journal of 3 GiB by its size, a folder with a snapshot’s name as no file; each message names the file', async () => {
     const kit = await api();
     await watcherReady(kit);
     const dir = join(fixture().project, 'huge', '.checkpoints');
@@ -19,20 +19,23 @@ suite('huge and junk files', () => {
     const huge = join(dir, 'huge.checkpoint.jsonl');
     writeFileSync(huge, '');
     truncateSync(huge, 3 * GiB);
+    // A folder with a snapshot's name, beside a journal.
+    mkdirSync(join(dir, 'folder.checkpoint.json'));
+    writeFileSync(join(dir, 'folder.checkpoint.jsonl'), '');
     const rssBefore = process.resourceUsage().maxRSS;
     try {
       const stateOf = (stem: string): EntryState | undefined =>
         kit.registry
           .entries()
           .find((entry) => entry.key.endsWith(`/huge/.checkpoints/${stem}.checkpoint`))?.state;
-      const [junkState, hugeState] = await eventually(
+      const [junkState, hugeState, folderState] = await eventually(
         'both files shown as damaged',
         () => {
-          const states = [stateOf('junk'), stateOf('huge')];
+          const states = [stateOf('junk'), stateOf('huge'), stateOf('folder')];
           return states.every((state) => state?.kind === 'damaged') ? states : undefined;
         },
         30_000,
-        () => JSON.stringify([stateOf('junk'), stateOf('huge')]),
+        () => JSON.stringify([stateOf('junk'), stateOf('huge'), stateOf('folder')]),
       );
       assert.match(
         (junkState as { message: string }).message,
@@ -41,6 +44,10 @@ suite('huge and junk files', () => {
       assert.match(
         (hugeState as { message: string }).message,
         /^huge\/\.checkpoints\/huge\.checkpoint\.jsonl: the file is 3\.0 GiB, more than one read can hold \(2 GiB\); it was not read/,
+      );
+      assert.equal(
+        (folderState as { message: string }).message,
+        'huge/.checkpoints/folder.checkpoint.json is not a file',
       );
       // maxRSS is in KiB: reading the junk file whole would have added a GiB.
       const grewKiB = process.resourceUsage().maxRSS - rssBefore;
