@@ -1,7 +1,7 @@
 /**
  * Reads a checkpoint's files (see read-file.ts: Node's fs in `file:` folders, `workspace.fs`
- * elsewhere) and parses them with core and storage-file: a file store snapshot plus journal, or a seed-format
- * file recognised by its content.
+ * elsewhere) and parses them with core and storage-file: a file store snapshot plus journal, or
+ * a seed-format file recognised by its content.
  */
 import {
   CheckpointFormatError,
