@@ -11,6 +11,7 @@ import {
 import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { encodeText } from './codec.js';
+import { DatabaseUnavailableError } from './errors.js';
 import { isConnectionError, type RetryPolicy, retrying } from './retry.js';
 import {
   endSession,
@@ -55,7 +56,7 @@ export class Hold implements WorkerHold {
   readonly #ctx: HoldContext;
   readonly #key: string;
   #client: pg.PoolClient | null;
-  #lost: Error | null = null;
+  #lost: LockLostError | DatabaseUnavailableError | null = null;
   #recovering: Promise<void> | null = null;
   #beat: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setInterval>;
@@ -95,7 +96,10 @@ export class Hold implements WorkerHold {
     this.#timer.unref?.();
   }
 
-  /** Resolves while the hold is good; rejects with {@link LockLostError} once it is gone. */
+  /**
+   * Resolves while the hold is good; rejects once it is gone: with {@link LockLostError}, or with
+   * {@link DatabaseUnavailableError} when the server stayed down too long to take it again.
+   */
   async check(): Promise<void> {
     if (this.#recovering) await this.#recovering;
     if (this.#lost) throw this.#lost;
@@ -181,11 +185,17 @@ export class Hold implements WorkerHold {
     }
     this.#recovering = this.#recover(error)
       .catch((cause: unknown) => {
-        this.#lost = new LockLostError(
-          this.id,
-          `the connection that held it broke (${error.message}) and it could not be taken again`,
-          { cause },
-        );
+        // A server that stayed down longer than the retry bound is an outage, reported as the
+        // flushes report it (the run stops with DatabaseUnavailableError whichever noticed
+        // first); a lock another run took meanwhile is a lost lock.
+        this.#lost =
+          cause instanceof DatabaseUnavailableError
+            ? cause
+            : new LockLostError(
+                this.id,
+                `the connection that held it broke (${error.message}) and it could not be taken again`,
+                { cause },
+              );
       })
       .finally(() => {
         this.#recovering = null;

@@ -288,6 +288,42 @@ describe('PostgreSQL breaking under running jobs', () => {
     await run.finish();
   });
 
+  it('reports the outage, not a lost lock, when the lock could not be taken again because the server stayed down', async () => {
+    // The other order of the test above: the run is idle when the server goes, so the lock's
+    // connection breaks and gives up first, and the next flush finds the hold already lost.
+    const schema = freshSchema('outage3');
+    const bound = 1000;
+    const s = store(schema, { retry: { maxOutageMs: bound } });
+    await s.migrate();
+    const id = 'crawl:idle';
+    let run: Run = await openRun({ id, store: s, strategy: everyUnits(1), signals: false });
+    await run.plan(['a', 'b']);
+    await run.flush('planned');
+    await cluster.pause();
+    try {
+      // Longer than the bound: the hold has tried to take the lock again and given up.
+      await new Promise((resolve) => setTimeout(resolve, bound * 2.5));
+      await run.count('after-outage');
+      const error = await run.flush('after the outage').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      const down = (
+        error instanceof OutcomeUnknownError ? error.cause : error
+      ) as DatabaseUnavailableError;
+      expect(down).toBeInstanceOf(DatabaseUnavailableError);
+      expect(down.message).toContain(`retry.maxOutageMs is ${bound} ms`);
+      expect(down.message).toMatch(/ECONNREFUSED|terminat|shut/i);
+    } finally {
+      await cluster.resume();
+    }
+    await run.close().catch(() => {});
+    run = await openRun({ id, store: s, strategy: everyUnits(1), signals: false });
+    expect(run.resumed).toBe(true);
+    expect(run.pending()).toEqual(['a', 'b']);
+    await run.finish();
+  });
+
   it('gives up on a server that accepts connections and never answers, within the connect timeout and the retry bound', async () => {
     const silent: Server = createServer(() => {}); // accepts, says nothing
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
