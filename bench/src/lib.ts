@@ -11,7 +11,9 @@ export interface Suite {
   run(): Promise<void>;
 }
 
-/** Median wall time in milliseconds of `repeat` calls of `fn`, after `warmup` unmeasured calls. */
+/** A full garbage collection, when Node runs with `--expose-gc` (`pnpm bench` does). */
+export const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+
 /**
  * Median times of `subject` and `baseline`, run in turns after a warm-up of each, with a full GC
  * before each run when `--expose-gc` is on: a slow stretch of the machine, or the garbage of what
@@ -22,7 +24,6 @@ export async function timeMedians(
   baseline: () => unknown | Promise<unknown>,
   repeat = 7,
 ): Promise<{ subject: number; baseline: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
   await baseline();
   await subject();
   const times = { subject: [] as number[], baseline: [] as number[] };
@@ -31,7 +32,7 @@ export async function timeMedians(
       ['baseline', baseline],
       ['subject', subject],
     ] as const) {
-      gc?.();
+      gc();
       const start = performance.now();
       await fn();
       times[name].push(performance.now() - start);
@@ -41,6 +42,7 @@ export async function timeMedians(
   return { subject: median(times.subject), baseline: median(times.baseline) };
 }
 
+/** Median wall time in milliseconds of `repeat` calls of `fn`, after `warmup` unmeasured calls. */
 export async function timeMedian(
   fn: () => unknown | Promise<unknown>,
   repeat = 5,

@@ -11,13 +11,11 @@ import { always, type Checkpoint, openRun, type Unit } from '@checkpointkit/core
 import { checkpointFileName, fileStore, journalFileName } from '@checkpointkit/storage-file';
 import writeFileAtomic from 'write-file-atomic';
 import { hugeCheckpoint, MAPPINGS, UNITS, writeStoreFiles } from '../huge.js';
-import { note, report, type Suite, timeMedian } from '../lib.js';
+import { gc, note, report, type Suite, timeMedian } from '../lib.js';
 
 // The seeds' design writes the whole document with write-file-atomic: the baseline does the same.
 
 const ID = 'bench:huge';
-
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 /**
  * Median times of `a` and `b`, run alternately (a b a b ...) after a warm-up of each, with a

@@ -17,6 +17,7 @@ export {
   type FileStoreWarning,
   fileStore,
 } from './store/file-store.js';
+export { type FirstLook, readCheckpointFile } from './store/io.js';
 export { DEFAULT_STALE_MS } from './store/lock.js';
 export { readCheckpointFiles, readLockOwner } from './store/readers.js';
 export type { RepairReport } from './store/repair.js';

@@ -20,16 +20,22 @@ export function isMissing(error: unknown): boolean {
  * file unread (junk, or a length that shows damage).
  */
 export interface FirstLook {
+  /** How many of the file's first bytes `check` needs. */
   bytes: number;
-  check(head: Buffer, size: number): void;
+  check(head: Uint8Array, size: number): void;
 }
 
 /**
  * Reads a whole file through one handle, so bytes and identity belong to the same inode; null
- * when it is absent. A file larger than one read can hold is refused unread with a
- * {@link CheckpointFileError} naming it; `look`, if given, sees the file's first bytes first.
+ * when it is absent. A folder, or a file larger than one read can hold, is refused unread with
+ * an error naming it (`name`, default the path); `look`, if given, sees the file's first bytes
+ * first.
  */
-export async function readWithIdentity(path: string, look?: FirstLook): Promise<FileRead | null> {
+export async function readWithIdentity(
+  path: string,
+  look?: FirstLook,
+  name = path,
+): Promise<FileRead | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY);
@@ -39,13 +45,15 @@ export async function readWithIdentity(path: string, look?: FirstLook): Promise<
   }
   try {
     const stat = await handle.stat();
+    // A folder opens like a file, and reading it fails with an error that names no file.
+    if (!stat.isFile()) throw new Error(`${name} is not a file`);
     if (look) {
       const head = Buffer.alloc(Math.min(stat.size, look.bytes));
       // At position 0: a positioned read leaves the handle's own position where it was.
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       look.check(head.subarray(0, bytesRead), stat.size);
     }
-    checkReadableSize(path, stat.size);
+    checkReadableSize(name, stat.size);
     const bytes = await handle.readFile();
     return { bytes, dev: stat.dev, ino: stat.ino };
   } finally {
@@ -54,8 +62,25 @@ export async function readWithIdentity(path: string, look?: FirstLook): Promise<
 }
 
 /** The bytes of a whole file, or null when it is absent; as {@link readWithIdentity}. */
-export async function readOrNull(path: string, look?: FirstLook): Promise<Buffer | null> {
-  return (await readWithIdentity(path, look))?.bytes ?? null;
+export async function readOrNull(
+  path: string,
+  look?: FirstLook,
+  name = path,
+): Promise<Buffer | null> {
+  return (await readWithIdentity(path, look, name))?.bytes ?? null;
+}
+
+/**
+ * Reads one checkpoint file as the store does, for tools that read a checkpoint's files their
+ * own way (an editor): null when it is absent; a folder, or a file over 2 GiB, is refused unread
+ * with an error naming it as `name` (default the path); `look` sees the first bytes first, as
+ * `checkSnapshotLength` does for a snapshot.
+ */
+export function readCheckpointFile(
+  path: string,
+  options: { name?: string; look?: FirstLook } = {},
+): Promise<Buffer | null> {
+  return readOrNull(path, options.look, options.name);
 }
 
 /**

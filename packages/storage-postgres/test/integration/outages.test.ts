@@ -105,6 +105,20 @@ const pagesOf = (units: number): Source<{ unit: string; n: number }> => ({
   },
 });
 
+/**
+ * The DatabaseUnavailableError a run stopped with after an outage longer than `bound`, checked to
+ * name the bound and the cause. When a commit was cut as the server went down, the run also
+ * cannot know whether that commit went through, and says so around the same error.
+ */
+function outageOf(error: unknown, bound: number): DatabaseUnavailableError {
+  const down = error instanceof OutcomeUnknownError ? error.cause : error;
+  expect(down).toBeInstanceOf(DatabaseUnavailableError);
+  const outage = down as DatabaseUnavailableError;
+  expect(outage.message).toContain(`retry.maxOutageMs is ${bound} ms`);
+  expect(outage.message).toMatch(/ECONNREFUSED|terminat|shut/i);
+  return outage;
+}
+
 describe('PostgreSQL breaking under running jobs', () => {
   it(`${WORKERS} worker processes with the exactly-once sink finish ${UNITS} units in the same run through ${ROUNDS - 1} rounds of terminated connections and a server restart`, async () => {
     const child = await bundleChild('outage-worker-child');
@@ -266,16 +280,9 @@ describe('PostgreSQL breaking under running jobs', () => {
       (e: unknown) => e,
     );
     await paused;
-    // The store gave up after the bound; when a commit was cut as the server went down, the
-    // run also cannot know whether that commit went through, and says so around the same error.
-    const down = (
-      error instanceof OutcomeUnknownError ? error.cause : error
-    ) as DatabaseUnavailableError;
-    expect(down).toBeInstanceOf(DatabaseUnavailableError);
+    const down = outageOf(error, bound);
     expect(down.elapsedMs).toBeGreaterThanOrEqual(bound);
     expect(down.tries).toBeGreaterThan(1);
-    expect(down.message).toContain(`retry.maxOutageMs is ${bound} ms`);
-    expect(down.message).toMatch(/ECONNREFUSED|terminat|shut/i);
     expect(Object.values(run.checkpoint.units).filter((u) => u.status === 'failed')).toEqual([]);
     await run.close().catch(() => {});
     await cluster.resume();
@@ -308,12 +315,7 @@ describe('PostgreSQL breaking under running jobs', () => {
         () => null,
         (e: unknown) => e,
       );
-      const down = (
-        error instanceof OutcomeUnknownError ? error.cause : error
-      ) as DatabaseUnavailableError;
-      expect(down).toBeInstanceOf(DatabaseUnavailableError);
-      expect(down.message).toContain(`retry.maxOutageMs is ${bound} ms`);
-      expect(down.message).toMatch(/ECONNREFUSED|terminat|shut/i);
+      outageOf(error, bound);
     } finally {
       await cluster.resume();
     }
