@@ -338,6 +338,11 @@ function makePool(options: PostgresStoreOptions): pg.Pool {
   // A pooled connection that the server closes while idle is dropped and replaced; without a
   // listener its error would end the process.
   pool.on('error', () => {});
+  // The same for a connection in use: the server may end it (pg_terminate_backend, a shutdown)
+  // between two statements, even in the packet that answered the one before, so pg reports it
+  // as an event before the code that holds the connection could listen. The next statement on
+  // it fails as a broken connection, and is retried; unheard, the event would end the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -90,3 +90,129 @@ export async function commitCutter(target: string): Promise<CommitCutter> {
     },
   };
 }
+
+/**
+ * A TCP proxy in front of the test server that ends every connection at once, the way
+ * `pg_terminate_backend` over all of a store's backends or a server shutdown does, at chosen
+ * points: right after the server said it is ready for the next statement on one connection.
+ * Each connection gets `FATAL 57P01` and is closed; the one at the chosen point gets it in the
+ * same packet as "ready", so the client reads both at once and the error arrives while no
+ * statement runs on it (between two statements of one piece of work, or in the pool).
+ */
+export interface Terminator {
+  /** `postgres://` URL through the proxy. */
+  url: string;
+  /**
+   * Counts "ready for query" messages from now, over all connections, and ends all
+   * connections at each of the given ones (1 is the next).
+   */
+  arm(at: Iterable<number>): void;
+  /** "Ready for query" messages since the last {@link arm}. */
+  readonly ready: number;
+  /** Connections ended since the last {@link arm}. */
+  readonly ended: number;
+  close(): Promise<void>;
+}
+
+/** The ErrorResponse a backend sends when it is terminated (SQLSTATE 57P01). */
+function adminShutdown(): Buffer {
+  const field = (code: string, value: string) => Buffer.from(`${code}${value}\0`);
+  const body = Buffer.concat([
+    field('S', 'FATAL'),
+    field('V', 'FATAL'),
+    field('C', '57P01'),
+    field('M', 'terminating connection due to administrator command'),
+    Buffer.from([0]),
+  ]);
+  const header = Buffer.alloc(5);
+  header.write('E', 0, 'latin1');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+interface Link {
+  /** Ends the connection after the whole messages passed so far (and `head`, if given). */
+  terminate(head?: Buffer): void;
+}
+
+export async function terminator(target: string): Promise<Terminator> {
+  const url = new URL(target);
+  const links = new Set<Link>();
+  const sockets = new Set<Socket>();
+  let at = new Set<number>();
+  let ready = 0;
+  let ended = 0;
+  const terminateAll = (first: Link, head: Buffer) => {
+    first.terminate(head);
+    for (const link of [...links]) if (link !== first) link.terminate();
+  };
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(url.port), url.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    // Server messages: a type byte and a length that counts itself, then the body. Whole
+    // messages are passed on; a message split over packets waits for its rest, so a FATAL
+    // written in between never lands inside another message.
+    let pending: Buffer = Buffer.alloc(0);
+    const link: Link = {
+      terminate(head = Buffer.alloc(0)) {
+        links.delete(link);
+        ended += 1;
+        client.end(Buffer.concat([head, adminShutdown()]));
+        upstream.destroy();
+        pending = Buffer.alloc(0);
+      },
+    };
+    links.add(link);
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let offset = 0;
+      while (pending.length - offset >= 5) {
+        const end = offset + 1 + pending.readInt32BE(offset + 1);
+        if (end > pending.length) break;
+        const type = pending[offset];
+        offset = end;
+        if (type === 0x5a /* Z */ && at.has(++ready)) {
+          terminateAll(link, pending.subarray(0, offset));
+          return;
+        }
+      }
+      if (offset > 0) client.write(pending.subarray(0, offset));
+      pending = pending.subarray(offset);
+    });
+    const end = () => {
+      links.delete(link);
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const proxied = new URL(target);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(port);
+  return {
+    url: proxied.toString(),
+    arm(steps) {
+      at = new Set(steps);
+      ready = 0;
+      ended = 0;
+    },
+    get ready() {
+      return ready;
+    },
+    get ended() {
+      return ended;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Every connection of a store ended by the server (as `pg_terminate_backend` or a shutdown ends
+ * them) at every point of a run's life, once and twice in a row: the second time usually lands
+ * on the connections the store opened to recover from the first. Each connection is told in the
+ * same packet that answered its last statement, so the error reaches the `pg` client while no
+ * statement runs on it. A client with no listener for that error throws it out of the socket:
+ * the job's process dies of an uncaught exception. The store must instead go on, and save all.
+ */
+import { always, openRun, type Run } from '@checkpointkit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PostgresStore, postgresStore } from '../../src/index.js';
+import { closeStores, databaseUrl, freshSchema, openStore } from '../helpers.js';
+import { type Terminator, terminator } from '../proxy.js';
+
+let proxy: Terminator;
+beforeAll(async () => {
+  proxy = await terminator(databaseUrl());
+});
+afterAll(async () => {
+  await proxy.close();
+  await closeStores();
+});
+
+/** Errors thrown out of the event loop while `work` runs (the process would die of them). */
+async function uncaughtDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const uncaught: unknown[] = [];
+  const listener = (error: unknown) => uncaught.push(error);
+  process.on('uncaughtException', listener);
+  try {
+    await work();
+    // An error that arrives with the socket's close comes a turn later.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('uncaughtException', listener);
+  }
+  return uncaught;
+}
+
+function throughProxy(schema: string): PostgresStore {
+  return postgresStore({
+    connectionString: proxy.url,
+    schema,
+    maxConnections: 4,
+    retry: { maxOutageMs: 20_000, maxDelayMs: 50 },
+  });
+}
+
+/** A run's whole life, each step its own statements: lock, plan, record, save, read, release. */
+async function exclusiveRun(store: PostgresStore, id: string): Promise<void> {
+  const run: Run = await openRun({ id, store, strategy: always(), signals: false });
+  await run.plan(['a', 'b']);
+  await run.progress('a', { cursor: { page: 2 }, items: 3 });
+  await run.count('pages');
+  await run.mapId('users', 'alice', 1);
+  await run.complete('a');
+  expect((await store.load(id))?.units['a']?.status).toBe('complete');
+  await run.close();
+}
+
+/** A worker's life: join, claim, lease heartbeat, finish its units, leave. */
+async function workerRun(store: PostgresStore, id: string): Promise<void> {
+  const run = await openRun({ id, store, signals: false, worker: { id: 'w1', leaseMs: 90 } });
+  await run.plan(['a', 'b']);
+  await run.flush();
+  const claim = await run.claim(2);
+  expect(claim.keys, `${id}: the claim`).toEqual(['a', 'b']);
+  // Long enough for the lease's heartbeat (every 30 ms) to run on the hold's connection.
+  await new Promise((resolve) => setTimeout(resolve, 70));
+  for (const key of claim.keys) await run.complete(key, { items: 1 });
+  await run.close();
+}
+
+describe('the server ending all connections between two statements', () => {
+  for (const [name, life, check] of [
+    [
+      'an exclusive run',
+      exclusiveRun,
+      (stored: Awaited<ReturnType<PostgresStore['load']>>, id: string) => {
+        expect(stored?.units['a'], id).toMatchObject({
+          status: 'complete',
+          cursor: { page: 2 },
+          done: 3,
+        });
+        expect(stored?.units['b']?.status, id).toBe('pending');
+        expect(stored?.stats['pages'], id).toBe(1);
+        expect(stored?.idMaps['users'], id).toEqual({ alice: 1 });
+      },
+    ],
+    [
+      'a worker',
+      workerRun,
+      (stored: Awaited<ReturnType<PostgresStore['load']>>, id: string) => {
+        expect(stored?.units['a'], id).toMatchObject({ status: 'complete', done: 1 });
+        expect(stored?.units['b'], id).toMatchObject({ status: 'complete', done: 1 });
+      },
+    ],
+  ] as const) {
+    it(`${name} goes on and saves all when it happens after any statement, once or twice in a row`, async () => {
+      const schema = freshSchema('ended');
+      // The schema exists before the faults, so that each round measures the run, not migration.
+      await openStore(schema).list();
+      // A round with no fault counts the statements of one life.
+      proxy.arm([]);
+      const clean = throughProxy(schema);
+      await life(clean, 'clean');
+      await clean.close();
+      const statements = proxy.ready;
+      expect(statements).toBeGreaterThan(10);
+
+      const rounds: { at: number[]; id: string }[] = [];
+      for (let at = 1; at <= statements; at++) {
+        rounds.push({ at: [at], id: `once-${at}` });
+        // The second time 1 to 3 statements later: on the connections opened to recover.
+        rounds.push({ at: [at, at + 1 + (at % 3)], id: `twice-${at}` });
+      }
+      let ended = 0;
+      for (const { at, id } of rounds) {
+        proxy.arm(at);
+        const store = throughProxy(schema);
+        const uncaught = await uncaughtDuring(async () => {
+          try {
+            await life(store, id);
+          } finally {
+            await store.close();
+          }
+        });
+        expect(uncaught, `fault after statement(s) ${at.join(', ')}`).toEqual([]);
+        ended += proxy.ended;
+      }
+      // Each round ended connections (the store's pool may hold several at once).
+      expect(ended).toBeGreaterThanOrEqual(rounds.length);
+      const reader = openStore(schema);
+      for (const { id } of rounds) {
+        const stored = await reader.load(id);
+        expect(stored, id).not.toBeNull();
+        check(stored, id);
+      }
+    });
+  }
+});
