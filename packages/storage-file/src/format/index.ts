@@ -50,3 +50,4 @@ export {
   SNAPSHOT_HEAD_BYTES,
   SNAPSHOT_VERSION,
 } from './snapshot.js';
+export { type SummarizedCheckpoint, summarizeCheckpointFiles } from './summary.js';

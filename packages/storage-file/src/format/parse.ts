@@ -3,7 +3,7 @@ import { toBuffer } from './bytes.js';
 import { CheckpointFileError } from './errors.js';
 import { type JournalBatch, type ParsedJournal, parseJournal } from './journal.js';
 import { JOURNAL_SUFFIX, SNAPSHOT_SUFFIX } from './names.js';
-import { decodeSnapshot } from './snapshot.js';
+import { type DecodedSnapshot, decodeSnapshot } from './snapshot.js';
 
 /** What {@link parseCheckpointFiles} reads from a snapshot and its journal. */
 export interface ParsedCheckpoint {
@@ -97,17 +97,36 @@ export function encodeAck(seq: number): Buffer {
 
 /** @internal as {@link parseCheckpointFiles}, with the store's bookkeeping; null when empty. */
 export function parseFiles(input: CheckpointFilesInput): ParsedFiles | null {
-  const snapshotFile = snapshotFileFor(input.file);
-  const journalFile = input.journalFile ?? journalFileFor(input.file);
+  const { snapshotFile, journalFile } = fileNames(input);
   const snapshot = input.snapshot === null ? null : decodeSnapshot(input.snapshot, snapshotFile);
   const journal =
     input.journal === null ? null : parseJournal(toBuffer(input.journal), journalFile);
+  checkPair(snapshot && { id: snapshot.checkpoint.id, seq: snapshot.seq }, journal, journalFile);
+  return replayJournal(snapshot, journal, journalFile, input.ack);
+}
 
-  if (journal && snapshot && journal.header.id !== snapshot.checkpoint.id) {
+/** @internal how messages name the snapshot and the journal of `input`. */
+export function fileNames(input: CheckpointFilesInput): {
+  snapshotFile: string;
+  journalFile: string;
+} {
+  return {
+    snapshotFile: snapshotFileFor(input.file),
+    journalFile: input.journalFile ?? journalFileFor(input.file),
+  };
+}
+
+/** @internal throws when the journal belongs to another checkpoint, or continues a later snapshot. */
+export function checkPair(
+  snapshot: { id: string; seq: number } | null,
+  journal: ParsedJournal | null,
+  journalFile: string,
+): void {
+  if (journal && snapshot && journal.header.id !== snapshot.id) {
     throw new CheckpointFileError(
       journalFile,
       'mismatch',
-      `the journal belongs to checkpoint ${JSON.stringify(journal.header.id)}, the snapshot to ${JSON.stringify(snapshot.checkpoint.id)}`,
+      `the journal belongs to checkpoint ${JSON.stringify(journal.header.id)}, the snapshot to ${JSON.stringify(snapshot.id)}`,
       1,
     );
   }
@@ -121,7 +140,18 @@ export function parseFiles(input: CheckpointFilesInput): ParsedFiles | null {
       1,
     );
   }
+}
 
+/**
+ * @internal replays the journal batches that `snapshot` does not cover onto its checkpoint (in
+ * place); null when there is neither.
+ */
+export function replayJournal(
+  snapshot: DecodedSnapshot | null,
+  journal: ParsedJournal | null,
+  journalFile: string,
+  ack: CheckpointFilesInput['ack'],
+): ParsedFiles | null {
   let state: Checkpoint | null = snapshot ? snapshot.checkpoint : null;
   let seq = snapshot?.seq ?? 0;
   let journalChanges = 0;
@@ -135,7 +165,7 @@ export function parseFiles(input: CheckpointFilesInput): ParsedFiles | null {
     }
   }
   if (!state) return null;
-  const acked = decodeAck(input.ack);
+  const acked = decodeAck(ack);
   return {
     checkpoint: state,
     tornTail: journal?.tornTail ?? null,

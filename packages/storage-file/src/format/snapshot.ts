@@ -13,42 +13,31 @@
  * guarded by its length and crc32, so any damage (a flipped byte, a cut) is detected before
  * anything is trusted. Columns get cheap per-value checks instead of a zod parse per unit.
  */
-import {
-  CHECKPOINT_FORMAT,
-  type Checkpoint,
-  CheckpointMetaSchema,
-  FailureCauseSchema,
-  IsoDateSchema,
-  type Json,
-  RunStatusSchema,
-  type Unit,
-  type UnitStatus,
-} from '@checkpointkit/core';
+import { CHECKPOINT_FORMAT, type Checkpoint, type Json } from '@checkpointkit/core';
 import { z } from 'zod';
 import { describeIssues, toBuffer } from './bytes.js';
 import { CRC_PATTERN, crc32Hex } from './checksum.js';
 import { CheckpointFileError } from './errors.js';
 import { jsonFailure } from './json-error.js';
-import { setKey } from './records.js';
-import { deferIdMaps, IdMapsSchema, idMapsRecord, splitIdMaps } from './snapshot-id-maps.js';
+import {
+  type Body,
+  BodySchema,
+  checkColumns,
+  checkpointOfColumns,
+  type DecodedSnapshot,
+  type SnapshotColumns,
+  STATUS_CODE,
+} from './snapshot-body.js';
+import { splitIdMaps } from './snapshot-id-maps.js';
 import { assertKnownVersions } from './version.js';
+
+export type { DecodedSnapshot, SnapshotColumns, UnitTally } from './snapshot-body.js';
 
 /** Version of the snapshot encoding inside the `checkpointkit/1` format. */
 export const SNAPSHOT_VERSION = 1;
 
 const HEADER_END = '"data":';
 const TAIL = '\n}\n';
-
-const STATUS_CODE: Record<UnitStatus, string> = {
-  pending: 'p',
-  in_progress: 'r',
-  complete: 'c',
-  failed: 'f',
-};
-const STATUS_OF: (UnitStatus | undefined)[] = [];
-for (const [status, code] of Object.entries(STATUS_CODE)) {
-  STATUS_OF[code.charCodeAt(0)] = status as UnitStatus;
-}
 
 const HeaderSchema = z.strictObject({
   format: z.literal(CHECKPOINT_FORMAT),
@@ -57,48 +46,6 @@ const HeaderSchema = z.strictObject({
   crc32: z.string().regex(CRC_PATTERN),
   data: z.null(),
 });
-
-const Column = z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
-const BodySchema = z.strictObject({
-  id: z.string().min(1),
-  seq: z.number().int().nonnegative(),
-  status: RunStatusSchema,
-  createdAt: IsoDateSchema,
-  updatedAt: IsoDateSchema,
-  configDigest: z.string().nullable(),
-  stats: z.record(z.string(), z.number()),
-  meta: CheckpointMetaSchema,
-  units: z.strictObject({
-    keys: Column,
-    status: z.string(),
-    attempts: Column,
-    done: Column,
-    total: Column,
-    cursor: Column,
-    startedAt: Column,
-    completedAt: Column,
-    // The fifth element, a failure's structured cause, is optional: snapshots written before
-    // it existed have four.
-    errors: z.array(
-      z.tuple([
-        z.number().int().nonnegative(),
-        z.string(),
-        z.boolean(),
-        IsoDateSchema,
-        FailureCauseSchema.optional(),
-      ]),
-    ),
-  }),
-  idMaps: IdMapsSchema,
-});
-type Body = z.infer<typeof BodySchema>;
-
-/** A decoded snapshot: the checkpoint and the last journal batch it covers. */
-export interface DecodedSnapshot {
-  checkpoint: Checkpoint;
-  /** Sequence number of the last journal batch folded into this snapshot (0: none). */
-  seq: number;
-}
 
 /** Encodes a checkpoint as a snapshot that covers the journal up to batch `seq`. */
 export function encodeSnapshot(checkpoint: Checkpoint, seq: number): Buffer {
@@ -226,6 +173,14 @@ function checkLength(header: SnapshotHeader, size: number, file: string): void {
 
 /** Decodes a snapshot, or throws {@link CheckpointFileError} naming `file`, the line and the cause. */
 export function decodeSnapshot(input: Uint8Array | string, file: string): DecodedSnapshot {
+  return checkpointOfColumns(decodeSnapshotColumns(input, file));
+}
+
+/**
+ * Checks a snapshot as {@link decodeSnapshot} does (throwing the same errors) and counts its
+ * units, without building them.
+ */
+export function decodeSnapshotColumns(input: Uint8Array | string, file: string): SnapshotColumns {
   const bytes = toBuffer(input);
   const fail = (kind: CheckpointFileError['kind'], reason: string, line?: number): never => {
     throw new CheckpointFileError(file, kind, reason, line);
@@ -248,87 +203,10 @@ export function decodeSnapshot(input: Uint8Array | string, file: string): Decode
   }
   const body = BodySchema.safeParse(raw);
   if (!body.success) fail('schema', `bad snapshot body: ${describeIssues(body.error.issues)}`, 2);
-  const decoded = buildCheckpoint(body.data!, file);
-  if (split) deferIdMaps(decoded.checkpoint, split.idMaps, file);
-  return decoded;
-}
-
-const isDate = (value: unknown): value is string =>
-  typeof value === 'string' && value.length >= 20 && value.charCodeAt(10) === 84 /* T */;
-
-function buildCheckpoint(body: Body, file: string): DecodedSnapshot {
-  const columns = body.units;
-  const n = columns.keys.length;
-  const bad = (what: string, index: number): never => {
-    throw new CheckpointFileError(file, 'schema', `bad snapshot body: units.${what}[${index}]`, 2);
-  };
-  for (const name of ['attempts', 'done', 'total', 'cursor', 'startedAt', 'completedAt'] as const) {
-    if (columns[name].length !== n) {
-      throw new CheckpointFileError(
-        file,
-        'schema',
-        `bad snapshot body: units.${name} has ${columns[name].length} values for ${n} keys`,
-        2,
-      );
-    }
-  }
-  if (columns.status.length !== n) {
-    throw new CheckpointFileError(
-      file,
-      'schema',
-      `bad snapshot body: units.status has ${columns.status.length} codes for ${n} keys`,
-      2,
-    );
-  }
-  const { keys, status: codes, attempts, done, total, cursor, startedAt, completedAt } = columns;
-  const units: Record<string, Unit> = {};
-  for (let i = 0; i < n; i++) {
-    const key = keys[i];
-    const status = STATUS_OF[codes.charCodeAt(i)];
-    const a = attempts[i];
-    const d = done[i];
-    const t = total[i];
-    const s = startedAt[i];
-    const c = completedAt[i];
-    if (typeof key !== 'string') bad('keys', i);
-    if (status === undefined) bad('status', i);
-    if (typeof a !== 'number' || !Number.isInteger(a) || a < 0) bad('attempts', i);
-    if (typeof d !== 'number' || !(d >= 0)) bad('done', i);
-    if (t !== null && (typeof t !== 'number' || !(t >= 0))) bad('total', i);
-    if (s !== null && !isDate(s)) bad('startedAt', i);
-    if (c !== null && !isDate(c)) bad('completedAt', i);
-    const unit: Unit = {
-      status: status!,
-      attempts: a as number,
-      cursor: cursor[i] as Json,
-      done: d as number,
-      total: t as number | null,
-      startedAt: s as string | null,
-      completedAt: c as string | null,
-      error: null,
-    };
-    setKey(units, key as string, unit);
-  }
-  for (const [index, message, retryable, at, cause] of columns.errors) {
-    if (index >= n) bad('errors', index);
-    units[keys[index] as string]!.error = cause
-      ? { message, retryable, at, cause }
-      : { message, retryable, at };
-  }
-  const idMaps = idMapsRecord(body.idMaps, file);
   return {
-    seq: body.seq,
-    checkpoint: {
-      format: CHECKPOINT_FORMAT,
-      id: body.id,
-      status: body.status,
-      createdAt: body.createdAt,
-      updatedAt: body.updatedAt,
-      configDigest: body.configDigest,
-      units,
-      idMaps,
-      stats: body.stats,
-      meta: body.meta,
-    },
+    body: body.data!,
+    idMaps: split ? split.idMaps : null,
+    file,
+    tally: checkColumns(body.data!.units, file),
   };
 }

@@ -6,7 +6,7 @@
  * an acknowledged state.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { CheckpointFormatError, replay } from '@checkpointkit/core';
+import { CheckpointFormatError, replay, summarize } from '@checkpointkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CheckpointFileError,
@@ -14,6 +14,7 @@ import {
   fileStore,
   parseCheckpointFiles,
   readCheckpointFiles,
+  summarizeCheckpointFiles,
 } from '../../src/index.js';
 import { random, writeSample } from '../helpers/fixture.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
@@ -117,6 +118,16 @@ describe('damaged checkpoint files', () => {
     expect(pure, what).toBeInstanceOf(CheckpointFormatError);
     expect((pure as CheckpointFileError).file, what).toBe(file);
     expect((pure as Error).message, what).toContain(file);
+    // A summary of the same bytes (what a tree of many checkpoints shows) refuses them alike.
+    expect(
+      () =>
+        summarizeCheckpointFiles({
+          snapshot: files.snapshot,
+          journal: files.journal,
+          file: sample.snapshotPath,
+        }),
+      what,
+    ).toThrow((pure as Error).message);
 
     const store = fileStore({ dir, onWarning: () => {} });
     const at = '2026-03-01T00:00:00.000Z';
@@ -217,18 +228,19 @@ describe('damaged checkpoint files', () => {
     for (let length = 0; length <= sample.journal.length; length++) {
       const cut = sample.journal.subarray(0, length);
       let parsed: ReturnType<typeof parseCheckpointFiles> | null = null;
+      const input = { snapshot: sample.snapshot, journal: cut, file: sample.snapshotPath };
       try {
-        parsed = parseCheckpointFiles({
-          snapshot: sample.snapshot,
-          journal: cut,
-          file: sample.snapshotPath,
-        });
+        parsed = parseCheckpointFiles(input);
       } catch (error) {
         // Only a cut inside the header line can be an error: a journal is never written without one.
         expect(error).toBeInstanceOf(CheckpointFileError);
         expect(length).toBeLessThan(sample.journal.indexOf(10) + 1);
+        expect(() => summarizeCheckpointFiles(input)).toThrow((error as Error).message);
         continue;
       }
+      const summarized = summarizeCheckpointFiles(input);
+      expect(summarized.summary, `cut at ${length}`).toEqual(summarize(parsed.checkpoint));
+      expect(summarized.tornTail, `cut at ${length}`).toEqual(parsed.tornTail);
       const state = JSON.stringify(parsed.checkpoint);
       expect(acknowledged).toContain(state);
       states.add(state);
