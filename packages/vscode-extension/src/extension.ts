@@ -89,7 +89,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
 
   void registry
     .scan()
-    .then(() => registry.whenIdle())
+    .then(() => registry.whenRead())
     .then(() => {
       timings.firstTreeMs = Date.now() - activatedAt;
     });

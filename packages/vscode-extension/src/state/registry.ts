@@ -16,6 +16,7 @@ import {
 import type { FileEvent } from '../discovery/watch.js';
 import { folderPatterns, readSettings } from '../settings.js';
 import { Throttle } from '../util/throttle.js';
+import { buildUnits } from './build-units.js';
 import type { CheckpointEntry } from './entry.js';
 import { lockOwnerOf, type ReadClock, readCheckpointFiles } from './read-entry.js';
 
@@ -46,6 +47,9 @@ export class CheckpointRegistry implements vscode.Disposable {
   readonly #truncated = new Set<string>();
   readonly #patterns = new Map<string, DiscoveryPatterns>();
   readonly #idleWaiters: (() => void)[] = [];
+  readonly #readWaiters: (() => void)[] = [];
+  #warming: Promise<void> | null = null;
+  #disposed = false;
   readonly #onDidChange = new vscode.EventEmitter<RegistryChange>();
   /** Fired when entries are added, removed or re-read. */
   readonly onDidChange = this.#onDidChange.event;
@@ -122,9 +126,27 @@ export class CheckpointRegistry implements vscode.Disposable {
       this.#scan = null;
       this.#scanned = true;
       this.#onDidChange.fire({ kind: 'all' });
+      this.#warmUp();
       this.#checkIdle();
     });
     return this.#scan;
+  }
+
+  /**
+   * Once a scan has shown every row (from summaries), builds the units of the checkpoints it
+   * read, one per turn of the event loop: so that expanding even a large one is quick, and the
+   * tree answers meanwhile. Re-reads of live checkpoints build theirs only when asked.
+   */
+  #warmUp(): void {
+    if (this.#warming || this.#disposed) return;
+    this.#warming = buildUnits(
+      [...this.#entries.values()],
+      (entry) => this.#entries.get(entry.key) === entry,
+      () => this.#disposed,
+    ).finally(() => {
+      this.#warming = null;
+      this.#checkIdle();
+    });
   }
 
   async #scanOnce(): Promise<void> {
@@ -215,7 +237,7 @@ export class CheckpointRegistry implements vscode.Disposable {
     if (entry.state.kind !== 'loaded' || entry.files.kind !== 'canonical') return;
     const value = entry.state.value;
     const dir = vscode.Uri.joinPath((entry.files.snapshot ?? entry.files.journal)!, '..');
-    const owner = await lockOwnerOf(dir, value.checkpoint.id);
+    const owner = await lockOwnerOf(dir, value.summary.id);
     if ((owner === null) !== (value.lockOwner === null) || owner?.pid !== value.lockOwner?.pid) {
       value.lockOwner = owner;
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
@@ -398,24 +420,38 @@ export class CheckpointRegistry implements vscode.Disposable {
     return removed;
   }
 
-  /** Resolves once no scan or read is pending (tests and the benchmark wait for this). */
+  /**
+   * Resolves once no scan, read or building of units is pending (tests and the benchmark wait
+   * for this).
+   */
   whenIdle(): Promise<void> {
     if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #idle(): boolean {
+  /** Resolves once every checkpoint found has been read: each row shows its summary. */
+  whenRead(): Promise<void> {
+    if (this.#allRead()) return Promise.resolve();
+    return new Promise((resolve) => this.#readWaiters.push(resolve));
+  }
+
+  #allRead(): boolean {
     return (
       this.#scanned && this.#scan === null && this.#dirty.size === 0 && this.#reading.size === 0
     );
   }
 
+  #idle(): boolean {
+    return this.#allRead() && this.#warming === null;
+  }
+
   #checkIdle(): void {
-    if (!this.#idle()) return;
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    if (this.#allRead()) for (const resolve of this.#readWaiters.splice(0)) resolve();
+    if (this.#idle()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   dispose(): void {
+    this.#disposed = true;
     if (this.#lockPoll) clearInterval(this.#lockPoll);
     for (const throttle of this.#throttles.values()) throttle.dispose();
     this.#throttles.clear();
