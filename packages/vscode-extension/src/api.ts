@@ -22,7 +22,13 @@ export interface CheckpointKitApi {
   /**
    * For the benchmark, in milliseconds from activation: `listedMs` when the first search listed
    * the checkpoints (rows shown, still reading), `firstTreeMs` when every checkpoint was read
-   * (each row shows its summary; the units are built after).
+   * (each row shows its summary; the units are built after), and `firstTreeParseMs` the
+   * event-loop time spent parsing files until then.
    */
-  timings: { activatedAt: number; listedMs: number | null; firstTreeMs: number | null };
+  timings: {
+    activatedAt: number;
+    listedMs: number | null;
+    firstTreeMs: number | null;
+    firstTreeParseMs: number | null;
+  };
 }

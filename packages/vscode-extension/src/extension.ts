@@ -21,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     activatedAt,
     listedMs: null,
     firstTreeMs: null,
+    firstTreeParseMs: null,
   };
   let ui: Ui = windowUi;
   const registry = new CheckpointRegistry();
@@ -92,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     .then(() => registry.whenRead())
     .then(() => {
       timings.firstTreeMs = Date.now() - activatedAt;
+      timings.firstTreeParseMs = registry.parseMs;
     });
 
   return {

@@ -16,7 +16,7 @@ import {
 import type { FileEvent } from '../discovery/watch.js';
 import { folderPatterns, readSettings } from '../settings.js';
 import { Throttle } from '../util/throttle.js';
-import { buildUnits } from './build-units.js';
+import { UnitBuilder } from './build-units.js';
 import type { CheckpointEntry } from './entry.js';
 import { lockOwnerOf, type ReadClock, readCheckpointFiles } from './read-entry.js';
 
@@ -48,8 +48,11 @@ export class CheckpointRegistry implements vscode.Disposable {
   readonly #patterns = new Map<string, DiscoveryPatterns>();
   readonly #idleWaiters: (() => void)[] = [];
   readonly #readWaiters: (() => void)[] = [];
-  #warming: Promise<void> | null = null;
-  #disposed = false;
+  /** Builds the units of what was read once every row is read (see build-units.ts). */
+  readonly #builder = new UnitBuilder(
+    (entry) => this.#entries.get(entry.key) === entry,
+    () => this.#checkIdle(),
+  );
   readonly #onDidChange = new vscode.EventEmitter<RegistryChange>();
   /** Fired when entries are added, removed or re-read. */
   readonly onDidChange = this.#onDidChange.event;
@@ -126,27 +129,9 @@ export class CheckpointRegistry implements vscode.Disposable {
       this.#scan = null;
       this.#scanned = true;
       this.#onDidChange.fire({ kind: 'all' });
-      this.#warmUp();
       this.#checkIdle();
     });
     return this.#scan;
-  }
-
-  /**
-   * Once a scan has shown every row (from summaries), builds the units of the checkpoints it
-   * read, one per turn of the event loop: so that expanding even a large one is quick, and the
-   * tree answers meanwhile. Re-reads of live checkpoints build theirs only when asked.
-   */
-  #warmUp(): void {
-    if (this.#warming || this.#disposed) return;
-    this.#warming = buildUnits(
-      [...this.#entries.values()],
-      (entry) => this.#entries.get(entry.key) === entry,
-      () => this.#disposed,
-    ).finally(() => {
-      this.#warming = null;
-      this.#checkIdle();
-    });
   }
 
   async #scanOnce(): Promise<void> {
@@ -199,6 +184,8 @@ export class CheckpointRegistry implements vscode.Disposable {
     this.#dirty.delete(key);
     this.#throttles.get(key)?.dispose();
     this.#throttles.delete(key);
+    // It may have been the last read waited for.
+    this.#checkIdle();
   }
 
   async #read(entry: CheckpointEntry): Promise<void> {
@@ -209,6 +196,7 @@ export class CheckpointRegistry implements vscode.Disposable {
       const state = await readCheckpointFiles(entry.folder, entry.files, this.#clock);
       if (this.#entries.get(entry.key) !== entry) return;
       entry.state = state;
+      if (state.kind === 'loaded' && !state.value.built) this.#builder.add(entry);
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
       if (state.kind === 'loaded' && state.value.lockOwner) this.#pollLocks();
     } finally {
@@ -442,16 +430,18 @@ export class CheckpointRegistry implements vscode.Disposable {
   }
 
   #idle(): boolean {
-    return this.#allRead() && this.#warming === null;
+    return this.#allRead() && !this.#builder.busy;
   }
 
   #checkIdle(): void {
-    if (this.#allRead()) for (const resolve of this.#readWaiters.splice(0)) resolve();
+    if (!this.#allRead()) return;
+    for (const resolve of this.#readWaiters.splice(0)) resolve();
+    this.#builder.start();
     if (this.#idle()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   dispose(): void {
-    this.#disposed = true;
+    this.#builder.dispose();
     if (this.#lockPoll) clearInterval(this.#lockPoll);
     for (const throttle of this.#throttles.values()) throttle.dispose();
     this.#throttles.clear();

@@ -39,6 +39,57 @@ suite('rows from summaries, units when needed', () => {
         assert.equal(value.built, true, `${value.summary.id}: units built once idle`);
         assert.deepEqual(value.summary, summarize(value.checkpoint), value.summary.id);
       }
+      // A re-read (a job's journal grew) shows the new summary first, then builds again.
+      const big = registry.entries().find((entry) => loaded(entry)?.summary.id === FIXTURE.big)!;
+      await registry.readNow(big);
+      assert.equal(loaded(big)?.built, false, 'the re-read row comes from its summary');
+      await registry.whenIdle();
+      assert.equal(loaded(big)?.built, true, 'and its units are built after');
+    } finally {
+      registry.dispose();
+    }
+  });
+
+  test('the units wait for every read, and a read that will never come (its files deleted) does not keep them waiting', async () => {
+    await api();
+    const registry = new CheckpointRegistry();
+    try {
+      await registry.scan();
+      await registry.whenIdle();
+      const entryOf = (id: string) =>
+        registry.entries().find((entry) => loaded(entry)?.summary.id === id)!;
+      const failing = entryOf(FIXTURE.failing);
+      // Another file store checkpoint (earlier suites deleted some of the fixture's).
+      const completed = registry
+        .entries()
+        .find(
+          (entry) =>
+            entry.files.kind === 'canonical' &&
+            loaded(entry) !== null &&
+            loaded(entry)!.summary.id !== FIXTURE.failing,
+        )!;
+      assert.ok(completed, 'a second file store checkpoint');
+      // A live update of `failing` runs at once; the next one waits for its interval.
+      registry.requestRead(failing);
+      await registry.whenRead();
+      registry.requestRead(failing);
+      // Read meanwhile, `completed` waits for `failing`'s read to build its units.
+      await registry.readNow(completed);
+      assert.equal(loaded(completed)?.built, false);
+      // Then `failing`'s files go: its read is dropped, and the units of `completed` get built.
+      const files = failing.files;
+      assert.equal(files.kind, 'canonical');
+      if (files.kind !== 'canonical') return;
+      registry.applyEvents([
+        { kind: 'deleted', uri: files.snapshot! },
+        { kind: 'deleted', uri: files.journal! },
+      ]);
+      const idle = await Promise.race([
+        registry.whenIdle().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000)),
+      ]);
+      assert.equal(idle, true, 'idle once the deleted checkpoint is gone');
+      assert.equal(loaded(completed)?.built, true);
     } finally {
       registry.dispose();
     }
