@@ -64,7 +64,7 @@ async function figuresOf(
     kind: 'overhead',
   });
   report({
-    what: `activation to a populated tree: every checkpoint's row read with its summary, the 100,000-unit one included (${machine})`,
+    what: `activation to a populated tree: every checkpoint read, the 100,000-unit one included (${machine})`,
     subject: {
       label: '20,000 files, 200 checkpoints',
       value: m(bigRuns, 'firstTreeMs'),
@@ -78,12 +78,8 @@ async function figuresOf(
     `where the time to a populated tree goes (${machine}, medians)`,
     `searching (activation to listed) ${m(bigRuns, 'listedMs')} ms; reading the 200 checkpoints ${median(bigRuns.map((r) => r.firstTreeMs - r.listedMs))} ms, of which parsing ${m(bigRuns, 'parseMs').toFixed(0)} ms of the extension host's event loop`,
   );
-  note(
-    `units built after the rows (${machine}, median)`,
-    `every checkpoint's units built ${m(bigRuns, 'unitsBuiltMs')} ms after activation, ${median(bigRuns.map((r) => r.unitsBuiltMs - r.firstTreeMs))} ms after the populated tree: a checkpoint expanded before then builds its own units first`,
-  );
   report({
-    what: `first page of the big checkpoint (its units built, children computed cold, TreeItems built; ${machine})`,
+    what: `first page of the big checkpoint (children computed cold, TreeItems built; ${machine})`,
     subject: {
       label: `${m(bigRuns, 'firstPageItems')} rows of 100,000 units`,
       value: m(bigRuns, 'firstPageMs'),

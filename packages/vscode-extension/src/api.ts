@@ -14,21 +14,11 @@ export interface CheckpointKitApi {
   view: vscode.TreeView<TreeNode>;
   /** Replaces the UI that commands use (messages, confirmations, quick picks); returns the previous one. */
   setUi(ui: Ui): Ui;
-  /**
-   * Resolves once the first scan, every pending read and the building of the units the scan
-   * read (after the rows show) are done.
-   */
+  /** Resolves once the first scan and every pending read are done. */
   whenIdle(): Promise<void>;
   /**
    * For the benchmark, in milliseconds from activation: `listedMs` when the first search listed
-   * the checkpoints (rows shown, still reading), `firstTreeMs` when every checkpoint was read
-   * (each row shows its summary; the units are built after), and `firstTreeParseMs` the
-   * event-loop time spent parsing files until then.
+   * the checkpoints (rows shown, still reading), `firstTreeMs` when every checkpoint was read.
    */
-  timings: {
-    activatedAt: number;
-    listedMs: number | null;
-    firstTreeMs: number | null;
-    firstTreeParseMs: number | null;
-  };
+  timings: { activatedAt: number; listedMs: number | null; firstTreeMs: number | null };
 }

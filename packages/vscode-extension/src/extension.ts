@@ -21,7 +21,6 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     activatedAt,
     listedMs: null,
     firstTreeMs: null,
-    firstTreeParseMs: null,
   };
   let ui: Ui = windowUi;
   const registry = new CheckpointRegistry();
@@ -90,10 +89,9 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
 
   void registry
     .scan()
-    .then(() => registry.whenRead())
+    .then(() => registry.whenIdle())
     .then(() => {
       timings.firstTreeMs = Date.now() - activatedAt;
-      timings.firstTreeParseMs = registry.parseMs;
     });
 
   return {

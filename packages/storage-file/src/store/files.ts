@@ -9,6 +9,7 @@ import {
 } from '../format/names.js';
 import { type ParsedFiles, parseFiles } from '../format/parse.js';
 import { checkSnapshotLength, SNAPSHOT_HEAD_BYTES } from '../format/snapshot.js';
+import { type SummarizedCheckpoint, summarizeCheckpointFiles } from '../format/summary.js';
 import { type FileRead, type FirstLook, readOrNull, readWithIdentity } from './io.js';
 
 /** The paths of one checkpoint's files in a store directory. */
@@ -86,17 +87,37 @@ function mayBeRace(error: unknown): boolean {
   );
 }
 
+/** As {@link parseRaw}, the summary only: the units are counted, not built. */
+export function summarizeRaw(paths: CheckpointPaths, raw: RawFiles): SummarizedCheckpoint | null {
+  if (!raw.journal && !raw.snapshot) return null;
+  return summarizeCheckpointFiles({
+    snapshot: raw.snapshot,
+    journal: raw.journal?.bytes ?? null,
+    file: paths.snapshot,
+    journalFile: paths.journal,
+    ack: raw.ack,
+  });
+}
+
 /**
  * Reads and parses a checkpoint's files as an unlocked reader: retries a pair that does not fit
  * together (a delete between the two reads), so a running writer is never seen half-way.
  */
-export async function readConsistent(
+export function readConsistent(
   paths: CheckpointPaths,
 ): Promise<{ raw: RawFiles; parsed: ParsedFiles | null }> {
+  return readConsistentWith(paths, parseRaw);
+}
+
+/** {@link readConsistent} with another parser of the raw files ({@link summarizeRaw}). */
+export async function readConsistentWith<T>(
+  paths: CheckpointPaths,
+  parse: (paths: CheckpointPaths, raw: RawFiles) => T | null,
+): Promise<{ raw: RawFiles; parsed: T | null }> {
   for (let attempt = 0; ; attempt++) {
     const raw = await readRaw(paths);
     try {
-      return { raw, parsed: parseRaw(paths, raw) };
+      return { raw, parsed: parse(paths, raw) };
     } catch (error) {
       if (attempt >= 4 || !mayBeRace(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)));

@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { type Checkpoint, type CheckpointListing, summarize } from '@checkpointkit/core';
+import type { Checkpoint, CheckpointListing } from '@checkpointkit/core';
 import { CheckpointFileError } from '../format/errors.js';
 import {
   CORRUPT_INFIX,
@@ -8,7 +8,7 @@ import {
   TORN_INFIX,
 } from '../format/names.js';
 import type { StoreContext } from './context.js';
-import { pathsOf, readConsistent } from './files.js';
+import { pathsOf, readConsistent, readConsistentWith, summarizeRaw } from './files.js';
 import { isMissing } from './io.js';
 import { liveOwner } from './lock.js';
 
@@ -64,12 +64,14 @@ export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
   for (const stem of stems) {
     const at = pathsOf(ctx.dir, stem);
     try {
-      const { parsed } = await readConsistent(at);
+      // The summary only: a listing of large checkpoints does not build their units.
+      const { parsed } = await readConsistentWith(at, summarizeRaw);
       if (!parsed) continue;
-      if (encodeCheckpointId(parsed.checkpoint.id) !== stem) {
+      const id = parsed.summary.id;
+      if (encodeCheckpointId(id) !== stem) {
         ctx.warn({
           code: 'unreadable-checkpoint',
-          message: `${at.snapshot}: holds checkpoint ${JSON.stringify(parsed.checkpoint.id)}, whose files have another name; skipped`,
+          message: `${at.snapshot}: holds checkpoint ${JSON.stringify(id)}, whose files have another name; skipped`,
           file: at.snapshot,
         });
         continue;
@@ -78,11 +80,11 @@ export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
         ctx.warn({
           code: 'lost-batches',
           message: lostError(at.journal, parsed.lost).message,
-          checkpointId: parsed.checkpoint.id,
+          checkpointId: id,
           file: at.journal,
         });
       }
-      listings.push({ id: parsed.checkpoint.id, summary: summarize(parsed.checkpoint) });
+      listings.push({ id, summary: parsed.summary });
     } catch (error) {
       ctx.warn({
         code: 'unreadable-checkpoint',

@@ -2,56 +2,20 @@
 import type { Checkpoint, CheckpointSummary, DocumentFormat, LockOwner } from '@checkpointkit/core';
 import type * as vscode from 'vscode';
 import type { CheckpointFiles } from '../discovery/group-files.js';
-import { UnitTree } from '../model/unit-tree.js';
+import type { UnitTree } from '../model/unit-tree.js';
 
-/**
- * A checkpoint read successfully. Its row needs only the summary; the units (`checkpoint`,
- * `tree`) of a file store checkpoint are built from the bytes read when first asked for, so that
- * a tree of many large checkpoints shows its rows without building their units.
- */
+/** A checkpoint read successfully. */
 export interface LoadedCheckpoint {
-  readonly checkpoint: Checkpoint;
+  checkpoint: Checkpoint;
   summary: CheckpointSummary;
   format: DocumentFormat;
-  readonly tree: UnitTree;
-  /** True once `checkpoint` was built (asking for it costs nothing then). */
-  readonly built: boolean;
+  tree: UnitTree;
   /** Who holds the file store lock (a running job); null when free or not a file store checkpoint. */
   lockOwner: LockOwner | null;
   /** The journal ends in a partly written line, which reading ignored. */
   tornTail: boolean;
   /** Acknowledged journal batches the files no longer hold (cut or replaced), or null. */
   lost: { acked: number; found: number } | null;
-}
-
-/**
- * A {@link LoadedCheckpoint} whose checkpoint `build` makes when first asked for (once; what
- * `build` holds is let go then).
- */
-export function loadedCheckpoint(
-  fields: Omit<LoadedCheckpoint, 'checkpoint' | 'tree' | 'built'>,
-  build: () => Checkpoint,
-): LoadedCheckpoint {
-  let make: (() => Checkpoint) | null = build;
-  let checkpoint: Checkpoint | null = null;
-  let tree: UnitTree | null = null;
-  return {
-    ...fields,
-    get checkpoint() {
-      if (checkpoint === null) {
-        checkpoint = make!();
-        make = null;
-      }
-      return checkpoint;
-    },
-    get tree() {
-      tree ??= UnitTree.of(this.checkpoint);
-      return tree;
-    },
-    get built() {
-      return checkpoint !== null;
-    },
-  };
 }
 
 export type EntryState =
@@ -78,7 +42,7 @@ export function primaryFile(entry: CheckpointEntry): vscode.Uri {
 
 /** The checkpoint id: from the content when read, else from the file name. */
 export function entryId(entry: CheckpointEntry): string | null {
-  if (entry.state.kind === 'loaded') return entry.state.value.summary.id;
+  if (entry.state.kind === 'loaded') return entry.state.value.checkpoint.id;
   return entry.files.kind === 'canonical' ? entry.files.id : null;
 }
 

@@ -17,12 +17,12 @@ import {
   readLockOwner,
   SNAPSHOT_HEAD_BYTES,
   SNAPSHOT_SUFFIX,
-  summarizeCheckpointFiles,
 } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
 import { baseName, relativePath } from '../discovery/find.js';
 import type { CheckpointFiles } from '../discovery/group-files.js';
-import { type EntryState, loadedCheckpoint } from './entry.js';
+import { UnitTree } from '../model/unit-tree.js';
+import type { EntryState } from './entry.js';
 import { readBytes } from './read-file.js';
 
 /** How a file is named in messages: its path inside the workspace folder. */
@@ -89,15 +89,14 @@ export async function readCheckpointFiles(
           return { kind: 'ignored' };
         throw error;
       }
-      // Seed files are one document: parsed whole above, so their units are built already.
       const { checkpoint, format } = read;
-      const summary = timed(() => summarize(checkpoint));
+      const { summary, tree } = timed(() => ({
+        summary: summarize(checkpoint),
+        tree: UnitTree.of(checkpoint),
+      }));
       return {
         kind: 'loaded',
-        value: loadedCheckpoint(
-          { format, summary, lockOwner: null, tornTail: false, lost: null },
-          () => checkpoint,
-        ),
+        value: { checkpoint, format, summary, tree, lockOwner: null, tornTail: false, lost: null },
       };
     }
     // Both files of the stem, whichever events reported: a snapshot and its journal written
@@ -121,24 +120,33 @@ export async function readCheckpointFiles(
     if (snapshot === null && journal === null) return { kind: 'ignored' };
     files.snapshot = snapshot === null ? null : snapshotUri;
     files.journal = journal === null ? null : journalUri;
-    // The row needs the summary only: counted from the snapshot's columns, without building
-    // the units (most of the cost of a large checkpoint). They are built from the same bytes
-    // when first needed; the files were checked as that will check them.
-    const input = { snapshot, journal, file: snapshotName, journalFile: journalName, ack };
-    const read = timed(() => summarizeCheckpointFiles(input));
-    const lockOwner = await lockOwnerOf(dir, read.summary.id);
+    const { parsed, summary, tree } = timed(() => {
+      const parsed = parseCheckpointFiles({
+        snapshot,
+        journal,
+        file: snapshotName,
+        journalFile: journalName,
+        ack,
+      });
+      return {
+        parsed,
+        summary: summarize(parsed.checkpoint),
+        tree: UnitTree.of(parsed.checkpoint),
+      };
+    });
+    const checkpoint = parsed.checkpoint;
+    const lockOwner = await lockOwnerOf(dir, checkpoint.id);
     return {
       kind: 'loaded',
-      value: loadedCheckpoint(
-        {
-          format: 'checkpointkit/1',
-          summary: read.summary,
-          lockOwner,
-          tornTail: read.tornTail !== null,
-          lost: read.lost,
-        },
-        () => timed(() => parseCheckpointFiles(input).checkpoint),
-      ),
+      value: {
+        checkpoint,
+        format: 'checkpointkit/1',
+        summary,
+        tree,
+        lockOwner,
+        tornTail: parsed.tornTail !== null,
+        lost: parsed.lost,
+      },
     };
   } catch (error) {
     return { kind: 'damaged', message: message(error) };

@@ -16,7 +16,6 @@ import {
 import type { FileEvent } from '../discovery/watch.js';
 import { folderPatterns, readSettings } from '../settings.js';
 import { Throttle } from '../util/throttle.js';
-import { UnitBuilder } from './build-units.js';
 import type { CheckpointEntry } from './entry.js';
 import { lockOwnerOf, type ReadClock, readCheckpointFiles } from './read-entry.js';
 
@@ -47,12 +46,6 @@ export class CheckpointRegistry implements vscode.Disposable {
   readonly #truncated = new Set<string>();
   readonly #patterns = new Map<string, DiscoveryPatterns>();
   readonly #idleWaiters: (() => void)[] = [];
-  readonly #readWaiters: (() => void)[] = [];
-  /** Builds the units of what was read once every row is read (see build-units.ts). */
-  readonly #builder = new UnitBuilder(
-    (entry) => this.#entries.get(entry.key) === entry,
-    () => this.#checkIdle(),
-  );
   readonly #onDidChange = new vscode.EventEmitter<RegistryChange>();
   /** Fired when entries are added, removed or re-read. */
   readonly onDidChange = this.#onDidChange.event;
@@ -184,7 +177,7 @@ export class CheckpointRegistry implements vscode.Disposable {
     this.#dirty.delete(key);
     this.#throttles.get(key)?.dispose();
     this.#throttles.delete(key);
-    // It may have been the last read waited for.
+    // Its read, now dropped, may have been the last one waited for.
     this.#checkIdle();
   }
 
@@ -196,7 +189,6 @@ export class CheckpointRegistry implements vscode.Disposable {
       const state = await readCheckpointFiles(entry.folder, entry.files, this.#clock);
       if (this.#entries.get(entry.key) !== entry) return;
       entry.state = state;
-      if (state.kind === 'loaded' && !state.value.built) this.#builder.add(entry);
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
       if (state.kind === 'loaded' && state.value.lockOwner) this.#pollLocks();
     } finally {
@@ -225,7 +217,7 @@ export class CheckpointRegistry implements vscode.Disposable {
     if (entry.state.kind !== 'loaded' || entry.files.kind !== 'canonical') return;
     const value = entry.state.value;
     const dir = vscode.Uri.joinPath((entry.files.snapshot ?? entry.files.journal)!, '..');
-    const owner = await lockOwnerOf(dir, value.summary.id);
+    const owner = await lockOwnerOf(dir, value.checkpoint.id);
     if ((owner === null) !== (value.lockOwner === null) || owner?.pid !== value.lockOwner?.pid) {
       value.lockOwner = owner;
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
@@ -408,40 +400,24 @@ export class CheckpointRegistry implements vscode.Disposable {
     return removed;
   }
 
-  /**
-   * Resolves once no scan, read or building of units is pending (tests and the benchmark wait
-   * for this).
-   */
+  /** Resolves once no scan or read is pending (tests and the benchmark wait for this). */
   whenIdle(): Promise<void> {
     if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Resolves once every checkpoint found has been read: each row shows its summary. */
-  whenRead(): Promise<void> {
-    if (this.#allRead()) return Promise.resolve();
-    return new Promise((resolve) => this.#readWaiters.push(resolve));
-  }
-
-  #allRead(): boolean {
+  #idle(): boolean {
     return (
       this.#scanned && this.#scan === null && this.#dirty.size === 0 && this.#reading.size === 0
     );
   }
 
-  #idle(): boolean {
-    return this.#allRead() && !this.#builder.busy;
-  }
-
   #checkIdle(): void {
-    if (!this.#allRead()) return;
-    for (const resolve of this.#readWaiters.splice(0)) resolve();
-    this.#builder.start();
-    if (this.#idle()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    if (!this.#idle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   dispose(): void {
-    this.#builder.dispose();
     if (this.#lockPoll) clearInterval(this.#lockPoll);
     for (const throttle of this.#throttles.values()) throttle.dispose();
     this.#throttles.clear();

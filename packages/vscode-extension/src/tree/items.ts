@@ -60,8 +60,8 @@ export function checkpointItem(
   const state = entry.state;
   let item: vscode.TreeItem;
   if (state.kind === 'loaded') {
-    const { summary, format, lockOwner, tornTail, lost } = state.value;
-    item = new vscode.TreeItem(summary.id, vscode.TreeItemCollapsibleState.Collapsed);
+    const { checkpoint, summary, format, lockOwner, tornTail, lost } = state.value;
+    item = new vscode.TreeItem(checkpoint.id, vscode.TreeItemCollapsibleState.Collapsed);
     const dir = relativeDir(entry);
     item.description =
       checkpointDescription(summary, { now, format, locked: lockOwner !== null }) +
