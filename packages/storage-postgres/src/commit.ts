@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { encodeText } from './codec.js';
 import { DatabaseUnavailableError, OutcomeUnknownError } from './errors.js';
@@ -59,9 +59,16 @@ export async function commit<T>(
 }
 
 /**
- * Whether a transaction whose commit broke did commit: its batch id is inserted on its own.
- * A clash means it committed; success means it did not, and never will (the id is taken).
- * Asks for as long as the retry policy allows; then the outcome is unknown.
+ * Whether a transaction whose commit broke did commit: its batch id is inserted on its own,
+ * which waits for the transaction if the server still runs it. A clash means it committed;
+ * success means it did not, and never will (the id is taken). Asks for as long as the retry
+ * policy allows; then the outcome is unknown.
+ *
+ * A question whose own answer is lost may still have taken the id: the server ran the insert
+ * and then the connection broke. The next question would clash on that and take it for the
+ * transaction's commit, and the page it wrote would be lost. So a question takes a second id
+ * with the first, derived from it, in the same statement: a clash on the batch id where that
+ * one also exists is an earlier question's, not the transaction's.
  */
 export async function committed(
   ctx: WriteContext,
@@ -69,6 +76,7 @@ export async function committed(
   batchId: string,
   cause: unknown,
 ): Promise<boolean> {
+  const asked = askedId(batchId);
   try {
     return await retrying(
       ctx.policy,
@@ -76,15 +84,18 @@ export async function committed(
       async () => {
         try {
           await withClient(ctx.pool, (client) =>
-            client.query(`INSERT INTO ${ctx.t.flushes} (batch_id, checkpoint) VALUES ($1, $2)`, [
-              batchId,
-              encodeText(id),
-            ]),
+            client.query(
+              `INSERT INTO ${ctx.t.flushes} (batch_id, checkpoint) VALUES ($1, $3), ($2, $3)`,
+              [batchId, asked, encodeText(id)],
+            ),
           );
           return false;
         } catch (error) {
-          if (isDuplicateFlush(error)) return true;
-          throw error;
+          if (!isDuplicateFlush(error)) throw error;
+          const earlier = await withClient(ctx.pool, (client) =>
+            client.query(`SELECT 1 FROM ${ctx.t.flushes} WHERE batch_id = $1`, [asked]),
+          );
+          return (earlier.rowCount ?? 0) === 0;
         }
       },
     );
@@ -94,6 +105,12 @@ export async function committed(
       { cause: error },
     );
   }
+}
+
+/** The id a question about `batchId` takes beside it: a uuid derived from it, never a batch's. */
+export function askedId(batchId: string): string {
+  const hex = createHash('sha256').update(`checkpointkit:asked:${batchId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 async function inTransaction<T>(

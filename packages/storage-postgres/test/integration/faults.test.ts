@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { always, openRun, type Run } from '@checkpointkit/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { committed } from '../../src/commit.js';
 import { OutcomeUnknownError, PostgresStoreError } from '../../src/index.js';
+import { DEFAULT_RETRY } from '../../src/retry.js';
+import { tables } from '../../src/tables.js';
 import { closeStores, databaseUrl, freshSchema, openStore, withDb } from '../helpers.js';
 import { commitCutter } from '../proxy.js';
 
@@ -252,6 +256,32 @@ describe('the server terminating connections', () => {
       await reopened.close();
     } finally {
       await cutter.close();
+    }
+  });
+
+  it('asking whether a commit went through: a question whose answer was lost is not taken for the commit', async () => {
+    const schema = freshSchema('asked');
+    await openStore(schema).migrate();
+    const pool = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
+    try {
+      const ctx = { pool, t: tables(schema), policy: { ...DEFAULT_RETRY, maxOutageMs: 2000 } };
+      const cause = new Error('Connection terminated unexpectedly');
+      // A transaction that never committed: the first question takes its batch id. If that
+      // question's answer is lost (its connection broke after the server ran it), the question
+      // is asked again, and must still say "not committed".
+      const lostPage = randomUUID();
+      expect(await committed(ctx, 'job', lostPage, cause)).toBe(false);
+      expect(await committed(ctx, 'job', lostPage, cause)).toBe(false);
+      // A transaction that did commit: its batch id is there, and no question took it.
+      const savedPage = randomUUID();
+      await pool.query(
+        `INSERT INTO "${schema}".flushes (batch_id, checkpoint) VALUES ($1, 'job')`,
+        [savedPage],
+      );
+      expect(await committed(ctx, 'job', savedPage, cause)).toBe(true);
+      expect(await committed(ctx, 'job', savedPage, cause)).toBe(true);
+    } finally {
+      await pool.end();
     }
   });
 });

@@ -4,12 +4,13 @@
  * on the connections the store opened to recover from the first. Each connection is told in the
  * same packet that answered its last statement, so the error reaches the `pg` client while no
  * statement runs on it. A client with no listener for that error throws it out of the socket:
- * the job's process dies of an uncaught exception. The store must instead go on, and save all.
+ * the job's process dies of an uncaught exception. The store must instead go on, and save all;
+ * a pipeline with the exactly-once sink must deliver every page once.
  */
-import { always, openRun, type Run } from '@checkpointkit/core';
+import { always, openRun, pipeline, type Run, type Source } from '@checkpointkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresStore, postgresStore } from '../../src/index.js';
-import { closeStores, databaseUrl, freshSchema, openStore } from '../helpers.js';
+import { type PostgresStore, postgresStore, transactionalSink } from '../../src/index.js';
+import { closeStores, databaseUrl, freshSchema, openStore, withDb } from '../helpers.js';
 import { type Terminator, terminator } from '../proxy.js';
 
 let proxy: Terminator;
@@ -70,35 +71,97 @@ async function workerRun(store: PostgresStore, id: string): Promise<void> {
   await run.close();
 }
 
+/** A pipeline with the exactly-once sink: 3 units of 2 pages, 2 at a time, rows in `delivered`. */
+async function exactlyOnce(store: PostgresStore, id: string): Promise<void> {
+  const run = await openRun({ id, store, strategy: always(), signals: false });
+  const source: Source<{ unit: string; page: number }> = {
+    units: () => ['a', 'b', 'c'].map((key) => ({ key })),
+    async *read({ key, cursor }) {
+      for (let page = Number(cursor ?? 0) + 1; page <= 2; page++)
+        yield { items: [{ unit: key, page }], cursor: page };
+    },
+  };
+  const result = await pipeline({
+    run,
+    source,
+    concurrency: 2,
+    sink: transactionalSink<{ unit: string; page: number }>(async (client, items) => {
+      await client.query(
+        `INSERT INTO "${store.schema}".delivered (run, unit, page) SELECT $1, * FROM unnest($2::text[], $3::int[])`,
+        [id, items.map((i) => i.unit), items.map((i) => i.page)],
+      );
+    }),
+  });
+  expect(result, id).toMatchObject({ completed: 3, failed: 0, aborted: false });
+  await run.close();
+}
+
+type Stored = Awaited<ReturnType<PostgresStore['load']>>;
+
+interface Life {
+  name: string;
+  setup?: (schema: string) => Promise<void>;
+  life: (store: PostgresStore, id: string) => Promise<void>;
+  check: (stored: Stored, id: string, schema: string) => void | Promise<void>;
+}
+
+const LIVES: Life[] = [
+  {
+    name: 'an exclusive run',
+    life: exclusiveRun,
+    check(stored, id) {
+      expect(stored?.units['a'], id).toMatchObject({
+        status: 'complete',
+        cursor: { page: 2 },
+        done: 3,
+      });
+      expect(stored?.units['b']?.status, id).toBe('pending');
+      expect(stored?.stats['pages'], id).toBe(1);
+      expect(stored?.idMaps['users'], id).toEqual({ alice: 1 });
+    },
+  },
+  {
+    name: 'a worker',
+    life: workerRun,
+    check(stored, id) {
+      expect(stored?.units['a'], id).toMatchObject({ status: 'complete', done: 1 });
+      expect(stored?.units['b'], id).toMatchObject({ status: 'complete', done: 1 });
+    },
+  },
+  {
+    name: 'a pipeline with the exactly-once sink',
+    setup: (schema) =>
+      withDb(async (db) => {
+        await db.query(
+          `CREATE TABLE "${schema}".delivered (run text NOT NULL, unit text NOT NULL, page int NOT NULL)`,
+        );
+      }),
+    life: exactlyOnce,
+    async check(stored, id, schema) {
+      const rows = await withDb((db) =>
+        db.query<{ unit: string; page: number }>(
+          `SELECT unit, page FROM "${schema}".delivered WHERE run = $1 ORDER BY unit, page`,
+          [id],
+        ),
+      );
+      // Every page once: none lost with a connection, none written again by a retry.
+      expect(
+        rows.rows.map((row) => `${row.unit}${row.page}`),
+        id,
+      ).toEqual(['a1', 'a2', 'b1', 'b2', 'c1', 'c2']);
+      for (const key of ['a', 'b', 'c'])
+        expect(stored?.units[key], `${id} ${key}`).toMatchObject({ status: 'complete', cursor: 2 });
+    },
+  },
+];
+
 describe('the server ending all connections between two statements', () => {
-  for (const [name, life, check] of [
-    [
-      'an exclusive run',
-      exclusiveRun,
-      (stored: Awaited<ReturnType<PostgresStore['load']>>, id: string) => {
-        expect(stored?.units['a'], id).toMatchObject({
-          status: 'complete',
-          cursor: { page: 2 },
-          done: 3,
-        });
-        expect(stored?.units['b']?.status, id).toBe('pending');
-        expect(stored?.stats['pages'], id).toBe(1);
-        expect(stored?.idMaps['users'], id).toEqual({ alice: 1 });
-      },
-    ],
-    [
-      'a worker',
-      workerRun,
-      (stored: Awaited<ReturnType<PostgresStore['load']>>, id: string) => {
-        expect(stored?.units['a'], id).toMatchObject({ status: 'complete', done: 1 });
-        expect(stored?.units['b'], id).toMatchObject({ status: 'complete', done: 1 });
-      },
-    ],
-  ] as const) {
+  for (const { name, setup, life, check } of LIVES) {
     it(`${name} goes on and saves all when it happens after any statement, once or twice in a row`, async () => {
       const schema = freshSchema('ended');
       // The schema exists before the faults, so that each round measures the run, not migration.
       await openStore(schema).list();
+      await setup?.(schema);
       // A round with no fault counts the statements of one life.
       proxy.arm([]);
       const clean = throughProxy(schema);
@@ -133,7 +196,7 @@ describe('the server ending all connections between two statements', () => {
       for (const { id } of rounds) {
         const stored = await reader.load(id);
         expect(stored, id).not.toBeNull();
-        check(stored, id);
+        await check(stored, id, schema);
       }
     });
   }
