@@ -81,23 +81,23 @@ export async function committed(
     return await retrying(
       ctx.policy,
       `checkpoint "${id}": asking whether a commit went through`,
-      async () => {
-        try {
-          await withClient(ctx.pool, (client) =>
-            client.query(
+      () =>
+        withClient(ctx.pool, async (client) => {
+          try {
+            await client.query(
               `INSERT INTO ${ctx.t.flushes} (batch_id, checkpoint) VALUES ($1, $3), ($2, $3)`,
               [batchId, asked, encodeText(id)],
-            ),
-          );
-          return false;
-        } catch (error) {
-          if (!isDuplicateFlush(error)) throw error;
-          const earlier = await withClient(ctx.pool, (client) =>
-            client.query(`SELECT 1 FROM ${ctx.t.flushes} WHERE batch_id = $1`, [asked]),
+            );
+            return false;
+          } catch (error) {
+            if (!isDuplicateFlush(error)) throw error;
+          }
+          const earlier = await client.query(
+            `SELECT 1 FROM ${ctx.t.flushes} WHERE batch_id = $1`,
+            [asked],
           );
           return (earlier.rowCount ?? 0) === 0;
-        }
-      },
+        }),
     );
   } catch (error) {
     throw new OutcomeUnknownError(

@@ -1,6 +1,50 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
+ * A TCP server on 127.0.0.1 in front of `target`: each client gets a connection of its own to
+ * the target, which `pipe` wires to it (a proxy's own part); either one closing closes both.
+ * `accepts` may refuse new clients (the server looks down).
+ */
+async function proxyServer(
+  target: string,
+  pipe: (client: Socket, upstream: Socket) => void,
+  accepts: () => boolean = () => true,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const url = new URL(target);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    if (!accepts()) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(url.port), url.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+    pipe(client, upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const proxied = new URL(target);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(typeof address === 'object' && address ? address.port : 0);
+  return {
+    url: proxied.toString(),
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
  * A TCP proxy in front of the test server that can lose a COMMIT's reply: once armed, it lets
  * the next COMMIT through to the server, then drops the answer and closes the client's
  * connection. The server has committed; the client cannot know. This is the case a flush must
@@ -24,55 +68,36 @@ export interface CommitCutter {
 const COMMIT = Buffer.from('COMMIT\0');
 
 export async function commitCutter(target: string): Promise<CommitCutter> {
-  const url = new URL(target);
-  const sockets = new Set<Socket>();
   let armed = false;
   let refuseAfterCut = false;
   let refusing = false;
   let cuts = 0;
-  const server: Server = createServer((client) => {
-    if (refusing) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(Number(url.port), url.hostname);
-    sockets.add(client);
-    sockets.add(upstream);
-    let committing = false;
-    client.on('data', (chunk: Buffer) => {
-      if (armed && chunk.includes(COMMIT)) {
-        armed = false;
-        committing = true;
-      }
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (committing) {
-        cuts += 1;
-        if (refuseAfterCut) refusing = true;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(chunk);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const proxied = new URL(target);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String(port);
+  const proxy = await proxyServer(
+    target,
+    (client, upstream) => {
+      let committing = false;
+      client.on('data', (chunk: Buffer) => {
+        if (armed && chunk.includes(COMMIT)) {
+          armed = false;
+          committing = true;
+        }
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (committing) {
+          cuts += 1;
+          if (refuseAfterCut) refusing = true;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        client.write(chunk);
+      });
+    },
+    () => !refusing,
+  );
   return {
-    url: proxied.toString(),
+    url: proxy.url,
     arm(options = {}) {
       armed = true;
       refuseAfterCut = options.thenRefuse === true;
@@ -84,10 +109,7 @@ export async function commitCutter(target: string): Promise<CommitCutter> {
     get cuts() {
       return cuts;
     },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: proxy.close,
   };
 }
 
@@ -136,9 +158,7 @@ interface Link {
 }
 
 export async function terminator(target: string): Promise<Terminator> {
-  const url = new URL(target);
   const links = new Set<Link>();
-  const sockets = new Set<Socket>();
   let at = new Set<number>();
   let ready = 0;
   let ended = 0;
@@ -146,10 +166,7 @@ export async function terminator(target: string): Promise<Terminator> {
     first.terminate(head);
     for (const link of [...links]) if (link !== first) link.terminate();
   };
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(url.port), url.hostname);
-    sockets.add(client);
-    sockets.add(upstream);
+  const proxy = await proxyServer(target, (client, upstream) => {
     // Server messages: a type byte and a length that counts itself, then the body. Whole
     // messages are passed on; a message split over packets waits for its rest, so a FATAL
     // written in between never lands inside another message.
@@ -164,6 +181,7 @@ export async function terminator(target: string): Promise<Terminator> {
       },
     };
     links.add(link);
+    client.on('close', () => links.delete(link));
     client.on('data', (chunk: Buffer) => upstream.write(chunk));
     upstream.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
@@ -181,24 +199,9 @@ export async function terminator(target: string): Promise<Terminator> {
       if (offset > 0) client.write(pending.subarray(0, offset));
       pending = pending.subarray(offset);
     });
-    const end = () => {
-      links.delete(link);
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const proxied = new URL(target);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String(port);
   return {
-    url: proxied.toString(),
+    url: proxy.url,
     arm(steps) {
       at = new Set(steps);
       ready = 0;
@@ -210,9 +213,6 @@ export async function terminator(target: string): Promise<Terminator> {
     get ended() {
       return ended;
     },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: proxy.close,
   };
 }

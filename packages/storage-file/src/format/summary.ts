@@ -7,6 +7,7 @@
 import {
   type Change,
   type CheckpointSummary,
+  emptyCounts,
   measureProgress,
   summarize,
   type Unit,
@@ -109,7 +110,7 @@ function checkDistinctKeys(keys: readonly string[], file: string): void {
 
 function tallyOf(units: Record<string, Unit>): UnitTally {
   const tally: UnitTally = {
-    counts: { pending: 0, in_progress: 0, complete: 0, failed: 0 },
+    counts: emptyCounts(),
     units: 0,
     itemsDone: 0,
     itemsTotal: 0,

@@ -7,7 +7,7 @@ import {
   PREVIOUS_SUFFIX,
   SNAPSHOT_SUFFIX,
 } from '../format/names.js';
-import { type ParsedFiles, parseFiles } from '../format/parse.js';
+import { type CheckpointFilesInput, type ParsedFiles, parseFiles } from '../format/parse.js';
 import { checkSnapshotLength, SNAPSHOT_HEAD_BYTES } from '../format/snapshot.js';
 import { type SummarizedCheckpoint, summarizeCheckpointFiles } from '../format/summary.js';
 import { type FileRead, type FirstLook, readOrNull, readWithIdentity } from './io.js';
@@ -67,15 +67,27 @@ export async function readRaw(
   return { journal, snapshot, ack };
 }
 
-export function parseRaw(paths: CheckpointPaths, raw: RawFiles): ParsedFiles | null {
+/** What the pure readers take from a checkpoint's raw files; null when there are none. */
+function inputOf(paths: CheckpointPaths, raw: RawFiles): CheckpointFilesInput | null {
   if (!raw.journal && !raw.snapshot) return null;
-  return parseFiles({
+  return {
     snapshot: raw.snapshot,
     journal: raw.journal?.bytes ?? null,
     file: paths.snapshot,
     journalFile: paths.journal,
     ack: raw.ack,
-  });
+  };
+}
+
+export function parseRaw(paths: CheckpointPaths, raw: RawFiles): ParsedFiles | null {
+  const input = inputOf(paths, raw);
+  return input && parseFiles(input);
+}
+
+/** As {@link parseRaw}, the summary only: the units are counted, not built. */
+export function summarizeRaw(paths: CheckpointPaths, raw: RawFiles): SummarizedCheckpoint | null {
+  const input = inputOf(paths, raw);
+  return input && summarizeCheckpointFiles(input);
 }
 
 /** A snapshot/journal pair that does not fit together may be a writer's delete racing with us. */
@@ -85,18 +97,6 @@ function mayBeRace(error: unknown): boolean {
     (error.kind === 'sequence' || error.kind === 'missing') &&
     error.line === 1
   );
-}
-
-/** As {@link parseRaw}, the summary only: the units are counted, not built. */
-export function summarizeRaw(paths: CheckpointPaths, raw: RawFiles): SummarizedCheckpoint | null {
-  if (!raw.journal && !raw.snapshot) return null;
-  return summarizeCheckpointFiles({
-    snapshot: raw.snapshot,
-    journal: raw.journal?.bytes ?? null,
-    file: paths.snapshot,
-    journalFile: paths.journal,
-    ack: raw.ack,
-  });
 }
 
 /**

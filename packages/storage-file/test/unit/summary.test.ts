@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Change, summarize } from '@checkpointkit/core';
+import { type Change, emptyCheckpoint, emptyUnit, summarize } from '@checkpointkit/core';
 import { prng } from '@checkpointkit/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32Hex } from '../../src/format/checksum.js';
@@ -125,42 +125,12 @@ describe('summarizeCheckpointFiles', () => {
   });
 
   it('refuses a snapshot that holds a key twice, as reading it does', () => {
-    const snapshot = encodeSnapshot(
-      {
-        format: 'checkpointkit/1',
-        id: 'twice',
-        status: 'running',
-        createdAt: '2026-01-01T00:00:00.000Z',
-        updatedAt: '2026-01-01T00:00:00.000Z',
-        configDigest: null,
-        units: {
-          a: {
-            status: 'complete',
-            attempts: 1,
-            cursor: null,
-            done: 1,
-            total: null,
-            startedAt: null,
-            completedAt: null,
-            error: null,
-          },
-          b: {
-            status: 'pending',
-            attempts: 0,
-            cursor: null,
-            done: 0,
-            total: null,
-            startedAt: null,
-            completedAt: null,
-            error: null,
-          },
-        },
-        idMaps: {},
-        stats: {},
-        meta: { saveCount: 0, lastSaveReason: null, user: {} },
-      },
-      0,
-    );
+    const checkpoint = emptyCheckpoint('twice', '2026-01-01T00:00:00.000Z', null);
+    checkpoint.units = {
+      a: { ...emptyUnit(), status: 'complete', attempts: 1, done: 1 },
+      b: emptyUnit(),
+    };
+    const snapshot = encodeSnapshot(checkpoint, 0);
     // Rename `b` to `a` and seal the body again: a file written so, not damaged on the way.
     const text = snapshot.toString('utf8');
     const start = text.indexOf('\n') + 1;
