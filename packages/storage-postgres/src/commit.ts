@@ -92,10 +92,9 @@ export async function committed(
           } catch (error) {
             if (!isDuplicateFlush(error)) throw error;
           }
-          const earlier = await client.query(
-            `SELECT 1 FROM ${ctx.t.flushes} WHERE batch_id = $1`,
-            [asked],
-          );
+          const earlier = await client.query(`SELECT 1 FROM ${ctx.t.flushes} WHERE batch_id = $1`, [
+            asked,
+          ]);
           return (earlier.rowCount ?? 0) === 0;
         }),
     );
