@@ -45,6 +45,23 @@ export function stripAuth(auth: Auth | undefined, url: URL): URL {
   return url;
 }
 
+/**
+ * A next URL the API handed back, made fit to be saved as a cursor: APIs echo the request's
+ * query in their Link headers and next URLs, credentials included. Every query parameter that
+ * holds a secret is removed (auth adds its credentials to each request again). `null` when a
+ * secret is left elsewhere in the URL (its path, its user info): such a URL cannot be saved.
+ */
+export function cursorUrl(
+  auth: Auth | undefined,
+  url: URL,
+  redact: (text: string) => string,
+): URL | null {
+  stripAuth(auth, url);
+  for (const [name, value] of [...url.searchParams])
+    if (redact(name) !== name || redact(value) !== value) url.searchParams.delete(name);
+  return redact(url.href) === url.href ? url : null;
+}
+
 /** The secrets of `auth`, each also in its URL- and base64-encoded forms. */
 export function secretsOf(auth: Auth | undefined): string[] {
   if (!auth) return [];

@@ -65,7 +65,10 @@ export class HttpAuthError extends AuthenticationError {
   }
 }
 
-/** A body that is not JSON, or a JSON pointer that finds nothing usable in it. */
+/**
+ * A body that is not JSON, a JSON pointer that finds nothing usable in it, or a next page's URL
+ * that cannot be saved as a cursor (a secret outside its query).
+ */
 export class HttpBodyError extends UnitError {
   override name = 'HttpBodyError';
   readonly resource: string;

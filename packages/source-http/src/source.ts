@@ -7,7 +7,7 @@ import type {
   UnitPlan,
   UnitRead,
 } from '@checkpointkit/core';
-import { describeAuth, stripAuth } from './auth.js';
+import { cursorUrl, describeAuth, stripAuth } from './auth.js';
 import {
   HttpAuthError,
   HttpBodyError,
@@ -176,7 +176,16 @@ class HttpRestSource implements HttpSource {
       }
       // Planned before the page is handed over: its cursor is never saved ahead of its children.
       if (resource.children.length > 0) await this.#planChildren(at, resource, records);
-      if (next) stripAuth(this.#options.auth, next);
+      if (next) {
+        const saved = cursorUrl(this.#options.auth, next, this.#requester.redact);
+        if (!saved)
+          throw new HttpBodyError(
+            at,
+            undefined,
+            `the next page's URL (${this.#requester.redact(next.href)}) holds a credential outside its query, so it cannot be saved in a checkpoint`,
+          );
+        next = saved;
+      }
       const cursor: HttpCursor = { next: next ? next.href : null };
       const items = records.map((data) => ({ resource: resource.name, unit: unit.key, data }));
       yield fetched.rateLimit
