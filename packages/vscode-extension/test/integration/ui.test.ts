@@ -59,6 +59,19 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       .first();
   const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
 
+  /**
+   * Opens the view from its activity bar icon, clicked near its top left corner. The badge sits on
+   * the icon's lower right; in a CI run on a fresh machine (Chromium and its fonts just installed)
+   * it covered the icon's centre, where a plain click lands, for all 60 s ("badge intercepts
+   * pointer events"). Run alone afterwards on that machine, the centre click passed.
+   */
+  async function openView(): Promise<void> {
+    await page
+      .locator('.activitybar [aria-label^="CheckpointKit"]')
+      .first()
+      .click({ timeout: UI_TIMEOUT, position: { x: 8, y: 8 } });
+  }
+
   /** Drags the side bar's sash, so descriptions are readable in the screenshots. */
   async function widenSideBar(width: number): Promise<void> {
     const bar = await view().boundingBox();
@@ -106,10 +119,11 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
   }
 
   it('shows the checkpoints in their own view, with percent and failures', async () => {
+    // Before the view is ever opened, its icon's badge counts the checkpoints with failed units.
     await page
-      .locator('.activitybar [aria-label^="CheckpointKit"]')
-      .first()
-      .click({ timeout: UI_TIMEOUT });
+      .locator('.activitybar .badge[aria-label="CheckpointKit - 5 checkpoints with failed units"]')
+      .waitFor({ timeout: UI_TIMEOUT });
+    await openView();
     await widenSideBar(700);
     await row(FIXTURE.failing).waitFor({ timeout: UI_TIMEOUT });
     await row(FIXTURE.seed003).waitFor({ timeout: UI_TIMEOUT });
@@ -170,10 +184,7 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
     mkdirSync(join(empty, 'src'), { recursive: true });
     await openWorkbench(page, server.url(empty));
     await page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT });
-    await page
-      .locator('.activitybar [aria-label^="CheckpointKit"]')
-      .first()
-      .click({ timeout: UI_TIMEOUT });
+    await openView();
     const welcome = view().locator('.welcome-view-content');
     await welcome
       .getByText('No checkpoints found in this workspace.')
