@@ -66,8 +66,9 @@ export class HttpAuthError extends AuthenticationError {
 }
 
 /**
- * A body that is not JSON, a JSON pointer that finds nothing usable in it, or a next page's URL
- * that cannot be saved as a cursor (a secret outside its query).
+ * A body that is not JSON, a JSON pointer that finds nothing usable in it, a page the same as the
+ * one before it (the API ignored the paginator's parameter), or a next page's URL that cannot be
+ * saved as a cursor (a secret outside its query).
  */
 export class HttpBodyError extends UnitError {
   override name = 'HttpBodyError';

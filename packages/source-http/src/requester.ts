@@ -14,6 +14,8 @@ import { type Answer, isNetworkError, StatusFailure, serverWaitMs } from './retr
 export interface Fetched {
   headers: Headers;
   body: unknown;
+  /** The body as the API sent it (decoded), to tell a page from the one before it. */
+  text: string;
   rateLimit: RateLimitInfo | undefined;
 }
 
@@ -94,7 +96,7 @@ export class Requester {
         headers: keptHeaders(answer.headers).map(([name, value]) => [name, this.redact(value)]),
         body: this.redact(answer.text),
       });
-    return { headers: answer.headers, body, rateLimit };
+    return { headers: answer.headers, body, text: answer.text, rateLimit };
   }
 
   #fetchWithRetries(
@@ -159,7 +161,7 @@ export class Requester {
       });
     this.notModified++;
     const body = this.#parse(at, kept.body);
-    return { headers: revalidatedHeaders(kept, answer.headers), body, rateLimit };
+    return { headers: revalidatedHeaders(kept, answer.headers), body, text: kept.body, rateLimit };
   }
 
   #parse(at: PageLocation, text: string): unknown {

@@ -140,6 +140,7 @@ class HttpRestSource implements HttpSource {
       );
     const { resource, values } = target;
     let url: URL | null = this.#startUrl(unit, resource, values);
+    let previous: { text: string; url: string } | undefined;
     while (url) {
       const redacted = this.#requester.redact(url.href);
       const at: PageLocation = { resource: resource.name, unit: unit.key, url: redacted };
@@ -161,6 +162,14 @@ class HttpRestSource implements HttpSource {
           resource.records,
           `expected an array of records, found ${kind(records)}`,
         );
+      // An API that ignores the paginator's parameter answers with the same page for ever.
+      if (records.length > 0 && fetched.text === previous?.text)
+        throw new HttpBodyError(
+          at,
+          undefined,
+          `the API answered with the same page as the one before it (${previous.url}), so its records would be written again and again; ${repeatHint(resource.paginator.describe)}`,
+        );
+      previous = { text: fetched.text, url: redacted };
       let next: URL | null;
       try {
         next = resource.paginator.next({
@@ -235,5 +244,22 @@ class HttpRestSource implements HttpSource {
       }
     }
     await this.#run.plan(plans);
+  }
+}
+
+/** What to check when a page repeats the one before it, from the paginator's description. */
+function repeatHint(describe: Json): string {
+  const said = (describe ?? {}) as Record<string, Json>;
+  switch (said['type']) {
+    case 'cursor':
+    case 'page':
+      return `does the API read the parameter "${said['param']}"?`;
+    case 'offset':
+      return `does the API read the parameter "${said['offsetParam']}"?`;
+    case 'link':
+    case 'next-url':
+      return "the API's next page leads back to the same page";
+    default:
+      return "check the paginator's next()";
   }
 }
