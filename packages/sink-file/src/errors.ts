@@ -6,7 +6,7 @@ export class SinkFileError extends CheckpointError {
   constructor(
     /** The output file, as the sink's `path` gave it. */
     readonly file: string,
-    /** What the sink was doing: `open`, `cut back`, `write`, `sync`. */
+    /** What the sink was doing: `open`, `cut back`, `write`, `remove`, `keep aside`. */
     readonly operation: string,
     cause: unknown,
   ) {

@@ -1,5 +1,5 @@
 import { CheckpointError, type Run, type Sink, type SinkResult } from '@checkpointkit/core';
-import { type OpenPart, openPart } from './parts.js';
+import { freshPart, type OpenPart, resumePart } from './parts.js';
 import { DEFAULT_SINK_ID, fileState, recordedFiles, sinkStateKey } from './state.js';
 
 /** Options every file sink takes. */
@@ -40,8 +40,8 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
  *   the new size as meta (`<id>:<path>` = `{ bytes, part? }`), which `pipeline()` records with
  *   the page's cursor in the same flush.
  * - `open` (and the first touch of a file) cuts each file back to the size the checkpoint
- *   recorded, or empties a file the checkpoint never recorded: what is left is exactly the pages
- *   whose cursors the store acknowledged.
+ *   recorded, or starts a file the checkpoint never recorded empty, keeping what was there aside:
+ *   what is left is exactly the pages whose cursors the store acknowledged.
  * - Pages to one file are written one at a time, each recorded before the next one's write can
  *   finish (a write resolves only after its own I/O), so the sizes a flush holds only grow with
  *   the pages it holds.
@@ -52,17 +52,22 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!(maxBytes > 0))
     throw new RangeError(`file sink: maxBytes must be positive, got ${maxBytes}`);
+  const rotating = maxBytes !== Number.POSITIVE_INFINITY;
   let recorded = new Map<string, { bytes: number; part: number }>();
   let files = new Map<string, Promise<OpenPart>>();
   let chains = new Map<string, Promise<unknown>>();
   let opened: Promise<void> | null = null;
+  /** When the run's checkpoint was created (ms): files modified since are the job's own. */
+  let jobSince = Number.POSITIVE_INFINITY;
 
   const fileFor = (path: string): Promise<OpenPart> => {
     let file = files.get(path);
     if (!file) {
-      // Never recorded: no acknowledged page is in it, so it starts empty.
-      const { part, bytes } = recorded.get(path) ?? { part: 0, bytes: 0 };
-      file = openPart(path, part, bytes);
+      // Never recorded: no acknowledged page is in it, so it starts empty (what was there kept aside).
+      const known = recorded.get(path);
+      file = known
+        ? resumePart(path, known.part, known.bytes, rotating)
+        : freshPart(path, rotating, jobSince);
       files.set(path, file);
       // A file that failed to open is tried again by the next page.
       file.catch(() => files.delete(path));
@@ -75,7 +80,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     const current = await fileFor(path);
     if (current.file.size < maxBytes) return current;
     await current.file.close();
-    const next = openPart(path, current.part + 1, 0);
+    const next = resumePart(path, current.part + 1, 0, rotating);
     files.set(path, next);
     next.catch(() => files.delete(path));
     return next;
@@ -98,6 +103,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       }
       await closeAll();
       recorded = recordedFiles(run.checkpoint, id);
+      jobSince = Date.parse(run.checkpoint.createdAt);
       // Cut every known file back now (the recorded ones, and a fixed path even when nothing of
       // it was recorded yet): one whose units never write again keeps no tail. A file a path
       // function names, never recorded, is emptied when its first page comes.

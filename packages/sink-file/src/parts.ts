@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { keepAside } from './aside.js';
 import { DurableFile } from './durable-file.js';
 import { SinkFileError } from './errors.js';
 
@@ -20,20 +21,64 @@ export interface OpenPart {
 }
 
 /**
- * Opens part `part` of an output cut back to `bytes`, and removes the parts after it: a crash
- * after a rotation that no flush acknowledged leaves them, and their pages will be written again.
+ * Opens part `part` of an output cut back to the `bytes` the checkpoint recorded. When the output
+ * rotates, the parts after it are removed: a crash after a rotation that no flush acknowledged
+ * leaves them, and their pages will be written again. An output that does not rotate has no
+ * parts, so files named like them are someone else's and stay.
  */
-export async function openPart(path: string, part: number, bytes: number): Promise<OpenPart> {
+export async function resumePart(
+  path: string,
+  part: number,
+  bytes: number,
+  rotating: boolean,
+): Promise<OpenPart> {
   const file = await DurableFile.open(partPath(path, part), bytes);
-  for (let next = part + 1; ; next++) {
-    const later = partPath(path, next);
-    try {
-      await rm(later);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') break;
-      await file.close();
-      throw new SinkFileError(later, 'remove', error);
+  if (rotating) {
+    for (let next = part + 1; ; next++) {
+      const later = partPath(path, next);
+      try {
+        await rm(later);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') break;
+        await file.close();
+        throw new SinkFileError(later, 'remove', error);
+      }
     }
   }
   return { part, file };
+}
+
+/**
+ * Opens an output the checkpoint never recorded, empty. No page the checkpoint acknowledged is in
+ * what is there. What the job wrote itself (modified since `jobSince`, the checkpoint's creation)
+ * is cut off as any unacknowledged tail is. What was there before the job (an older run's output,
+ * a file of the user's) is kept aside, not destroyed: the file, and when the output rotates the
+ * parts after it, each under `<name>.replaced-<time>`.
+ */
+export async function freshPart(
+  path: string,
+  rotating: boolean,
+  jobSince: number,
+): Promise<OpenPart> {
+  const at = new Date();
+  await keepAside(path, jobSince, at);
+  if (rotating) {
+    // Parts are numbered without gaps: the first one missing ends them. The job's own later
+    // parts are removed, as an unacknowledged rotation's are on resume.
+    for (let next = 1; ; next++) {
+      const later = partPath(path, next);
+      const found = await keepAside(later, jobSince, at);
+      if (found === 'none') break;
+      if (found === 'ours') await removePart(later);
+    }
+  }
+  return { part: 0, file: await DurableFile.open(path, 0) };
+}
+
+async function removePart(path: string): Promise<void> {
+  try {
+    await rm(path, { force: true });
+  } catch (error) {
+    throw new SinkFileError(path, 'remove', error);
+  }
 }

@@ -1,0 +1,71 @@
+import { link, lstat, rename, stat, unlink } from 'node:fs/promises';
+import { SinkFileError } from './errors.js';
+
+/** The name a replaced file is kept under: `out.jsonl.replaced-2026-12-06T09-15-00.000Z`. */
+export function asideName(path: string, at: Date, attempt: number): string {
+  const stamp = at.toISOString().replace(/:/g, '-');
+  return `${path}.replaced-${stamp}${attempt === 0 ? '' : `-${attempt}`}`;
+}
+
+/**
+ * How much earlier than the checkpoint's creation a file may have been modified and still count
+ * as written by the job: file times come from a coarser clock than `Date.now()` (a kernel tick
+ * behind), and some file systems keep whole seconds (ext3, HFS+) or even two (FAT).
+ */
+export const CLOCK_SLACK_MS = 2000;
+
+/** What {@link keepAside} found at a path. */
+export type Found = 'none' | 'ours' | 'kept';
+
+/**
+ * Moves a file that was there before the job out of the way, under a name of its own
+ * ({@link asideName}), never over another file: a hard link fails on a name that exists, where a
+ * rename would replace it. A file modified since `jobSince` (the checkpoint's creation, ms) is the
+ * job's own output that no flush acknowledged, and an empty file holds nothing: both stay where
+ * they are, to be cut back. Says which it was.
+ */
+export async function keepAside(path: string, jobSince: number, at = new Date()): Promise<Found> {
+  try {
+    // Through a symbolic link: the data it points at decides (the link itself is kept aside).
+    const found = await stat(path);
+    if (!found.isFile() || found.size === 0 || found.mtimeMs >= jobSince - CLOCK_SLACK_MS)
+      return 'ours';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw new SinkFileError(path, 'keep aside', error);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const target = asideName(path, at, attempt);
+    try {
+      await placeAt(path, target);
+      return 'kept';
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new SinkFileError(path, 'keep aside', error);
+    }
+  }
+}
+
+/** Gives `path` the name `target` (which must not exist) and takes the old name away. */
+async function placeAt(path: string, target: string): Promise<void> {
+  try {
+    await link(path, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // File systems without hard links (FAT, some network shares): rename, having looked first.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+    if (await exists(target)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+    await rename(path, target);
+    return;
+  }
+  await unlink(path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
