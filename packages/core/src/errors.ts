@@ -140,6 +140,26 @@ export class UnitError extends CheckpointError {
 }
 
 /**
+ * A value handed to a run (a page's cursor, a meta value, a mapped id) that JSON cannot hold, so
+ * the checkpoint could not give it back on resume: NaN, a Date, a Map, a bigint, a cycle. Nothing
+ * of the call is recorded. Not retryable: the same source hands over the same value again. In
+ * `pipeline()` it fails the unit before the page reaches the sink.
+ */
+export class CheckpointValueError extends UnitError {
+  override name = 'CheckpointValueError';
+  constructor(
+    /** Where the value was going, such as `units["u"].cursor.page`. */
+    readonly field: string,
+    /** What is wrong with it, starting with the field. */
+    readonly reason: string,
+  ) {
+    super(`${reason}: a checkpoint is stored as JSON, and resuming would not get it back`, {
+      retryable: false,
+    });
+  }
+}
+
+/**
  * The service refused the job's credentials (an HTTP 401, Matrix `M_UNKNOWN_TOKEN`). No unit
  * can succeed with them, so `pipeline()` stops the run at once and rejects with this error:
  * no unit is recorded as failed, and the next run with good credentials continues where this

@@ -1,5 +1,6 @@
 import { AuthenticationError, errorMessage, isRetryable, isRunFatal } from '../errors.js';
 import { type FailureReport, failuresOf } from '../model/failures.js';
+import { checkJsonValue, unitField } from '../model/json-value.js';
 import type { FailureCause } from '../model/schema.js';
 import type { CheckpointSummary } from '../model/summary.js';
 import { checkOptions, PipelineOptionsSchema } from '../options.js';
@@ -119,6 +120,8 @@ export async function pipeline<In, Out = In>(
     emit?.({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
 
     const writePage = async (key: string, page: Page<In>): Promise<void> => {
+      // A cursor the checkpoint cannot hold fails the unit before its page reaches the sink.
+      checkJsonValue(page.cursor, `${unitField(key)}.cursor`);
       const items = (
         options.transform ? await options.transform(page.items, { unit: key, run }) : page.items
       ) as readonly Out[];

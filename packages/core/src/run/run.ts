@@ -1,5 +1,6 @@
 import { IdMapConflictError, RunClosedError } from '../errors.js';
 import type { Change } from '../model/changes.js';
+import { checkJsonValue, unitField } from '../model/json-value.js';
 import { own } from '../model/records.js';
 import type { Checkpoint, Json, MappedId, RunStatus, Unit } from '../model/schema.js';
 import { type CheckpointSummary, summarize } from '../model/summary.js';
@@ -161,6 +162,12 @@ export class Run {
     const meta: Change[] = update.meta
       ? Object.entries(update.meta).map(([key, value]) => ({ type: 'meta.set', key, value }))
       : [];
+    // What JSON cannot hold would not come back on resume: refuse it before anything is recorded.
+    checkJsonValue(update.cursor, `${unitField(key)}.cursor`);
+    for (const change of meta)
+      if (change.type === 'meta.set') checkJsonValue(change.value, metaField(change.key));
+    for (const { map, source, target } of update.idMappings ?? [])
+      checkJsonValue(target, idField(map, source));
     // The page's mappings, metadata and cursor are recorded together or not at all: no flush
     // can come between them, so a store holds all of them or none.
     for (const mapping of update.idMappings ?? [])
@@ -178,6 +185,7 @@ export class Run {
 
   async complete(key: string, options: { cursor?: Json; items?: number } = {}): Promise<void> {
     const items = options.items ?? 0;
+    if (options.cursor !== undefined) checkJsonValue(options.cursor, `${unitField(key)}.cursor`);
     this.#record({
       type: 'unit.completed',
       at: this.#at(),
@@ -213,6 +221,7 @@ export class Run {
 
   /** Maps a source id to a target id. A different target for a mapped id is refused and reported. */
   async mapId(map: string, source: string, target: MappedId): Promise<MapIdResult> {
+    checkJsonValue(target, idField(map, source));
     const result = this.#mapId({ map, source, target });
     await this.#saver.maybeSave();
     return result;
@@ -228,6 +237,7 @@ export class Run {
   }
 
   async setMeta(key: string, value: Json): Promise<void> {
+    checkJsonValue(value, metaField(key));
     this.#record({ type: 'meta.set', key, value });
     await this.#saver.maybeSave();
   }
@@ -400,3 +410,7 @@ export class Run {
     await this.#lock.release();
   }
 }
+
+const metaField = (key: string): string => `meta[${JSON.stringify(key)}]`;
+const idField = (map: string, source: string): string =>
+  `idMaps[${JSON.stringify(map)}][${JSON.stringify(source)}]`;
