@@ -238,7 +238,15 @@ class HttpRestSource implements HttpSource {
               `${resource.records}/*/${field}`,
               `child "${child.name}" needs a string or number, found ${isMissing(value) ? 'nothing' : kind(value)}`,
             );
-          return String(value);
+          const segment = String(value);
+          // Every URL parser reads `/posts/../comments` as `/comments`, and `//` is not one segment.
+          if (segment === '' || segment === '.' || segment === '..')
+            throw new HttpBodyError(
+              at,
+              `${resource.records}/*/${field}`,
+              `child "${child.name}" cannot put ${JSON.stringify(segment)} in its path: it would not stay one path segment`,
+            );
+          return segment;
         });
         plans.push({ key: unitKey(child, values) });
       }

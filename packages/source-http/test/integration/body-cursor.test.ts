@@ -184,6 +184,43 @@ describe('a cursor in the body (our own API)', () => {
     );
   });
 
+  it('a child field of ".", ".." or "" is refused: it would not stay one path segment', async () => {
+    for (const slug of ['..', '.', '']) {
+      api.requests.length = 0;
+      api.script = (request, response) => {
+        if (!request.url?.startsWith('/posts?') && request.url !== '/posts') return false;
+        return json(response, {
+          data: [
+            { id: 1, slug: 'ok' },
+            { id: 2, slug },
+          ],
+          meta: {},
+        });
+      };
+      const { run, result } = await collect(
+        options({
+          paginator: bodyCursor({ pointer: '/meta/next', param: 'cursor', optional: true }),
+          resources: [
+            {
+              name: 'posts',
+              path: '/posts',
+              records: '/data',
+              children: [{ name: 'comments', path: '/posts/{slug}/comments', records: '/data' }],
+            },
+          ],
+        }),
+      );
+      // `/posts/../comments` is `/comments` to every URL parser: another endpoint altogether.
+      expect(result.failed, JSON.stringify(slug)).toBe(1);
+      expect(run.unit('posts')?.error?.message).toContain(
+        `pointer "/data/*/slug": child "comments" cannot put ${JSON.stringify(slug)} in its path`,
+      );
+      expect(api.requests.map((r) => r.url).filter((url) => !url.startsWith('/posts?'))).toEqual(
+        [],
+      );
+    }
+  });
+
   it('retries 503 with Retry-After, then goes on', async () => {
     let failures = 0;
     api.script = (_request, response) => {
