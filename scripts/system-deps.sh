@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the integration tests need, from Debian's packages: the PostgreSQL 15 server
 # (storage-postgres starts a throwaway cluster from it). Installs only what is missing; needs root
-# (or sudo) the first time.
+# (or sudo) the first time. Arguments go to vscode-deps.sh.
 set -euo pipefail
 
 need=()
@@ -17,4 +17,5 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-bash "$(dirname "${BASH_SOURCE[0]}")/vscode-deps.sh" # VS Code extension tests: Chromium, Node 24, code-server
+# VS Code extension tests: Chromium, Node 24, code-server (`--system-only`: Chromium alone).
+bash "$(dirname "${BASH_SOURCE[0]}")/vscode-deps.sh" "$@"

