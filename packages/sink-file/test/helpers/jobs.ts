@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Source } from '@checkpointkit/core';
+import {
+  type CheckpointStore,
+  type MemoryStorage,
+  memoryStore,
+  type Source,
+} from '@checkpointkit/core';
 
 /** The kill test's job: units, pages per unit, rows per page. */
 export const UNITS = 5;
@@ -52,4 +57,23 @@ export async function tempDir(prefix = 'ck-sink-file-'): Promise<string> {
 
 export async function removeTempDirs(): Promise<void> {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A memory store over `storage` that refuses every append once `kill()` is called: what a job
+ * killed with SIGKILL leaves, the flushes before it acknowledged and nothing after.
+ */
+export function killableStore(storage: MemoryStorage): { store: CheckpointStore; kill(): void } {
+  const inner = memoryStore(storage);
+  let dead = false;
+  return {
+    store: {
+      ...inner,
+      append: (id, changes) =>
+        dead ? Promise.reject(new Error('killed')) : inner.append(id, changes),
+    },
+    kill: () => {
+      dead = true;
+    },
+  };
 }

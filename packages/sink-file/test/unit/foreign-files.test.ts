@@ -6,17 +6,16 @@
  */
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  always,
-  type CheckpointStore,
-  MemoryStorage,
-  memoryStore,
-  openRun,
-  pipeline,
-} from '@checkpointkit/core';
+import { always, MemoryStorage, memoryStore, openRun, pipeline } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonLinesSink } from '../../src/index.js';
-import { numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
+import {
+  killableStore,
+  numberedSource,
+  type Row,
+  removeTempDirs,
+  tempDir,
+} from '../helpers/jobs.js';
 
 afterAll(removeTempDirs);
 
@@ -113,14 +112,8 @@ describe('files the checkpoint never recorded', () => {
     const sink = jsonLinesSink<Row>({ path });
     // The job's checkpoint exists; its first page reaches the file, and the store dies (kill -9)
     // before any flush records it.
-    const inner = memoryStore(storage);
-    let dead = false;
-    const dying: CheckpointStore = {
-      ...inner,
-      append: (id, changes) =>
-        dead ? Promise.reject(new Error('killed')) : inner.append(id, changes),
-    };
-    const first = await openRun({ id: 'job', store: dying, strategy: always(), signals: false });
+    const { store, kill } = killableStore(storage);
+    const first = await openRun({ id: 'job', store, strategy: always(), signals: false });
     await first.flush();
     const stop = new AbortController();
     await pipeline({
@@ -131,7 +124,7 @@ describe('files the checkpoint never recorded', () => {
         // Dies once the page is in the file, before pipeline() can record it.
         write: async (items, context) => {
           const written = await sink.write(items, context);
-          dead = true;
+          kill();
           stop.abort();
           return written;
         },

@@ -2,7 +2,6 @@ import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   anyOf,
-  type CheckpointStore,
   everyItems,
   everyUnits,
   MemoryStorage,
@@ -19,7 +18,13 @@ import {
   SinkFileStateError,
   sinkStateKey,
 } from '../../src/index.js';
-import { numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
+import {
+  killableStore,
+  numberedSource,
+  type Row,
+  removeTempDirs,
+  tempDir,
+} from '../helpers/jobs.js';
 
 afterAll(removeTempDirs);
 
@@ -53,13 +58,7 @@ async function crashAfter(
   pages: number,
   concurrency: number,
 ): Promise<void> {
-  const inner = memoryStore(storage);
-  let dead = false;
-  const store: CheckpointStore = {
-    ...inner,
-    append: (id, changes) =>
-      dead ? Promise.reject(new Error('killed')) : inner.append(id, changes),
-  };
+  const { store, kill } = killableStore(storage);
   const run = await openRun({ id: 'job', store, strategy: sparse, signals: false });
   let seen = 0;
   const stop = new AbortController();
@@ -71,7 +70,7 @@ async function crashAfter(
     signal: stop.signal,
     onProgress: (event) => {
       if (event.type === 'page' && ++seen === pages) {
-        dead = true;
+        kill();
         stop.abort();
       }
     },
