@@ -1,12 +1,13 @@
-import { IdMapConflictError, RunClosedError } from '../errors.js';
+import { CheckpointValueError, IdMapConflictError, RunClosedError } from '../errors.js';
 import type { Change } from '../model/changes.js';
-import { checkJsonValue, unitField } from '../model/json-value.js';
+import { unitField } from '../model/json-value.js';
 import { own } from '../model/records.js';
 import type { Checkpoint, Json, MappedId, RunStatus, Unit } from '../model/schema.js';
 import { type CheckpointSummary, summarize } from '../model/summary.js';
 import { ClaimOptionsSchema, checkOptions, PendingOptionsSchema } from '../options.js';
 import type { CheckpointLock, CheckpointStore } from '../store/contract.js';
 import type { RateLimitInfo, SaveStrategy } from '../strategies/index.js';
+import { checkChange } from './check-change.js';
 import { failedChange } from './failure.js';
 import { isoClock } from './iso-clock.js';
 import { pendingKeys } from './pending.js';
@@ -162,12 +163,11 @@ export class Run {
     const meta: Change[] = update.meta
       ? Object.entries(update.meta).map(([key, value]) => ({ type: 'meta.set', key, value }))
       : [];
-    // What JSON cannot hold would not come back on resume: refuse it before anything is recorded.
-    checkJsonValue(update.cursor, `${unitField(key)}.cursor`);
-    for (const change of meta)
-      if (change.type === 'meta.set') checkJsonValue(change.value, metaField(change.key));
-    for (const { map, source, target } of update.idMappings ?? [])
-      checkJsonValue(target, idField(map, source));
+    if (!(items >= 0) || !Number.isFinite(items))
+      throw new CheckpointValueError(
+        `${unitField(key)}.done`,
+        `a page of unit ${JSON.stringify(key)} has ${items} items; a count of items is a finite number, not below 0`,
+      );
     // The page's mappings, metadata and cursor are recorded together or not at all: no flush
     // can come between them, so a store holds all of them or none.
     for (const mapping of update.idMappings ?? [])
@@ -185,7 +185,6 @@ export class Run {
 
   async complete(key: string, options: { cursor?: Json; items?: number } = {}): Promise<void> {
     const items = options.items ?? 0;
-    if (options.cursor !== undefined) checkJsonValue(options.cursor, `${unitField(key)}.cursor`);
     this.#record({
       type: 'unit.completed',
       at: this.#at(),
@@ -221,7 +220,6 @@ export class Run {
 
   /** Maps a source id to a target id. A different target for a mapped id is refused and reported. */
   async mapId(map: string, source: string, target: MappedId): Promise<MapIdResult> {
-    checkJsonValue(target, idField(map, source));
     const result = this.#mapId({ map, source, target });
     await this.#saver.maybeSave();
     return result;
@@ -237,7 +235,6 @@ export class Run {
   }
 
   async setMeta(key: string, value: Json): Promise<void> {
-    checkJsonValue(value, metaField(key));
     this.#record({ type: 'meta.set', key, value });
     await this.#saver.maybeSave();
   }
@@ -365,6 +362,7 @@ export class Run {
   }
 
   #validate(change: Change): void {
+    checkChange(change);
     this.#store.validateChange?.(this.id, change);
   }
 
@@ -410,7 +408,3 @@ export class Run {
     await this.#lock.release();
   }
 }
-
-const metaField = (key: string): string => `meta[${JSON.stringify(key)}]`;
-const idField = (map: string, source: string): string =>
-  `idMaps[${JSON.stringify(map)}][${JSON.stringify(source)}]`;

@@ -8,7 +8,7 @@
  * ```
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointLockedError } from '../errors.js';
+import { CheckpointLockedError, CheckpointValueError } from '../errors.js';
 import type { Change } from '../model/changes.js';
 import { replay } from '../model/reducer.js';
 import { openRun } from '../run/open-run.js';
@@ -206,6 +206,46 @@ export function describeStoreConformance(options: ConformanceOptions): void {
         { type: 'id.mapped', map: 'matrix-event', source: '$a:hs', target: 1 },
       ]);
       expect((await store.load('job:ids'))?.idMaps['matrix-event']).toEqual({ '$a:hs': 456 });
+    });
+
+    it('refuses a value it could not hold at the call, and goes on saving everything else', async () => {
+      const store = await fresh();
+      const run = await openRun({ id: 'job:values', store, strategy: always(), signals: false });
+      await run.plan(['a', 'b']);
+      // Each would reach the store's next flush and fail it (and every flush after it), or come
+      // back changed on resume (NaN as null).
+      const refused: [string, () => Promise<unknown>][] = [
+        ['a NaN cursor', () => run.progress('a', { cursor: Number.NaN, items: 1 })],
+        ['NaN items', () => run.progress('a', { cursor: 1, items: Number.NaN })],
+        ['an infinite total', () => run.progress('a', { cursor: 1, total: Infinity })],
+        ['a NaN total', () => run.plan([{ key: 'c', total: Number.NaN }])],
+        ['a negative total', () => run.plan([{ key: 'c', total: -1 }])],
+        ['an empty key', () => run.plan([''])],
+        ['a Date in meta', () => run.setMeta('since', new Date(0) as never)],
+        ['an empty meta key', () => run.setMeta('', 1)],
+        ['a NaN count', () => run.count('pages', Number.NaN)],
+        ['an object as a mapped id', () => run.mapId('users', 'alice', { id: 1 } as never)],
+        ['a bigint cursor', () => run.complete('a', { cursor: 1n as never })],
+      ];
+      for (const [name, call] of refused)
+        expect(
+          await call().then(
+            () => 'accepted',
+            (error: unknown) => error,
+          ),
+          name,
+        ).toBeInstanceOf(CheckpointValueError);
+      await run.progress('b', { cursor: { page: 2 }, items: 3 });
+      await run.count('pages');
+      await run.flush();
+      const stored = await (await again(store)).load('job:values');
+      expect(Object.keys(stored?.units ?? {}).sort()).toEqual(['a', 'b']);
+      expect(stored?.units['a']).toMatchObject({ status: 'pending', cursor: null, done: 0 });
+      expect(stored?.units['b']).toMatchObject({ cursor: { page: 2 }, done: 3 });
+      expect(stored?.stats).toEqual({ pages: 1 });
+      expect(stored?.meta.user).toEqual({});
+      expect(stored?.idMaps).toEqual({});
+      await run.close();
     });
 
     it('resumes a run after a crash with every acknowledged change and nothing else', async () => {
