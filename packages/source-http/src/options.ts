@@ -48,6 +48,13 @@ export interface HttpSourceOptions {
   retries?: number;
   /** Upper bound of one backoff delay in ms (a longer `Retry-After` fails the request instead). Default 60 000. */
   maxRetryDelay?: number;
+  /**
+   * The most bytes one page's body may hold, decoded (after gzip, deflate or brotli). A larger
+   * page (a body that does not end, a small gzip body that inflates to gigabytes) fails its unit
+   * with an `HttpBodyError` once the limit is passed, instead of taking the process's memory.
+   * Default 100 MiB.
+   */
+  maxPageBytes?: number;
   /** Called with each response's rate-limit state, when it has one. */
   onRateLimit?: (info: RateLimitInfo) => void;
   /**

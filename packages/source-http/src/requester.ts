@@ -24,6 +24,8 @@ export interface RequesterOptions {
   headers: Record<string, string>;
   retries: number;
   maxRetryDelay: number;
+  /** The most bytes of one page's body, decoded. */
+  maxPageBytes: number;
   dispatcher: Dispatcher | undefined;
   now: () => Date;
   onRateLimit: ((info: RateLimitInfo) => void) | undefined;
@@ -142,7 +144,11 @@ export class Requester {
     const answer: Answer = {
       status: response.statusCode,
       headers: toHeaders(response.headers),
-      text: await decoded(response.headers['content-encoding'], response.body),
+      text: await decoded(
+        response.headers['content-encoding'],
+        response.body,
+        this.#options.maxPageBytes,
+      ),
     };
     if ((answer.status >= 200 && answer.status < 300) || answer.status === 304) return answer;
     throw new StatusFailure(answer);
@@ -196,6 +202,12 @@ export class Requester {
     }
     if (error instanceof UndecodableBody)
       return new HttpBodyError(at, undefined, `the body cannot be decoded (${error.message})`);
+    if (error instanceof PageTooLarge)
+      return new HttpBodyError(
+        at,
+        undefined,
+        `the body is larger than maxPageBytes (${error.limit} bytes); raise the option if the API's pages are that large`,
+      );
     const reason = error instanceof Error ? `${error.message}${causeOf(error)}` : String(error);
     return new HttpRequestError(at, undefined, this.redact(reason), { retryable: true });
   }
@@ -205,20 +217,48 @@ const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
 const brotli = promisify(zlib.brotliDecompress);
 
-/** A body as text, decoded from the content encoding we offered (fetch does this on its own). */
+/**
+ * A body as text, decoded from the content encoding we offered (fetch does this on its own), and
+ * never more than `limit` bytes of it: a larger one is {@link PageTooLarge}, read no further.
+ */
 async function decoded(
   encoding: string | string[] | undefined,
   body: Dispatcher.ResponseData['body'],
+  limit: number,
 ): Promise<string> {
-  if (encoding === undefined || encoding === 'identity') return body.text();
-  const bytes = Buffer.from(await body.arrayBuffer());
+  const bytes = await readAtMost(body, limit);
+  if (encoding === undefined || encoding === 'identity') return bytes.toString('utf8');
   const name = String(encoding).trim().toLowerCase();
   const decode = { gzip: gunzip, 'x-gzip': gunzip, deflate: inflate, br: brotli }[name];
   if (!decode) throw new UndecodableBody(`content-encoding "${name}" was not asked for`);
   try {
-    return (await decode(bytes)).toString('utf8');
+    return (await decode(bytes, { maxOutputLength: limit })).toString('utf8');
   } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new PageTooLarge(limit);
     throw new UndecodableBody(`${name} body: ${(error as Error).message}`);
+  }
+}
+
+/** The whole body, or {@link PageTooLarge} as soon as it passes `limit` (the connection is dropped). */
+async function readAtMost(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new PageTooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** A page's body passed `maxPageBytes`: reported as the page's body error, not retried. */
+class PageTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the body is larger than ${limit} bytes`);
   }
 }
 

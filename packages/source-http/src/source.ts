@@ -90,6 +90,7 @@ class HttpRestSource implements HttpSource {
       headers: options.headers ?? {},
       retries: options.retries ?? 4,
       maxRetryDelay: options.maxRetryDelay ?? 60_000,
+      maxPageBytes: pageLimit(options.maxPageBytes),
       dispatcher: options.dispatcher,
       now: options.now ?? (() => new Date()),
       onRateLimit: options.onRateLimit,
@@ -270,4 +271,17 @@ function repeatHint(describe: Json): string {
     default:
       return "check the paginator's next()";
   }
+}
+
+/** The default of `maxPageBytes`: far above any API's page, far below what a process can hold. */
+const DEFAULT_MAX_PAGE_BYTES = 100 * 1024 * 1024;
+
+function pageLimit(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_PAGE_BYTES;
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new HttpSourceConfigError(
+      'maxPageBytes',
+      `must be a whole number of bytes above 0, got ${value}`,
+    );
+  return value;
 }

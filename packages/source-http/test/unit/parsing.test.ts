@@ -140,5 +140,9 @@ describe('secrets and config', () => {
     expect(() => httpSource({ baseUrl: 'nope', resources: [{ name: 'a', path: '/a' }] })).toThrow(
       'option "baseUrl"',
     );
+    for (const maxPageBytes of [0, -1, 1.5, Number.NaN])
+      expect(() =>
+        httpSource({ baseUrl: 'http://h', resources: [{ name: 'a', path: '/a' }], maxPageBytes }),
+      ).toThrow('option "maxPageBytes" must be a whole number of bytes above 0');
   });
 });
