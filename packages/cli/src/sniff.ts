@@ -1,3 +1,4 @@
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CheckpointFormatError } from '@checkpointkit/core';
 import { CliError } from './errors.js';
@@ -31,15 +32,20 @@ export class BinaryFileError extends CheckpointFormatError {
 /**
  * Looks at a file before it is read and parsed, which takes seconds and several times its size
  * in memory: refuses one whose first 64 KiB are not UTF-8 text (every checkpoint format is JSON),
- * then one over `maxSize` bytes. A file that cannot be opened
- * is left to the reader, which reports it.
+ * then one over `maxSize` bytes, and a named pipe, socket or device (which a read would wait on).
+ * A file that cannot be opened, or a folder, is left to the reader, which reports it.
  */
 export async function sniffFile(file: string, maxSize: number): Promise<void> {
-  const handle = await open(file, 'r').catch(() => null);
+  // Non-blocking: a named pipe opened plainly waits for a writer, maybe for ever.
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch(
+    () => null,
+  );
   if (!handle) return;
   try {
     const info = await handle.stat();
-    if (!info.isFile()) return;
+    // A folder is left to the reader, which says so; anything else would never be read.
+    if (info.isDirectory()) return;
+    if (!info.isFile()) throw notAFile(file, info);
     const head = Buffer.alloc(Math.min(info.size, HEAD_BYTES));
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const bytes = head.subarray(0, bytesRead);
@@ -76,4 +82,10 @@ function textProblem(bytes: Buffer): string | null {
     return 'binary data (bytes that are not UTF-8)';
   }
   return null;
+}
+
+/** A path that is a named pipe, socket or device: never read (a read would wait on it). */
+export function notAFile(file: string, info: Stats): CliError {
+  const what = info.isFIFO() ? 'a named pipe' : info.isSocket() ? 'a socket' : 'a device';
+  return new CliError(`${file}: it is ${what}, not a checkpoint file; it was not read`, EXIT.USAGE);
 }

@@ -12,7 +12,7 @@ import { CliError, NotFoundError, shellWord } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Origin } from './format/summary.js';
 import { DEFAULT_MAX_SIZE } from './size.js';
-import { sniffFile } from './sniff.js';
+import { notAFile, sniffFile } from './sniff.js';
 import { type StoreOptions, warnDamage } from './stores.js';
 
 /** A checkpoint to show, and where it came from. */
@@ -48,7 +48,9 @@ export async function loadTarget(
 ): Promise<Loaded> {
   const warn = (message: string) => context.out.warn(message);
   if (namesFile(target)) {
-    if (await isFile(target)) return loadFile(target, { warn, maxSize });
+    const info = await stat(target).catch(() => null);
+    if (info?.isFile()) return loadFile(target, { warn, maxSize });
+    if (info && !info.isDirectory()) throw notAFile(target, info);
     // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
     const files = checkpointFilesOf(basename(target));
     if (files && (await isFile(join(dirname(target), files.journal)))) {
@@ -104,6 +106,7 @@ export async function loadFile(
     }
     if (!isPlainDocument(snapshot)) {
       const journal = await readOptional(journalFile);
+      await sniffFile(join(dir, files.ack), maxSize);
       const ack = await readOptional(join(dir, files.ack));
       const parsed = parseCheckpointFiles({
         snapshot,

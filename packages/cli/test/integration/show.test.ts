@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { appendFile, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -282,6 +283,27 @@ describe('checkpointkit show <file>', () => {
     expect(unknown.code).toBe(5);
     expect(unknown.stderr).toContain('unknown version "9.9"');
   });
+
+  // A named pipe waits for a writer when opened plainly: show and ls would never return.
+  it('refuses a named pipe at once, given by path or carrying a store file name', async () => {
+    const dir = await tempDir();
+    const pipe = join(dir, 'progress.json');
+    execFileSync('mkfifo', [pipe]);
+    const byPath = await runCli(['show', pipe]);
+    expect(byPath.code).toBe(2);
+    expect(byPath.stderr).toContain(`${pipe}: it is a named pipe, not a checkpoint file`);
+
+    await writeCheckpoint(dir, 'good', sampleChanges('good'));
+    const stored = join(dir, checkpointFileName('piped'));
+    execFileSync('mkfifo', [stored]);
+    const ls = await runCli(['ls', '--dir', dir]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toContain('good');
+    expect(ls.stderr).toContain(`${stored}: it is a named pipe, not a file; it was not read`);
+    const byId = await runCli(['show', 'piped', '--dir', dir]);
+    expect(byId.code).toBe(2);
+    expect(byId.stderr).toContain(`${stored}: it is a named pipe, not a checkpoint file`);
+  }, 60_000);
 
   it('exits 5 for a damaged store snapshot, shown by id or by path, and keeps it', async () => {
     const dir = await tempDir();

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { CheckpointFormatError } from '@checkpointkit/core';
 
 /**
@@ -12,6 +13,7 @@ import { CheckpointFormatError } from '@checkpointkit/core';
  * - `lost`: a journal that ends before the last batch that was acknowledged (it was cut or
  *   replaced: a crash tears only the batch in flight)
  * - `size`: a file larger than one read can hold (2 GiB), left unread
+ * - `type`: a folder, named pipe, socket or device where a file should be, left unread
  */
 export type CheckpointFileErrorKind =
   | 'json'
@@ -22,7 +24,8 @@ export type CheckpointFileErrorKind =
   | 'missing'
   | 'mismatch'
   | 'lost'
-  | 'size';
+  | 'size'
+  | 'type';
 
 /**
  * A checkpoint snapshot or journal that cannot be read. Names the file, the line (1-based, when
@@ -59,4 +62,27 @@ export function checkReadableSize(file: string, size: number): void {
       `the file is ${(size / 1024 ** 3).toFixed(1)} GiB, more than one read can hold (2 GiB); it was not read`,
     );
   }
+}
+
+/** What a thing that is not a regular file is, for messages. */
+function describeNonFile(stat: Stats): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Refuses what is not a regular file before it is read: throws a {@link CheckpointFileError} of
+ * kind `type` naming it (reading a folder fails with an error that names no file; a named pipe
+ * would wait for a writer).
+ */
+export function checkRegularFile(file: string, stat: Stats): void {
+  if (!stat.isFile())
+    throw new CheckpointFileError(
+      file,
+      'type',
+      `it is ${describeNonFile(stat)}, not a file; it was not read`,
+    );
 }

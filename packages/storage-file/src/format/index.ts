@@ -6,6 +6,7 @@ export {
   CheckpointFileError,
   type CheckpointFileErrorKind,
   checkReadableSize,
+  checkRegularFile,
   MAX_READ_BYTES,
 } from './errors.js';
 export {

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkReadableSize } from '../format/errors.js';
+import { checkReadableSize, checkRegularFile } from '../format/errors.js';
 
 /** A file's bytes with the identity of the inode they were read from, or null when it is absent. */
 export interface FileRead {
@@ -25,6 +25,9 @@ export interface FirstLook {
   check(head: Uint8Array, size: number): void;
 }
 
+/** `O_NONBLOCK` where the platform has it (not on Windows, which has no named pipes in folders). */
+export const NON_BLOCKING = constants.O_NONBLOCK ?? 0;
+
 /**
  * Reads a whole file through one handle, so bytes and identity belong to the same inode; null
  * when it is absent. A folder, or a file larger than one read can hold, is refused unread with
@@ -38,7 +41,9 @@ export async function readWithIdentity(
 ): Promise<FileRead | null> {
   let handle: FileHandle;
   try {
-    handle = await open(path, constants.O_RDONLY);
+    // Non-blocking: a named pipe opened plainly waits for a writer, maybe for ever. Regular
+    // files ignore the flag; anything that is not one is refused below.
+    handle = await open(path, constants.O_RDONLY | NON_BLOCKING);
   } catch (error) {
     if (isMissing(error)) return null;
     throw error;
@@ -46,7 +51,7 @@ export async function readWithIdentity(
   try {
     const stat = await handle.stat();
     // A folder opens like a file, and reading it fails with an error that names no file.
-    if (!stat.isFile()) throw new Error(`${name} is not a file`);
+    checkRegularFile(name, stat);
     if (look) {
       const head = Buffer.alloc(Math.min(stat.size, look.bytes));
       // At position 0: a positioned read leaves the handle's own position where it was.

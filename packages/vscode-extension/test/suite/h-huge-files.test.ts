@@ -47,7 +47,7 @@ suite('huge and junk files', () => {
       );
       assert.equal(
         (folderState as { message: string }).message,
-        'huge/.checkpoints/folder.checkpoint.json is not a file',
+        'huge/.checkpoints/folder.checkpoint.json: it is a folder, not a file; it was not read',
       );
       // maxRSS is in KiB: reading the junk file whole would have added a GiB.
       const grewKiB = process.resourceUsage().maxRSS - rssBefore;
