@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SinkFileError, SinkFileLostError } from './errors.js';
@@ -27,7 +27,11 @@ export class DurableFile {
   static async open(path: string, bytes: number): Promise<DurableFile> {
     const handle = await attempt(path, 'open', () => openOrCreate(path));
     try {
-      const { size } = await attempt(path, 'open', () => handle.stat());
+      const stat = await attempt(path, 'open', () => handle.stat());
+      // Positioned writes, cutting back and fdatasync mean nothing on a pipe or a device.
+      if (!stat.isFile())
+        throw new SinkFileError(path, 'open', new Error(`it is ${kindOf(stat)}, not a file`));
+      const { size } = stat;
       if (size < bytes) throw new SinkFileLostError(path, bytes, size);
       if (size > bytes) {
         await attempt(path, 'cut back', async () => {
@@ -74,6 +78,13 @@ export class DurableFile {
   async close(): Promise<void> {
     await this.#handle.close();
   }
+}
+
+/** What a thing that is not a regular file is, for messages (a folder fails to open with EISDIR). */
+function kindOf(stat: Stats): string {
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isSocket()) return 'a socket';
+  return 'a device';
 }
 
 async function openOrCreate(path: string): Promise<FileHandle> {

@@ -4,7 +4,8 @@
  * a part (`out.1.jsonl`). The output still starts empty, as an uninterrupted run writes it, but
  * every byte that was there before is kept, and nothing is ever written over.
  */
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { always, MemoryStorage, memoryStore, openRun, pipeline } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,4 +145,26 @@ describe('files the checkpoint never recorded', () => {
     expect((await readFile(path, 'utf8')).trimEnd().split('\n')).toHaveLength(15);
     expect(await readdir(dir)).toEqual(['out.jsonl']);
   });
+
+  it('refuses a named pipe or a folder as an output, naming it, and goes on with the other units', async () => {
+    const dir = await tempDir();
+    // A page larger than a pipe's buffer (64 KiB) would wait for a reader for ever.
+    execFileSync('mkfifo', [join(dir, 'u0.jsonl')]);
+    await mkdir(join(dir, 'u1.jsonl'));
+    const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    const result = await pipeline({
+      run,
+      source: numberedSource(3, 2, 3000),
+      sink: jsonLinesSink<Row>({ path: (unit) => join(dir, `${unit}.jsonl`) }),
+    });
+    expect(result).toMatchObject({ completed: 1, failed: 2 });
+    expect(run.unit('u0')?.error?.message).toBe(
+      `file sink: cannot open ${join(dir, 'u0.jsonl')}: it is a named pipe, not a file`,
+    );
+    expect(run.unit('u1')?.error?.message).toMatch(
+      /^file sink: cannot open \S+u1\.jsonl: EISDIR: illegal operation on a directory/,
+    );
+    expect((await readFile(join(dir, 'u2.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6000);
+    await run.close();
+  }, 60_000);
 });
