@@ -1,8 +1,9 @@
 /**
  * The request path as a hostile server drives it: errors, cut connections, Retry-After in both
  * forms, rate-limit resets, compressed and corrupt bodies, redirects across origins, an abort in
- * the middle of a wait, and a dispatcher of the user's own.
+ * the middle of a wait, a dispatcher of the user's own, and pages larger than `maxPageBytes`.
  */
+
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
@@ -14,6 +15,7 @@ import { collect } from '../helpers.js';
 import { type CursorApi, json, startCursorApi } from '../servers/cursor-api.js';
 
 const SECRET = 'tok_do-not-follow-me-0123456789';
+const MB = 1024 * 1024;
 
 describe('requests against a server that misbehaves', () => {
   let api: CursorApi;
@@ -221,6 +223,80 @@ describe('requests against a server that misbehaves', () => {
       expect(records.map((r) => r.data)).toEqual([{ id: 'elsewhere' }]);
       expect(seen).toEqual([{ url: '/mirror', authorization: undefined }]);
     });
+  });
+
+  // A page the job cannot hold, read whole, takes the process down on every resume: a body that
+  // does not end (a proxy streaming a file), or a small gzip body that inflates to gigabytes.
+  it('a body that does not end is cut at the limit: the unit fails at once, naming the page and the option', async () => {
+    let sent = 0;
+    let closed = false;
+    api.script = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.on('close', () => {
+        closed = true;
+      });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const more = () => {
+        // Endless, as far as the client can tell: 200 MB, unless the client hangs up first.
+        while (!closed && sent < 200 * MB) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+      return true;
+    };
+    const { run, result, source } = await collect(options({ maxPageBytes: 4 * MB }));
+    expect(result.failed).toBe(1);
+    const error = run.unit('posts')?.error;
+    expect(error?.message).toMatch(
+      /resource "posts" \(unit "posts"\), page http:\/\/127\.0\.0\.1:\d+\/posts: the body is larger than maxPageBytes \(4194304 bytes\)/,
+    );
+    // Not retried: the next try would be as large.
+    expect(error?.retryable).toBe(false);
+    expect(source.requests).toBe(1);
+    // The client hung up long before the server was done.
+    expect(sent).toBeLessThan(50 * MB);
+  });
+
+  it('a gzip body that inflates past the limit fails the same way', async () => {
+    // 40 MB of spaces, 40 KB on the wire.
+    const bomb = gzipSync(Buffer.alloc(40 * MB, 0x20));
+    expect(bomb.length).toBeLessThan(MB);
+    api.script = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      response.end(bomb);
+      return true;
+    };
+    const { run, result } = await collect(options({ maxPageBytes: 4 * MB }));
+    expect(result.failed).toBe(1);
+    expect(run.unit('posts')?.error?.message).toContain(
+      'the body is larger than maxPageBytes (4194304 bytes)',
+    );
+  });
+
+  it('pages under the limit are read as before, compressed or not', async () => {
+    const page = Buffer.from(
+      JSON.stringify({ data: [{ id: 1, text: 'x'.repeat(3 * MB) }], meta: { next_cursor: null } }),
+    );
+    let n = 0;
+    api.script = (_request, response) => {
+      n += 1;
+      const gzip = n % 2 === 0;
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        ...(gzip && { 'content-encoding': 'gzip' }),
+      });
+      response.end(gzip ? gzipSync(page) : page);
+      return true;
+    };
+    for (let i = 0; i < 2; i++) {
+      const { records, result } = await collect(options({ maxPageBytes: 4 * MB }));
+      expect(result.failed).toBe(0);
+      expect(records).toHaveLength(1);
+    }
+    expect(n).toBe(2);
   });
 });
 
