@@ -88,8 +88,8 @@ class HttpRestSource implements HttpSource {
     this.#requester = new Requester({
       auth: options.auth,
       headers: options.headers ?? {},
-      retries: options.retries ?? 4,
-      maxRetryDelay: options.maxRetryDelay ?? 60_000,
+      retries: wholeNumber('retries', options.retries ?? 4, 0),
+      maxRetryDelay: wholeNumber('maxRetryDelay', options.maxRetryDelay ?? 60_000, 0, MAX_TIMER_MS),
       maxPageBytes: pageLimit(options.maxPageBytes),
       dispatcher: options.dispatcher,
       now: options.now ?? (() => new Date()),
@@ -282,6 +282,23 @@ function pageLimit(value: number | undefined): number {
     throw new HttpSourceConfigError(
       'maxPageBytes',
       `must be a whole number of bytes above 0, got ${value}`,
+    );
+  return value;
+}
+
+/** The longest a timer waits (2^31 - 1 ms, about 24.8 days): Node fires a longer one at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function wholeNumber(
+  option: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new HttpSourceConfigError(
+      option,
+      `must be a whole number from ${min} to ${max}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
     );
   return value;
 }

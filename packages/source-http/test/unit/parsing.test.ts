@@ -144,5 +144,22 @@ describe('secrets and config', () => {
       expect(() =>
         httpSource({ baseUrl: 'http://h', resources: [{ name: 'a', path: '/a' }], maxPageBytes }),
       ).toThrow('option "maxPageBytes" must be a whole number of bytes above 0');
+    // A negative or fractional count of retries failed every request; an infinite delay made a
+    // timer that Node fires at once, so a long Retry-After became a storm of requests.
+    for (const [option, value] of [
+      ['retries', -1],
+      ['retries', 1.5],
+      ['retries', Number.NaN],
+      ['maxRetryDelay', Number.POSITIVE_INFINITY],
+      ['maxRetryDelay', -5],
+      ['maxRetryDelay', 2 ** 31],
+    ] as const)
+      expect(() =>
+        httpSource({
+          baseUrl: 'http://h',
+          resources: [{ name: 'a', path: '/a' }],
+          [option]: value,
+        }),
+      ).toThrow(`option "${option}" must be a whole number from 0 to`);
   });
 });
