@@ -77,11 +77,18 @@ class HttpRestSource implements HttpSource {
   #run: Run | undefined;
 
   constructor(options: HttpSourceOptions) {
+    let base: URL;
     try {
-      new URL(options.baseUrl);
+      base = new URL(options.baseUrl);
     } catch {
       throw new HttpSourceConfigError('baseUrl', 'is not an absolute URL');
     }
+    // Credentials in the URL are sent nowhere, and every page URL in a message would carry them.
+    if (base.username || base.password)
+      throw new HttpSourceConfigError(
+        'baseUrl',
+        'must not carry credentials (user:password@): use auth: { type: "basic", username, password }',
+      );
     this.#options = options;
     const paginator = options.paginator ?? linkHeader();
     this.#resources = resolveResources(options, paginator);

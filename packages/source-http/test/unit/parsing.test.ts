@@ -144,6 +144,12 @@ describe('secrets and config', () => {
       expect(() =>
         httpSource({ baseUrl: 'http://h', resources: [{ name: 'a', path: '/a' }], maxPageBytes }),
       ).toThrow('option "maxPageBytes" must be a whole number of bytes above 0');
+    // Credentials in the base URL were sent nowhere, and every error message (kept in the
+    // checkpoint) carried them in the page URL.
+    const withPassword = () =>
+      httpSource({ baseUrl: 'http://alice:s3cr3t-pw@h', resources: [{ name: 'a', path: '/a' }] });
+    expect(withPassword).toThrow('option "baseUrl" must not carry credentials');
+    expect(withPassword).not.toThrow('s3cr3t-pw');
     // A negative or fractional count of retries failed every request; an infinite delay made a
     // timer that Node fires at once, so a long Retry-After became a storm of requests.
     for (const [option, value] of [
