@@ -66,6 +66,7 @@ export function resolveOptions(options: GithubSourceOptions): ResolvedOptions {
   ) {
     throw new GithubSourceConfigError('auth', 'must be a non-empty token string');
   }
+  if (options.baseUrl !== undefined) checkBaseUrl(options.baseUrl);
   if ((options.org === undefined) === (options.repos === undefined)) {
     throw new GithubSourceConfigError('org', 'or "repos": give exactly one of them');
   }
@@ -114,4 +115,19 @@ function isoSince(value: string | Date): string {
   if (Number.isNaN(date.getTime()))
     throw new GithubSourceConfigError('since', `is not a date: ${String(value)}`);
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A GitHub Enterprise API URL: absolute, and without credentials, which it would carry into every error. */
+function checkBaseUrl(value: unknown): void {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new GithubSourceConfigError('baseUrl', 'is not an absolute URL');
+  }
+  if (url.username || url.password)
+    throw new GithubSourceConfigError(
+      'baseUrl',
+      'must not carry credentials (user:password@): give the token as auth',
+    );
 }

@@ -131,9 +131,13 @@ describe('options', () => {
     [{ ...base, perPage: 101 }, 'perPage'],
     [{ ...base, concurrency: 0 }, 'concurrency'],
     [{ ...base, since: 'last tuesday' }, 'since'],
+    // Sent nowhere (fetch refuses such a URL), and kept in every unit error of the checkpoint.
+    [{ ...base, baseUrl: 'http://alice:s3cr3t-pw@ghe.example' }, 'baseUrl'],
+    [{ ...base, baseUrl: 'not a url' }, 'baseUrl'],
   ])('refuses %j, naming "%s"', (options, field) => {
     expect(() => githubSource(options as never)).toThrow(GithubSourceConfigError);
     expect(() => githubSource(options as never)).toThrow(`option "${field}"`);
+    expect(() => githubSource(options as never)).not.toThrow('s3cr3t-pw');
   });
 });
 
