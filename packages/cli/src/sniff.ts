@@ -1,6 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CheckpointFormatError } from '@checkpointkit/core';
+import { describeNonFile } from '@checkpointkit/storage-file';
 import { CliError } from './errors.js';
 import { byteExcerpt } from './excerpt.js';
 import { EXIT } from './exit-codes.js';
@@ -86,6 +87,8 @@ function textProblem(bytes: Buffer): string | null {
 
 /** A path that is a named pipe, socket or device: never read (a read would wait on it). */
 export function notAFile(file: string, info: Stats): CliError {
-  const what = info.isFIFO() ? 'a named pipe' : info.isSocket() ? 'a socket' : 'a device';
-  return new CliError(`${file}: it is ${what}, not a checkpoint file; it was not read`, EXIT.USAGE);
+  return new CliError(
+    `${file}: it is ${describeNonFile(info)}, not a checkpoint file; it was not read`,
+    EXIT.USAGE,
+  );
 }

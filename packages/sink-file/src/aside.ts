@@ -2,7 +2,7 @@ import { link, lstat, rename, stat, unlink } from 'node:fs/promises';
 import { SinkFileError } from './errors.js';
 
 /** The name a replaced file is kept under: `out.jsonl.replaced-2026-12-06T09-15-00.000Z`. */
-export function asideName(path: string, at: Date, attempt: number): string {
+function asideName(path: string, at: Date, attempt: number): string {
   const stamp = at.toISOString().replace(/:/g, '-');
   return `${path}.replaced-${stamp}${attempt === 0 ? '' : `-${attempt}`}`;
 }
@@ -12,7 +12,7 @@ export function asideName(path: string, at: Date, attempt: number): string {
  * as written by the job: file times come from a coarser clock than `Date.now()` (a kernel tick
  * behind), and some file systems keep whole seconds (ext3, HFS+) or even two (FAT).
  */
-export const CLOCK_SLACK_MS = 2000;
+const CLOCK_SLACK_MS = 2000;
 
 /** What {@link keepAside} found at a path. */
 export type Found = 'none' | 'ours' | 'kept';

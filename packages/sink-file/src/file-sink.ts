@@ -106,7 +106,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       jobSince = Date.parse(run.checkpoint.createdAt);
       // Cut every known file back now (the recorded ones, and a fixed path even when nothing of
       // it was recorded yet): one whose units never write again keeps no tail. A file a path
-      // function names, never recorded, is emptied when its first page comes.
+      // function names, never recorded, starts empty when its first page comes.
       const known = new Set(recorded.keys());
       if (typeof options.path === 'string') known.add(options.path);
       await Promise.all([...known].map(fileFor));

@@ -33,17 +33,12 @@ export async function resumePart(
   rotating: boolean,
 ): Promise<OpenPart> {
   const file = await DurableFile.open(partPath(path, part), bytes);
-  if (rotating) {
-    for (let next = part + 1; ; next++) {
-      const later = partPath(path, next);
-      try {
-        await rm(later);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') break;
-        await file.close();
-        throw new SinkFileError(later, 'remove', error);
-      }
-    }
+  try {
+    // Parts are numbered without gaps: the first one missing ends them.
+    if (rotating) for (let next = part + 1; await removePart(partPath(path, next)); next++);
+  } catch (error) {
+    await file.close();
+    throw error;
   }
   return { part, file };
 }
@@ -63,8 +58,8 @@ export async function freshPart(
   const at = new Date();
   await keepAside(path, jobSince, at);
   if (rotating) {
-    // Parts are numbered without gaps: the first one missing ends them. The job's own later
-    // parts are removed, as an unacknowledged rotation's are on resume.
+    // The first part missing ends them. The job's own later parts are removed, as an
+    // unacknowledged rotation's are on resume.
     for (let next = 1; ; next++) {
       const later = partPath(path, next);
       const found = await keepAside(later, jobSince, at);
@@ -75,10 +70,13 @@ export async function freshPart(
   return { part: 0, file: await DurableFile.open(path, 0) };
 }
 
-async function removePart(path: string): Promise<void> {
+/** Removes a part; false when there was none. */
+async function removePart(path: string): Promise<boolean> {
   try {
-    await rm(path, { force: true });
+    await rm(path);
+    return true;
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw new SinkFileError(path, 'remove', error);
   }
 }

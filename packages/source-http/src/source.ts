@@ -97,7 +97,7 @@ class HttpRestSource implements HttpSource {
       headers: options.headers ?? {},
       retries: wholeNumber('retries', options.retries ?? 4, 0),
       maxRetryDelay: wholeNumber('maxRetryDelay', options.maxRetryDelay ?? 60_000, 0, MAX_TIMER_MS),
-      maxPageBytes: pageLimit(options.maxPageBytes),
+      maxPageBytes: wholeNumber('maxPageBytes', options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES, 1),
       dispatcher: options.dispatcher,
       now: options.now ?? (() => new Date()),
       onRateLimit: options.onRateLimit,
@@ -282,16 +282,6 @@ function repeatHint(describe: Json): string {
 
 /** The default of `maxPageBytes`: far above any API's page, far below what a process can hold. */
 const DEFAULT_MAX_PAGE_BYTES = 100 * 1024 * 1024;
-
-function pageLimit(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_PAGE_BYTES;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new HttpSourceConfigError(
-      'maxPageBytes',
-      `must be a whole number of bytes above 0, got ${value}`,
-    );
-  return value;
-}
 
 /** The longest a timer waits (2^31 - 1 ms, about 24.8 days): Node fires a longer one at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

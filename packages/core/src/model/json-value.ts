@@ -1,9 +1,9 @@
-import { CheckpointValueError } from '../errors.js';
 /**
  * Whether a value survives the JSON a checkpoint is stored as. Pure: the run and the pipeline
  * call it where a source's or sink's values enter, so that what a resume reads back is what was
  * recorded.
  */
+import { CheckpointValueError } from '../errors.js';
 
 /** `cursor.next`, `cursor[2]`, `meta["a b"]`: the path of a property, as a reader would write it. */
 export function fieldPath(path: string, key: string | number): string {

@@ -1,6 +1,6 @@
 import { CheckpointValueError } from '../errors.js';
 import type { Change } from '../model/changes.js';
-import { jsonProblem, unitField } from '../model/json-value.js';
+import { checkJsonValue as checkJson, unitField } from '../model/json-value.js';
 
 /**
  * Refuses a change the checkpoint could not hold, when it is recorded: a value JSON would change
@@ -63,11 +63,6 @@ export function checkChange(change: Change): void {
 
 function refuse(field: string, what: string): never {
   throw new CheckpointValueError(field, `${field} ${what}`);
-}
-
-function checkJson(value: unknown, field: string): void {
-  const problem = jsonProblem(value, field);
-  if (problem) throw new CheckpointValueError(problem.field, problem.message);
 }
 
 function checkKey(key: unknown): void {

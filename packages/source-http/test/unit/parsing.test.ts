@@ -143,7 +143,7 @@ describe('secrets and config', () => {
     for (const maxPageBytes of [0, -1, 1.5, Number.NaN])
       expect(() =>
         httpSource({ baseUrl: 'http://h', resources: [{ name: 'a', path: '/a' }], maxPageBytes }),
-      ).toThrow('option "maxPageBytes" must be a whole number of bytes above 0');
+      ).toThrow('option "maxPageBytes" must be a whole number from 1 to');
     // Credentials in the base URL were sent nowhere, and every error message (kept in the
     // checkpoint) carried them in the page URL.
     const withPassword = () =>

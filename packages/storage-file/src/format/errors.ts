@@ -64,8 +64,8 @@ export function checkReadableSize(file: string, size: number): void {
   }
 }
 
-/** What a thing that is not a regular file is, for messages. */
-function describeNonFile(stat: Stats): string {
+/** What a thing that is not a regular file is, for messages: `a folder`, `a named pipe`. */
+export function describeNonFile(stat: Stats): string {
   if (stat.isDirectory()) return 'a folder';
   if (stat.isFIFO()) return 'a named pipe';
   if (stat.isSocket()) return 'a socket';

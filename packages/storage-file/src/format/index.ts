@@ -7,6 +7,7 @@ export {
   type CheckpointFileErrorKind,
   checkReadableSize,
   checkRegularFile,
+  describeNonFile,
   MAX_READ_BYTES,
 } from './errors.js';
 export {

@@ -26,11 +26,11 @@ export interface FirstLook {
 }
 
 /** `O_NONBLOCK` where the platform has it (not on Windows, which has no named pipes in folders). */
-export const NON_BLOCKING = constants.O_NONBLOCK ?? 0;
+const NON_BLOCKING = constants.O_NONBLOCK ?? 0;
 
 /**
  * Reads a whole file through one handle, so bytes and identity belong to the same inode; null
- * when it is absent. A folder, or a file larger than one read can hold, is refused unread with
+ * when it is absent. A folder, a named pipe or device, or a file larger than one read can hold, is refused unread with
  * an error naming it (`name`, default the path); `look`, if given, sees the file's first bytes
  * first.
  */
