@@ -1,4 +1,4 @@
-import { MatrixRequestError } from './errors.js';
+import { MatrixRequestError, REDACTED } from './errors.js';
 import type { MatrixHttp } from './http.js';
 import type { RoomEventFilter } from './options.js';
 
@@ -49,15 +49,10 @@ export async function messagesForward(
   );
   const chunk = field(body, 'chunk');
   if (!Array.isArray(chunk)) throw malformed(path, 'has no chunk array');
-  const start = field(body, 'start');
   const end = field(body, 'end');
   if (end !== undefined && end !== null && typeof end !== 'string')
     throw malformed(path, 'has an end that is not a token');
-  return {
-    chunk,
-    start: typeof start === 'string' ? start : null,
-    end: typeof end === 'string' ? end : null,
-  };
+  return { chunk, start: token(path, body, 'start'), end: token(path, body, 'end') };
 }
 
 /** `GET /rooms/{roomId}/state`: the current state events. */
@@ -81,12 +76,27 @@ export async function eventContext(
 ): Promise<{ start: string | null; end: string | null }> {
   const path = `${V3}/rooms/${enc(roomId)}/context/${enc(eventId)}`;
   const body = await http.get(path, { limit: 0 }, signal);
-  const start = field(body, 'start');
-  const end = field(body, 'end');
-  return {
-    start: typeof start === 'string' ? start : null,
-    end: typeof end === 'string' ? end : null,
-  };
+  return { start: token(path, body, 'start'), end: token(path, body, 'end') };
+}
+
+/**
+ * A pagination token of the response, or null when it has none. One that carried the access token
+ * (the body's strings have it replaced, see body.ts) is refused: kept as it came, the cursor would
+ * put the token in the checkpoint; kept redacted, it would lead nowhere.
+ */
+function token(path: string, body: unknown, name: 'start' | 'end'): string | null {
+  const value = field(body, name);
+  if (typeof value !== 'string') return null;
+  if (value.includes(REDACTED)) {
+    throw new MatrixRequestError({
+      endpoint: `GET ${path}`,
+      status: 200,
+      errcode: null,
+      detail: `the response has an ${name} token that carries the access token: it is not stored, so the room cannot be read past it`,
+      retryable: false,
+    });
+  }
+  return value;
 }
 
 function field(body: unknown, name: string): unknown {

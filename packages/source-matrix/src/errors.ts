@@ -137,7 +137,10 @@ export class MatrixCursorError extends UnitError {
   }
 }
 
+/** What {@link redact} puts where the secret was. */
+export const REDACTED = '<redacted>';
+
 /** Replaces every occurrence of `secret` in `text`, so a token echoed by a server never travels on. */
 export function redact(text: string, secret: string): string {
-  return secret.length === 0 ? text : text.split(secret).join('<redacted>');
+  return secret.length === 0 ? text : text.split(secret).join(REDACTED);
 }

@@ -15,6 +15,9 @@ type Obj = Record<string, unknown>;
 const isObj = (value: unknown): value is Obj =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+/** A time a checkpoint can store: a finite number (not the Infinity JSON reads 1e999 as). */
+const isTime = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
 
 /** The event, or why it is not one: a bad event is skipped and reported, never a reason to stop. */
 export function asClientEvent(
@@ -26,8 +29,9 @@ export function asClientEvent(
     return { malformed: 'no event_id', eventId: null };
   if (typeof value['type'] !== 'string') return { malformed: 'no type', eventId };
   if (typeof value['sender'] !== 'string') return { malformed: 'no sender', eventId };
-  if (typeof value['origin_server_ts'] !== 'number')
-    return { malformed: 'no origin_server_ts', eventId };
+  // JSON reads 1e999 as Infinity, which a checkpoint cannot store: a held reply carrying it failed
+  // its whole room when the cursor was saved.
+  if (!isTime(value['origin_server_ts'])) return { malformed: 'no origin_server_ts', eventId };
   if (!isObj(value['content'])) return { malformed: 'content is not an object', eventId };
   if (value['unsigned'] !== undefined && !isObj(value['unsigned'])) {
     return { malformed: 'unsigned is not an object', eventId };
@@ -132,7 +136,7 @@ function bundledEdit(
   const edit = relations['m.replace'];
   const content = isObj(edit['content']) ? edit['content'] : null;
   const newContent = content && isObj(content['m.new_content']) ? content['m.new_content'] : null;
-  const ts = typeof edit['origin_server_ts'] === 'number' ? edit['origin_server_ts'] : null;
+  const ts = isTime(edit['origin_server_ts']) ? edit['origin_server_ts'] : null;
   return { newContent, sender: str(edit['sender']), ts };
 }
 

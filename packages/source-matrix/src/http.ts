@@ -1,3 +1,4 @@
+import { BodyTooLarge, parseJson, readAtMost } from './body.js';
 import {
   AUTH_ERRCODES,
   MatrixAuthenticationError,
@@ -60,11 +61,30 @@ export class MatrixHttp {
         await this.#wait(endpoint, attempt, backoffMs(attempt), detail, signal);
         continue;
       }
-      const text = await readText(response, signal);
-      const body = parseJson(text);
+      let text: string;
+      try {
+        text = await readAtMost(response, options.maxResponseBytes);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        // The same page would be as large on every attempt: only other options get past it.
+        if (error instanceof BodyTooLarge)
+          throw new MatrixRequestError({
+            endpoint,
+            status: response.status,
+            errcode: null,
+            detail: `the response is larger than maxResponseBytes (${error.limit} bytes): lower pageSize, or raise maxResponseBytes`,
+            retryable: false,
+            url: causeUrl,
+          });
+        text = ''; // a body cut short (a timeout, a reset): retried as a body that is not JSON
+      }
+      const body = parseJson(text, this.#token);
       if (response.ok) {
         if (body !== undefined) return body;
-        const detail = `the response is not JSON (${response.headers.get('content-type') ?? 'no content type'})`;
+        // The header is the server's text, as free to echo the token as its body.
+        const detail = this.#clean(
+          `the response is not JSON (${response.headers.get('content-type') ?? 'no content type'})`,
+        );
         if (!left)
           throw new MatrixRequestError({
             endpoint,
@@ -155,24 +175,6 @@ export class MatrixHttp {
       waitMs: ms,
     });
     await this.#options.sleep(ms, signal);
-  }
-}
-
-async function readText(response: Response, signal: AbortSignal): Promise<string> {
-  try {
-    return await response.text();
-  } catch {
-    if (signal.aborted) throw signal.reason;
-    return '';
-  }
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }
 

@@ -44,9 +44,17 @@ export interface MatrixSourceOptions {
   maxRetryWaitMs?: number;
   /** Gives up on a request after this long (then retries). Default 60 s. */
   requestTimeoutMs?: number;
-  /** Empty pages in a row (each with a new token) before the room fails. Default 100. */
+  /**
+   * The most bytes of one response read (after gzip is undone); a larger one fails the room, not
+   * retried. Default 100 MiB.
+   */
+  maxResponseBytes?: number;
+  /**
+   * Pages in a row with no new event (empty, or only events a recent page had) before the room
+   * fails. Default 100.
+   */
   maxEmptyPages?: number;
-  /** Called for retries, skipped events and fallbacks. */
+  /** Called for retries, skipped or repeated events and fallbacks. */
   onWarning?: (warning: MatrixWarning) => void;
   /** The wait between retries (tests pass a fake). Must reject when `signal` aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -67,6 +75,7 @@ export interface ResolvedOptions {
   maxRetries: number;
   maxRetryWaitMs: number;
   requestTimeoutMs: number;
+  maxResponseBytes: number;
   maxEmptyPages: number;
   onWarning: (warning: MatrixWarning) => void;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -79,6 +88,15 @@ export const DEFAULT_FILTER: RoomEventFilter = {
 };
 export const DEFAULT_ID_MAP = 'matrix-event';
 
+/**
+ * The default of `maxResponseBytes`: a page of 1000 events at the protocol's 64 KiB each is 64 MiB,
+ * and a real page is far smaller; a body past this is a server that does not stop.
+ */
+const DEFAULT_MAX_RESPONSE_BYTES = 100 * 1024 * 1024;
+
+/** The longest timer Node keeps (2^31 - 1 ms, about 24.8 days): it fires a longer one at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function resolveOptions(options: MatrixSourceOptions): ResolvedOptions {
   return {
     homeserverUrl: homeserver(options.homeserverUrl),
@@ -88,15 +106,42 @@ export function resolveOptions(options: MatrixSourceOptions): ResolvedOptions {
     filter: filter(options.filter),
     idMap: idMap(options.idMap),
     maxHeld: whole('maxHeld', options.maxHeld, 1000, 0),
-    stripReplyFallbacks: options.stripReplyFallbacks ?? true,
+    stripReplyFallbacks: flag('stripReplyFallbacks', options.stripReplyFallbacks, true),
     maxRetries: whole('maxRetries', options.maxRetries, 5, 0),
-    maxRetryWaitMs: whole('maxRetryWaitMs', options.maxRetryWaitMs, 60_000, 0),
-    requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
+    maxRetryWaitMs: whole('maxRetryWaitMs', options.maxRetryWaitMs, 60_000, 0, MAX_TIMER_MS),
+    requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1, MAX_TIMER_MS),
+    maxResponseBytes: whole(
+      'maxResponseBytes',
+      options.maxResponseBytes,
+      DEFAULT_MAX_RESPONSE_BYTES,
+      1,
+    ),
     maxEmptyPages: whole('maxEmptyPages', options.maxEmptyPages, 100, 1),
-    onWarning: options.onWarning ?? (() => {}),
-    sleep: options.sleep ?? sleep,
-    fetch: options.fetch ?? globalThis.fetch,
+    onWarning: fn('onWarning', options.onWarning, () => {}),
+    sleep: fn('sleep', options.sleep, sleep),
+    fetch: fn('fetch', options.fetch, globalThis.fetch),
   };
+}
+
+/**
+ * A function option, checked now: a string or an object in its place threw a TypeError from the
+ * middle of a room instead, which failed it as retryable, so every run failed it again.
+ */
+function fn<T extends (...args: never[]) => unknown>(
+  name: string,
+  value: T | undefined,
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') throw new MatrixConfigError(name, 'must be a function');
+  return value;
+}
+
+/** A boolean option: the string 'false' is truthy, and would have meant true. */
+function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new MatrixConfigError(name, 'must be true or false');
+  return value;
 }
 
 function homeserver(value: unknown): string {
@@ -161,6 +206,15 @@ function filter(value: MatrixSourceOptions['filter']): RoomEventFilter | null {
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new MatrixConfigError('filter', 'must be a RoomEventFilter object or null');
   }
+  // Sent as JSON with every request: a BigInt or a cycle would fail each of them instead.
+  try {
+    JSON.stringify(value);
+  } catch (error) {
+    throw new MatrixConfigError(
+      'filter',
+      `must be a RoomEventFilter object or null: it cannot be sent as JSON (${(error as Error).message})`,
+    );
+  }
   return value;
 }
 
@@ -180,10 +234,12 @@ function whole(
   max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    // A string is quoted, so that "10" is not read as the number it looks like.
+    const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
     throw new MatrixConfigError(
       name,
-      `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got ${value}`,
+      `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got ${got}`,
     );
   }
   return value;

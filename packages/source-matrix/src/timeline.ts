@@ -2,6 +2,7 @@ import { eventContext, messagesForward, roomState } from './api.js';
 import { MatrixPaginationError } from './errors.js';
 import type { MatrixHttp } from './http.js';
 import type { ResolvedOptions } from './options.js';
+import { RecentEvents } from './repeats.js';
 
 /** One page of raw events, and the token after it (null: the history is read to its end). */
 export interface RawPage {
@@ -19,7 +20,8 @@ export interface TimelineContext {
  * undefined. The `end` token of each page is the next `from`; no `end` means the end of the history,
  * while an empty chunk that has an `end` is just an empty page. A token the server already handed
  * out in this read is caught instead of looping: an empty page that repeats the token it was asked
- * for ends the history, anything else fails the room.
+ * for ends the history, anything else fails the room. Events a recent page already had are dropped,
+ * and a page with nothing new counts as an empty page.
  */
 export async function* forwardPages(
   context: TimelineContext,
@@ -36,10 +38,11 @@ export async function* forwardPages(
       signal,
     );
 
+  const recent = new RecentEvents();
   if (from === undefined) {
     const first = await ask(undefined);
     if (first.chunk.length > 0) {
-      yield { events: first.chunk, next: first.end };
+      yield { events: recent.sift(first.chunk).events, next: first.end };
       if (first.end === null) return;
       from = first.end;
     } else {
@@ -74,17 +77,35 @@ export async function* forwardPages(
         `the server handed out the token ${page.end} a second time (pagination loop), after ${seen.size} pages of this read`,
       );
     }
-    empties = page.chunk.length === 0 ? empties + 1 : 0;
+    const { events, fresh, repeated } = recent.sift(page.chunk);
+    if (repeated > 0) {
+      options.onWarning({
+        code: 'repeated-events',
+        roomId,
+        message: `room ${roomId}: the server sent ${repeated} of the ${page.chunk.length} events of a page again; dropped them`,
+      });
+    }
+    // A page that only repeats events (or has none) moves the read no further than an empty one.
+    empties = fresh === 0 ? empties + 1 : 0;
     if (empties > options.maxEmptyPages) {
       throw new MatrixPaginationError(
         roomId,
-        `${empties} empty pages in a row (maxEmptyPages ${options.maxEmptyPages}); last token ${from}`,
+        `${empties} pages in a row with no new event (maxEmptyPages ${options.maxEmptyPages}); last token ${from}`,
       );
     }
-    yield { events: page.chunk, next: page.end };
+    yield { events, next: page.end };
     if (page.end === null) return;
     from = page.end;
   }
+}
+
+/**
+ * An event id goes into the `/context/{eventId}` path; every event id starts with `$`. Anything else
+ * is not one, and `.` or `..` would even leave its segment: URL parsing resolves
+ * `/rooms/{roomId}/context/..` to `/rooms/{roomId}/`.
+ */
+function isEventId(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith('$');
 }
 
 /** The token just before the room's m.room.create event: `/state`, then `/context/{id}?limit=0`. */
@@ -99,7 +120,7 @@ async function startOfHistory(
       typeof event === 'object' &&
       event !== null &&
       (event as { type?: unknown }).type === 'm.room.create' &&
-      typeof (event as { event_id?: unknown }).event_id === 'string',
+      isEventId((event as { event_id?: unknown }).event_id),
   );
   if (!create)
     throw new MatrixPaginationError(

@@ -33,7 +33,13 @@ export interface MatrixMessage {
 
 /** Something the source worked around or skipped: for logs. Never carries the access token. */
 export interface MatrixWarning {
-  code: 'retry' | 'malformed-event' | 'start-fallback' | 'repeated-token' | 'unresolved-reply';
+  code:
+    | 'retry'
+    | 'malformed-event'
+    | 'start-fallback'
+    | 'repeated-token'
+    | 'repeated-events'
+    | 'unresolved-reply';
   message: string;
   roomId?: string;
   eventId?: string;

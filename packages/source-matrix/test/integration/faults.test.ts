@@ -420,7 +420,7 @@ describe('odd pages', () => {
     });
     const { run } = await exportAll(source(fake, { maxEmptyPages: 5 }), commentsSink());
     expect(run.unit('rooms/#void:localhost')?.error?.message).toMatch(
-      /6 empty pages in a row \(maxEmptyPages 5\)/,
+      /6 pages in a row with no new event \(maxEmptyPages 5\)/,
     );
     expect(k).toBe(6);
   });

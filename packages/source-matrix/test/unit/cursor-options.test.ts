@@ -110,9 +110,40 @@ describe('options', () => {
     [{ maxRetries: 1.5 }, 'maxRetries', 'must be a whole number from 0, got 1.5'],
     [{ idMap: '' }, 'idMap', 'must be a map name or null'],
     [{ filter: [] }, 'filter', 'must be a RoomEventFilter object or null'],
+    [{ pageSize: -1 }, 'pageSize', 'must be a whole number from 1 to 1000, got -1'],
+    [{ pageSize: 1.5 }, 'pageSize', 'must be a whole number from 1 to 1000, got 1.5'],
+    [{ pageSize: Number.NaN }, 'pageSize', 'must be a whole number from 1 to 1000, got NaN'],
+    [{ pageSize: 1e9 }, 'pageSize', 'must be a whole number from 1 to 1000, got 1000000000'],
+    [{ pageSize: '10' }, 'pageSize', 'must be a whole number from 1 to 1000, got "10"'],
+    [{ rooms: ['!a/../b?c#d:x', '!a/../b?c#d:x'] }, 'rooms', 'lists !a/../b?c#d:x twice'],
+    // Node fires a timer of 2^31 ms or more at once: every request would time out on the spot.
+    [
+      { requestTimeoutMs: 2 ** 31 },
+      'requestTimeoutMs',
+      'must be a whole number from 1 to 2147483647, got 2147483648',
+    ],
+    [
+      { maxRetryWaitMs: 2 ** 31 },
+      'maxRetryWaitMs',
+      'must be a whole number from 0 to 2147483647, got 2147483648',
+    ],
+    [{ maxResponseBytes: 0 }, 'maxResponseBytes', 'must be a whole number from 1, got 0'],
+    [{ onWarning: 'console' }, 'onWarning', 'must be a function'],
+    [{ sleep: 5 }, 'sleep', 'must be a function'],
+    [{ fetch: {} }, 'fetch', 'must be a function'],
+    [{ stripReplyFallbacks: 'false' }, 'stripReplyFallbacks', 'must be true or false'],
   ])('refuses %j naming the option', (patch, option, reason) => {
     expect(() => matrixSource({ ...ok, ...(patch as object) })).toThrow(
       new MatrixConfigError(option, reason),
+    );
+  });
+
+  it('refuses a filter that cannot be sent as JSON when the source is made, not at its first request', () => {
+    expect(() => matrixSource({ ...ok, filter: { limit: 10n as unknown as number } })).toThrow(
+      new MatrixConfigError(
+        'filter',
+        'must be a RoomEventFilter object or null: it cannot be sent as JSON (Do not know how to serialize a BigInt)',
+      ),
     );
   });
 });
@@ -129,6 +160,16 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('soon', { retry_after_ms: 20 }, now)).toBe(20);
     expect(retryAfterMs(null, { retry_after_ms: -1 }, now)).toBeNull();
     expect(retryAfterMs(null, null, now)).toBeNull();
+  });
+
+  it('accepts the three HTTP date formats, and nothing else the lenient Date.parse would take', () => {
+    expect(retryAfterMs('Tuesday, 01-Jan-30 00:00:30 GMT', null, now)).toBe(30_000);
+    expect(retryAfterMs('Tue Jan  1 00:00:30 2030', null, now)).toBe(30_000);
+    // Date.parse reads each of these as a day in 2001, so the wait came out as 0 ms.
+    for (const header of ['-1', '1.5', '0.5', 'May 1', 'soon 5', '1 2 3']) {
+      expect([header, retryAfterMs(header, { retry_after_ms: 2000 }, now)]).toEqual([header, 2000]);
+      expect([header, retryAfterMs(header, null, now)]).toEqual([header, null]);
+    }
   });
 });
 
