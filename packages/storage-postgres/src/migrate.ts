@@ -25,10 +25,28 @@ export interface MigrateResult {
 
 const FILE = /^(\d+)_[\w-]+\.sql$/;
 
+/**
+ * The names of the files in `migrations/`, kept here as well so that a store made with
+ * `migrate: false` can check the schema without reading them: a worker bundled into one file
+ * (esbuild, ncc) has no `migrations/` folder beside it. A unit test keeps the two equal.
+ */
+export const SHIPPED_MIGRATIONS: readonly string[] = ['001_initial.sql'];
+
 /** The SQL files shipped in the package's `migrations/` folder, in version order. */
 export async function bundledMigrations(): Promise<Migration[]> {
   const dir = new URL('../migrations/', import.meta.url);
-  const names = (await readdir(dir)).filter((name) => FILE.test(name));
+  let files: string[];
+  try {
+    files = await readdir(dir);
+  } catch (error) {
+    // Not a connection problem: without this, the store would retry it as one for 30 s.
+    throw new MigrationError(
+      'migrations/',
+      `the package's migrations folder cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); a worker bundled into one file has none: run the migrations from the installed package (store.migrate() or migrate()) and make the bundled store with migrate: false`,
+      { cause: error },
+    );
+  }
+  const names = files.filter((name) => FILE.test(name));
   const migrations: Migration[] = [];
   for (const name of names) {
     const version = Number(FILE.exec(name)![1]);
@@ -80,6 +98,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       const recorded = await client.query<{ version: number; name: string; checksum: string }>(
         `SELECT version, name, checksum FROM ${schema}.schema_migrations`,
       );
+      refuseNewer(options.schema, recorded.rows, migrations);
       const known = new Map(recorded.rows.map((row) => [row.version, row]));
       const applied: number[] = [];
       for (const migration of migrations) {
@@ -125,6 +144,42 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   }
 }
 
+/**
+ * For a store told not to migrate: refuses a schema that was never migrated, or that a newer
+ * release migrated, with a {@link MigrationError} instead of the first statement's own error.
+ */
+export async function checkMigrated(options: {
+  pool: pg.Pool;
+  schema: string;
+  /** The migrations the schema must have; default {@link SHIPPED_MIGRATIONS}. */
+  migrations?: readonly Pick<Migration, 'version' | 'name'>[];
+}): Promise<void> {
+  const schema = quoteIdentifier(validateSchemaName(options.schema));
+  const migrations = [
+    ...(options.migrations ??
+      SHIPPED_MIGRATIONS.map((name) => ({ version: Number(FILE.exec(name)![1]), name }))),
+  ].sort((a, b) => a.version - b.version);
+  const ledger = await options.pool.query<{ present: boolean }>(
+    'SELECT to_regclass($1) IS NOT NULL AS present',
+    [`${schema}.schema_migrations`],
+  );
+  const recorded = ledger.rows[0]!.present
+    ? (
+        await options.pool.query<{ version: number; name: string }>(
+          `SELECT version, name FROM ${schema}.schema_migrations`,
+        )
+      ).rows
+    : [];
+  const missing = migrations.filter((m) => !recorded.some((row) => row.version === m.version));
+  if (missing.length > 0) {
+    throw new MigrationError(
+      missing[0]!.name,
+      `schema "${options.schema}" lacks it and the store was made with migrate: false: run store.migrate() once (or migrate() from a deploy step) before the workers start`,
+    );
+  }
+  refuseNewer(options.schema, recorded, migrations);
+}
+
 /** The tables the migrations create, besides `schema_migrations`. */
 const STORE_TABLES = ['checkpoints', 'units', 'id_maps', 'counters', 'sessions', 'flushes'];
 
@@ -165,6 +220,27 @@ async function assertNoClash(client: pg.PoolClient, schemaName: string): Promise
   throw new MigrationError(
     'the schema check',
     `schema "${schemaName}" already holds ${clashing}, which CheckpointKit did not create: give postgresStore a schema of its own (the schema option)`,
+  );
+}
+
+/**
+ * Refuses a schema that a newer release of this package migrated (a version past the newest it
+ * ships): in a rolling deploy the old workers would go on writing rows in the shape the newer
+ * migration replaced.
+ */
+function refuseNewer(
+  schemaName: string,
+  recorded: readonly { version: number; name: string }[],
+  migrations: readonly Pick<Migration, 'version'>[],
+): void {
+  const newest = migrations.at(-1)?.version ?? 0;
+  const newer = recorded
+    .filter((row) => row.version > newest)
+    .sort((a, b) => a.version - b.version);
+  if (newer.length === 0) return;
+  throw new MigrationError(
+    'the schema check',
+    `schema "${schemaName}" was migrated by a newer version of @checkpointkit/storage-postgres (${newer.map((row) => row.name).join(', ')}; this version knows up to ${newest}): upgrade this worker's package, or give it a schema of its own`,
   );
 }
 

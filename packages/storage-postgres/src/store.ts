@@ -19,7 +19,7 @@ import { PostgresStoreError } from './errors.js';
 import { acquireHold, type Hold, type HoldContext, withClient } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
-import { type MigrateResult, type Migration, migrate } from './migrate.js';
+import { checkMigrated, type MigrateResult, migrate } from './migrate.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
 import { DEFAULT_RETRY, type RetryPolicy, retrying } from './retry.js';
 import { listSessions, type SessionRecord } from './sessions.js';
@@ -109,18 +109,21 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     sessionOptions: options.sessionOptions ?? {},
   };
   const holds = new Map<string, Hold>();
-  let migrated: Promise<unknown> | null = options.migrate === false ? Promise.resolve() : null;
+  let migrated: Promise<unknown> | null = null;
   let closed = false;
 
-  const runMigrations = (migrations?: readonly Migration[]) =>
-    migrate({ pool, schema: t.name, ...(migrations && { migrations }) });
+  const runMigrations = () => migrate({ pool, schema: t.name });
   const ready = async (): Promise<void> => {
     if (closed) throw new PostgresStoreError(`${store.description} is closed`);
-    migrated ??= retrying(policy, `migrating schema "${t.name}" on ${target}`, () =>
-      runMigrations(),
+    const doing =
+      options.migrate === false
+        ? `checking the migrations of schema "${t.name}" on ${target}`
+        : `migrating schema "${t.name}" on ${target}`;
+    migrated ??= retrying<unknown>(policy, doing, () =>
+      options.migrate === false ? checkMigrated({ pool, schema: t.name }) : runMigrations(),
     ).catch((error: unknown) => {
       migrated = null;
-      throw inContext(error, `migrating schema "${t.name}" on ${target}`);
+      throw inContext(error, doing);
     });
     await migrated;
   };

@@ -6,8 +6,10 @@ import {
   type Migration,
   MigrationError,
   migrate,
+  postgresStore,
   SchemaNameError,
 } from '../../src/index.js';
+import { bundleChild, startChild } from '../children.js';
 import { databaseUrl, dropSchema, freshSchema, withDb } from '../helpers.js';
 
 const pools: pg.Pool[] = [];
@@ -72,6 +74,92 @@ describe('migrations', () => {
     expect(refused).toBeInstanceOf(MigrationError);
     expect((refused as Error).message).toContain('900_count_runs.sql');
     expect((refused as Error).message).toContain('changed after it was applied');
+  });
+
+  it('refuses a schema that a newer version of the package migrated, and changes nothing', async () => {
+    // A rolling deploy: a new worker applied migration 2; an old worker, which knows only 1,
+    // starts against the same schema. It must not write rows in the old shape.
+    const name = schema();
+    const bundled = await bundledMigrations();
+    const newer: Migration = {
+      version: 2,
+      name: '002_from_the_future.sql',
+      sql: 'ALTER TABLE {{schema}}.units ADD COLUMN IF NOT EXISTS future text;',
+    };
+    await migrate({ pool: pool(), schema: name, migrations: [...bundled, newer] });
+    const before = await withDb((db) =>
+      db.query(`SELECT version, checksum FROM "${name}".schema_migrations ORDER BY version`),
+    );
+    const refused = await migrate({ pool: pool(), schema: name }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MigrationError);
+    expect((refused as Error).message).toContain(`schema "${name}"`);
+    expect((refused as Error).message).toContain('002_from_the_future.sql');
+    expect((refused as Error).message).toContain('newer');
+    const after = await withDb((db) =>
+      db.query(`SELECT version, checksum FROM "${name}".schema_migrations ORDER BY version`),
+    );
+    expect(after.rows).toEqual(before.rows);
+    // The store refuses too, before its first read, whether it migrates or was told not to.
+    for (const migrateOption of [true, false]) {
+      const store = postgresStore({
+        connectionString: databaseUrl(),
+        schema: name,
+        migrate: migrateOption,
+      });
+      try {
+        const error = await store.load('job').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(MigrationError);
+        expect((error as Error).message).toContain('002_from_the_future.sql');
+      } finally {
+        await store.close();
+      }
+    }
+    expect(await migrate({ pool: pool(), schema: name, migrations: [...bundled, newer] })).toEqual({
+      applied: [],
+    });
+  });
+
+  it('with migrate: false, refuses a schema never migrated, naming the migration, and creates nothing', async () => {
+    const name = schema();
+    const store = postgresStore({ connectionString: databaseUrl(), schema: name, migrate: false });
+    try {
+      const error = await store.load('job').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect((error as Error).message).toContain('001_initial.sql');
+      expect((error as Error).message).toContain('migrate: false');
+      const found = await withDb((db) =>
+        db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name]),
+      );
+      expect(found.rowCount).toBe(0);
+      // Once migrated, the same store goes on.
+      await migrate({ pool: pool(), schema: name });
+      expect(await store.load('job')).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('in a worker bundled into one file: refuses at once to migrate, naming the folder, and checks a migrated schema', async () => {
+    const name = schema();
+    const child = await bundleChild('bundled-load-child');
+    const load = async (migrateOption: boolean) => {
+      const started = startChild(child, {
+        DATABASE_URL: databaseUrl(),
+        SCHEMA: name,
+        MIGRATE: String(migrateOption),
+      });
+      const exit = await started.exited;
+      expect(exit).toMatchObject({ code: 0, stderr: '' });
+      return JSON.parse(started.lines[0]!) as Record<string, unknown>;
+    };
+    // No migrations/ beside the bundle: a MigrationError, not 5 s of retries ending in
+    // DatabaseUnavailableError.
+    const refused = await load(true);
+    expect(refused['name']).toBe('MigrationError');
+    expect(refused['message']).toContain("the package's migrations folder cannot be read");
+    expect(await load(false)).toMatchObject({ name: 'MigrationError' });
+    await migrate({ pool: pool(), schema: name });
+    expect(await load(false)).toEqual({ loaded: null });
   });
 
   it('runs each migration in a transaction: a failing one leaves nothing behind, and the lock is released', async () => {
