@@ -1,11 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
+import { printable } from './excerpt.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 /**
  * Asks a yes/no question on the terminal; anything but `y`/`yes` declines (exit 1). Without a
  * terminal on standard input it does not guess: it refuses with a usage error naming `--yes`.
+ * The question quotes the checkpoint (its id, what is wrong with it): printed escaped.
  */
 export async function confirm(context: Context, question: string, verb: string): Promise<void> {
   const { stdin, stderr } = context.io;
@@ -26,7 +28,7 @@ export async function confirm(context: Context, question: string, verb: string):
   prompt.on('close', () => interrupt.abort());
   try {
     const answer = await prompt
-      .question(`${question} [y/N] `, { signal: interrupt.signal })
+      .question(`${printable(question)} [y/N] `, { signal: interrupt.signal })
       .catch(() => {
         stderr.write('\n');
         throw new CliError('cancelled: nothing was changed', code as ExitCode);

@@ -19,6 +19,8 @@ export const EXIT = {
   EXISTS: 6,
   /** Interrupted by Ctrl+C (SIGINT), as shells expect. */
   INTERRUPTED: 130,
+  /** `watch`: stopped by SIGTERM (`kill`, `timeout`), as shells expect (128 + 15). */
+  TERMINATED: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -19,6 +19,7 @@ Exit codes:
   1  failure (I/O, database, cancelled)  5  damaged or unknown file (left untouched)
   2  usage                               6  migrate target exists (use --force)
   3  no such checkpoint, unit or file    130  interrupted (Ctrl+C)
+                                         143  watch stopped by SIGTERM
 A damaged checkpoint of the file store: \`checkpointkit repair <id>\` moves the damaged file aside
 and keeps every valid change.
 

@@ -15,8 +15,10 @@ import {
   readLockOwner,
 } from '@checkpointkit/storage-file';
 import { CliError, DamagedCheckpointError } from './errors.js';
+import { printable } from './excerpt.js';
 import { EXIT } from './exit-codes.js';
 import { sniffFile } from './sniff.js';
+import { checkStoreDir } from './store-dir.js';
 
 /** The global options that choose a store. */
 export interface StoreOptions {
@@ -32,6 +34,8 @@ export interface StoreHandle {
   readonly store: CheckpointStore;
   /** `file store at .checkpoints`: for messages. Never holds a password. */
   readonly description: string;
+  /** File store: its folder, absolute. */
+  readonly dir?: string;
   /** The checkpoint as a job last saved it, read without taking the lock (safe while a job runs). */
   read(id: string): Promise<Checkpoint | null>;
   /** Who holds the checkpoint's lock, or null when nobody does (or the store cannot tell). */
@@ -53,15 +57,16 @@ export function storeKind(options: StoreOptions, env: NodeJS.ProcessEnv): 'file'
   throw new CliError(`unknown store "${kind}" (expected "file" or "postgres")`, EXIT.USAGE);
 }
 
-/** Opens the store the options name. */
+/** Opens the store the options name; a file store folder that cannot be one is refused first. */
 export async function openStore(
   options: StoreOptions,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void,
 ): Promise<StoreHandle> {
-  return storeKind(options, env) === 'postgres'
-    ? openPostgres(options, env)
-    : openFileStore(storeDir(options, env), warn, options.dir);
+  if (storeKind(options, env) === 'postgres') return openPostgres(options, env);
+  const dir = storeDir(options, env);
+  await checkStoreDir(dir);
+  return openFileStore(dir, warn, options.dir);
 }
 
 /**
@@ -79,7 +84,9 @@ export function openFileStore(
   return {
     kind: 'file',
     store,
-    description: `file store at ${dir}`,
+    dir: absolute,
+    // Printed on stdout too (`ls`, `rm`): a folder name with control characters is escaped.
+    description: `file store at ${printable(dir)}`,
     read: async (id) => {
       try {
         // Junk under a checkpoint's name is refused from its first bytes, not read whole. A

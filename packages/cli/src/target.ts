@@ -57,7 +57,16 @@ export async function loadTarget(
       return loadFile(target, { warn, maxSize });
     }
     // `./x` is no id anyone means; `x.json` may be one.
-    if (!CHECKPOINT_EXTENSION.test(target)) throw new NotFoundError(`no file ${target}`);
+    if (!CHECKPOINT_EXTENSION.test(target)) {
+      // A folder is there: "no file" (exit 3) would send the user looking for what is there.
+      if (info) {
+        throw new CliError(
+          `${target} is a directory, not a checkpoint file (to list the checkpoints in it: checkpointkit ls ${shellWord(target)})`,
+          EXIT.USAGE,
+        );
+      }
+      throw new NotFoundError(`no file ${target}`);
+    }
   }
   return withStore(context, options, async (handle) => {
     const checkpoint = await handle.read(target);

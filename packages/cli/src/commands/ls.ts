@@ -1,14 +1,15 @@
-import { stat } from 'node:fs/promises';
 import type { CheckpointSummary, LockOwner } from '@checkpointkit/core';
 import { Command } from 'commander';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
-import { CliError, NotFoundError, shellWord } from '../errors.js';
+import { CliError } from '../errors.js';
+import { printable } from '../excerpt.js';
 import { EXIT } from '../exit-codes.js';
 import { percentText } from '../format/percent.js';
 import { statusText } from '../format/status.js';
 import { table } from '../format/table.js';
 import { age } from '../format/time.js';
 import { findSeedFiles } from '../seed-files.js';
+import { checkStoreDir } from '../store-dir.js';
 import { storeKind } from '../stores.js';
 
 /**
@@ -37,7 +38,7 @@ export function lsCommand(context: Context): Command {
       }
       if (dir !== undefined) storeOptions.dir = dir;
       const explicit = storeOptions.dir ?? context.io.env.CHECKPOINT_DIR;
-      if (kind === 'file' && explicit) await requireDirectory(explicit);
+      if (kind === 'file' && explicit) await checkStoreDir(explicit, true);
       await withStore(context, storeOptions, async (handle) => {
         const listings = (await handle.store.list()).sort((a, b) => a.id.localeCompare(b.id));
         const rows: Listing[] = [];
@@ -66,13 +67,15 @@ export function lsCommand(context: Context): Command {
                 .concat(withFiles ? ['SOURCE'] : [])
                 .map((h) => c.bold(h)),
               ...rows.map((row) => [
-                row.id,
+                printable(row.id),
                 statusText(row.status, c) + (row.lockedBy ? c.yellow(' (locked)') : ''),
                 percentText(row.percent),
                 `${row.counts.complete}/${row.total}`,
                 row.counts.failed > 0 ? c.red(String(row.counts.failed)) : '0',
                 age(row.updatedAt, now),
-                ...(withFiles ? [row.file ? `${row.file} (${row.format})` : 'store'] : []),
+                ...(withFiles
+                  ? [row.file ? printable(`${row.file} (${row.format})`) : 'store']
+                  : []),
               ]),
             ],
             { right: [2, 3, 4] },
@@ -80,16 +83,4 @@ export function lsCommand(context: Context): Command {
         );
       });
     });
-}
-
-async function requireDirectory(dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => null);
-  // A file given where the store's directory goes is most likely a checkpoint file: say so.
-  if (info && !info.isDirectory()) {
-    throw new CliError(
-      `${dir} is a file, not a directory of checkpoints (to read a checkpoint file: checkpointkit show ${shellWord(dir)})`,
-      EXIT.USAGE,
-    );
-  }
-  if (!info) throw new NotFoundError(`no directory ${dir}`);
 }

@@ -8,10 +8,14 @@ import {
 } from '@checkpointkit/core';
 import { checkpointFileName } from '@checkpointkit/storage-file';
 import { Command } from 'commander';
+import { checkpointId } from '../arguments.js';
 import { type Context, storeOptionsOf, useStore } from '../context.js';
+import { checkDeletable } from '../deletable.js';
 import { CliError } from '../errors.js';
+import { printable } from '../excerpt.js';
 import { EXIT } from '../exit-codes.js';
 import { maxSizeOption } from '../size.js';
+import { checkStoreDir } from '../store-dir.js';
 import {
   openFileStore,
   openStore,
@@ -37,7 +41,11 @@ export function migrateCommand(context: Context): Command {
       '<file>',
       'a checkpoint file: seed 000, seed 002 v1.0/v2.0, seed 003 or canonical JSON',
     )
-    .option('--id <id>', 'id of the migrated checkpoint (default: taken from the file)')
+    .option(
+      '--id <id>',
+      'id of the migrated checkpoint (default: taken from the file)',
+      checkpointId,
+    )
     .option(
       '--out <dir>',
       "directory of the file store to write into, as --dir (default: CHECKPOINT_DIR, else the file's directory)",
@@ -49,6 +57,7 @@ export function migrateCommand(context: Context): Command {
       const storeOptions = storeOptionsOf(command);
       const postgres = storeKind(storeOptions, context.io.env) === 'postgres';
       const dir = targetDir(file, options, storeOptions, context.io.env);
+      if (!postgres) await checkStoreDir(dir);
       const { checkpoint, origin, storeFiles } = await loadFile(file, {
         id: options.id,
         warn,
@@ -62,7 +71,9 @@ export function migrateCommand(context: Context): Command {
         resolve(dir) === resolve(dirname(file)) &&
         options.id === undefined
       ) {
-        context.out.line(`${file} is already a checkpoint of the file store: nothing to migrate`);
+        context.out.line(
+          printable(`${file} is already a checkpoint of the file store: nothing to migrate`),
+        );
         return;
       }
       const changes = checkpointToChanges(checkpoint);
@@ -88,6 +99,9 @@ export function migrateCommand(context: Context): Command {
                 EXIT.EXISTS,
               );
             }
+            if (handle.dir !== undefined) {
+              await checkDeletable(handle.dir, checkpoint.id, 'migrate --force');
+            }
             await handle.store.delete(checkpoint.id);
           }
           await handle.store.append(checkpoint.id, changes);
@@ -102,8 +116,8 @@ export function migrateCommand(context: Context): Command {
           await lock.release();
         }
       });
-      context.out.line(`migrated ${file} (${format}) to ${target}`);
-      context.out.line(`  ${formatSummaryLine(summarize(checkpoint))}`);
+      context.out.line(printable(`migrated ${file} (${format}) to ${target}`));
+      context.out.line(`  ${printable(formatSummaryLine(summarize(checkpoint)))}`);
     });
 }
 

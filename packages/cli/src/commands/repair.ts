@@ -2,10 +2,12 @@ import { relative, resolve } from 'node:path';
 import { CheckpointFormatError } from '@checkpointkit/core';
 import type { RepairReport } from '@checkpointkit/storage-file';
 import { Command } from 'commander';
+import { checkpointId } from '../arguments.js';
 import { confirm } from '../confirm.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { notFound } from '../edit.js';
 import { CliError } from '../errors.js';
+import { printable } from '../excerpt.js';
 import { EXIT } from '../exit-codes.js';
 import { storeDir, storeKind } from '../stores.js';
 
@@ -19,7 +21,7 @@ export function repairCommand(context: Context): Command {
     .description(
       'file store: move a damaged checkpoint aside and keep every valid change (asks first unless --yes)',
     )
-    .argument('<id>', 'checkpoint id')
+    .argument('<id>', 'checkpoint id', checkpointId)
     .option('-y, --yes', 'do not ask')
     .action(async (id: string, options: { yes?: boolean }, command: Command) => {
       const storeOptions = storeOptionsOf(command);
@@ -35,7 +37,7 @@ export function repairCommand(context: Context): Command {
         let damage: string;
         try {
           if (!(await handle.read(id))) throw notFound(handle, id);
-          context.out.line(`checkpoint "${id}" is readable: nothing to repair`);
+          context.out.line(printable(`checkpoint "${id}" is readable: nothing to repair`));
           return;
         } catch (error) {
           if (!(error instanceof CheckpointFormatError)) throw error;
@@ -76,7 +78,8 @@ function printReport(
   description: string,
   dir: string,
 ): void {
-  const { out } = context;
+  // The report quotes file names and parsers' messages, which quote the damaged bytes: escaped.
+  const out = { line: (text: string) => context.out.line(printable(text)) };
   const name = (file: string) => relative(dir, resolve(dir, file));
   const changed = report.damage.length > 0 || report.movedAside.length > 0;
   if (!changed) {

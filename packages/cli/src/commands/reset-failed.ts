@@ -1,7 +1,9 @@
 import { type Change, isUnderPrefix } from '@checkpointkit/core';
 import { Command } from 'commander';
+import { checkpointId } from '../arguments.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { editCheckpoint } from '../edit.js';
+import { printable } from '../excerpt.js';
 import { failedUnits } from '../format/failed.js';
 
 interface ResetFailedOptions {
@@ -13,7 +15,7 @@ interface ResetFailedOptions {
 export function resetFailedCommand(context: Context): Command {
   return new Command('reset-failed')
     .description('put failed units back to pending, so the next run retries them')
-    .argument('<id>', 'checkpoint id')
+    .argument('<id>', 'checkpoint id', checkpointId)
     .option('--restart', 'start the units over instead of resuming from their cursor')
     .option('--retryable-only', 'only units whose error was marked retryable')
     .option('--under <prefix>', 'only units at or below this key prefix')
@@ -35,7 +37,7 @@ export function resetFailedCommand(context: Context): Command {
         }),
       );
       if (keys.length === 0) {
-        context.out.line(`no failed units to reset in "${id}"`);
+        context.out.line(`no failed units to reset in "${printable(id)}"`);
         return;
       }
       const one = keys.length === 1;
@@ -43,8 +45,8 @@ export function resetFailedCommand(context: Context): Command {
         ? `${one ? 'it starts' : 'they start'} over`
         : `${one ? 'it resumes from its' : 'they resume from their'} cursor`;
       context.out.line(
-        `reset ${keys.length} failed ${keys.length === 1 ? 'unit' : 'units'} of "${id}" to pending (${how})`,
+        `reset ${keys.length} failed ${keys.length === 1 ? 'unit' : 'units'} of "${printable(id)}" to pending (${how})`,
       );
-      for (const key of keys) context.out.line(`  ${key}`);
+      for (const key of keys) context.out.line(`  ${printable(key)}`);
     });
 }

@@ -1,8 +1,10 @@
 import { type Change, isUnderPrefix } from '@checkpointkit/core';
 import { Command } from 'commander';
+import { checkpointId } from '../arguments.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { editCheckpoint } from '../edit.js';
 import { NotFoundError } from '../errors.js';
+import { printable } from '../excerpt.js';
 
 interface ResetOptions {
   keepCursor?: boolean;
@@ -12,7 +14,7 @@ interface ResetOptions {
 export function resetCommand(context: Context): Command {
   return new Command('reset')
     .description('put one unit (or every unit under a key prefix) back to pending')
-    .argument('<id>', 'checkpoint id')
+    .argument('<id>', 'checkpoint id', checkpointId)
     .argument('<unit-key>', 'the unit key, such as collect/acme/api/pulls')
     .option('--keep-cursor', 'resume from the unit cursor instead of starting it over')
     .option('--prefix', 'reset every unit at or below <unit-key>')
@@ -46,10 +48,12 @@ export function resetCommand(context: Context): Command {
       );
       const how = options.keepCursor ? 'resumes from its cursor' : 'starts over';
       if (keys.length === 1) {
-        context.out.line(`reset unit "${keys[0]}" of "${id}" to pending (it ${how})`);
+        context.out.line(printable(`reset unit "${keys[0]}" of "${id}" to pending (it ${how})`));
       } else {
         context.out.line(
-          `reset ${keys.length} units under "${key}" of "${id}" to pending (each ${how})`,
+          printable(
+            `reset ${keys.length} units under "${key}" of "${id}" to pending (each ${how})`,
+          ),
         );
       }
     });

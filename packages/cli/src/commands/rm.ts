@@ -5,21 +5,25 @@ import {
   summarize,
 } from '@checkpointkit/core';
 import { Command } from 'commander';
+import { checkpointId } from '../arguments.js';
 import { confirm } from '../confirm.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
+import { checkDeletable } from '../deletable.js';
 import { notFound } from '../edit.js';
+import { printable } from '../excerpt.js';
 import type { StoreHandle } from '../stores.js';
 
 export function rmCommand(context: Context): Command {
   return new Command('rm')
     .description('delete a checkpoint (asks first unless --yes); damaged ones too')
-    .argument('<id>', 'checkpoint id')
+    .argument('<id>', 'checkpoint id', checkpointId)
     .option('-y, --yes', 'do not ask')
     .action(async (id: string, options: { yes?: boolean }, command: Command) => {
       await withStore(context, storeOptionsOf(command), async (handle) => {
         const what = await describe(handle, id);
         const lock = await handle.store.lock(id);
         try {
+          if (handle.dir !== undefined) await checkDeletable(handle.dir, id, 'rm');
           if (!options.yes) {
             await confirm(context, `delete checkpoint ${what} from ${handle.description}?`, 'rm');
           }
@@ -27,7 +31,7 @@ export function rmCommand(context: Context): Command {
         } finally {
           await lock.release();
         }
-        context.out.line(`deleted checkpoint "${id}" from ${handle.description}`);
+        context.out.line(printable(`deleted checkpoint "${id}" from ${handle.description}`));
       });
     });
 }

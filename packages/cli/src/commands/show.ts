@@ -1,5 +1,6 @@
 import { summarize } from '@checkpointkit/core';
 import { Command, InvalidArgumentError } from 'commander';
+import { checkpointId } from '../arguments.js';
 import { type Context, storeOptionsOf } from '../context.js';
 import { failedLines, failedUnits } from '../format/failed.js';
 import { summaryLines } from '../format/summary.js';
@@ -21,7 +22,11 @@ const FAILED_LIMIT = 20;
 export function showCommand(context: Context): Command {
   return new Command('show')
     .description('show a checkpoint: summary, unit tree, failed units with their errors')
-    .argument('<id|file>', 'a checkpoint id in the store, or a checkpoint file in any known format')
+    .argument(
+      '<id|file>',
+      'a checkpoint id in the store, or a checkpoint file in any known format',
+      checkpointId,
+    )
     .option('--depth <n>', 'levels of unit groups to open', positiveInt, DEFAULT_TREE.depth)
     .option('--limit <n>', 'entries shown per group', positiveInt, DEFAULT_TREE.limit)
     .option('--all', 'open every group and list every unit and failure')

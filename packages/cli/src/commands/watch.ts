@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Checkpoint, formatSummaryLine, summarize } from '@checkpointkit/core';
 import { Command } from 'commander';
+import { checkpointId, milliseconds } from '../arguments.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { notFound } from '../edit.js';
 import { CliError } from '../errors.js';
+import { printable } from '../excerpt.js';
 import { EXIT } from '../exit-codes.js';
 import { progressView } from '../format/progress.js';
 import { dateTime } from '../format/time.js';
 import type { StoreHandle } from '../stores.js';
-import { positiveInt } from './show.js';
 
 interface WatchOptions {
   interval: number;
@@ -19,13 +20,20 @@ type Outcome =
   | { kind: 'stopped'; checkpoint: Checkpoint }
   | { kind: 'removed' }
   | { kind: 'vanished'; checkpoint: Checkpoint }
-  | { kind: 'interrupted' };
+  | { kind: 'interrupted'; signal: StopSignal };
+
+/**
+ * The signals that stop watching. SIGTERM too (`kill`, `timeout`, a service manager): dying of it
+ * unhandled would leave the terminal as the bar set it, without a cursor and without line wrap.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+type StopSignal = (typeof STOP_SIGNALS)[number];
 
 export function watchCommand(context: Context): Command {
   return new Command('watch')
     .description('follow a running job until it stops: a progress bar, or a line per change')
-    .argument('<id>', 'checkpoint id')
-    .option('--interval <ms>', 'how often to read the checkpoint', positiveInt, 250)
+    .argument('<id>', 'checkpoint id', checkpointId)
+    .option('--interval <ms>', 'how often to read the checkpoint', milliseconds, 250)
     .action(async (id: string, options: WatchOptions, command: Command) => {
       const outcome = await withStore(context, storeOptionsOf(command), (handle) =>
         follow(context, handle, id, options.interval),
@@ -33,13 +41,12 @@ export function watchCommand(context: Context): Command {
       const out = context.out;
       switch (outcome.kind) {
         case 'interrupted':
-          throw new CliError(
-            'stopped watching (Ctrl+C); the job was not touched',
-            EXIT.INTERRUPTED,
-          );
+          throw outcome.signal === 'SIGINT'
+            ? new CliError('stopped watching (Ctrl+C); the job was not touched', EXIT.INTERRUPTED)
+            : new CliError('stopped watching (SIGTERM); the job was not touched', EXIT.TERMINATED);
         case 'removed':
           out.line(
-            `checkpoint "${id}" was removed (a job with auto cleanup deletes it when it finishes without failures)`,
+            `checkpoint "${printable(id)}" was removed (a job with auto cleanup deletes it when it finishes without failures)`,
           );
           return;
         case 'vanished':
@@ -51,7 +58,7 @@ export function watchCommand(context: Context): Command {
           const summary = summarize(outcome.checkpoint);
           // The line view printed the final state already; after a bar, this line says it.
           if (out.interactive) {
-            out.line(`${dateTime(summary.updatedAt)} ${formatSummaryLine(summary)}`);
+            out.line(`${dateTime(summary.updatedAt)} ${printable(formatSummaryLine(summary))}`);
           }
           if (summary.status !== 'completed') context.exitCode = EXIT.FAILURE;
         }
@@ -61,7 +68,7 @@ export function watchCommand(context: Context): Command {
 
 /**
  * Reads the checkpoint every `interval` ms without its lock and shows its progress until it
- * stops running, disappears, its job's process is gone, or Ctrl+C.
+ * stops running, disappears, its job's process is gone, or Ctrl+C (or SIGTERM).
  */
 async function follow(
   context: Context,
@@ -70,8 +77,12 @@ async function follow(
   interval: number,
 ): Promise<Outcome> {
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
+  let signal: StopSignal = 'SIGINT';
+  const onSignal = (received: StopSignal) => {
+    signal = received;
+    stop.abort();
+  };
+  for (const name of STOP_SIGNALS) process.once(name, onSignal);
   const view = progressView(context.out);
   let seen = false;
   try {
@@ -99,9 +110,9 @@ async function follow(
       if (checkpoint.status !== 'running') return { kind: 'stopped', checkpoint };
       await sleep(interval, undefined, { signal: stop.signal }).catch(() => {});
     }
-    return { kind: 'interrupted' };
+    return { kind: 'interrupted', signal };
   } finally {
     view.stop();
-    process.off('SIGINT', onSignal);
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
   }
 }

@@ -1,4 +1,5 @@
 import type { Checkpoint, Unit } from '@checkpointkit/core';
+import { printable } from '../excerpt.js';
 import type { Colors } from '../output.js';
 import { dateTime } from './time.js';
 import { cursorText } from './tree.js';
@@ -18,7 +19,10 @@ export function failedUnits(checkpoint: Checkpoint): FailedUnit[] {
     .map(([key, unit]) => ({ key, unit }));
 }
 
-/** Each failed unit with its error and whether a retry may help; `limit` caps the list. */
+/**
+ * Each failed unit with its error and whether a retry may help; `limit` caps the list. An error
+ * message is often an API's answer: printed through {@link printable}, one line, never a control.
+ */
 export function failedLines(failed: FailedUnit[], c: Colors, limit = Infinity): string[] {
   const lines: string[] = [];
   for (const { key, unit } of failed.slice(0, limit)) {
@@ -28,8 +32,8 @@ export function failedLines(failed: FailedUnit[], c: Colors, limit = Infinity): 
     ];
     if (unit.cursor !== null) facts.push(`cursor ${cursorText(unit.cursor)}`);
     if (unit.error) facts.push(dateTime(unit.error.at));
-    lines.push(`  ${c.bold(key)}  ${facts.join(', ')}`);
-    lines.push(`    ${unit.error?.message ?? '(no error recorded)'}`);
+    lines.push(`  ${c.bold(printable(key))}  ${facts.join(', ')}`);
+    lines.push(`    ${unit.error ? printable(unit.error.message) : '(no error recorded)'}`);
     const cause = unit.error?.cause;
     // The structured cause, for the reader who must tell a 404 from a 403 at a glance.
     if (cause) {
@@ -39,7 +43,7 @@ export function failedLines(failed: FailedUnit[], c: Colors, limit = Infinity): 
         cause.code && `code ${cause.code}`,
         cause.url && cause.url,
       ].filter((part): part is string => typeof part === 'string' && part !== '');
-      if (parts.length > 0) lines.push(c.dim(`    ${parts.join(', ')}`));
+      if (parts.length > 0) lines.push(c.dim(`    ${printable(parts.join(', '))}`));
     }
   }
   if (failed.length > limit) {

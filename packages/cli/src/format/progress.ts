@@ -1,6 +1,7 @@
 import type { CheckpointSummary } from '@checkpointkit/core';
 import { formatSummaryLine } from '@checkpointkit/core';
 import cliProgress from 'cli-progress';
+import { printable } from '../excerpt.js';
 import type { Output } from '../output.js';
 import { percentText } from './percent.js';
 import { dateTime } from './time.js';
@@ -37,7 +38,7 @@ function barView(out: Output): ProgressView {
   return {
     update(summary) {
       const payload = {
-        id: summary.id,
+        id: printable(summary.id),
         percent: percentText(summary.percent),
         failed: summary.counts.failed,
         status: summary.status,
@@ -62,7 +63,7 @@ function lineView(out: Output): ProgressView {
   let last = '';
   return {
     update(summary) {
-      const line = formatSummaryLine(summary);
+      const line = printable(formatSummaryLine(summary));
       if (line === last) return;
       last = line;
       out.line(`${dateTime(summary.updatedAt)} ${line}`);

@@ -1,4 +1,5 @@
 import { type Checkpoint, describeOwner, type LockOwner, summarize } from '@checkpointkit/core';
+import { printable } from '../excerpt.js';
 import type { Colors } from '../output.js';
 import { percentText } from './percent.js';
 import { countsText, statusText } from './status.js';
@@ -14,7 +15,10 @@ export interface Origin {
   lock: LockOwner | null;
 }
 
-/** The heading lines of `show`: status, progress, items, times, saves, counters. */
+/**
+ * The heading lines of `show`: status, progress, items, times, saves, counters. Every string of
+ * the checkpoint (and the lock's host) is printed through {@link printable}.
+ */
 export function summaryLines(
   checkpoint: Checkpoint,
   origin: Origin,
@@ -23,7 +27,9 @@ export function summaryLines(
 ): string[] {
   const summary = summarize(checkpoint);
   const rows: string[][] = [];
-  const lock = origin.lock ? c.yellow(`locked by ${describeOwner(origin.lock)}`) : 'not locked';
+  const lock = origin.lock
+    ? c.yellow(`locked by ${printable(describeOwner(origin.lock))}`)
+    : 'not locked';
   rows.push(['status', `${statusText(summary.status, c)} (${lock})`]);
   // A seed 002 operation is one unit of many items: its progress is the items'.
   const measured =
@@ -40,18 +46,23 @@ export function summaryLines(
   }
   rows.push(['created', `${dateTime(summary.createdAt)} (${age(summary.createdAt, now)})`]);
   rows.push(['updated', `${dateTime(summary.updatedAt)} (${age(summary.updatedAt, now)})`]);
-  const reason = summary.lastSaveReason ? `, last: ${summary.lastSaveReason}` : '';
+  const reason = summary.lastSaveReason ? `, last: ${printable(summary.lastSaveReason)}` : '';
   rows.push(['saves', `${summary.saveCount}${reason}`]);
   if (checkpoint.configDigest)
     rows.push(['config', `sha256 ${checkpoint.configDigest.slice(0, 16)}…`]);
   const stats = Object.entries(summary.stats);
-  if (stats.length > 0) rows.push(['stats', stats.map(([k, v]) => `${k} ${v}`).join(', ')]);
+  if (stats.length > 0)
+    rows.push(['stats', stats.map(([k, v]) => `${printable(k)} ${v}`).join(', ')]);
   const maps = Object.entries(summary.idMaps);
   if (maps.length > 0) {
-    rows.push(['id maps', maps.map(([k, v]) => `${k} ${v} ${v === 1 ? 'id' : 'ids'}`).join(', ')]);
+    rows.push([
+      'id maps',
+      maps.map(([k, v]) => `${printable(k)} ${v} ${v === 1 ? 'id' : 'ids'}`).join(', '),
+    ]);
   }
   const meta = Object.keys(checkpoint.meta.user);
-  if (meta.length > 0) rows.push(['meta', meta.join(', ')]);
-  rows.push(['source', origin.format ? `${origin.source} (${origin.format})` : origin.source]);
-  return [c.bold(summary.id), ...table(rows).map((line) => `  ${line}`)];
+  if (meta.length > 0) rows.push(['meta', meta.map(printable).join(', ')]);
+  const source = origin.format ? `${origin.source} (${origin.format})` : origin.source;
+  rows.push(['source', printable(source)]);
+  return [c.bold(printable(summary.id)), ...table(rows).map((line) => `  ${line}`)];
 }

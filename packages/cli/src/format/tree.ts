@@ -5,6 +5,7 @@ import {
   type StatusCounts,
   type Unit,
 } from '@checkpointkit/core';
+import { printable } from '../excerpt.js';
 import type { Colors } from '../output.js';
 import { countsText, statusText } from './status.js';
 
@@ -138,11 +139,12 @@ function walk(
 }
 
 function label(node: TreeNode, open: boolean, c: Colors): string {
-  if (node.children.length === 0 && node.unit) return `${node.name}  ${unitText(node.unit, c)}`;
+  const name = printable(node.name);
+  if (node.children.length === 0 && node.unit) return `${name}  ${unitText(node.unit, c)}`;
   const units = `${node.total} ${node.total === 1 ? 'unit' : 'units'}`;
   const own = node.unit ? `; itself ${unitText(node.unit, c)}` : '';
   const more = open ? '' : c.dim(' …');
-  return `${c.bold(node.name + KEY_SEPARATOR)}${more}  ${units}: ${countsText(node.counts, c)}${own}`;
+  return `${c.bold(name + KEY_SEPARATOR)}${more}  ${units}: ${countsText(node.counts, c)}${own}`;
 }
 
 /** `failed  12/100 items  cursor 3  attempts 2`. */
@@ -157,7 +159,8 @@ export function unitText(unit: Unit, c: Colors): string {
   return parts.join('  ');
 }
 
+/** A cursor in one short line: JSON leaves C1 controls and bidi overrides alone, so escape them too. */
 export function cursorText(cursor: unknown, max = 48): string {
-  const text = typeof cursor === 'string' ? cursor : JSON.stringify(cursor);
+  const text = printable(typeof cursor === 'string' ? cursor : JSON.stringify(cursor));
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

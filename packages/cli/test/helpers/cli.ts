@@ -93,3 +93,22 @@ export function runInTerminal(args: string[], options: RunOptions = {}): Promise
     if (options.input !== undefined) child.stdin.write(options.input);
   });
 }
+
+/**
+ * Starts the binary on a pseudo-terminal like {@link runInTerminal} and hands back its pid, so
+ * that a test can send it a signal once its output shows what the test waits for.
+ */
+export function startInTerminal(args: string[], options: RunOptions & { pidFile: string }) {
+  const command = `echo $$ > ${quote(options.pidFile)}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    cwd: options.cwd,
+    env: childEnv({ TERM: 'xterm-256color', COLUMNS: '120', ...options.env }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, exit, stdout: () => stdout };
+}

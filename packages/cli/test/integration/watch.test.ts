@@ -1,10 +1,19 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { always, type Change, openRun } from '@checkpointkit/core';
 import { fileStore } from '@checkpointkit/storage-file';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { at, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
-import { BIN, childEnv, hasEscapes, runCli, runInTerminal } from '../helpers/cli.js';
+import {
+  BIN,
+  childEnv,
+  hasEscapes,
+  runCli,
+  runInTerminal,
+  startInTerminal,
+} from '../helpers/cli.js';
 
 const ID = 'crawl:docs';
 /** The package folder: a child started there imports the workspace packages' builds. */
@@ -207,6 +216,28 @@ describe('checkpointkit watch', () => {
 
     const missing = await runCli(['watch', 'nope', '--dir', dir]);
     expect(missing.code).toBe(3);
+  });
+
+  it('gives the terminal its cursor back when stopped with SIGTERM (exit 143)', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, ID, planned(1));
+    await lockInChild(dir);
+    const pidFile = join(dir, 'watch.pid');
+    const watch = startInTerminal(['watch', ID, '--dir', dir], { pidFile });
+    onTestFinished(() => {
+      watch.child.kill('SIGKILL');
+    });
+    // The bar hides the cursor and turns off line wrapping when it is first drawn.
+    while (!watch.stdout().includes('| running')) {
+      if (watch.child.exitCode !== null) throw new Error(`watch ended early: ${watch.stdout()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    process.kill(Number(await readFile(pidFile, 'utf8')), 'SIGTERM');
+    expect(await watch.exit).toBe(143);
+    const out = watch.stdout();
+    expect(out.lastIndexOf('\u001b[?25h')).toBeGreaterThan(out.lastIndexOf('\u001b[?25l'));
+    expect(out.lastIndexOf('\u001b[?7h')).toBeGreaterThan(out.lastIndexOf('\u001b[?7l'));
+    expect(out).toContain('stopped watching (SIGTERM); the job was not touched');
   });
 
   it('draws a progress bar on a terminal', async () => {

@@ -44,6 +44,7 @@ describe('classify', () => {
       DAMAGED: 5,
       EXISTS: 6,
       INTERRUPTED: 130,
+      TERMINATED: 143,
     });
   });
 
