@@ -1,5 +1,7 @@
-import { unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
+import { CheckpointFileError, describeNonFile } from '../format/errors.js';
 import type { StoreContext } from './context.js';
+import type { CheckpointPaths } from './files.js';
 import { removePreviousGeneration } from './generations.js';
 import { fsyncDir, isMissing } from './io.js';
 
@@ -7,6 +9,7 @@ import { fsyncDir, isMissing } from './io.js';
 export async function deleteNow(ctx: StoreContext, id: string): Promise<boolean> {
   const at = ctx.paths(id);
   await ctx.mayWrite(at, id);
+  await refuseFolders(at);
   await ctx.writers.drop(id);
   // The previous generation first: it must never outlive its checkpoint and be taken, by a
   // later repair, for the history of a new checkpoint of the same id.
@@ -25,4 +28,23 @@ export async function deleteNow(ctx: StoreContext, id: string): Promise<boolean>
     }
   }
   return found;
+}
+
+/**
+ * Looks at every name first, so that nothing is deleted unless all of it can be: unlink stops at
+ * a folder (someone's own, which is never deleted with its contents), and a delete that stopped
+ * there left the checkpoint without its ack mark and snapshot (measured). Anything but a folder
+ * (a link, a pipe) is unlinked without touching what it names.
+ */
+async function refuseFolders(at: CheckpointPaths): Promise<void> {
+  for (const file of [at.previousSnapshot, at.previousJournal, at.ack, at.snapshot, at.journal]) {
+    const info = await lstat(file).catch(() => null);
+    if (info?.isDirectory()) {
+      throw new CheckpointFileError(
+        file,
+        'type',
+        `it is ${describeNonFile(info)}, not a file; the checkpoint was not deleted (move the folder away first)`,
+      );
+    }
+  }
 }

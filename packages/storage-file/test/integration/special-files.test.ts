@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
-import { lstat, open, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRun } from '@checkpointkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,9 @@ import {
   checkpointFileName,
   type FileStoreWarning,
   fileStore,
+  JOURNAL_SUFFIX,
   journalFileName,
+  PREVIOUS_SUFFIX,
   SNAPSHOT_SUFFIX,
 } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
@@ -82,4 +84,61 @@ describe('named pipes with store file names', () => {
     expect(String(error)).toContain(`${fifo}: it is a named pipe, not a file; it was not read`);
     await store.close();
   });
+});
+
+describe('a folder with one of a checkpoint file names', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir('folder-named-');
+  });
+  afterEach(async () => {
+    await removeDir(dir);
+  });
+
+  /** Every entry of the folder: a file's bytes, or `<folder>`. */
+  async function contents(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const name of (await readdir(dir)).sort()) {
+      const info = await lstat(join(dir, name));
+      out[name] = info.isDirectory() ? '<folder>' : await readFile(join(dir, name), 'latin1');
+    }
+    return out;
+  }
+
+  for (const suffix of [
+    SNAPSHOT_SUFFIX,
+    JOURNAL_SUFFIX,
+    SNAPSHOT_SUFFIX + PREVIOUS_SUFFIX,
+    JOURNAL_SUFFIX + PREVIOUS_SUFFIX,
+    ACK_SUFFIX,
+  ]) {
+    it(`delete() refuses it (${suffix}), naming the folder, and deletes nothing`, async () => {
+      // A checkpoint with every file: a compacted generation, its previous one, a journal after it.
+      const store = fileStore({ dir });
+      const run = await openRun({ id: 'job', store, signals: false });
+      await run.plan(['a', 'b']);
+      await run.flush('Planned');
+      await store.compact('job');
+      await run.progress('a', { cursor: 1 });
+      await run.flush('Progress');
+      await store.compact('job');
+      await run.progress('b', { cursor: 2 });
+      await run.flush('Progress');
+      await run.close();
+      const folder = join(dir, `job${suffix}`);
+      await rm(folder, { force: true });
+      await mkdir(folder);
+      await writeFile(join(folder, 'keep.txt'), 'someone else’s');
+      const before = await contents();
+
+      const error = await store.delete('job').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointFileError);
+      expect((error as CheckpointFileError).kind).toBe('type');
+      expect((error as Error).message).toContain(folder);
+      expect((error as Error).message).toContain('a folder');
+      expect(await contents()).toEqual(before);
+      expect(await readFile(join(folder, 'keep.txt'), 'utf8')).toBe('someone else’s');
+      await store.close();
+    });
+  }
 });
