@@ -5,6 +5,7 @@ import {
   type Checkpoint,
   type Json,
   MappedIdSchema,
+  ownRecord,
   type RunStatus,
   type Unit,
 } from '../model/schema.js';
@@ -44,15 +45,15 @@ export const Seed000Schema = z
     version: z.literal('1.0'),
     started_at: SeedTimestampSchema.nullable().default(null),
     last_updated: SeedTimestampSchema.nullable().default(null),
-    completed_pages: z.record(z.string(), Seed000PageSchema),
-    failed_pages: z.record(z.string(), Seed000PageSchema),
+    completed_pages: ownRecord(Seed000PageSchema),
+    failed_pages: ownRecord(Seed000PageSchema),
     statistics: z.object({
       total_pages: CountSchema,
       total_comments_extracted: CountSchema,
       total_comments_imported: CountSchema,
       failed_imports: CountSchema,
     }),
-    id_mapping: z.record(z.string(), MappedIdSchema),
+    id_mapping: ownRecord(MappedIdSchema),
   })
   .refine((doc) => doc.started_at !== null || doc.last_updated !== null, {
     message: 'neither started_at nor last_updated is set',

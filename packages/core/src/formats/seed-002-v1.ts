@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Json, JsonSchema } from '../model/schema.js';
+import { type Json, JsonSchema, ownRecord } from '../model/schema.js';
 import { type Seed002Metadata, type Seed002V2Document, seed002ToCheckpoint } from './seed-002.js';
 import {
   CountSchema,
@@ -14,11 +14,12 @@ const FILE_KEY_FIELDS = ['path', 'filename', 'file', 'name'] as const;
 /** One v1.0 file record: a `[path, data]` pair, or an object naming its file. */
 const FileEntrySchema = z.union([
   z.tuple([z.string(), JsonSchema]),
-  z
-    .record(z.string(), JsonSchema)
-    .refine((entry) => FILE_KEY_FIELDS.some((field) => typeof entry[field] === 'string'), {
+  ownRecord(JsonSchema).refine(
+    (entry) => FILE_KEY_FIELDS.some((field) => typeof entry[field] === 'string'),
+    {
       message: `expected a [path, data] pair or an object with a ${FILE_KEY_FIELDS.join('/')} string`,
-    }),
+    },
+  ),
 ]);
 
 /**

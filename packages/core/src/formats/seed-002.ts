@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { CHECKPOINT_FORMAT, type Checkpoint, type Json, JsonSchema } from '../model/schema.js';
+import {
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  type Json,
+  JsonSchema,
+  ownRecord,
+} from '../model/schema.js';
 import {
   CountSchema,
   type DocumentFormat,
@@ -32,7 +38,7 @@ export type Seed002Metadata = z.infer<typeof Seed002MetadataSchema>;
 export const Seed002V2Schema = z.object({
   version: z.literal('2.0'),
   operation_id: z.string().min(1),
-  state: z.record(z.string(), JsonSchema),
+  state: ownRecord(JsonSchema),
   metadata: Seed002MetadataSchema,
   created_at: SeedTimestampSchema,
   last_updated: SeedTimestampSchema,

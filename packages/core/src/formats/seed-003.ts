@@ -5,6 +5,7 @@ import {
   type Checkpoint,
   type Json,
   JsonSchema,
+  ownRecord,
   type RunStatus,
   type Unit,
   type UnitStatus,
@@ -43,7 +44,7 @@ export const Seed003RepoSchema = z.object({
   status: Seed003StatusSchema,
   started_at: SeedTimestampSchema.nullable(),
   completed_at: SeedTimestampSchema.nullable(),
-  endpoints: z.record(z.string(), Seed003EndpointSchema),
+  endpoints: ownRecord(Seed003EndpointSchema),
   error: Seed003ErrorSchema.nullable(),
 });
 export type Seed003Repo = z.infer<typeof Seed003RepoSchema>;
@@ -71,7 +72,7 @@ const PhaseStatusSchema = z.union([
  * `complete`/`completed` flag, or a boolean), or a list of the names of completed phases.
  */
 export const Seed003PhasesSchema = z.union([
-  z.record(z.string(), PhaseStatusSchema),
+  ownRecord(PhaseStatusSchema),
   z
     .array(z.string())
     .transform((names) =>
@@ -94,7 +95,7 @@ export const Seed003Schema = z.object({
   config_digest: z.string().nullable(),
   current_phase: z.string().nullable().default(null),
   phases: Seed003PhasesSchema,
-  repos: z.record(z.string(), Seed003RepoSchema).default({}),
+  repos: ownRecord(Seed003RepoSchema).default({}),
 });
 export type Seed003Document = z.infer<typeof Seed003Schema>;
 

@@ -1,13 +1,12 @@
 import { z } from 'zod';
+import { JsonSchema, ownRecord } from './own-record.js';
+
+export { type Json, JsonSchema, ownRecord } from './own-record.js';
 
 /** The format tag written into every canonical checkpoint. */
 export const CHECKPOINT_FORMAT = 'checkpointkit/1' as const;
 
 export const IsoDateSchema = z.iso.datetime({ offset: true });
-
-/** Any JSON value: a page number, a Link URL, a Matrix token, an object of several. */
-export const JsonSchema = z.json();
-export type Json = z.infer<typeof JsonSchema>;
 
 export const RunStatusSchema = z.enum(['running', 'completed', 'failed', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -63,7 +62,7 @@ export const CheckpointMetaSchema = z.object({
   saveCount: z.number().int().nonnegative(),
   lastSaveReason: z.string().nullable(),
   /** Free metadata of the job's own. */
-  user: z.record(z.string(), JsonSchema),
+  user: ownRecord(JsonSchema),
 });
 export type CheckpointMeta = z.infer<typeof CheckpointMetaSchema>;
 
@@ -76,9 +75,9 @@ export const CheckpointSchema = z.object({
   updatedAt: IsoDateSchema,
   /** sha256 (hex) of the canonical JSON of the job's config, or null when the job has none. */
   configDigest: z.string().nullable(),
-  units: z.record(z.string(), UnitSchema),
-  idMaps: z.record(z.string(), z.record(z.string(), MappedIdSchema)),
-  stats: z.record(z.string(), z.number()),
+  units: ownRecord(UnitSchema),
+  idMaps: ownRecord(ownRecord(MappedIdSchema)),
+  stats: ownRecord(z.number()),
   meta: CheckpointMetaSchema,
 });
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
