@@ -38,6 +38,14 @@ export async function useStore<T>(
   try {
     return await fn(handle);
   } catch (error) {
+    const unmigrated = notMigrated(error);
+    if (handle.kind === 'postgres' && unmigrated) {
+      throw new CliError(
+        `${handle.description}: schema "${unmigrated.schema}" lacks CheckpointKit's tables (migration ${unmigrated.missing.join(', ')}), so it holds no checkpoints: check --schema (a job's store makes them on its first run)`,
+        EXIT.NOT_FOUND,
+        { cause: error },
+      );
+    }
     // A driver error (connection refused, authentication) says nothing of where it came from.
     if (handle.kind === 'postgres' && !(error instanceof CheckpointError)) {
       throw new CliError(`${handle.description}: ${errorMessage(error)}`, EXIT.FAILURE, {
@@ -48,4 +56,14 @@ export async function useStore<T>(
   } finally {
     await handle.close().catch(() => {});
   }
+}
+
+/**
+ * storage-postgres's `SchemaNotMigratedError`, known by its name: the CLI loads that package only
+ * for `--store postgres`, so it cannot test with `instanceof` here.
+ */
+function notMigrated(error: unknown): { schema: string; missing: readonly string[] } | null {
+  if (!(error instanceof Error) || error.name !== 'SchemaNotMigratedError') return null;
+  const { schema, missing } = error as Error & { schema?: unknown; missing?: unknown };
+  return typeof schema === 'string' && Array.isArray(missing) ? { schema, missing } : null;
 }

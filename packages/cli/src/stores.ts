@@ -62,8 +62,9 @@ export async function openStore(
   options: StoreOptions,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void,
+  { create = false }: { create?: boolean } = {},
 ): Promise<StoreHandle> {
-  if (storeKind(options, env) === 'postgres') return openPostgres(options, env);
+  if (storeKind(options, env) === 'postgres') return openPostgres(options, env, create);
   const dir = storeDir(options, env);
   await checkStoreDir(dir);
   return openFileStore(dir, warn, options.dir);
@@ -116,7 +117,16 @@ function repairable(error: unknown): error is CheckpointFormatError {
   );
 }
 
-async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Promise<StoreHandle> {
+/**
+ * `create`: make the schema's tables when they are missing (only `migrate` writes a new
+ * checkpoint). Every other verb reads or changes checkpoints that a job made, so a schema without
+ * tables is a mistyped `--schema`, reported instead of created.
+ */
+async function openPostgres(
+  options: StoreOptions,
+  env: NodeJS.ProcessEnv,
+  create: boolean,
+): Promise<StoreHandle> {
   const url = options.url ?? env.DATABASE_URL;
   if (!url) {
     throw new CliError(
@@ -128,6 +138,7 @@ async function openPostgres(options: StoreOptions, env: NodeJS.ProcessEnv): Prom
   const { postgresStore } = await import('@checkpointkit/storage-postgres');
   const store = postgresStore({
     connectionString: url,
+    migrate: create,
     maxConnections: 2,
     applicationName: 'checkpointkit-cli',
     // A person is waiting: a server that is down is reported within seconds, not after the

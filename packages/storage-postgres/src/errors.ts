@@ -29,6 +29,25 @@ export class MigrationError extends PostgresStoreError {
 }
 
 /**
+ * A store made with `migrate: false` found its schema without one of the migrations it needs:
+ * never migrated (a mistyped schema name, most often) or migrated by an older release.
+ */
+export class SchemaNotMigratedError extends MigrationError {
+  override name = 'SchemaNotMigratedError';
+  constructor(
+    /** The schema the store was given. */
+    readonly schema: string,
+    /** The migrations it lacks, by file name. */
+    readonly missing: readonly string[],
+  ) {
+    super(
+      missing[0]!,
+      `schema "${schema}" lacks it and the store was made with migrate: false: run store.migrate() once (or migrate() from a deploy step) before the workers start`,
+    );
+  }
+}
+
+/**
  * A flush or transaction whose commit may or may not have happened: the connection broke while
  * committing and the server could not be asked afterwards. `outcomeUnknown` tells a run that its
  * state can no longer be trusted (it must be reopened).

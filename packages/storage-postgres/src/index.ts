@@ -4,6 +4,7 @@ export {
   OutcomeUnknownError,
   PostgresStoreError,
   SchemaNameError,
+  SchemaNotMigratedError,
 } from './errors.js';
 export { DEFAULT_SCHEMA, quoteIdentifier, validateSchemaName } from './identifiers.js';
 export { LIMITS, PostgresLimitError } from './limits.js';

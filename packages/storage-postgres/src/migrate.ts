@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
-import { MigrationError } from './errors.js';
+import { MigrationError, SchemaNotMigratedError } from './errors.js';
 import { quoteIdentifier, validateSchemaName } from './identifiers.js';
 
 /** One numbered migration: `001_initial.sql` is version 1. `{{schema}}` stands for the quoted schema. */
@@ -172,9 +172,9 @@ export async function checkMigrated(options: {
     : [];
   const missing = migrations.filter((m) => !recorded.some((row) => row.version === m.version));
   if (missing.length > 0) {
-    throw new MigrationError(
-      missing[0]!.name,
-      `schema "${options.schema}" lacks it and the store was made with migrate: false: run store.migrate() once (or migrate() from a deploy step) before the workers start`,
+    throw new SchemaNotMigratedError(
+      options.schema,
+      missing.map((m) => m.name),
     );
   }
   refuseNewer(options.schema, recorded, migrations);

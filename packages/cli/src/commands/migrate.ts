@@ -78,7 +78,7 @@ export function migrateCommand(context: Context): Command {
       }
       const changes = checkpointToChanges(checkpoint);
       const handle = postgres
-        ? await openStore(storeOptions, context.io.env, warn)
+        ? await openStore(storeOptions, context.io.env, warn, { create: true })
         : openFileStore(dir, warn, dir);
       const target = postgres
         ? `checkpoint "${checkpoint.id}" in ${handle.description}`

@@ -123,13 +123,28 @@ describe('--store postgres', () => {
     );
   });
 
+  it('creates nothing in a schema that holds no checkpoints (a mistyped --schema): exit 3 naming it', async () => {
+    const typo = `${schema}_typo`;
+    const schemaExists = async () =>
+      (await store.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [typo])).rowCount;
+    for (const args of [['ls'], ['show', ID], ['reset-failed', ID], ['rm', ID, '--yes']]) {
+      const result = await runCli([...args, '--url', url, '--schema', typo]);
+      expect(result.stdout + result.stderr).not.toContain('s3cret-pw');
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(`schema "${typo}"`);
+      expect(result.stderr).toContain('--schema');
+      expect(result.stderr.split('\n')).toHaveLength(2);
+    }
+    expect(await schemaExists()).toBe(0);
+  });
+
   it('reports an unreachable server as one line (exit 1) without the password', async () => {
     const result = await cli(['ls', '--url', 'postgres://postgres:s3cret-pw@127.0.0.1:1/postgres']);
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n')).toHaveLength(2);
     expect(result.stderr).toMatch(
       new RegExp(
-        `^checkpointkit: error: migrating schema "${schema}" on 127\\.0\\.0\\.1:1/postgres: gave up after \\d+ tries over \\d+\\.\\d s \\(retry\\.maxOutageMs is 3000 ms\\): .*ECONNREFUSED`,
+        `^checkpointkit: error: checking the migrations of schema "${schema}" on 127\\.0\\.0\\.1:1/postgres: gave up after \\d+ tries over \\d+\\.\\d s \\(retry\\.maxOutageMs is 3000 ms\\): .*ECONNREFUSED`,
       ),
     );
   });

@@ -8,6 +8,7 @@ import {
   migrate,
   postgresStore,
   SchemaNameError,
+  SchemaNotMigratedError,
 } from '../../src/index.js';
 import { bundleChild, startChild } from '../children.js';
 import { databaseUrl, dropSchema, freshSchema, withDb } from '../helpers.js';
@@ -124,7 +125,8 @@ describe('migrations', () => {
     const store = postgresStore({ connectionString: databaseUrl(), schema: name, migrate: false });
     try {
       const error = await store.load('job').catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(MigrationError);
+      expect(error).toBeInstanceOf(SchemaNotMigratedError);
+      expect(error).toMatchObject({ schema: name, missing: ['001_initial.sql'] });
       expect((error as Error).message).toContain('001_initial.sql');
       expect((error as Error).message).toContain('migrate: false');
       const found = await withDb((db) =>
@@ -157,7 +159,7 @@ describe('migrations', () => {
     const refused = await load(true);
     expect(refused['name']).toBe('MigrationError');
     expect(refused['message']).toContain("the package's migrations folder cannot be read");
-    expect(await load(false)).toMatchObject({ name: 'MigrationError' });
+    expect(await load(false)).toMatchObject({ name: 'SchemaNotMigratedError' });
     await migrate({ pool: pool(), schema: name });
     expect(await load(false)).toEqual({ loaded: null });
   });
