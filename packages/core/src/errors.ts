@@ -187,6 +187,26 @@ export class AuthenticationError extends CheckpointError {
   }
 }
 
+/**
+ * A source, sink or transform handed `pipeline()` something its contract does not allow: a page
+ * whose items are not an array, a sink's `meta` that is a string, a transform that returned no
+ * array. Fails the unit; not retryable, since the same code does the same again.
+ */
+export class ContractError extends UnitError {
+  override name = 'ContractError';
+  constructor(
+    /** The part that broke it: `source.units`, `source.read`, `sink.write` or `transform`. */
+    readonly part: string,
+    /** The unit it was working on; null for `source.units`. */
+    readonly unit: string | null,
+    /** What it did, such as `yielded a page whose items is a string, not an array`. */
+    readonly reason: string,
+  ) {
+    const where = unit === null ? '' : ` for unit ${JSON.stringify(unit)}`;
+    super(`${part}${where} ${reason}`, { retryable: false });
+  }
+}
+
 /** An options object given to a public function has an option it cannot use. */
 export class OptionsError extends CheckpointError {
   override name = 'OptionsError';
@@ -205,19 +225,52 @@ export class OptionsError extends CheckpointError {
 /** Whether an error thrown by a source or a sink is worth retrying. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof UnitError) return error.retryable;
-  if (
-    error &&
-    typeof error === 'object' &&
-    'retryable' in error &&
-    typeof error.retryable === 'boolean'
-  ) {
-    return error.retryable;
+  try {
+    if (
+      error &&
+      typeof error === 'object' &&
+      'retryable' in error &&
+      typeof error.retryable === 'boolean'
+    ) {
+      return error.retryable;
+    }
+  } catch {
+    // A `retryable` getter that throws says nothing: the default applies.
   }
   return true;
 }
 
+/**
+ * The message of anything thrown, always a string and never throwing itself: it is recorded in
+ * the checkpoint, where a message that is not a string would make the store refuse every flush
+ * after it. A value that is not an Error (`throw undefined`, `throw { code }`) says so.
+ */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    if (error instanceof Error) return messageText(error.message);
+    if (typeof error === 'string') return error;
+    const message = (error as { message?: unknown } | null | undefined)?.message;
+    if (typeof message === 'string') return message;
+    return `${messageText(error)} was thrown, not an Error`;
+  } catch {
+    return 'a value was thrown whose message could not be read';
+  }
+}
+
+/** A string for a message that may be anything: JSON for objects (cut short), else String(). */
+function messageText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      // A cycle or a bigint: String() below.
+    }
+    if (json !== undefined && json !== '{}')
+      return json.length > 200 ? `${json.slice(0, 200)}…` : json;
+  }
+  return String(value);
 }
 
 /**
@@ -235,10 +288,12 @@ export function isRunFatal(error: unknown): boolean {
   ) {
     return true;
   }
-  const flags = error as { outcomeUnknown?: unknown; storeUnavailable?: unknown } | null;
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    (flags?.outcomeUnknown === true || flags?.storeUnavailable === true)
-  );
+  if (typeof error !== 'object' || error === null) return false;
+  try {
+    const flags = error as { outcomeUnknown?: unknown; storeUnavailable?: unknown };
+    return flags.outcomeUnknown === true || flags.storeUnavailable === true;
+  } catch {
+    // A getter that throws: a source's or sink's odd value, not a store's flag.
+    return false;
+  }
 }

@@ -1,12 +1,19 @@
-import { AuthenticationError, errorMessage, isRetryable, isRunFatal } from '../errors.js';
+import {
+  AuthenticationError,
+  type ContractError,
+  errorMessage,
+  isRetryable,
+  isRunFatal,
+  OptionsError,
+} from '../errors.js';
 import { type FailureReport, failuresOf } from '../model/failures.js';
-import { checkJsonValue, unitField } from '../model/json-value.js';
 import type { FailureCause } from '../model/schema.js';
 import type { CheckpointSummary } from '../model/summary.js';
 import { checkOptions, PipelineOptionsSchema } from '../options.js';
 import { failureCauseOf } from '../run/failure.js';
 import type { Run } from '../run/run.js';
 import type { PendingOptions, ProgressUpdate } from '../run/types.js';
+import { checkPage, checkPlan, checkSinkResult, checkTransformed } from './checks.js';
 import type { Page, Sink, SinkResult, Source, UnitPlan } from './contracts.js';
 
 export interface TransformContext {
@@ -30,7 +37,10 @@ export interface PipelineOptions<In, Out> {
    * error is retryable, `false` none. Anything else is refused with an {@link OptionsError}.
    */
   retryFailed?: PendingOptions['retryFailed'];
-  /** Progress events, for bars and logs. */
+  /**
+   * Progress events, for bars and logs. An error it throws (or an async one rejects with) stops
+   * the pipeline, which saves what the units did and rejects with it; no unit is failed for it.
+   */
   onProgress?: (event: PipelineEvent) => void;
   /** Stops the pipeline after the page in flight, with everything flushed. */
   signal?: AbortSignal;
@@ -78,6 +88,12 @@ export interface PipelineResult {
  * {@link isRunFatal}: a lost lock, a store that gave up reaching its database, credentials the
  * service refused): no unit is recorded as failed for that, and the next run resumes where this
  * one stopped. On an {@link AuthenticationError} what the other units did is flushed first.
+ * Any other error that belongs to no unit (a store error saving a unit's start) stops every unit
+ * the same way before it is thrown.
+ *
+ * A page, transform result or sink result that breaks its contract (items that are not an
+ * array, a sink's `meta` that is a string) fails its unit with a {@link ContractError}; a page's
+ * is found before the sink sees it.
  *
  * Throws {@link OptionsError} for an option it cannot use (`retryFailed: 'all'`).
  */
@@ -86,9 +102,16 @@ export async function pipeline<In, Out = In>(
 ): Promise<PipelineResult> {
   checkOptions('pipeline', PipelineOptionsSchema, options);
   const { run, source, sink } = options;
-  // Called as `emit?.(…)`, which builds no event when nobody listens: at thousands of pages a
-  // second, building them showed in profiles.
-  const emit = options.onProgress;
+  // Two pipelines on one run would both work every pending unit: each page written twice and
+  // counted twice in `done`.
+  if (driven.has(run)) {
+    throw new OptionsError(
+      'pipeline',
+      'run',
+      'is already driven by another pipeline() call; await it before starting the next',
+    );
+  }
+  driven.add(run);
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason ?? run.signal.reason);
   // The run's own signal aborts on SIGINT/SIGTERM: stop after the page in flight.
@@ -98,20 +121,49 @@ export async function pipeline<In, Out = In>(
   }
   const signal = stop.signal;
   const result = { completed: 0, failed: 0, pages: 0, items: 0 };
+  let done: PipelineResult;
+  const end = async () => {
+    driven.delete(run);
+    options.signal?.removeEventListener('abort', onAbort);
+    run.signal.removeEventListener('abort', onAbort);
+    await sink.close?.();
+  };
   /** The first error that stopped the run (not a unit): rethrown once the units in flight stop. */
-  let fatal: unknown;
+  let fatal: { error: unknown; listener?: true } | undefined;
+  const stopWith = (error: unknown, listener?: true): void => {
+    if (fatal) return;
+    fatal = listener ? { error, listener } : { error };
+    stop.abort(error);
+  };
   const stopOnFatal = (error: unknown): boolean => {
-    if (fatal === undefined && !isRunFatal(error)) return false;
-    if (fatal === undefined) {
-      fatal = error;
-      stop.abort(error);
-    }
+    if (!fatal && !isRunFatal(error)) return false;
+    stopWith(error);
     return true;
   };
+  // Called as `emit?.(…)`, which builds no event when nobody listens: at thousands of pages a
+  // second, building them showed in profiles. A listener's error (thrown, or an async one's
+  // rejection) stops the pipeline with it: failing the unit instead turned a completed unit
+  // into a failed one to redo, and a rejection nobody handled ended the process.
+  const listener = options.onProgress;
+  const listenerFailed = (error: unknown) => stopWith(error, true);
+  const emit =
+    listener &&
+    ((event: PipelineEvent): void => {
+      try {
+        const returned: unknown = listener(event);
+        // One that rejects after pipeline() settled has nobody left to tell: it is ignored.
+        if (returned instanceof Promise) returned.catch(listenerFailed);
+      } catch (error) {
+        listenerFailed(error);
+      }
+    });
 
   try {
     const plans: UnitPlan[] = [];
-    for await (const plan of source.units({ run, signal })) plans.push(plan);
+    for await (const plan of source.units({ run, signal })) {
+      checkPlan(plan);
+      plans.push(plan);
+    }
     await run.plan(plans);
     const retryFailed = options.retryFailed ?? 'retryable';
     let keys = run.pending({ retryFailed });
@@ -119,25 +171,30 @@ export async function pipeline<In, Out = In>(
     await sink.open?.({ run, signal });
     emit?.({ type: 'planned', units: plans.length, pending: keys.length, summary: run.summary() });
 
-    const writePage = async (key: string, page: Page<In>): Promise<void> => {
-      // A cursor the checkpoint cannot hold fails the unit before its page reaches the sink.
-      checkJsonValue(page.cursor, `${unitField(key)}.cursor`);
-      const items = (
-        options.transform ? await options.transform(page.items, { unit: key, run }) : page.items
-      ) as readonly Out[];
+    /** Writes a page and records it; returns its number of items. */
+    const writePage = async (key: string, page: Page<In>): Promise<number> => {
+      checkPage(key, page);
+      // Counted now: a sink may empty the array it is given (`items.splice(0)`).
+      const count = page.items.length;
+      let items = page.items as unknown as readonly Out[];
+      if (options.transform) {
+        items = await options.transform(page.items, { unit: key, run });
+        checkTransformed(key, items);
+      }
       if (!sink.transactional) {
         const written = await sink.write(items, { unit: key, run, signal });
-        await run.progress(key, progressOf(page, written));
-        return;
+        await run.progress(key, progressOf(key, page, count, written));
+        return count;
       }
       // The rows and the page's cursor commit in one store transaction: exactly-once.
       await run.transaction(async (transaction) => {
         const written = await sink.write(items, { unit: key, run, signal, transaction });
-        await run.progress(key, progressOf(page, written));
+        await run.progress(key, progressOf(key, page, count, written));
       }, `Page of ${key}`);
+      return count;
     };
 
-    const work = async (key: string, claimed = false): Promise<void> => {
+    const workUnit = async (key: string, claimed: boolean): Promise<void> => {
       // A claim has recorded the start already.
       if (!claimed) {
         try {
@@ -152,16 +209,18 @@ export async function pipeline<In, Out = In>(
         const cursor = run.unit(key)?.cursor ?? null;
         for await (const page of source.read({ key, cursor }, signal)) {
           if (signal.aborted) return;
-          await writePage(key, page);
+          const items = await writePage(key, page);
           result.pages += 1;
-          result.items += page.items.length;
+          result.items += items;
           emit?.({
             type: 'page',
             key,
-            items: page.items.length,
+            items,
             done: run.unit(key)?.done ?? 0,
             total: run.unit(key)?.total ?? null,
           });
+          // Stopped after the page in flight: reading another page would only be thrown away.
+          if (signal.aborted) return;
         }
         if (signal.aborted) return;
         await run.complete(key);
@@ -184,6 +243,11 @@ export async function pipeline<In, Out = In>(
         emit?.({ type: 'unit-failed', key, message, retryable, ...(cause && { cause }) });
       }
     };
+    // What no unit can own (a store error recording a unit's start or failure) stops every unit,
+    // as a run-fatal error does: rejecting at once would leave the other units writing to a
+    // sink that `close()` was called on.
+    const work = (key: string, claimed = false): Promise<void> =>
+      workUnit(key, claimed).catch(stopWith);
 
     const concurrency = options.concurrency ?? 1;
     if (run.worker) {
@@ -209,30 +273,43 @@ export async function pipeline<In, Out = In>(
         emit?.({ type: 'planned', units, pending: keys.length, summary: run.summary() });
       }
     }
-    if (fatal instanceof AuthenticationError) {
+    if (fatal?.error instanceof AuthenticationError) {
       // The store is fine: keep what the other units did, so the next run does not redo it.
       // A flush that fails keeps its changes buffered; the credentials are what to report.
       await run.flush('Authentication failed').catch(() => {});
+    } else if (fatal?.listener) {
+      await run.flush('Pipeline stopped').catch(() => {});
     }
-    if (fatal !== undefined) throw fatal;
+    if (fatal) throw fatal.error;
     await run.flush(signal.aborted ? 'Pipeline stopped' : 'Pipeline done');
-    return {
+    done = {
       ...result,
       aborted: signal.aborted,
       summary: run.summary(),
       failures: failuresOf(run.checkpoint),
     };
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    run.signal.removeEventListener('abort', onAbort);
-    await sink.close?.();
+  } catch (error) {
+    // The error that stopped the pipeline says more than the sink's failure to close after it.
+    await end().catch(() => {});
+    throw error;
   }
+  await end();
+  return done;
 }
 
+/** Runs a pipeline() is working on now. */
+const driven = new WeakSet<Run>();
+
 /** What a written page records: its cursor and items, and what the source and sink reported. */
-function progressOf(page: Page<unknown>, written: SinkResult): ProgressUpdate {
-  const update: ProgressUpdate = { cursor: page.cursor, items: page.items.length };
+function progressOf(
+  key: string,
+  page: Page<unknown>,
+  items: number,
+  written: SinkResult,
+): ProgressUpdate {
+  const update: ProgressUpdate = { cursor: page.cursor, items };
   if (page.total !== undefined) update.total = page.total;
+  if (written) checkSinkResult(key, written);
   if (written?.idMappings) update.idMappings = written.idMappings;
   if (written?.meta) update.meta = written.meta;
   if (page.rateLimit) update.rateLimit = page.rateLimit;

@@ -7,8 +7,14 @@ import { type FailureCause, FailureCauseSchema } from '../model/schema.js';
  * errors have), when it is one: anything else is left out rather than failing the unit's record.
  */
 export function failureCauseOf(error: unknown): FailureCause | undefined {
-  if (!error || typeof error !== 'object' || !('failureCause' in error)) return undefined;
-  const parsed = FailureCauseSchema.safeParse(error.failureCause);
+  let parsed: ReturnType<typeof FailureCauseSchema.safeParse>;
+  try {
+    if (!error || typeof error !== 'object' || !('failureCause' in error)) return undefined;
+    parsed = FailureCauseSchema.safeParse(error.failureCause);
+  } catch {
+    // A getter that throws: no cause, rather than no record of the failure at all.
+    return undefined;
+  }
   if (!parsed.success) return undefined;
   // A store refuses `undefined` members (they would not read back): keep only what is there.
   const cause = Object.fromEntries(

@@ -358,7 +358,7 @@ export class Run {
     if (this.#interrupted) return;
     this.#assertOpen();
     if (!validated) this.#validate(change);
-    this.#saver.record(change);
+    this.#saver.record(ownValues(change));
   }
 
   #validate(change: Change): void {
@@ -406,5 +406,27 @@ export class Run {
     this.#stopping.abort(new Error('run closed'));
     this.#onClose();
     await this.#lock.release();
+  }
+}
+
+/**
+ * The change with its own copy of a cursor or meta value that is an object: it waits in the
+ * buffer until the next flush, and a source that advances the cursor object it yielded (or a
+ * sink its meta) before then would have the store save a cursor ahead of what the sink wrote.
+ * Numbers and strings, the common cursors, cost nothing. Called on checked changes (JSON only).
+ */
+function ownValues(change: Change): Change {
+  switch (change.type) {
+    case 'unit.progressed':
+    case 'unit.completed':
+      if (typeof change.cursor === 'object' && change.cursor !== null)
+        return { ...change, cursor: structuredClone(change.cursor) };
+      return change;
+    case 'meta.set':
+      if (typeof change.value === 'object' && change.value !== null)
+        return { ...change, value: structuredClone(change.value) };
+      return change;
+    default:
+      return change;
   }
 }

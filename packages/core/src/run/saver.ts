@@ -128,6 +128,8 @@ export class Saver {
    * Each caller's promise still resolves only once its change is saved.
    */
   flush(reason: string): Promise<void> {
+    const inside = this.#insideOwnTransaction('run.flush()');
+    if (inside) return Promise.reject(inside);
     if (this.#next) return this.#next;
     const next = this.#flushing.then(turn).then(() => {
       this.#next = null;
@@ -141,12 +143,28 @@ export class Saver {
 
   /** Runs `work` in a store transaction that commits the buffered changes: see `Run.transaction`. */
   transaction<T>(work: (client: unknown) => Promise<T>, reason: string): Promise<T> {
+    const inside = this.#insideOwnTransaction('run.transaction()');
+    if (inside) return Promise.reject(inside);
     const next = this.#flushing.then(() => this.#transactionNow(work, reason));
     this.#flushing = next.then(
       () => {},
       () => {},
     );
     return next;
+  }
+
+  /**
+   * The error for a flush or transaction asked for by the work of the open transaction (a
+   * transactional sink's write): it would queue behind that transaction, which waits for the
+   * work, which waits for it, forever. Undefined elsewhere, or where no scope can tell.
+   */
+  #insideOwnTransaction(what: string): CheckpointError | undefined {
+    const open = this.#open;
+    if (!open || this.#scope === null || this.#scope.current() !== open.token) return undefined;
+    return new CheckpointError(
+      `${what} was called inside run.transaction() of checkpoint "${this.#id}" (a transactional sink's write): ` +
+        'it would wait for that transaction, which waits for it; the transaction commits what the run recorded itself',
+    );
   }
 
   /** Weighs the latest flush at 30%: one slow fsync does not stop saving every page. */
