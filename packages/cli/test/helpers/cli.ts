@@ -73,23 +73,13 @@ const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
  * for prompts, progress bars and colours. `input` is typed into the terminal.
  */
 export function runInTerminal(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const { child, output } = spawnInTerminal(
+    [process.execPath, BIN, ...args].map(quote).join(' '),
+    options,
+  );
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], {
-      cwd: options.cwd,
-      env: childEnv({ TERM: 'xterm-256color', COLUMNS: '120', ...options.env }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout: output.stdout, stderr: output.stderr }));
     if (options.input !== undefined) child.stdin.write(options.input);
   });
 }
@@ -99,16 +89,27 @@ export function runInTerminal(args: string[], options: RunOptions = {}): Promise
  * that a test can send it a signal once its output shows what the test waits for.
  */
 export function startInTerminal(args: string[], options: RunOptions & { pidFile: string }) {
-  const command = `echo $$ > ${quote(options.pidFile)}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const { child, output } = spawnInTerminal(
+    `echo $$ > ${quote(options.pidFile)}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`,
+    options,
+  );
+  const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, exit, stdout: () => output.stdout };
+}
+
+/** `command` run by a shell on a pseudo-terminal, its output gathered as it comes. */
+function spawnInTerminal(command: string, options: RunOptions) {
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     cwd: options.cwd,
     env: childEnv({ TERM: 'xterm-256color', COLUMNS: '120', ...options.env }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let stdout = '';
+  const output = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
+    output.stdout += chunk;
   });
-  const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { child, exit, stdout: () => stdout };
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output.stderr += chunk;
+  });
+  return { child, output };
 }
