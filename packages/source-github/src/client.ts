@@ -3,6 +3,8 @@ import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
+import { DEFAULT_MAX_RESPONSE_BYTES, readWithin } from './body.js';
+import { checkClientOptions } from './client-options.js';
 
 /** Where the source writes what it does (waits, renames); octokit's own `log` shape. */
 export interface GithubLog {
@@ -29,9 +31,14 @@ export interface GithubClientOptions {
    */
   timeout?: number;
   /**
+   * Bytes one response's body may hold (after decompression); past it the attempt fails as a
+   * network error. Default 100 MiB.
+   */
+  maxResponseBytes?: number;
+  /**
    * When the primary rate limit runs out, wait for its reset if that is at most this many
-   * seconds away; otherwise give up (the source then stops with "resume after HH:MM").
-   * Default 900 (15 minutes).
+   * seconds away; otherwise give up (the source then stops with "resume after HH:MM"). A
+   * secondary limit's `retry-after` beyond it is not waited for either. Default 900 (15 minutes).
    */
   maxResetWait?: number;
   /** Retries of a request hit by a secondary rate limit. Default 3. */
@@ -61,6 +68,7 @@ const describe = (options: { method?: string; url?: string }) => `${options.meth
  * times, and 5xx or network errors are retried with backoff.
  */
 export function createGithubClient(options: GithubClientOptions): GithubOctokit {
+  checkClientOptions(options);
   const log = redactingLog(options.log ?? consoleLog, options.auth);
   const maxResetWait = options.maxResetWait ?? 900;
   const secondaryRetries = options.secondaryRetries ?? 3;
@@ -70,13 +78,19 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
     ...(options.baseUrl && { baseUrl: options.baseUrl }),
     userAgent: options.userAgent ?? 'checkpointkit-source-github',
     log,
-    request: { fetch: withTimeout(options.fetch ?? globalThis.fetch, options.timeout ?? 60_000) },
+    request: {
+      fetch: withTimeout(
+        options.fetch ?? globalThis.fetch,
+        options.timeout ?? 60_000,
+        options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      ),
+    },
     throttle: {
       id: tokenId(options.auth),
       retryAfterBaseValue: base,
       fallbackSecondaryRateRetryAfter: 60,
       onRateLimit: (retryAfter, request, _octokit, retryCount) => {
-        if (retryCount >= 1 || retryAfter > maxResetWait) {
+        if (retryCount >= 1 || !(retryAfter <= maxResetWait)) {
           log.warn(
             `rate limit exhausted on ${describe(request)}: reset in ${retryAfter} s, not waiting`,
           );
@@ -88,6 +102,14 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
         return true;
       },
       onSecondaryRateLimit: (retryAfter, request, _octokit, retryCount) => {
+        // retry-after is the server's: days away it would hold every request of the token that
+        // long, and past a timer's limit (or Infinity) Node fires the wait at once.
+        if (!(retryAfter <= maxResetWait)) {
+          log.warn(
+            `secondary rate limit on ${describe(request)}: retry-after ${retryAfter} s is beyond maxResetWait (${maxResetWait} s); not waiting`,
+          );
+          return false;
+        }
         if (retryCount >= secondaryRetries) {
           log.warn(
             `secondary rate limit on ${describe(request)}: giving up after ${retryCount} retries`,
@@ -104,12 +126,19 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
   });
 }
 
-/** Gives every attempt its own deadline, on top of the caller's signal. */
-function withTimeout(fetch: typeof globalThis.fetch, ms: number): typeof globalThis.fetch {
-  return (input, init) => {
+/**
+ * Gives every attempt its own deadline, on top of the caller's signal, for the headers and the
+ * whole body, and reads at most `maxBytes` of the body.
+ */
+function withTimeout(
+  fetch: typeof globalThis.fetch,
+  ms: number,
+  maxBytes: number,
+): typeof globalThis.fetch {
+  return async (input, init) => {
     const deadline = AbortSignal.timeout(ms);
     const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    return fetch(input, { ...init, signal });
+    return readWithin(await fetch(input, { ...init, signal }), maxBytes);
   };
 }
 

@@ -35,6 +35,8 @@ export interface ListSpec {
   timeOf(item: GithubObject): string | null;
   /** The item's stable identity (id, or sha for commits). */
   idOf(item: GithubObject): string | number;
+  /** The field `idOf` reads, for messages. */
+  idField: 'id' | 'sha';
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
@@ -73,6 +75,7 @@ function defaultListSpec(endpoint: Exclude<GithubEndpoint, 'reviews'>, repo: str
         newestFirst: true,
         timeOf: updatedAt,
         idOf: byId,
+        idField: 'id',
       };
     case 'issues':
       return {
@@ -82,6 +85,7 @@ function defaultListSpec(endpoint: Exclude<GithubEndpoint, 'reviews'>, repo: str
         newestFirst: true,
         timeOf: updatedAt,
         idOf: byId,
+        idField: 'id',
       };
     case 'issue-comments':
       return {
@@ -91,6 +95,7 @@ function defaultListSpec(endpoint: Exclude<GithubEndpoint, 'reviews'>, repo: str
         newestFirst: true,
         timeOf: updatedAt,
         idOf: byId,
+        idField: 'id',
       };
     case 'review-comments':
       return {
@@ -100,6 +105,7 @@ function defaultListSpec(endpoint: Exclude<GithubEndpoint, 'reviews'>, repo: str
         newestFirst: true,
         timeOf: updatedAt,
         idOf: byId,
+        idField: 'id',
       };
     case 'commits':
       return {
@@ -109,6 +115,7 @@ function defaultListSpec(endpoint: Exclude<GithubEndpoint, 'reviews'>, repo: str
         newestFirst: true,
         timeOf: commitTime,
         idOf: (item) => item['sha'] as string,
+        idField: 'sha',
       };
   }
 }
@@ -122,6 +129,7 @@ export function reviewsSpec(repo: string, pullNumber: number): ListSpec {
     newestFirst: false,
     timeOf: (item) => str(item['submitted_at']),
     idOf: byId,
+    idField: 'id',
   };
 }
 
@@ -135,6 +143,7 @@ export function repoSpec(repo: string): ListSpec {
     newestFirst: false,
     timeOf: updatedAt,
     idOf: byId,
+    idField: 'id',
   };
 }
 
@@ -148,6 +157,7 @@ export function orgReposSpec(org: string, params?: QueryParams): ListSpec {
     newestFirst: isNewestFirst(query),
     timeOf: updatedAt,
     idOf: byId,
+    idField: 'id',
   };
 }
 

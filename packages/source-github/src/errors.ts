@@ -75,6 +75,25 @@ export class RateLimitExhaustedError extends UnitError {
   }
 }
 
+/**
+ * GitHub answered 200 with something the source cannot use: a rel="next" Link to another host,
+ * endpoint or a page already read, a body of the wrong shape, the token echoed where the
+ * checkpoint would keep it. `field` names what was wrong (`link`, `body`, `cursor.etag`...).
+ * Retryable when a later answer may be sound (a proxy's error page); a Link that leads away from
+ * the API is not followed, then or later.
+ */
+export class GithubResponseError extends UnitError {
+  override name = 'GithubResponseError';
+  constructor(
+    readonly request: string,
+    readonly field: string,
+    reason: string,
+    options: { retryable: boolean },
+  ) {
+    super(`${request}: ${reason}${options.retryable ? '' : ' (not retryable)'}`, options);
+  }
+}
+
 /** A cursor in the checkpoint that this source did not write (another tool, another version). */
 export class GithubCursorError extends UnitError {
   override name = 'GithubCursorError';
@@ -146,7 +165,14 @@ export function classifyFailure(
   if ((status === 403 || status === 429) && rateLimit?.remaining === 0) {
     return {
       kind: 'rate-limit-exhausted',
-      error: new RateLimitExhaustedError(rateLimit, request, now),
+      // The resource name is the server's text: it goes into the message, so it is redacted too.
+      error: new RateLimitExhaustedError(
+        rateLimit.resource === undefined
+          ? rateLimit
+          : { ...rateLimit, resource: redact(rateLimit.resource) },
+        request,
+        now,
+      ),
     };
   }
   const secondary = (status === 403 || status === 429) && /secondary rate|abuse/i.test(reason);
@@ -171,7 +197,7 @@ export function classifyFailure(
 }
 
 /** Keeps an unexpected error body (an HTML page, a proxy's dump) from filling the checkpoint. */
-function clip(text: string, max = 500): string {
+export function clip(text: string, max = 500): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 

@@ -15,6 +15,7 @@ export {
   GithubAuthenticationError,
   GithubCursorError,
   GithubRequestError,
+  GithubResponseError,
   GithubSourceConfigError,
   RateLimitExhaustedError,
 } from './errors.js';

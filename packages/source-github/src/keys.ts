@@ -15,14 +15,20 @@ export const endpointUnit = (repo: string, endpoint: GithubEndpoint) => `repos/$
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
+/**
+ * One path segment of GitHub's names. `.` and `..` pass the character test but are path steps:
+ * a URL parser reads `/repos/acme/../issues` as `/repos/issues`, another endpoint.
+ */
+const isName = (part: string) => NAME.test(part) && part !== '.' && part !== '..';
+
 /** A repository's `owner/name`, when well formed. */
 export function isRepoName(value: string): boolean {
   const parts = value.split('/');
-  return parts.length === 2 && parts.every((part) => NAME.test(part));
+  return parts.length === 2 && parts.every(isName);
 }
 
 export function isOrgName(value: string): boolean {
-  return NAME.test(value);
+  return isName(value);
 }
 
 /** Reads a unit key of this source; null when the key is not one. */

@@ -79,6 +79,13 @@ export function resolveOptions(options: GithubSourceOptions): ResolvedOptions {
   if (badRepo !== undefined) {
     throw new GithubSourceConfigError('repos', `holds "${badRepo}", which is not "owner/name"`);
   }
+  // A plain-JavaScript caller's string or missing list failed with a TypeError.
+  if (!Array.isArray(options.endpoints)) {
+    throw new GithubSourceConfigError(
+      'endpoints',
+      `must be a list among ${ENDPOINTS.join(', ')}, got ${typeof options.endpoints}`,
+    );
+  }
   const badEndpoint = options.endpoints.find((e) => !ENDPOINTS.includes(e));
   if (badEndpoint !== undefined) {
     throw new GithubSourceConfigError(

@@ -4,14 +4,18 @@ import type Bottleneck from 'bottleneck';
 import {
   classifyFailure,
   decodedUrl,
+  GithubResponseError,
   isHttpFailure,
   type RateLimitExhaustedError,
 } from './errors.js';
+import { checkNext, isBelowRoot, sameUrl } from './links.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
 
 /** A page GitHub served. */
 export interface Served {
   status: 'ok';
+  /** The request as messages show it: `GET /repos/acme/api/issues?per_page=100`. */
+  request: string;
   /** The URL that answered (after redirects). */
   url: string;
   /** Set when GitHub redirected (a renamed or transferred repository). */
@@ -48,31 +52,64 @@ export class Requester {
     this.#options = options;
   }
 
-  /** GETs a page: a path below the API root, or a full URL GitHub gave. */
+  /**
+   * GETs a page: a path below the API root, or a full URL GitHub gave. The page's rel="next"
+   * Link is checked (see {@link checkNext}) and must not lead to a page `readBefore` says this
+   * walk read already (a circle would be walked forever); `paginated: false` ignores it.
+   */
   async get(
     url: string,
-    options: { etag?: string | null; signal: AbortSignal },
+    options: {
+      etag?: string | null;
+      signal: AbortSignal;
+      paginated?: boolean;
+      readBefore?: (url: string) => boolean;
+    },
   ): Promise<GetResult> {
-    const { octokit, queue } = this.#options;
+    const { octokit, queue, redact } = this.#options;
+    const root = apiRoot(octokit);
+    // Decoded: a person reads `café bar`, not `caf%C3%A9%20bar`.
+    const display = `GET ${redact(decodedUrl(displayUrl(url)))}`;
+    // A stored cursor is data: one edited, or written when a Link went unchecked, must not send
+    // the token elsewhere either.
+    if (/^https?:\/\//i.test(url) && !isBelowRoot(url, root)) {
+      throw new GithubResponseError(
+        display,
+        'cursor',
+        `the URL is not below the API root ${redact(root)}; not requested`,
+        { retryable: false },
+      );
+    }
     const call = () =>
       octokit.request(`GET ${url}`, {
         headers: options.etag ? { 'if-none-match': options.etag } : {},
         request: { signal: options.signal },
       });
-    // Decoded: a person reads `café bar`, not `caf%C3%A9%20bar`.
-    const display = `GET ${decodedUrl(displayUrl(url))}`;
     try {
       const response = await (queue ? queue.schedule(call) : call());
       this.requests += 1;
       const requested = absolute(url, octokit);
       // A fetch of the caller's may leave Response.url empty: then nothing redirected.
       const served = response.url || requested;
+      const next = options.paginated === false ? null : nextLink(response.headers.link);
+      if (next !== null) {
+        checkNext(next, served, root, display, redact);
+        if (sameUrl(next) === sameUrl(served) || options.readBefore?.(sameUrl(next))) {
+          throw new GithubResponseError(
+            display,
+            'link',
+            `the rel="next" Link <${redact(decodedUrl(next))}> leads back to a page already read in this walk; not followed`,
+            { retryable: false },
+          );
+        }
+      }
       return {
         status: 'ok',
+        request: display,
         url: served,
         movedFrom: pathOf(served) === pathOf(requested) ? null : requested,
         data: response.data,
-        next: nextLink(response.headers.link),
+        next,
         etag: typeof response.headers.etag === 'string' ? response.headers.etag : null,
         rateLimit: rateLimitFromHeaders(
           response.headers as Record<string, string | number | undefined>,
@@ -120,9 +157,10 @@ export function nextLink(header: string | undefined): string | null {
 
 function absolute(url: string, octokit: Octokit): string {
   if (/^https?:\/\//.test(url)) return url;
-  const base = String(octokit.request.endpoint.DEFAULTS.baseUrl).replace(/\/$/, '');
-  return base + url;
+  return apiRoot(octokit).replace(/\/$/, '') + url;
 }
+
+const apiRoot = (octokit: Octokit) => String(octokit.request.endpoint.DEFAULTS.baseUrl);
 
 const pathOf = (url: string) => new URL(url).pathname;
 

@@ -1,6 +1,7 @@
 import {
   type Json,
   type Page,
+  type RateLimitInfo,
   type Run,
   type Source,
   type SourceContext,
@@ -19,7 +20,7 @@ import {
   orgReposSpec,
   repoSpec,
 } from './endpoints.js';
-import type { RateLimitExhaustedError } from './errors.js';
+import { GithubResponseError, type RateLimitExhaustedError } from './errors.js';
 import { endpointUnit, isRepoName, orgUnit, parseUnitKey, repoUnit } from './keys.js';
 import { type GithubSourceOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Requester } from './requester.js';
@@ -77,6 +78,7 @@ class GithubRestSource implements GithubSource {
   readonly #stop = new AbortController();
   readonly #requester: Requester;
   #redact: (text: string) => string;
+  #token: string | undefined;
   #run: Run | undefined;
 
   constructor(options: GithubSourceOptions, resolved: ResolvedOptions) {
@@ -85,6 +87,7 @@ class GithubRestSource implements GithubSource {
     const token = options.auth;
     this.#octokit = options.octokit ?? createGithubClient({ ...options, auth: token as string });
     this.#redact = redactor(token);
+    this.#token = token;
     const queue: Bottleneck = requestQueue(
       token ? tokenId(token) : instanceKey(this.#octokit),
       resolved.concurrency,
@@ -167,18 +170,14 @@ class GithubRestSource implements GithubSource {
                 pullNumber,
                 data: review,
               }));
-              yield page.rateLimit
-                ? { items, cursor: toJson(page.cursor), rateLimit: page.rateLimit }
-                : { items, cursor: toJson(page.cursor) };
+              yield this.#page(unit.key, items, page);
             }
             return;
           }
           const spec = listSpec(endpoint, repo, params[endpoint]);
           for await (const page of walk(spec, readWalkCursor(unit.key, unit.cursor), context)) {
             const items = page.items.map((data) => ({ repository: repo, endpoint, data }));
-            yield page.rateLimit
-              ? { items, cursor: toJson(page.cursor), rateLimit: page.rateLimit }
-              : { items, cursor: toJson(page.cursor) };
+            yield this.#page(unit.key, items, page);
           }
           return;
         }
@@ -203,6 +202,8 @@ class GithubRestSource implements GithubSource {
       const repos = page.items.filter(
         (repo) => isRepoName(String(repo['full_name'])) && (filter ? filter(repo) : true),
       );
+      // A name becomes a unit key: one holding the token would carry it into the checkpoint.
+      for (const repo of repos) this.#refuseEcho(unit.key, 'full_name', repo['full_name']);
       // Planned before the page is handed over: its cursor is never saved ahead of its units.
       await run.plan(
         repos.flatMap((repo) =>
@@ -216,14 +217,44 @@ class GithubRestSource implements GithubSource {
         endpoint: 'repository' as const,
         data,
       }));
-      yield page.rateLimit
-        ? { items, cursor: toJson(page.cursor), rateLimit: page.rateLimit }
-        : { items, cursor: toJson(page.cursor) };
+      yield this.#page(unit.key, items, page);
     }
   }
 
+  /**
+   * The page as the run records it. GitHub's answers fill the cursor (Link URL, ETag, ids,
+   * times): a server that echoes the token into any of them fails the unit instead of having
+   * the token recorded.
+   */
+  #page(
+    key: string,
+    items: GithubRecord[],
+    page: { cursor: object; rateLimit: RateLimitInfo | undefined },
+  ): Page<GithubRecord> {
+    for (const [field, value] of Object.entries(page.cursor)) {
+      this.#refuseEcho(key, `cursor.${field}`, value);
+    }
+    const cursor = toJson(page.cursor);
+    return page.rateLimit ? { items, cursor, rateLimit: page.rateLimit } : { items, cursor };
+  }
+
+  #refuseEcho(key: string, field: string, value: unknown): void {
+    // GitHub's tokens are 40 characters and more; a test's `auth: 'x'` is no secret, and
+    // looking for it would refuse every URL holding that letter.
+    if ((this.#token?.length ?? 0) < 8) return;
+    const text = JSON.stringify(value) ?? '';
+    if (this.#redact(text) === text) return;
+    throw new GithubResponseError(
+      `unit "${key}"`,
+      field,
+      `GitHub echoed the token into ${field}; the page is not recorded`,
+      { retryable: false },
+    );
+  }
+
   async #moved(key: string, from: string, to: string): Promise<void> {
-    const path = (url: string) => new URL(url).pathname;
+    // A redirect's target is the server's to choose: it may hold the token.
+    const path = (url: string) => this.#redact(new URL(url).pathname);
     this.#octokit.log.warn(
       `${key}: GitHub moved ${path(from)} to ${path(to)} (renamed or transferred); following`,
     );
@@ -255,7 +286,10 @@ class GithubRestSource implements GithubSource {
       const auth = (await (this.#octokit.auth as () => Promise<unknown>)()) as
         | { token?: unknown }
         | undefined;
-      if (auth && typeof auth.token === 'string' && auth.token) this.#redact = redactor(auth.token);
+      if (auth && typeof auth.token === 'string' && auth.token) {
+        this.#redact = redactor(auth.token);
+        this.#token = auth.token;
+      }
     } catch {
       // An auth strategy that needs arguments: nothing to learn.
     }

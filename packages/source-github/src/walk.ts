@@ -1,6 +1,8 @@
 import type { RateLimitInfo } from '@checkpointkit/core';
 import type { WalkCursor } from './cursor.js';
 import type { GithubObject, ListSpec } from './endpoints.js';
+import { itemsOf, validTime } from './items.js';
+import { sameUrl } from './links.js';
 import type { Requester, Served } from './requester.js';
 
 export interface WalkContext {
@@ -62,9 +64,16 @@ export async function* walk(
   const floor = [context.since, state?.stopAt ?? null, options.floor ?? null].reduce(later, null);
   const edge = new Set(refresh ? cursor.edge : []);
   const delivered = new Set(state?.seen ?? []);
+  // Pages this walk read (and the first one): a Link back to one of them is a circle.
+  const read = new Set(state ? [sameUrl(state.first)] : []);
 
   while (!context.signal.aborted) {
-    const result = await context.requester.get(url, { etag, signal: context.signal });
+    const result = await context.requester.get(url, {
+      etag,
+      signal: context.signal,
+      paginated: spec.paginated !== false,
+      readBefore: (next) => read.has(next),
+    });
     if (result.status === 'not-modified' && state) {
       // Unchanged since the last walk: record that the refresh is done, deliver nothing.
       yield { items: [], cursor: withoutRefresh(cursor ?? state), rateLimit: result.rateLimit };
@@ -72,16 +81,15 @@ export async function* walk(
     }
     if (result.status !== 'ok') return; // 409: an empty repository
     if (firstPage && result.movedFrom) await context.onMoved(result.movedFrom, result.url);
-    const data = Array.isArray(result.data)
-      ? (result.data as GithubObject[])
-      : [result.data as GithubObject];
+    read.add(sameUrl(result.url));
+    const data = itemsOf(spec, result.data, result.request);
     const items: GithubObject[] = [];
     let ended = false;
     let since = state?.since ?? null;
     let edgeIds = state?.edge ?? [];
     for (const item of data) {
       const id = spec.idOf(item);
-      const at = spec.timeOf(item);
+      const at = validTime(spec.timeOf(item));
       if (delivered.has(id)) continue;
       delivered.add(id);
       if (floor !== null && at !== null && time(at) < time(floor)) {

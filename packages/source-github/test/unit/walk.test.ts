@@ -30,6 +30,7 @@ const ok = (
   etag = `"${url}"`,
 ): GetResult => ({
   status: 'ok',
+  request: `GET ${url}`,
   url,
   movedFrom: null,
   data,
