@@ -43,7 +43,7 @@ export async function resetFailed(
   if (!entry) return undefined;
   const checked = checkWritable(context, entry, 'Reset Failed Units');
   if (!checked.ok) return checked.outcome;
-  const outcome = await withLockedStore(entryDir(entry), checked.id, async (store) => {
+  const outcome = await withLockedStore(entry, checked.id, async (store) => {
     const checkpoint = await store.load(checked.id);
     if (!checkpoint) return refused(`CheckpointKit: "${checked.id}" no longer exists.`);
     const keys = failedUnitKeys(checkpoint);
@@ -87,7 +87,7 @@ export async function resetUnit(
     return refused('CheckpointKit: Reset Unit works on a unit in the CheckpointKit view.');
   const checked = checkWritable(context, entry, 'Reset Unit');
   if (!checked.ok) return checked.outcome;
-  const outcome = await withLockedStore(entryDir(entry), checked.id, async (store) => {
+  const outcome = await withLockedStore(entry, checked.id, async (store) => {
     const checkpoint = await store.load(checked.id);
     const unit = checkpoint?.units[key];
     if (!checkpoint || !unit)
@@ -135,7 +135,7 @@ export async function deleteCheckpoint(
     );
   if (!confirmed) return refused('CheckpointKit: nothing deleted.');
   const dir = entryDir(entry);
-  const outcome = await withLockedStore(dir, checked.id, async (store) =>
+  const outcome = await withLockedStore(entry, checked.id, async (store) =>
     (await store.delete(checked.id))
       ? done(`CheckpointKit: deleted checkpoint "${checked.id}".`)
       : refused(`CheckpointKit: "${checked.id}" was already gone.`),
@@ -164,7 +164,7 @@ export async function migrate(
     entry.folder,
     vscode.Uri.joinPath(dir, checkpointFileName(checked.id)),
   );
-  const outcome = await withLockedStore(dir, checked.id, async (store) => {
+  const outcome = await withLockedStore(entry, checked.id, async (store) => {
     if (await store.load(checked.id)) {
       return refused(
         `CheckpointKit: ${target} exists already; it was not overwritten. Delete it first to migrate again.`,

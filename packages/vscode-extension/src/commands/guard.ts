@@ -4,6 +4,7 @@
  * trusted workspace, a readable file store checkpoint on the local disk, no job holding it.
  */
 import { describeOwner } from '@checkpointkit/core';
+import { encodeCheckpointId } from '@checkpointkit/storage-file';
 import {
   type CheckpointEntry,
   entryId,
@@ -50,6 +51,14 @@ export function checkWritable(
   if (entry.files.kind === 'seed' && !seedAllowed) {
     return fail(
       `CheckpointKit: ${name} is a ${state.value.format} file, which is read-only. Migrate it to the current format to edit it.`,
+    );
+  }
+  // The store finds a checkpoint's files by its id. A snapshot copied or renamed by hand
+  // (`cp job.checkpoint.json backup.checkpoint.json`) holds an id whose files are others: an
+  // edit of the copy would change, or delete, the original.
+  if (entry.files.kind === 'canonical' && encodeCheckpointId(id) !== entry.files.stem) {
+    return fail(
+      `CheckpointKit: ${name} holds checkpoint "${id}", which the file store keeps under another name (a copy, or a renamed file), so an edit would change that checkpoint instead. Nothing was changed.`,
     );
   }
   if (primaryFile(entry).scheme !== 'file') {

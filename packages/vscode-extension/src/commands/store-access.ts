@@ -7,6 +7,7 @@ import { fileStore } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
 import { type CheckpointEntry, primaryFile } from '../state/entry.js';
 import { type Outcome, refused } from './context.js';
+import { whyNotWritable } from './file-safety.js';
 import { lockedMessage } from './guard.js';
 
 /** The folder that holds an entry's files. */
@@ -14,13 +15,28 @@ export function entryDir(entry: CheckpointEntry): vscode.Uri {
   return vscode.Uri.joinPath(primaryFile(entry), '..');
 }
 
-/** Runs `work` with the file store of `dir` while holding the lock of checkpoint `id`. */
+function unsafe(id: string, why: string): Outcome {
+  return refused(
+    `CheckpointKit: "${id}" was not changed: ${why}. Edits write only regular files inside the workspace folder.`,
+  );
+}
+
+/**
+ * Runs `work` with the file store of the entry's folder while holding the lock of checkpoint
+ * `id`. The files are checked (see file-safety.ts) before the lock is taken, so nothing is
+ * written, not even the lock, where it must not be; and again under the lock, since they may have
+ * changed while the user read the confirmation.
+ */
 export async function withLockedStore(
-  dir: vscode.Uri,
+  entry: CheckpointEntry,
   id: string,
   work: (store: CheckpointStore) => Promise<Outcome>,
 ): Promise<Outcome> {
-  const store = fileStore({ dir: dir.fsPath });
+  const dir = entryDir(entry).fsPath;
+  const root = entry.folder.uri.fsPath;
+  const before = await whyNotWritable(root, dir, id);
+  if (before) return unsafe(id, before);
+  const store = fileStore({ dir });
   let lock: Awaited<ReturnType<CheckpointStore['lock']>>;
   try {
     lock = await store.lock(id);
@@ -34,6 +50,8 @@ export async function withLockedStore(
     throw error;
   }
   try {
+    const now = await whyNotWritable(root, dir, id);
+    if (now) return unsafe(id, now);
     return await work(store);
   } finally {
     await lock.release();

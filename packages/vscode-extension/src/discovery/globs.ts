@@ -49,16 +49,62 @@ function clean(globs: Iterable<string>): string[] {
   return out;
 }
 
-/** Patterns with their braces expanded: VS Code's glob does not nest `{}` groups. */
+/**
+ * Most patterns one pattern's braces may expand to. The patterns come from settings that a
+ * workspace's `.vscode/settings.json` may set: twenty `{a,b}` groups expanded to 2^20 patterns,
+ * whose matchers filled 4 GB and ended the extension host, and a range past braces' limit
+ * (`{0..2000}`) threw, which stopped discovery.
+ */
+export const MAX_EXPANDED = 256;
+
+/**
+ * An upper bound of how many patterns `glob`'s braces expand to, counted without expanding: the
+ * product over every `{}` group of its alternatives (or its range's length), stopping past `limit`.
+ */
+export function expansionBound(glob: string, limit = MAX_EXPANDED): number {
+  let bound = 1;
+  const open: { start: number; commas: number }[] = [];
+  for (let i = 0; i < glob.length && bound <= limit; i++) {
+    const c = glob[i];
+    if (c === '\\') i += 1;
+    else if (c === '{') open.push({ start: i, commas: 0 });
+    else if (c === ',' && open.length > 0) open.at(-1)!.commas += 1;
+    else if (c === '}' && open.length > 0) {
+      const group = open.pop()!;
+      bound *= group.commas > 0 ? group.commas + 1 : rangeLength(glob.slice(group.start + 1, i));
+    }
+  }
+  return bound;
+}
+
+/** The length of a brace range (`1..20`, `a..z`, `0..100..5`); 1 for anything else. */
+function rangeLength(body: string): number {
+  const match = /^(-?\d+|[a-zA-Z])\.\.(-?\d+|[a-zA-Z])(?:\.\.(-?\d+))?$/.exec(body);
+  if (!match) return 1;
+  const value = (end: string) => (/^-?\d+$/.test(end) ? Number(end) : end.charCodeAt(0));
+  const step = Math.abs(Number(match[3] ?? 1)) || 1;
+  return Math.floor(Math.abs(value(match[2]!) - value(match[1]!)) / step) + 1;
+}
+
+/**
+ * Patterns with their braces expanded: VS Code's glob does not nest `{}` groups. A pattern that
+ * would expand to more than {@link MAX_EXPANDED} is kept as written (picomatch reads its braces
+ * itself; the workspace search may not).
+ */
 export function expandGlobs(globs: Iterable<string>): string[] {
   const out = new Set<string>();
-  for (const glob of clean(globs)) for (const expanded of braces.expand(glob)) out.add(expanded);
+  for (const glob of clean(globs)) {
+    if (expansionBound(glob) > MAX_EXPANDED) out.add(glob);
+    else for (const expanded of braces.expand(glob)) out.add(expanded);
+  }
   return [...out];
 }
 
 /** Several patterns as one VS Code glob (`{a,b}`), or null when there are none. */
 export function combineGlobs(globs: Iterable<string>): string | null {
-  const all = expandGlobs(globs);
+  // A pattern kept with its braces (see expandGlobs) would nest them inside `{a,b}`, which VS
+  // Code's glob misreads: the search goes without it; the event filters (pathMatcher) keep it.
+  const all = expandGlobs(globs).filter((glob) => expansionBound(glob) <= MAX_EXPANDED);
   if (all.length === 0) return null;
   return all.length === 1 ? all[0]! : `{${all.join(',')}}`;
 }

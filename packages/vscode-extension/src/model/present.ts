@@ -12,6 +12,7 @@ import type {
   UnitStatus,
 } from '@checkpointkit/core';
 import { describeOwner } from '@checkpointkit/core';
+import { escapeIcons } from './widget-text.js';
 
 /** A codicon and the theme color to draw it in. */
 export interface IconSpec {
@@ -90,9 +91,17 @@ export function groupDescription(counts: StatusCounts, total: number): string {
   return `${counts.complete}/${total}${failed}`;
 }
 
-/** A cursor as one short line: `page 3`, a URL, a token, or compact JSON. */
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * A cursor as one short line: `page 3`, a URL, a token, or compact JSON. Control characters of
+ * a string cursor (which a remote API may have chosen) are shown escaped: a line break would end
+ * the tooltip's code span and let the rest be read as Markdown.
+ */
 export function formatCursor(cursor: Json, max = 60): string {
-  const text = typeof cursor === 'string' ? cursor : JSON.stringify(cursor);
+  const raw = typeof cursor === 'string' ? cursor : JSON.stringify(cursor);
+  const text = raw.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => CONTROL_ESCAPES[c] ?? unicodeEscape(c));
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -137,6 +146,15 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
+/**
+ * Text for Markdown that draws theme icons (the checkpoint tooltip's `$(lock)`): VS Code draws
+ * `$(name)` after the Markdown is rendered, so escaping `(` alone is not enough; the `$(` must
+ * reach the renderer as `\$(`.
+ */
+function escapeMarkdownWithIcons(text: string): string {
+  return escapeMarkdown(escapeIcons(text));
+}
+
 /** Markdown for a checkpoint's tooltip: the summary, the file, the format and who holds the lock. */
 export function checkpointTooltip(
   summary: CheckpointSummary,
@@ -150,7 +168,7 @@ export function checkpointTooltip(
 ): string {
   const c = summary.counts;
   const lines = [
-    `**${escapeMarkdown(summary.id)}** — ${summary.status}, ${summary.percent.toFixed(1)}% complete`,
+    `**${escapeMarkdownWithIcons(summary.id)}** — ${summary.status}, ${summary.percent.toFixed(1)}% complete`,
     '',
     '| complete | in progress | pending | failed | total |',
     '|---:|---:|---:|---:|---:|',
@@ -163,21 +181,21 @@ export function checkpointTooltip(
     );
   }
   for (const [name, value] of Object.entries(summary.stats))
-    lines.push(`- ${escapeMarkdown(name)}: ${value}`);
+    lines.push(`- ${escapeMarkdownWithIcons(name)}: ${value}`);
   for (const [name, size] of Object.entries(summary.idMaps))
-    lines.push(`- id map ${escapeMarkdown(name)}: ${size} ids`);
+    lines.push(`- id map ${escapeMarkdownWithIcons(name)}: ${size} ids`);
   lines.push(`- updated: ${summary.updatedAt}`, `- created: ${summary.createdAt}`);
   lines.push(
-    `- saves: ${summary.saveCount}${summary.lastSaveReason ? ` (last: ${escapeMarkdown(summary.lastSaveReason)})` : ''}`,
+    `- saves: ${summary.saveCount}${summary.lastSaveReason ? ` (last: ${escapeMarkdownWithIcons(summary.lastSaveReason)})` : ''}`,
   );
   const format = formatLabel(options.format);
   lines.push(
-    `- file: ${escapeMarkdown(options.file)}${format ? ` (${format}, read-only; migrate to edit)` : ''}`,
+    `- file: ${escapeMarkdownWithIcons(options.file)}${format ? ` (${format}, read-only; migrate to edit)` : ''}`,
   );
   if (options.lockOwner) {
     lines.push(
       '',
-      `$(lock) Read-only: a job holds its lock (${escapeMarkdown(describeOwner(options.lockOwner))}).`,
+      `$(lock) Read-only: a job holds its lock (${escapeMarkdownWithIcons(describeOwner(options.lockOwner))}).`,
     );
   }
   if (options.tornTail)

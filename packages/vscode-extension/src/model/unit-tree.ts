@@ -15,7 +15,12 @@ import {
 /** A path that has units below it. It may be a unit itself too (`a` when `a` and `a/b` exist). */
 export interface UnitGroup {
   kind: 'group';
-  /** The full path, such as `collect/acme`. */
+  /**
+   * The key prefix of the units below, separator included: `collect/acme/`. Ending in the
+   * separator keeps every group apart from the root (`''`) and from each other, also for keys
+   * with empty segments: `/x` is below the group `/`, not below a group `''` that would be the
+   * root again (and contain itself, forever).
+   */
   path: string;
   /** The last segment of the path. */
   label: string;
@@ -49,6 +54,11 @@ interface Bucket {
   label: string;
   unitKey: string | null;
   keys: string[];
+}
+
+/** How a group's path shows: `collect/acme`, `(empty)` for the empty first segment of `/x`. */
+export function displayPath(path: string): string {
+  return path.slice(0, -KEY_SEPARATOR.length) || '(empty)';
 }
 
 /** The root path: the checkpoint itself. */
@@ -99,12 +109,11 @@ export class UnitTree {
     const known = this.#below.get(path);
     if (known) return known;
     // A path asked for directly (not through its parent): filter all keys once.
-    const prefix = path + KEY_SEPARATOR;
-    return Object.keys(this.#units).filter((key) => key.startsWith(prefix));
+    return Object.keys(this.#units).filter((key) => key.startsWith(path));
   }
 
   #compute(path: string): UnitTreeChild[] {
-    const prefixLength = path === ROOT_PATH ? 0 : path.length + KEY_SEPARATOR.length;
+    const prefixLength = path.length;
     const buckets = new Map<string, Bucket>();
     for (const key of this.#keysBelow(path)) {
       const end = key.indexOf(KEY_SEPARATOR, prefixLength);
@@ -128,7 +137,7 @@ export class UnitTree {
         });
         continue;
       }
-      const groupPath = path === ROOT_PATH ? bucket.label : path + KEY_SEPARATOR + bucket.label;
+      const groupPath = path + bucket.label + KEY_SEPARATOR;
       const counts = emptyCounts();
       for (const key of bucket.keys) counts[this.#units[key]!.status] += 1;
       if (bucket.unitKey !== null) counts[this.#units[bucket.unitKey]!.status] += 1;

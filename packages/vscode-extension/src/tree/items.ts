@@ -12,6 +12,7 @@ import {
   unitIcon,
   unitTooltip,
 } from '../model/present.js';
+import { displayPath } from '../model/unit-tree.js';
 import { type CheckpointEntry, primaryFile } from '../state/entry.js';
 import { displayName } from '../state/read-entry.js';
 import type { GroupNode, MessageNode, MoreNode, TreeNode, UnitNode } from './nodes.js';
@@ -133,7 +134,7 @@ export function groupItem(
     item.tooltip = new vscode.MarkdownString(unitTooltip(group.unitKey, unit));
     item.contextValue = unitContext(unit.status, entry, edit, ['group']);
   } else {
-    item.tooltip = `${group.path}: ${group.counts.complete} complete, ${group.counts.in_progress} in progress, ${group.counts.pending} pending, ${group.counts.failed} failed`;
+    item.tooltip = `${displayPath(group.path)}: ${group.counts.complete} complete, ${group.counts.in_progress} in progress, ${group.counts.pending} pending, ${group.counts.failed} failed`;
     item.contextValue = 'group';
   }
   return item;

@@ -84,3 +84,28 @@ describe('discovery globs', () => {
     expect(custom.include).toBe('{**/*.checkpoint.json,**/*.checkpoint.jsonl,state/*.json}');
   });
 });
+
+describe('discovery globs from a stranger’s settings', () => {
+  // `.vscode/settings.json` is a file of the workspace: its `files.exclude`,
+  // `checkpointkit.exclude` and `checkpointkit.seedFiles` are anyone's.
+  const bomb = `**/${'{a,b}'.repeat(20)}/**`; // 2^20 patterns once expanded
+  const range = '**/{0..2000}.log'; // past braces' range limit, where it throws
+
+  it('uses a pattern as written when its braces would expand to too many patterns', () => {
+    expect(expandGlobs([range, '**/*.{js,map}'])).toEqual([range, '**/*.js', '**/*.map']);
+    expect(expandGlobs([bomb])).toEqual([bomb]);
+    // The workspace search, whose glob cannot nest braces, goes without it.
+    expect(combineGlobs([bomb, '**/x'])).toBe('**/x');
+  });
+
+  it('still searches with such patterns, and still excludes dependencies', () => {
+    const patterns = discoveryPatterns({
+      filesExclude: { [range]: true, [bomb]: true },
+      exclude: [bomb],
+      seedFiles: [bomb],
+    });
+    expect(patterns.isExcluded('node_modules/x.checkpoint.json')).toBe(true);
+    expect(patterns.isExcluded(`${'ab'.repeat(10)}/x.checkpoint.json`)).toBe(true);
+    expect(patterns.isExcluded('.checkpoints/x.checkpoint.json')).toBe(false);
+  });
+});

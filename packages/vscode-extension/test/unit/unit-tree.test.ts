@@ -26,7 +26,7 @@ describe('UnitTree', () => {
     const collect = UnitTree.of(sample).children()[0]!;
     expect(collect).toMatchObject({
       kind: 'group',
-      path: 'collect',
+      path: 'collect/',
       total: 4,
       counts: { complete: 1, failed: 1, pending: 1, in_progress: 1 },
     });
@@ -34,9 +34,9 @@ describe('UnitTree', () => {
 
   it('descends by path, down to the units', () => {
     const tree = UnitTree.of(sample);
-    expect(tree.children('collect').map((c) => c.label)).toEqual(['acme', 'beta']);
-    expect(tree.children('collect/acme').map((c) => c.label)).toEqual(['api', 'web']);
-    const leaves = tree.children('collect/acme/api');
+    expect(tree.children('collect/').map((c) => c.label)).toEqual(['acme', 'beta']);
+    expect(tree.children('collect/acme/').map((c) => c.label)).toEqual(['api', 'web']);
+    const leaves = tree.children('collect/acme/api/');
     expect(leaves).toMatchObject([
       { kind: 'unit', key: 'collect/acme/api/pulls', label: 'pulls', unit: { status: 'complete' } },
       { kind: 'unit', key: 'collect/acme/api/issues', label: 'issues', unit: { status: 'failed' } },
@@ -53,7 +53,7 @@ describe('UnitTree', () => {
     });
     expect(
       UnitTree.of(sample)
-        .children('export')
+        .children('export/')
         .map((c) => c.label),
     ).toEqual(['csv']);
   });
@@ -61,7 +61,7 @@ describe('UnitTree', () => {
   it('answers a path asked for directly, without its parent level', () => {
     expect(
       UnitTree.of(sample)
-        .children('collect/beta/api')
+        .children('collect/beta/api/')
         .map((c) => c.label),
     ).toEqual(['pulls']);
   });
@@ -70,7 +70,7 @@ describe('UnitTree', () => {
     const tree = UnitTree.of(
       checkpointWith('p', { 'a/x': 'complete', 'a/x-1': 'complete', 'a/x/1': 'failed' }),
     );
-    const level = tree.children('a');
+    const level = tree.children('a/');
     expect(level.map((c) => [c.kind, c.label])).toEqual([
       ['group', 'x'],
       ['unit', 'x-1'],
@@ -96,7 +96,7 @@ describe('UnitTree', () => {
 
   it('computes each level once', () => {
     const tree = UnitTree.of(sample);
-    expect(tree.children('collect')).toBe(tree.children('collect'));
+    expect(tree.children('collect/')).toBe(tree.children('collect/'));
   });
 
   it('lists failed units in checkpoint order', () => {
