@@ -1,3 +1,4 @@
+import { HttpSourceConfigError } from './errors.js';
 /**
  * How requests are authenticated. Secrets given here are applied to each request only: they are
  * never part of a cursor, the source's `config`, a log line or an error message.
@@ -14,6 +15,58 @@ export type Auth =
       /** The secrets it uses, so they can be removed from messages. */
       secrets?: readonly string[];
     };
+
+/**
+ * Refuses an `auth` whose credentials are not non-empty strings, naming the field: a
+ * `token: process.env.API_TOKEN!` with the variable unset sent `Authorization: Bearer undefined`
+ * with every request, and made "undefined" a secret to redact from every message.
+ */
+export function checkAuth(auth: Auth | undefined): void {
+  if (auth === undefined) return;
+  const refuse = (field: string, what: string) =>
+    new HttpSourceConfigError(`auth${field ? `.${field}` : ''}`, what);
+  if (typeof auth !== 'object' || auth === null) throw refuse('', 'must be an object with a type');
+  const text = (field: string) => {
+    const value = (auth as unknown as Record<string, unknown>)[field];
+    if (typeof value !== 'string' || value === '')
+      throw refuse(
+        field,
+        `must be a non-empty string (got ${describe(value)}; an unset environment variable?)`,
+      );
+  };
+  switch (auth.type) {
+    case 'bearer':
+      text('token');
+      return;
+    case 'basic':
+      text('username');
+      text('password');
+      return;
+    case 'header':
+    case 'query':
+      text('name');
+      text('value');
+      return;
+    case 'custom':
+      if (typeof auth.apply !== 'function') throw refuse('apply', 'must be a function');
+      (auth.secrets ?? []).forEach((secret, i) => {
+        if (typeof secret !== 'string' || secret === '')
+          throw refuse(`secrets[${i}]`, `must be a non-empty string (got ${describe(secret)})`);
+      });
+      return;
+    default:
+      throw refuse(
+        'type',
+        `must be "bearer", "basic", "header", "query" or "custom" (got ${describe((auth as { type?: unknown }).type)})`,
+      );
+  }
+}
+
+/** What a value is, never the value itself (it may be a secret). */
+function describe(value: unknown): string {
+  if (value === '') return 'an empty string';
+  return value === null || value === undefined ? String(value) : `a ${typeof value}`;
+}
 
 /** Adds `auth`'s credentials to a request. */
 export async function applyAuth(auth: Auth | undefined, url: URL, headers: Headers): Promise<void> {

@@ -7,7 +7,7 @@ import type {
   UnitPlan,
   UnitRead,
 } from '@checkpointkit/core';
-import { cursorUrl, describeAuth, stripAuth } from './auth.js';
+import { checkAuth, cursorUrl, describeAuth, stripAuth } from './auth.js';
 import {
   HttpAuthError,
   HttpBodyError,
@@ -89,6 +89,7 @@ class HttpRestSource implements HttpSource {
         'baseUrl',
         'must not carry credentials (user:password@): use auth: { type: "basic", username, password }',
       );
+    checkAuth(options.auth);
     this.#options = options;
     const paginator = options.paginator ?? linkHeader();
     this.#resources = resolveResources(options, paginator);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactor } from '../../src/auth.js';
+import { type Auth, redactor } from '../../src/auth.js';
 import {
   HttpSourceConfigError,
   httpSource,
@@ -167,5 +167,29 @@ describe('secrets and config', () => {
           [option]: value,
         }),
       ).toThrow(`option "${option}" must be a whole number from 0 to`);
+  });
+  it('refuses credentials that are not strings, as an unset environment variable gives', () => {
+    // `token: process.env.API_TOKEN!` with the variable unset sent `Authorization: Bearer
+    // undefined` to the API (measured), and listed "undefined" as a secret to redact.
+    const unset = process.env['CHECKPOINTKIT_SURELY_UNSET'] as string;
+    for (const [auth, field] of [
+      [{ type: 'bearer', token: unset }, 'auth.token'],
+      [{ type: 'bearer', token: '' }, 'auth.token'],
+      [{ type: 'basic', username: 'me', password: unset }, 'auth.password'],
+      [{ type: 'basic', username: unset, password: 'pw' }, 'auth.username'],
+      [{ type: 'header', name: 'x-api-key', value: unset }, 'auth.value'],
+      [{ type: 'query', name: '', value: 'k' }, 'auth.name'],
+      [{ type: 'custom', apply: 'nope' }, 'auth.apply'],
+      [{ type: 'custom', apply: () => {}, secrets: [unset] }, 'auth.secrets[0]'],
+      [{ type: 'oauth' }, 'auth.type'],
+    ] as const) {
+      expect(() =>
+        httpSource({
+          baseUrl: 'http://h',
+          resources: [{ name: 'a', path: '/a' }],
+          auth: auth as unknown as Auth,
+        }),
+      ).toThrow(`option "${field}"`);
+    }
   });
 });
