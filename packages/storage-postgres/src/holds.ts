@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { encodeText } from './codec.js';
 import { DatabaseUnavailableError } from './errors.js';
-import { isConnectionError, type RetryPolicy, retrying } from './retry.js';
+import { isConnectionError, RetryLater, type RetryPolicy, retrying } from './retry.js';
 import {
   endSession,
   failDeadSessions,
@@ -183,7 +183,7 @@ export class Hold implements WorkerHold {
       client.off('error', this.#onError);
       client.release(error);
     }
-    this.#recovering = this.#recover(error)
+    this.#recovering = this.#recover(error, backendOf(client))
       .catch((cause: unknown) => {
         // A server that stayed down longer than the retry bound is an outage, reported as the
         // flushes report it (the run stops with DatabaseUnavailableError whichever noticed
@@ -202,7 +202,8 @@ export class Hold implements WorkerHold {
       });
   }
 
-  async #recover(error: Error): Promise<void> {
+  /** `formerBackend`: the server process of the broken connection, which held the lock. */
+  async #recover(error: Error, formerBackend: number | null): Promise<void> {
     const { pool, t, policy } = this.#ctx;
     await retrying(
       policy,
@@ -215,7 +216,15 @@ export class Hold implements WorkerHold {
             `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
             [this.#key],
           );
-          if (!taken.rows[0]?.ok) throw new Error('another run holds it now');
+          if (!taken.rows[0]?.ok) {
+            // The server ends the backend of a broken connection only once it notices (at once,
+            // on its next read of the socket, or after TCP keepalive): until then that backend,
+            // ours, still holds the lock. CI saw the lock declared lost in that gap.
+            if (formerBackend !== null && (await backendLives(client, formerBackend))) {
+              throw new RetryLater('the backend of the broken connection still holds it');
+            }
+            throw new Error('another run holds it now');
+          }
           if (!this.worker) {
             // Someone may have held it in between: then our view of the checkpoint is stale.
             const others = await client.query(
@@ -238,6 +247,17 @@ export class Hold implements WorkerHold {
       },
     );
   }
+}
+
+/** The server process of a connection (from its BackendKeyData), or null when unknown. */
+function backendOf(client: pg.PoolClient | null): number | null {
+  const pid = (client as { processID?: unknown } | null)?.processID;
+  return typeof pid === 'number' ? pid : null;
+}
+
+async function backendLives(client: pg.PoolClient, pid: number): Promise<boolean> {
+  const found = await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+  return (found.rowCount ?? 0) > 0;
 }
 
 /**

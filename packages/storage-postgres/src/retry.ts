@@ -43,7 +43,16 @@ export function isConnectionError(error: unknown): boolean {
   );
 }
 
+/**
+ * A failure the store knows will pass (the backend of a broken connection still holds a lock it
+ * is about to drop): tried again like a transient one, for as long as the retry policy allows.
+ */
+export class RetryLater extends Error {
+  override name = 'RetryLater';
+}
+
 export function isTransient(error: unknown): boolean {
+  if (error instanceof RetryLater) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return (typeof code === 'string' && TRANSIENT_CODES.has(code)) || isConnectionError(error);
 }

@@ -9,6 +9,8 @@ async function proxyServer(
   target: string,
   pipe: (client: Socket, upstream: Socket) => void,
   accepts: () => boolean = () => true,
+  /** A server side to leave open when its client closes (its owner closes it later). */
+  keeps: (upstream: Socket) => boolean = () => false,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const url = new URL(target);
   const sockets = new Set<Socket>();
@@ -22,7 +24,7 @@ async function proxyServer(
     sockets.add(upstream);
     const end = () => {
       client.destroy();
-      upstream.destroy();
+      if (!keeps(upstream)) upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
     };
@@ -128,11 +130,18 @@ export interface Terminator {
    * Counts "ready for query" messages from now, over all connections, and ends all
    * connections at each of the given ones (1 is the next).
    */
-  arm(at: Iterable<number>): void;
+  arm(at: Iterable<number>, options?: { keepServerSide?: boolean }): void;
   /** "Ready for query" messages since the last {@link arm}. */
   readonly ready: number;
   /** Connections ended since the last {@link arm}. */
   readonly ended: number;
+  /** Connections the proxy accepted, in all. */
+  readonly connections: number;
+  /**
+   * Closes the server sides that `keepServerSide` kept open: until then their backends live on
+   * (with their locks), as a backend does until it notices that its client went away.
+   */
+  releaseServerSides(): void;
   close(): Promise<void>;
 }
 
@@ -162,50 +171,69 @@ export async function terminator(target: string): Promise<Terminator> {
   let at = new Set<number>();
   let ready = 0;
   let ended = 0;
+  let connections = 0;
+  let keepServerSide = false;
+  const kept = new Set<Socket>();
   const terminateAll = (first: Link, head: Buffer) => {
     first.terminate(head);
     for (const link of [...links]) if (link !== first) link.terminate();
   };
-  const proxy = await proxyServer(target, (client, upstream) => {
-    // Server messages: a type byte and a length that counts itself, then the body. Whole
-    // messages are passed on; a message split over packets waits for its rest, so a FATAL
-    // written in between never lands inside another message.
-    let pending: Buffer = Buffer.alloc(0);
-    const link: Link = {
-      terminate(head = Buffer.alloc(0)) {
-        links.delete(link);
-        ended += 1;
-        client.end(Buffer.concat([head, adminShutdown()]));
-        upstream.destroy();
-        pending = Buffer.alloc(0);
-      },
-    };
-    links.add(link);
-    client.on('close', () => links.delete(link));
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
-    upstream.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let offset = 0;
-      while (pending.length - offset >= 5) {
-        const end = offset + 1 + pending.readInt32BE(offset + 1);
-        if (end > pending.length) break;
-        const type = pending[offset];
-        offset = end;
-        if (type === 0x5a /* Z */ && at.has(++ready)) {
-          terminateAll(link, pending.subarray(0, offset));
-          return;
+  const proxy = await proxyServer(
+    target,
+    (client, upstream) => {
+      // Server messages: a type byte and a length that counts itself, then the body. Whole
+      // messages are passed on; a message split over packets waits for its rest, so a FATAL
+      // written in between never lands inside another message.
+      let pending: Buffer = Buffer.alloc(0);
+      connections += 1;
+      const link: Link = {
+        terminate(head = Buffer.alloc(0)) {
+          links.delete(link);
+          ended += 1;
+          client.end(Buffer.concat([head, adminShutdown()]));
+          if (keepServerSide) kept.add(upstream);
+          else upstream.destroy();
+          pending = Buffer.alloc(0);
+        },
+      };
+
+      links.add(link);
+      client.on('close', () => links.delete(link));
+      client.on('data', (chunk: Buffer) => upstream.write(chunk));
+      upstream.on('data', (chunk: Buffer) => {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        let offset = 0;
+        while (pending.length - offset >= 5) {
+          const end = offset + 1 + pending.readInt32BE(offset + 1);
+          if (end > pending.length) break;
+          const type = pending[offset];
+          offset = end;
+          if (type === 0x5a /* Z */ && at.has(++ready)) {
+            terminateAll(link, pending.subarray(0, offset));
+            return;
+          }
         }
-      }
-      if (offset > 0) client.write(pending.subarray(0, offset));
-      pending = pending.subarray(offset);
-    });
-  });
+        if (offset > 0) client.write(pending.subarray(0, offset));
+        pending = pending.subarray(offset);
+      });
+    },
+    undefined,
+    (upstream) => kept.has(upstream),
+  );
   return {
     url: proxy.url,
-    arm(steps) {
+    arm(steps, options = {}) {
       at = new Set(steps);
       ready = 0;
       ended = 0;
+      keepServerSide = options.keepServerSide === true;
+    },
+    get connections() {
+      return connections;
+    },
+    releaseServerSides() {
+      for (const socket of kept) socket.destroy();
+      kept.clear();
     },
     get ready() {
       return ready;

@@ -201,3 +201,38 @@ describe('the server ending all connections between two statements', () => {
     });
   }
 });
+
+describe('a lock whose backend outlives its connection', () => {
+  it('is taken again once that backend ends, instead of being reported lost', async () => {
+    // The server ends a backend some time after its client went away (at once on a shutdown, on
+    // the next read of a dropped socket, or after TCP keepalive): until then the backend still
+    // holds the run's advisory lock. Here it lives until the test lets it go.
+    const schema = freshSchema('outlive');
+    const store = throughProxy(schema);
+    const run = await openRun({ id: 'outlive', store, strategy: always(), signals: false });
+    await run.plan(['a']);
+    proxy.arm([1], { keepServerSide: true });
+    const before = proxy.connections;
+    let settled = false;
+    const progressed = run.progress('a', { cursor: 1, items: 1 }).then(
+      () => ({ ok: true as const }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    void progressed.finally(() => {
+      settled = true;
+    });
+    // Until the store has tried the lock again a few times (or given up on it).
+    for (let turns = 0; !settled && proxy.connections - before < 8 && turns < 10_000; turns++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    proxy.releaseServerSides();
+    expect(await progressed).toEqual({ ok: true });
+    await run.complete('a');
+    await run.close();
+    expect((await openStore(schema).load('outlive'))?.units['a']).toMatchObject({
+      status: 'complete',
+      done: 1,
+    });
+    await store.close();
+  });
+});
