@@ -8,6 +8,7 @@ import {
   pipeline,
   type Run,
 } from '@checkpointkit/core';
+import { afterEach } from 'vitest';
 import { type GithubSourceOptions, githubSource } from '../src/index.js';
 import { memoryLog, recordingSink } from './helpers.js';
 
@@ -50,6 +51,22 @@ export async function hostileServer(handle: Handler): Promise<HostileServer> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * `start(handler)` for a test file: a {@link hostileServer} that is closed after each test.
+ * Call at the top level of the file.
+ */
+export function hostileServers(): (handle: Handler) => Promise<HostileServer> {
+  const servers: HostileServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+  return async (handle) => {
+    const server = await hostileServer(handle);
+    servers.push(server);
+    return server;
   };
 }
 

@@ -1,11 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectFrom,
   everythingStored,
   HOSTILE_TOKEN,
-  type HostileServer,
-  hostileServer,
+  hostileServers,
   issue,
   REPOSITORY,
   reply,
@@ -13,15 +12,7 @@ import {
 
 /** Hostile answers with status 200: bodies of the wrong shape, and the token echoed back. */
 
-const servers: HostileServer[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) await server.close();
-});
-const start = async (...args: Parameters<typeof hostileServer>) => {
-  const server = await hostileServer(...args);
-  servers.push(server);
-  return server;
-};
+const start = hostileServers();
 
 const unit = 'repos/acme/api/issues';
 

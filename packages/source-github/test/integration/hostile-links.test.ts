@@ -1,10 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectFrom,
   everythingStored,
   HOSTILE_TOKEN,
-  type HostileServer,
-  hostileServer,
+  hostileServers,
   issue,
   REPOSITORY,
   reply,
@@ -12,15 +11,7 @@ import {
 
 /** Hostile Link headers: a server that sends the walk elsewhere, in circles, or nowhere. */
 
-const servers: HostileServer[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) await server.close();
-});
-const start = async (...args: Parameters<typeof hostileServer>) => {
-  const server = await hostileServer(...args);
-  servers.push(server);
-  return server;
-};
+const start = hostileServers();
 
 const unit = 'repos/acme/api/issues';
 const isList = (path: string) => path.startsWith('/repos/acme/api/issues');

@@ -1,25 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryLog } from '../helpers.js';
-import {
-  collectFrom,
-  type HostileServer,
-  hostileServer,
-  issue,
-  REPOSITORY,
-  reply,
-} from '../hostile.js';
+import { collectFrom, hostileServers, issue, REPOSITORY, reply } from '../hostile.js';
 
 /** Rate-limit headers no sane GitHub sends: every wait stays bounded, no timer overflows. */
 
-const servers: HostileServer[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) await server.close();
-});
-const start = async (...args: Parameters<typeof hostileServer>) => {
-  const server = await hostileServer(...args);
-  servers.push(server);
-  return server;
-};
+const start = hostileServers();
 
 const unit = 'repos/acme/api/issues';
 const secondary = {
