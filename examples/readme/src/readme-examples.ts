@@ -1,14 +1,22 @@
-// Finds the ```ts blocks of the READMEs and the `<!-- example: ... -->` comment before each.
+// Finds the ```ts and ```js blocks of the READMEs and the `<!-- example: ... -->` comment before
+// each.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ExampleMode = 'run' | 'typecheck-only';
+/**
+ * `run`: typechecked and run in an empty folder; `postgres`: the same, with `DATABASE_URL`
+ * naming a database of its own on a throwaway server; `typecheck-only`: not run (it needs the
+ * internet or a token).
+ */
+export type ExampleMode = 'run' | 'postgres' | 'typecheck-only';
 
 export interface ReadmeExample {
   /** The README, relative to the repository root (`packages/core/README.md`). */
   readme: string;
-  /** 1-based number of the ```ts block in its README. */
+  /** 1-based number of the block in its README (```ts and ```js blocks counted together). */
   index: number;
+  /** `js` blocks are checked as JavaScript (JSDoc types) and run as `.js` modules. */
+  language: 'ts' | 'js';
   /** README line of the block's first line of code. */
   line: number;
   mode: ExampleMode;
@@ -21,7 +29,13 @@ export interface ReadmeExample {
   code: string[];
 }
 
-const MODES: readonly string[] = ['run', 'typecheck-only'];
+const MODES: readonly string[] = ['run', 'postgres', 'typecheck-only'];
+const LANGUAGES: Record<string, 'ts' | 'js'> = {
+  ts: 'ts',
+  typescript: 'ts',
+  js: 'js',
+  javascript: 'js',
+};
 
 /** README.md and packages/*\/README.md, relative to `root`. */
 export function readmePaths(root: string): string[] {
@@ -46,13 +60,15 @@ export function extractExamples(readme: string, text: string): ReadmeExample[] {
     const open = /^(\s*)(`{3,}|~{3,})\s*(\S*)/.exec(line);
     if (!open) continue;
     fence = open[2]!;
-    if (open[3] !== 'ts' && open[3] !== 'typescript') continue;
+    const language = Object.hasOwn(LANGUAGES, open[3]!) ? LANGUAGES[open[3]!]! : null;
+    if (language === null) continue;
     const end = lines.findIndex((l, j) => j > i && l.trim() === fence);
-    if (end < 0) throw new Error(`${readme}:${i + 1}: the \`\`\`ts block is never closed`);
+    if (end < 0) throw new Error(`${readme}:${i + 1}: the \`\`\`${open[3]} block is never closed`);
     const comment = commentBefore(readme, lines, i);
     examples.push({
       readme,
       index: examples.length + 1,
+      language,
       line: i + 2,
       ...comment,
       code: lines.slice(i + 1, end),

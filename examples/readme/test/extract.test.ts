@@ -49,6 +49,15 @@ describe('extractExamples', () => {
     expect([1, 2, 4, 5].map((line) => readmeLine(fragment!, line))).toEqual([13, 16, 18, 18]);
   });
 
+  it('reads ```js blocks as JavaScript and the postgres mode', () => {
+    const text =
+      '<!-- example: postgres -->\n```js\nawait x;\n```\n```javascript\ny;\n```\n```json\n{}\n```\n';
+    expect(extractExamples('R.md', text)).toMatchObject([
+      { index: 1, language: 'js', mode: 'postgres', line: 3, code: ['await x;'] },
+      { index: 2, language: 'js', mode: 'run', line: 6, code: ['y;'] },
+    ]);
+  });
+
   it('refuses an unknown mode, naming the README line', () => {
     expect(() => extractExamples('R.md', '<!-- example: skip -->\n```ts\nx\n```\n')).toThrow(
       'R.md:1: unknown example mode "skip"',

@@ -1,12 +1,15 @@
-// Every ```ts block of README.md and packages/*/README.md is typechecked with the repository's
-// settings against the current sources and, unless marked typecheck-only, run with tsx in a
-// fresh working directory. The convention is in docs/contributing.md.
+// Every ```ts and ```js block of README.md and packages/*/README.md is typechecked with the
+// repository's settings against the current sources (JavaScript through its JSDoc types) and,
+// unless marked typecheck-only, run with tsx in a fresh working directory; a `postgres` example
+// gets a database of its own on a throwaway server. The convention is in docs/contributing.md.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startTestCluster, type TestCluster } from '@checkpointkit/storage-postgres/testing';
+import pg from 'pg';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -37,7 +40,7 @@ for (const example of examples) {
   const file = join(
     work,
     'examples',
-    `${example.readme.replace(/\/?README\.md$/, '').replace(/\W+/g, '-') || 'root'}-${example.index}.ts`,
+    `${example.readme.replace(/\/?README\.md$/, '').replace(/\W+/g, '-') || 'root'}-${example.index}.${example.language}`,
   );
   writeFileSync(file, exampleSource(example));
   files.set(example, file);
@@ -58,16 +61,27 @@ beforeAll(() => {
     },
   );
   if (!config) throw new Error(`cannot read ${tsconfig}`);
-  const program = ts.createProgram({ rootNames: [...files.values()], options: config.options });
-  diagnostics = new Map(
-    [...files.values()].map((file) => {
+  // JavaScript is checked as an editor checks it (checkJs), without asking for JSDoc types on
+  // every parameter: what its reader would not write.
+  const programs = [
+    { language: 'ts', options: config.options },
+    {
+      language: 'js',
+      options: { ...config.options, allowJs: true, checkJs: true, noImplicitAny: false },
+    },
+  ];
+  diagnostics = new Map();
+  for (const { language, options } of programs) {
+    const rootNames = examples.filter((e) => e.language === language).map((e) => files.get(e)!);
+    const program = ts.createProgram({ rootNames, options });
+    for (const file of rootNames) {
       const source = program.getSourceFile(file)!;
-      return [
-        file,
-        [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)],
-      ];
-    }),
-  );
+      diagnostics.set(file, [
+        ...program.getSyntacticDiagnostics(source),
+        ...program.getSemanticDiagnostics(source),
+      ]);
+    }
+  }
 });
 
 function describeDiagnostic(example: ReadmeExample, diagnostic: ts.Diagnostic): string {
@@ -89,7 +103,11 @@ function mapOutput(example: ReadmeExample, output: string): string {
   );
 }
 
-function run(example: ReadmeExample): Promise<{ code: number | null; output: string }> {
+/** Runs an example in a new empty folder; `databaseUrl` becomes its `DATABASE_URL`. */
+function run(
+  example: ReadmeExample,
+  databaseUrl?: string,
+): Promise<{ code: number | null; output: string }> {
   const cwd = mkdtempSync(join(work, 'cwd-'));
   const env: NodeJS.ProcessEnv = { ...process.env, TSX_TSCONFIG_PATH: tsconfig, NO_COLOR: '1' };
   // A run example uses the defaults and no credentials: nothing of the caller's setup leaks in.
@@ -103,6 +121,7 @@ function run(example: ReadmeExample): Promise<{ code: number | null; output: str
   ]) {
     delete env[name];
   }
+  if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', tsxLoader, files.get(example)!],
@@ -124,26 +143,82 @@ function run(example: ReadmeExample): Promise<{ code: number | null; output: str
   });
 }
 
+// One throwaway PostgreSQL server for the `postgres` examples, a database of its own for each run.
+let cluster: TestCluster | null = null;
+let databases = 0;
+beforeAll(async () => {
+  if (examples.some((example) => example.mode === 'postgres')) cluster = await startTestCluster();
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function query<Row extends pg.QueryResultRow>(url: string, sql: string): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<Row>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of a new, empty database on the throwaway server. */
+async function newDatabase(): Promise<string> {
+  const name = `example_${++databases}`;
+  await query(cluster!.url, `CREATE DATABASE ${name}`);
+  const url = new URL(cluster!.url);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+async function expectRuns(example: ReadmeExample, databaseUrl?: string): Promise<string> {
+  const { code, output } = await run(example, databaseUrl);
+  expect(
+    code,
+    `${example.readme}:${example.line} exited with ${code}:\n${mapOutput(example, output)}`,
+  ).toBe(0);
+  return output;
+}
+
 describe('README examples', () => {
-  it('finds the ```ts blocks of README.md and packages/*/README.md', () => {
+  it('finds the ```ts and ```js blocks of README.md and packages/*/README.md', () => {
     expect(examples.length).toBeGreaterThan(0);
     expect(examples.some((example) => example.readme === 'README.md')).toBe(true);
+    expect(examples.some((example) => example.language === 'js')).toBe(true);
   });
 
+  const labels = {
+    run: 'typechecks and runs',
+    postgres: 'typechecks and runs against PostgreSQL',
+    'typecheck-only': 'typechecks (typecheck-only)',
+  };
   for (const example of examples) {
-    const label = example.mode === 'run' ? 'typechecks and runs' : 'typechecks (typecheck-only)';
+    const label = labels[example.mode];
     it(`${exampleName(example)} ${label}`, async () => {
       const errors = diagnostics.get(files.get(example)!)!;
       expect(
         errors.map((diagnostic) => describeDiagnostic(example, diagnostic)),
         `type errors in ${example.readme}:${example.line}`,
       ).toEqual([]);
-      if (example.mode !== 'run') return;
-      const { code, output } = await run(example);
-      expect(
-        code,
-        `${example.readme}:${example.line} exited with ${code}:\n${mapOutput(example, output)}`,
-      ).toBe(0);
+      if (example.mode === 'run') await expectRuns(example);
+      if (example.mode === 'postgres') await expectRuns(example, await newDatabase());
     });
   }
+
+  // The storage-postgres README promises its crawl writes every row once, however often it runs.
+  it('the storage-postgres crawl writes each bookmark once over two runs', async () => {
+    const crawl = examples.find(
+      (example) => example.readme === 'packages/storage-postgres/README.md' && example.index === 1,
+    );
+    expect(crawl?.mode).toBe('postgres');
+    const url = await newDatabase();
+    expect(await expectRuns(crawl!, url)).toContain('200 bookmarks, 100% done');
+    expect(await expectRuns(crawl!, url)).toContain('0 bookmarks, 100% done');
+    const [rows] = await query<{ rows: string; distinct: string }>(
+      url,
+      'SELECT count(*) AS rows, count(DISTINCT (user_id, tweet_id)) AS distinct FROM bookmarks',
+    );
+    expect(rows).toEqual({ rows: '200', distinct: '200' });
+  });
 });
