@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release checks, run by .ci/run after lint. Two parts:
+# Release checks, run by .ci/run after lint. Three parts:
 #
 #  1. Versioning: in a throwaway copy of the working tree (tracked and untracked files, not the
 #     ignored ones, committed into a fresh git repository there), run `changeset version` and
@@ -13,6 +13,10 @@
 #     tests, fixtures, scenarios or source maps; every file that `exports`, `main`, `types` and
 #     `bin` point at is inside; no `workspace:` range is left in the packed package.json. Also
 #     checks that each package's `lint` script runs publint and attw (pnpm lint runs them).
+#  3. Installing: npm installs the tarballs into an empty project outside the workspace, as a
+#     user would, and scripts/release/installed-smoke.mjs imports every export and runs a small
+#     job (file store compacting in its worker thread, sink-file, source-http, the CLI's bin,
+#     storage-postgres migrating on a throwaway server).
 #
 # Usage: ./scripts/check-release.sh     (builds first with `pnpm build`; turbo caches it)
 # Exits 1 when anything is wrong, naming the package and the file.
@@ -283,6 +287,26 @@ fs.appendFileSync(
 EOF
 done <<<"$publishable"
 cat "$work/pack/summary.txt" 2>/dev/null || true
+
+# ---------------------------------------------------------------------------------------------
+# 3. Installing: the tarballs, installed with npm into an empty project outside the workspace,
+#    load under plain Node and run a small job end to end (scripts/release/installed-smoke.mjs).
+if [ ! -s "$problems" ]; then
+  echo "check-release: npm install of the tarballs into an empty project, then a job with them"
+  user="$work/user"
+  mkdir "$user"
+  printf '{ "name": "a-user", "private": true, "type": "module" }\n' >"$user/package.json"
+  mapfile -t tarballs < <(find "$work/pack" -name '*.tgz' | sort)
+  if ! (cd "$user" && npm install --no-audit --no-fund --prefer-offline --loglevel=error \
+    "${tarballs[@]}") >"$work/npm-install.log" 2>&1; then
+    cat "$work/npm-install.log" >&2
+    problem "npm install of the packed tarballs into an empty project fails (output above)"
+  else
+    cp scripts/release/installed-smoke.mjs "$user/"
+    (cd "$user" && node installed-smoke.mjs) >>"$problems" ||
+      [ -s "$problems" ] || problem "scripts/release/installed-smoke.mjs failed without saying why"
+  fi
+fi
 
 # ---------------------------------------------------------------------------------------------
 if [ -s "$problems" ]; then
