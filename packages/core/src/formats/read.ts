@@ -1,11 +1,13 @@
 import { CheckpointFormatError } from '../errors.js';
 import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointSchema } from '../model/schema.js';
+import { MAX_DEPTH, tooDeep } from './depth.js';
 import { describeIssue } from './issues.js';
 import { seed000Reader } from './seed-000.js';
 import { seed002V2Reader } from './seed-002.js';
 import { seed002V1Reader } from './seed-002-v1.js';
 import { seed003Reader } from './seed-003.js';
 import type { DocumentFormat, FormatReader, ReadContext, ReadOptions } from './shared.js';
+import { unknownFields, withUnknownFields } from './unknown-fields.js';
 
 /** What {@link readCheckpointDocument} found: the document's format and its canonical checkpoint. */
 export interface ReadResult {
@@ -30,7 +32,12 @@ interface Candidate {
 function attemptWith<T>(reader: FormatReader<T>, doc: unknown, context: ReadContext) {
   const parsed = reader.schema.safeParse(doc);
   if (!parsed.success) return { ok: false as const, issue: parsed.error.issues[0] };
-  return { ok: true as const, checkpoint: reader.toCheckpoint(parsed.data, context) };
+  const checkpoint = reader.toCheckpoint(parsed.data, context);
+  if (!reader.known) return { ok: true as const, checkpoint };
+  return {
+    ok: true as const,
+    checkpoint: withUnknownFields(checkpoint, unknownFields(doc, reader.known)),
+  };
 }
 
 function candidate<T>(reader: FormatReader<T>): Candidate {
@@ -61,7 +68,7 @@ const KNOWN_VERSIONS = ['1.0', '2.0'];
  * @throws CheckpointFormatError naming the file and the cause: the format the document looks
  *   closest to and its first wrong field (`progress.json: not a checkpoint: looks like seed 002
  *   v2.0 but metadata.save_count: expected number, received string`), an unknown version or
- *   format, or a document that is not a JSON object.
+ *   format, a document that is not a JSON object, or one nested deeper than 1000 levels.
  */
 export function readCheckpointDocument(data: unknown, options: ReadOptions = {}): ReadResult {
   const { file } = options;
@@ -69,6 +76,8 @@ export function readCheckpointDocument(data: unknown, options: ReadOptions = {})
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw fail(`not a checkpoint: expected a JSON object, found ${typeName(data)}`);
   }
+  const deep = tooDeep(data);
+  if (deep !== null) throw fail(`${deep}: nested more than ${MAX_DEPTH} levels deep`);
   const doc = data as Record<string, unknown>;
   const context: ReadContext = { file, id: options.id };
   const ranked = CANDIDATES.map((entry) => ({ entry, score: entry.reader.affinity(doc) }))

@@ -21,6 +21,7 @@ import {
   userMeta,
   versionedAffinity,
 } from './shared.js';
+import { shapeMembers } from './unknown-fields.js';
 
 /**
  * One page of seed 000 (the `PageStatus` dataclass as `asdict` writes it). `error` may be absent:
@@ -146,6 +147,9 @@ function runStatus(doc: Seed000Document): RunStatus {
   return failed > 0 ? 'failed' : 'completed';
 }
 
+const PAGE_MEMBERS = shapeMembers(Seed000PageSchema.shape);
+const STATISTICS_MEMBERS = shapeMembers(Seed000Schema.shape.statistics.shape);
+
 /** The reader of seed 000's migration checkpoint. */
 export const seed000Reader: FormatReader<Seed000Document> = {
   format: 'seed-000/1.0',
@@ -160,4 +164,15 @@ export const seed000Reader: FormatReader<Seed000Document> = {
       'started_at',
     ]),
   toCheckpoint: seed000ToCheckpoint,
+  known: {
+    members: {
+      version: true,
+      started_at: true,
+      last_updated: true,
+      completed_pages: { each: { members: PAGE_MEMBERS } },
+      failed_pages: { each: { members: PAGE_MEMBERS } },
+      statistics: { members: STATISTICS_MEMBERS },
+      id_mapping: true,
+    },
+  },
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Json, JsonSchema, ownRecord } from '../model/schema.js';
+import { ownObject } from './own-object.js';
 import { type Seed002Metadata, type Seed002V2Document, seed002ToCheckpoint } from './seed-002.js';
 import {
   CountSchema,
@@ -7,6 +8,7 @@ import {
   SeedTimestampSchema,
   versionedAffinity,
 } from './shared.js';
+import { shapeMembers } from './unknown-fields.js';
 
 /** Fields of a file record in v1.0 that can name the file, tried in this order. */
 const FILE_KEY_FIELDS = ['path', 'filename', 'file', 'name'] as const;
@@ -41,10 +43,7 @@ export const Seed002V1Schema = z
   .object({
     version: z.literal('1.0').optional(),
     operation_id: z.string().min(1).optional(),
-    state: z
-      .object({ files_data: z.array(FileEntrySchema).optional() })
-      .catchall(JsonSchema)
-      .optional(),
+    state: ownObject({ files_data: z.array(FileEntrySchema).optional() }).optional(),
     files_data: z.array(FileEntrySchema).optional(),
     processed_files: z.array(JsonSchema).optional(),
     processed_items: CountSchema.nullish(),
@@ -79,9 +78,10 @@ export type Seed002V1Document = z.infer<typeof Seed002V1Schema>;
  *   `processed_items` / `total_items`, else the length of a `state.processed_files` list.
  */
 export function migrateSeed002V1(doc: Seed002V1Document, operationId?: string): Seed002V2Document {
-  const { files_data: nested, ...rest } = doc.state ?? {};
-  const files = nested ?? doc.files_data;
-  const state: Record<string, Json> = { ...(rest as Record<string, Json>) };
+  const files = doc.state?.files_data ?? doc.files_data;
+  // A copy in the file's order (a spread keeps a `__proto__` member): the dictionary below takes
+  // the array's place, as Python's `state["files_data"] = {...}` leaves a key where it was.
+  const state: Record<string, Json> = { ...(doc.state as Record<string, Json> | undefined) };
   if (doc.processed_files !== undefined && !('processed_files' in state)) {
     state['processed_files'] = doc.processed_files;
   }
@@ -146,6 +146,8 @@ export const seed002V1Reader: FormatReader<Seed002V1Document> = {
       context,
       'seed-002/1.0',
     ),
+  // `state` and the file entries are kept whole, so only top-level members can be unknown.
+  known: { members: shapeMembers(Seed002V1Schema.shape) },
 };
 
 /** `.checkpoint_<operation_id>.json` → the operation id; `legacy` for any other file name. */

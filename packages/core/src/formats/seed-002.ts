@@ -6,6 +6,7 @@ import {
   JsonSchema,
   ownRecord,
 } from '../model/schema.js';
+import { ownObject } from './own-object.js';
 import {
   CountSchema,
   type DocumentFormat,
@@ -16,22 +17,22 @@ import {
   unit,
   versionedAffinity,
 } from './shared.js';
+import { shapeMembers } from './unknown-fields.js';
 
 /**
  * The `metadata` of a seed 002 v2.0 checkpoint. The manager keeps `save_count` (and
  * `last_save_reason` once a strategy gave one); the job adds what it likes, usually the
- * `CheckpointContext` numbers. Members not named here are kept as they are.
+ * `CheckpointContext` numbers. Members not named here are kept as they are, and every member
+ * (`__proto__` too) in the file's order.
  */
-export const Seed002MetadataSchema = z
-  .object({
-    total_items: CountSchema.nullish(),
-    processed_items: CountSchema.nullish(),
-    rate_limit_remaining: z.number().nullish(),
-    rate_limit_total: z.number().nullish(),
-    save_count: CountSchema,
-    last_save_reason: z.string().nullish(),
-  })
-  .catchall(JsonSchema);
+export const Seed002MetadataSchema = ownObject({
+  total_items: CountSchema.nullish(),
+  processed_items: CountSchema.nullish(),
+  rate_limit_remaining: z.number().nullish(),
+  rate_limit_total: z.number().nullish(),
+  save_count: CountSchema,
+  last_save_reason: z.string().nullish(),
+});
 export type Seed002Metadata = z.infer<typeof Seed002MetadataSchema>;
 
 /** Seed 002's checkpoint, version 2.0 (`.checkpoint_<operation_id>.json`), as its README shows it. */
@@ -102,4 +103,6 @@ export const seed002V2Reader: FormatReader<Seed002V2Document> = {
   affinity: (doc) =>
     versionedAffinity(doc, '2.0', ['operation_id', 'state', 'metadata', 'created_at']),
   toCheckpoint: (doc, context) => seed002ToCheckpoint(doc, context),
+  // `state` and `metadata` are kept whole, so only top-level members can be unknown.
+  known: { members: shapeMembers(Seed002V2Schema.shape) },
 };

@@ -4,12 +4,12 @@ import {
   CHECKPOINT_FORMAT,
   type Checkpoint,
   type Json,
-  JsonSchema,
   ownRecord,
   type RunStatus,
   type Unit,
   type UnitStatus,
 } from '../model/schema.js';
+import { ownObject } from './own-object.js';
 import {
   CountSchema,
   type FormatReader,
@@ -21,6 +21,7 @@ import {
   unitTimestamps,
   userMeta,
 } from './shared.js';
+import { shapeMembers } from './unknown-fields.js';
 
 /** `CheckpointStatus` as its enum values: the same four words as the canonical unit status. */
 export const Seed003StatusSchema = z.enum(['pending', 'in_progress', 'complete', 'failed']);
@@ -35,9 +36,7 @@ export const Seed003EndpointSchema = z.object({
 });
 
 /** The `error` of a `RepoProgress`: what `mark_repo_endpoint_failed` records. */
-export const Seed003ErrorSchema = z
-  .object({ message: z.string(), retryable: z.boolean() })
-  .catchall(JsonSchema);
+export const Seed003ErrorSchema = ownObject({ message: z.string(), retryable: z.boolean() });
 
 /** `RepoProgress`; the datetimes as `isoformat()` strings. */
 export const Seed003RepoSchema = z.object({
@@ -225,4 +224,19 @@ export const seed003Reader: FormatReader<Seed003Document> = {
   affinity: (doc) =>
     ['repos', 'phases', 'config_digest', 'current_phase'].filter((field) => field in doc).length,
   toCheckpoint: seed003ToCheckpoint,
+  known: {
+    members: {
+      ...shapeMembers(Seed003Schema.shape),
+      // Of a phase object only `status` or the `complete`/`completed` flag is read.
+      phases: { each: { members: { status: true, complete: true, completed: true } } },
+      repos: {
+        each: {
+          members: {
+            ...shapeMembers(Seed003RepoSchema.shape),
+            endpoints: { each: { members: shapeMembers(Seed003EndpointSchema.shape) } },
+          },
+        },
+      },
+    },
+  },
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Checkpoint, Json, Unit } from '../model/schema.js';
+import type { KnownShape } from './unknown-fields.js';
 
 /** The document formats {@link readCheckpointDocument} recognises. */
 export type DocumentFormat =
@@ -36,6 +37,8 @@ export interface FormatReader<T> {
   /** How strongly the document's fields point at this format; 0 when they do not at all. */
   affinity(doc: Record<string, unknown>): number;
   toCheckpoint(doc: T, context: ReadContext): Checkpoint;
+  /** The members this format's reader understands; the others go to `meta.user.unknownFields`. */
+  known?: KnownShape;
 }
 
 /** Affinity of a versioned format: the number of its fields present, plus one half when `version` matches. */
@@ -51,12 +54,14 @@ export function versionedAffinity(
   return matched + (doc['version'] === version ? 0.5 : 0);
 }
 
+// The offset may carry seconds and a fraction: Python writes `+05:53:28` for a zone whose offset
+// is not whole minutes (pytz's local mean times, as `datetime.now(pytz.timezone(...))` gives).
 const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?$/i;
 
 /**
  * Normalises an ISO 8601 date-time as Python writes it (`datetime.isoformat()`, with or without
- * an offset, up to microseconds) to `YYYY-MM-DDTHH:mm:ss.sssZ`. A naive time (no offset) is taken
+ * an offset, up to microseconds; the offset in minutes or, for odd zones, seconds) to `YYYY-MM-DDTHH:mm:ss.sssZ`. A naive time (no offset) is taken
  * as UTC. Sub-millisecond digits are dropped. Returns null for anything else, including dates
  * that do not exist (February 30th).
  */
@@ -73,16 +78,18 @@ export function normaliseTimestamp(value: string): string | null {
   ) {
     return null;
   }
-  let offsetMinutes = 0;
+  let offsetMs = 0;
   if (zone.toUpperCase() !== 'Z') {
-    const digits = zone.replace(':', '');
-    const sign = digits.startsWith('-') ? -1 : 1;
-    const hours = Number(digits.slice(1, 3));
-    const minutes = Number(digits.slice(3, 5));
-    if (hours > 23 || minutes > 59) return null;
-    offsetMinutes = sign * (hours * 60 + minutes);
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const [hours = 0, minutes = 0, seconds = 0] = zone
+      .slice(1)
+      .replace(/^(\d{2})(\d{2})$/, '$1:$2')
+      .split(':')
+      .map(Number);
+    if (hours > 23 || minutes > 59 || seconds >= 60) return null;
+    offsetMs = sign * Math.round(((hours * 60 + minutes) * 60 + seconds) * 1000);
   }
-  const iso = new Date(naive.getTime() - offsetMinutes * 60_000).toISOString();
+  const iso = new Date(naive.getTime() - offsetMs).toISOString();
   return /^\d{4}-/.test(iso) ? iso : null;
 }
 

@@ -16,11 +16,24 @@ export function fieldPath(path: string, key: string | number): string {
  * undefined when it would. An object property that is undefined is fine (JSON leaves it out,
  * which reads the same); everything else JSON would change or refuse is named: NaN and
  * ±Infinity (null), a Date (a string), a Map, Set or class instance (`{}` or its own fields),
- * a bigint, function or symbol, a hole or undefined in an array (null), a cycle.
+ * a bigint, function or symbol, a hole or undefined in an array (null), a cycle, nesting deeper than {@link MAX_VALUE_NESTING}.
  */
 export function jsonProblem(value: unknown, path: string): JsonProblem | undefined {
   return problemOf(value, path, []);
 }
+
+/**
+ * How deep a checkpoint document may nest: Python's json cannot write one much deeper (its
+ * recursion limit is 1000), and readers refuse deeper ones rather than overflow the stack.
+ */
+export const MAX_DOCUMENT_NESTING = 1000;
+
+/**
+ * How deep a recorded value (a cursor, a meta value, a mapped id) may nest: a document's own
+ * levels above it (`units`, the key, `cursor`, a sink's entries) are fewer than 10, so a
+ * checkpoint holding it stays within {@link MAX_DOCUMENT_NESTING} and reads back.
+ */
+export const MAX_VALUE_NESTING = MAX_DOCUMENT_NESTING - 10;
 
 /** What {@link jsonProblem} found: the field (a path under the one given) and the whole message. */
 export interface JsonProblem {
@@ -52,6 +65,12 @@ function problemOf(value: unknown, path: string, ancestors: object[]): JsonProbl
   const cycle = ancestors.indexOf(object);
   if (cycle >= 0)
     return at(path, `is ${ancestorPath(path, ancestors.length - cycle)} itself (a cycle)`);
+  if (ancestors.length >= MAX_VALUE_NESTING) {
+    return at(
+      path,
+      `is nested more than ${MAX_VALUE_NESTING} levels deep, which checkpoint readers refuse`,
+    );
+  }
   ancestors.push(object);
   try {
     if (Array.isArray(object)) return arrayProblem(object, path, ancestors);

@@ -10,10 +10,11 @@ import {
   CheckpointValueError,
   memoryStore,
   openRun,
+  parseCheckpointJson,
   pipeline,
   type Source,
 } from '../../src/index.js';
-import { jsonProblem } from '../../src/model/json-value.js';
+import { jsonProblem, MAX_VALUE_NESTING } from '../../src/model/json-value.js';
 
 const circular = (() => {
   const value: Record<string, unknown> = { page: 1 };
@@ -67,6 +68,38 @@ describe('jsonProblem', () => {
     it(`refuses ${name}`, () => expect(jsonProblem(value, 'cursor')?.message).toMatch(said));
   for (const [name, value] of GOOD)
     it(`accepts ${name}`, () => expect(jsonProblem(value, 'cursor')).toBeUndefined());
+});
+
+/** `{ next: { next: ... } }`, `levels` objects deep. */
+const nested = (levels: number): unknown => {
+  let value: unknown = 1;
+  for (let i = 0; i < levels; i++) value = { next: value };
+  return value;
+};
+
+describe('values nested deeper than checkpoint readers read', () => {
+  it(`refuses a value nested more than ${MAX_VALUE_NESTING} levels, and accepts one of that many`, () => {
+    expect(jsonProblem(nested(MAX_VALUE_NESTING), 'cursor')).toBeUndefined();
+    const problem = jsonProblem(nested(MAX_VALUE_NESTING + 1), 'cursor');
+    expect(problem?.field).toMatch(/^cursor\.next\.next/);
+    expect(problem?.message).toMatch(`nested more than ${MAX_VALUE_NESTING} levels deep`);
+    // Thousands of levels get the same error, not the stack's RangeError.
+    expect(jsonProblem(nested(20_000), 'cursor')?.message).toMatch('nested more than');
+  });
+
+  it('a checkpoint holding the deepest cursor a run records reads back from its JSON', async () => {
+    const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    await run.plan(['u']);
+    await run.progress('u', { cursor: nested(MAX_VALUE_NESTING) as never, items: 1 });
+    const text = JSON.stringify(run.checkpoint);
+    expect(parseCheckpointJson(text).checkpoint.units['u']?.cursor).toEqual(
+      nested(MAX_VALUE_NESTING),
+    );
+    await expect(
+      run.progress('u', { cursor: nested(MAX_VALUE_NESTING + 1) as never, items: 1 }),
+    ).rejects.toBeInstanceOf(CheckpointValueError);
+    await run.close();
+  });
 });
 
 describe('values that enter a run', () => {
