@@ -1,5 +1,6 @@
 import type { Sink } from '@checkpointkit/core';
 import { type FileSinkOptions, fileSink } from './file-sink.js';
+import { encodeItem } from './items.js';
 
 /** A CSV column: its header and how to get its value from an item. */
 export interface CsvColumn<Item> {
@@ -50,9 +51,13 @@ export function csvSink<Item>(options: CsvSinkOptions<Item>): Sink<Item> {
   const row = (cells: readonly unknown[]) =>
     cells.map((cell) => csvCell(cell, delimiter)).join(delimiter) + newline;
   const headerRow = row(columns.map((column) => column.header));
-  return fileSink<Item>(options, (items, { unit, fresh }) => {
-    let text = fresh && options.header !== false ? headerRow : '';
-    for (const item of items) text += row(columns.map((column) => column.value(item, unit)));
+  return fileSink<Item>(options, (items, target) => {
+    let text = target.fresh && options.header !== false ? headerRow : '';
+    for (const [index, item] of items.entries()) {
+      text += encodeItem(target, index, () =>
+        row(columns.map((column) => column.value(item, target.unit))),
+      );
+    }
     return text;
   });
 }

@@ -1,7 +1,20 @@
+import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SinkFileError, SinkFileLostError } from './errors.js';
+import { SinkFileChangedError, SinkFileError, SinkFileLostError } from './errors.js';
+
+/** How many of a file's last bytes its fingerprint covers. */
+const TAIL_BYTES = 64;
+
+/**
+ * A short hash of a file's last bytes, recorded with its size: on resume it tells the file the
+ * sink wrote from another one of at least that size (replaced, or another working directory's)
+ * before anything is cut. Cheap at any file size; changes further back go unseen.
+ */
+function fingerprintOf(tail: Uint8Array): string {
+  return createHash('sha256').update(tail).digest('hex').slice(0, 16);
+}
 
 /**
  * One output file, written at the offset this process knows it ends at: appends are written in
@@ -12,20 +25,26 @@ export class DurableFile {
   readonly path: string;
   #handle: FileHandle;
   #size: number;
+  /** The file's last bytes (up to {@link TAIL_BYTES}). */
+  #tail: Buffer;
 
-  private constructor(path: string, handle: FileHandle, size: number) {
+  private constructor(path: string, handle: FileHandle, size: number, tail: Buffer) {
     this.path = path;
     this.#handle = handle;
     this.#size = size;
+    this.#tail = tail;
   }
 
   /**
    * Opens (creating it and its folders when missing) and cuts the file back to `bytes`, so that
    * it holds exactly what the checkpoint acknowledged. A file shorter than `bytes` lost
-   * acknowledged pages: {@link SinkFileLostError}.
+   * acknowledged pages: {@link SinkFileLostError} (a missing one is not created). One whose last
+   * bytes do not match `fingerprint` (when the checkpoint has one) is another file:
+   * {@link SinkFileChangedError}. Both leave the file as it was.
    */
-  static async open(path: string, bytes: number): Promise<DurableFile> {
-    const handle = await attempt(path, 'open', () => openOrCreate(path));
+  static async open(path: string, bytes: number, fingerprint?: string): Promise<DurableFile> {
+    const handle = await attempt(path, 'open', () => openOrCreate(path, bytes === 0));
+    if (!handle) throw new SinkFileLostError(path, bytes, 0);
     try {
       const stat = await attempt(path, 'open', () => handle.stat());
       // Positioned writes, cutting back and fdatasync mean nothing on a pipe or a device.
@@ -33,13 +52,21 @@ export class DurableFile {
         throw new SinkFileError(path, 'open', new Error(`it is ${kindOf(stat)}, not a file`));
       const { size } = stat;
       if (size < bytes) throw new SinkFileLostError(path, bytes, size);
+      const tail = Buffer.alloc(Math.min(bytes, TAIL_BYTES));
+      await attempt(path, 'read', () => handle.read(tail, 0, tail.length, bytes - tail.length));
+      if (fingerprint !== undefined && fingerprintOf(tail) !== fingerprint) {
+        throw new SinkFileChangedError(
+          path,
+          `its bytes before offset ${bytes} differ from the last ones the sink wrote there`,
+        );
+      }
       if (size > bytes) {
         await attempt(path, 'cut back', async () => {
           await handle.truncate(bytes);
           await handle.datasync();
         });
       }
-      return new DurableFile(path, handle, bytes);
+      return new DurableFile(path, handle, bytes, tail);
     } catch (error) {
       await handle.close().catch(() => {});
       throw error;
@@ -49,6 +76,11 @@ export class DurableFile {
   /** Bytes the file holds: everything written so far, all of it synced. */
   get size(): number {
     return this.#size;
+  }
+
+  /** The fingerprint of what the file holds, to record with its size. */
+  get fingerprint(): string {
+    return fingerprintOf(this.#tail);
   }
 
   /** Writes `data` at the end, syncs it, and returns the new size. A failed append is cut off again. */
@@ -72,6 +104,11 @@ export class DurableFile {
       throw new SinkFileError(this.path, 'write', cause);
     }
     this.#size = start + data.length;
+    // A copy of the last bytes only: a page may be megabytes.
+    this.#tail =
+      data.length >= TAIL_BYTES
+        ? Buffer.from(data.subarray(data.length - TAIL_BYTES))
+        : Buffer.concat([this.#tail, data]).subarray(-TAIL_BYTES);
     return this.#size;
   }
 
@@ -87,12 +124,15 @@ function kindOf(stat: Stats): string {
   return 'a device';
 }
 
-async function openOrCreate(path: string): Promise<FileHandle> {
+/** Opens the file, or creates it when `create`; null when it is missing and may not be created. */
+async function openOrCreate(path: string, create: boolean): Promise<FileHandle | null> {
   try {
     return await open(path, constants.O_RDWR);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
+  // A file the checkpoint says holds pages is lost: an empty one in its place would hide that.
+  if (!create) return null;
   await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, constants.O_RDWR | constants.O_CREAT);
   // A new file's name must survive a power loss as its content does: sync the folder once.
@@ -114,7 +154,7 @@ async function attempt<T>(path: string, operation: string, work: () => Promise<T
   try {
     return await work();
   } catch (cause) {
-    if (cause instanceof SinkFileLostError) throw cause;
+    if (cause instanceof SinkFileLostError || cause instanceof SinkFileChangedError) throw cause;
     throw new SinkFileError(path, operation, cause);
   }
 }

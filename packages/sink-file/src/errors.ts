@@ -1,10 +1,10 @@
-import { CheckpointError, errorMessage } from '@checkpointkit/core';
+import { CheckpointError, errorMessage, UnitError } from '@checkpointkit/core';
 
 /** A file of a file sink could not be opened, cut back, written or synced: names the file and the cause. */
 export class SinkFileError extends CheckpointError {
   override name = 'SinkFileError';
   constructor(
-    /** The output file, as the sink's `path` gave it. */
+    /** The output file (resolved against the working directory of when the sink was made). */
     readonly file: string,
     /** What the sink was doing: `open`, `cut back`, `write`, `remove`, `keep aside`. */
     readonly operation: string,
@@ -44,7 +44,54 @@ export class SinkFileStateError extends CheckpointError {
     readonly value: unknown,
   ) {
     super(
-      `file sink: checkpoint meta "${key}" should be { "bytes": <whole number >= 0>, "part"?: <whole number >= 0> }, got ${JSON.stringify(value)}`,
+      `file sink: checkpoint meta "${key}" should be { "bytes": <whole number >= 0>, "part"?: <whole number >= 0>, "tail"?: <string> }, got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * An item of a page could not be turned into its line: JSON cannot hold it (a bigint, a cycle, a
+ * top-level `undefined` or function), or the sink's `toJson` or a CSV column's `value` threw.
+ * Nothing of the page is written. Fails the unit, not retryable: the same item fails again.
+ */
+export class SinkFileItemError extends UnitError {
+  override name = 'SinkFileItemError';
+  constructor(
+    /** The output file the page was going to. */
+    readonly file: string,
+    /** The unit the page belongs to. */
+    readonly unit: string,
+    /** The item's index in its page. */
+    readonly item: number,
+    /** What is wrong with it (or what the function it was given to threw). */
+    reason: unknown,
+  ) {
+    super(
+      `file sink: item ${item} of a page of ${unit} for ${file} ${
+        typeof reason === 'string' ? reason : `cannot be written: ${errorMessage(reason)}`
+      }`,
+      { retryable: false, ...(typeof reason === 'string' ? {} : { cause: reason }) },
+    );
+  }
+}
+
+/**
+ * A file is not the one the checkpoint recorded: its last bytes differ from the last ones the sink
+ * wrote there (it was replaced or rewritten, or a relative path now names another file because the
+ * job runs in another working directory), or a part before the recorded one is gone. The sink
+ * refuses to go on and touches nothing, since cutting it back would destroy what it holds; restore
+ * the output, run from the job's directory, or reset the job to write it again.
+ */
+export class SinkFileChangedError extends CheckpointError {
+  override name = 'SinkFileChangedError';
+  constructor(
+    readonly file: string,
+    /** What differs. */
+    readonly reason: string,
+  ) {
+    super(
+      `file sink: ${file} is not the file the checkpoint recorded: ${reason}; ` +
+        "restore the job's output, run it from its own working directory, or reset the job to write it again",
     );
   }
 }

@@ -1,18 +1,33 @@
-import { CheckpointError, type Run, type Sink, type SinkResult } from '@checkpointkit/core';
+import { resolve } from 'node:path';
+import {
+  CheckpointError,
+  OptionsError,
+  type Run,
+  type Sink,
+  type SinkResult,
+} from '@checkpointkit/core';
 import { freshPart, type OpenPart, resumePart } from './parts.js';
-import { DEFAULT_SINK_ID, fileState, recordedFiles, sinkStateKey } from './state.js';
+import {
+  DEFAULT_SINK_ID,
+  fileState,
+  type RecordedFile,
+  recordedFiles,
+  sinkStateKey,
+} from './state.js';
 
 /** Options every file sink takes. */
 export interface FileSinkOptions {
   /**
    * The output file, or a function of the unit key that names one (a file per unit, or per
-   * group of units). Relative paths resolve against the working directory. Several units may
-   * share a file: their pages are written one at a time.
+   * group of units). Relative paths resolve against the working directory of when the sink was
+   * made. Several units may share a file (under any spelling of its path, `out/../a.jsonl` is
+   * `a.jsonl`): their pages are written one at a time.
    */
   path: string | ((unit: string) => string);
   /**
    * Names this sink's entries in the checkpoint's meta (`<id>:<path>`). Two file sinks that
-   * write through one run need different ids. Default `sink-file`.
+   * write through one run need different ids, neither with a colon (`json` and `json:csv` would
+   * read each other's entries). Default `sink-file`.
    */
   id?: string;
   /**
@@ -48,12 +63,28 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
  */
 export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Item>): Sink<Item> {
   const id = options.id ?? DEFAULT_SINK_ID;
-  const pathOf = typeof options.path === 'string' ? () => options.path as string : options.path;
+  if (id === '' || id.includes(':')) {
+    throw new OptionsError(
+      'file sink',
+      'id',
+      `must be a non-empty name without a colon (its entries are "<id>:<path>"), got ${JSON.stringify(id)}`,
+    );
+  }
+  // Files are known by their absolute path, resolved against the directory of now: a unit whose
+  // path spells a file another way (`x/../a`, `./a`) shares it instead of writing over it, and a
+  // later process.chdir() sends no page elsewhere. Meta keys keep the path as given.
+  const base = workingDirectory();
+  const given = typeof options.path === 'string' ? () => options.path as string : options.path;
+  const pathOf = (unit: string) => {
+    const path = given(unit);
+    return { key: path, file: resolve(base, path) };
+  };
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!(maxBytes > 0))
     throw new RangeError(`file sink: maxBytes must be positive, got ${maxBytes}`);
   const rotating = maxBytes !== Number.POSITIVE_INFINITY;
-  let recorded = new Map<string, { bytes: number; part: number }>();
+  /** Per absolute file: the part and size last acknowledged (on open) or written (since). */
+  let recorded = new Map<string, RecordedFile>();
   let files = new Map<string, Promise<OpenPart>>();
   let chains = new Map<string, Promise<unknown>>();
   let opened: Promise<void> | null = null;
@@ -65,9 +96,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     if (!file) {
       // Never recorded: no acknowledged page is in it, so it starts empty (what was there kept aside).
       const known = recorded.get(path);
-      file = known
-        ? resumePart(path, known.part, known.bytes, rotating)
-        : freshPart(path, rotating, jobSince);
+      file = known ? resumePart(path, known, rotating) : freshPart(path, rotating, jobSince);
       files.set(path, file);
       // A file that failed to open is tried again by the next page.
       file.catch(() => files.delete(path));
@@ -80,7 +109,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     const current = await fileFor(path);
     if (current.file.size < maxBytes) return current;
     await current.file.close();
-    const next = resumePart(path, current.part + 1, 0, rotating);
+    const next = resumePart(path, { part: current.part + 1, bytes: 0 }, rotating);
     files.set(path, next);
     next.catch(() => files.delete(path));
     return next;
@@ -102,13 +131,24 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
         );
       }
       await closeAll();
-      recorded = recordedFiles(run.checkpoint, id);
+      recorded = new Map();
+      for (const [path, state] of recordedFiles(run.checkpoint, id)) {
+        // Spellings of one file: its pages were written one at a time, so the furthest is last.
+        const file = resolve(base, path);
+        const other = recorded.get(file);
+        if (
+          !other ||
+          state.part > other.part ||
+          (state.part === other.part && state.bytes > other.bytes)
+        )
+          recorded.set(file, state);
+      }
       jobSince = Date.parse(run.checkpoint.createdAt);
       // Cut every known file back now (the recorded ones, and a fixed path even when nothing of
       // it was recorded yet): one whose units never write again keeps no tail. A file a path
       // function names, never recorded, starts empty when its first page comes.
       const known = new Set(recorded.keys());
-      if (typeof options.path === 'string') known.add(options.path);
+      if (typeof options.path === 'string') known.add(resolve(base, options.path));
       await Promise.all([...known].map(fileFor));
     })();
     opened.catch(() => {
@@ -126,15 +166,16 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       // Used outside pipeline(): open on the first page.
       await openFor(context.run);
       if (items.length === 0) return undefined;
-      const path = pathOf(context.unit);
+      const { key, file: path } = pathOf(context.unit);
       const previous = chains.get(path) ?? Promise.resolve();
       const page = previous.then(async () => {
         const { part, file } = await partFor(path);
         const text = encode(items, { unit: context.unit, path: file.path, fresh: file.size === 0 });
         const bytes = await file.append(Buffer.from(text, 'utf8'));
         // What this process synced: a file opened again (after a failed rotation) is cut there.
-        recorded.set(path, { part, bytes });
-        return { meta: { [sinkStateKey(id, path)]: fileState(bytes, part) } };
+        const tail = file.fingerprint;
+        recorded.set(path, { part, bytes, tail });
+        return { meta: { [sinkStateKey(id, key)]: fileState(bytes, part, tail) } };
       });
       chains.set(
         path,
@@ -147,4 +188,13 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       opened = null;
     },
   };
+}
+
+/** The working directory; '' when it was deleted (absolute paths still work, relative ones fail). */
+function workingDirectory(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
 }

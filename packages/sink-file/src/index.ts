@@ -1,6 +1,18 @@
 export { type CsvColumn, type CsvSinkOptions, csvCell, csvSink } from './csv.js';
-export { SinkFileError, SinkFileLostError, SinkFileStateError } from './errors.js';
+export {
+  SinkFileChangedError,
+  SinkFileError,
+  SinkFileItemError,
+  SinkFileLostError,
+  SinkFileStateError,
+} from './errors.js';
 export { type FileSinkOptions, fileSink, type PageEncoder, type PageTarget } from './file-sink.js';
 export { type JsonLinesSinkOptions, jsonLinesSink } from './json-lines.js';
 export { partPath } from './parts.js';
-export { DEFAULT_SINK_ID, type FileState, recordedFiles, sinkStateKey } from './state.js';
+export {
+  DEFAULT_SINK_ID,
+  type FileState,
+  type RecordedFile,
+  recordedFiles,
+  sinkStateKey,
+} from './state.js';

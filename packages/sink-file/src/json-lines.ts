@@ -1,5 +1,7 @@
-import { CheckpointError, type Sink } from '@checkpointkit/core';
+import type { Sink } from '@checkpointkit/core';
+import { SinkFileItemError } from './errors.js';
 import { type FileSinkOptions, fileSink } from './file-sink.js';
+import { encodeItem } from './items.js';
 
 /** Options of {@link jsonLinesSink}. */
 export interface JsonLinesSinkOptions<Item> extends FileSinkOptions {
@@ -22,13 +24,18 @@ export interface JsonLinesSinkOptions<Item> extends FileSinkOptions {
  */
 export function jsonLinesSink<Item>(options: JsonLinesSinkOptions<Item>): Sink<Item> {
   const toJson = options.toJson;
-  return fileSink<Item>(options, (items, { unit, path }) => {
+  return fileSink<Item>(options, (items, target) => {
     let text = '';
     for (const [index, item] of items.entries()) {
-      const line = JSON.stringify(toJson ? toJson(item, unit) : item);
+      const line = encodeItem(target, index, () =>
+        JSON.stringify(toJson ? toJson(item, target.unit) : item),
+      );
       if (line === undefined) {
-        throw new CheckpointError(
-          `jsonLinesSink: item ${index} of a page of ${unit} for ${path} is not JSON (undefined, a function or a symbol)`,
+        throw new SinkFileItemError(
+          target.path,
+          target.unit,
+          index,
+          'is not JSON (undefined, a function or a symbol)',
         );
       }
       text += `${line}\n`;

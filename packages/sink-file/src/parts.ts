@@ -1,8 +1,9 @@
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { keepAside } from './aside.js';
 import { DurableFile } from './durable-file.js';
-import { SinkFileError } from './errors.js';
+import { SinkFileChangedError, SinkFileError } from './errors.js';
+import type { RecordedFile } from './state.js';
 
 /**
  * The file of part `part` of an output: the path itself for part 0, then the part number before
@@ -21,18 +22,19 @@ export interface OpenPart {
 }
 
 /**
- * Opens part `part` of an output cut back to the `bytes` the checkpoint recorded. When the output
- * rotates, the parts after it are removed: a crash after a rotation that no flush acknowledged
- * leaves them, and their pages will be written again. An output that does not rotate has no
- * parts, so files named like them are someone else's and stay.
+ * Opens the part of an output the checkpoint recorded, cut back to its size, once the parts
+ * before it are found whole (each holds at least one page). When the output rotates, the parts
+ * after it are removed: a crash after a rotation that no flush acknowledged leaves them, and their
+ * pages will be written again. An output that does not rotate has no parts, so files named like
+ * them are someone else's and stay.
  */
 export async function resumePart(
   path: string,
-  part: number,
-  bytes: number,
+  { part, bytes, tail }: RecordedFile,
   rotating: boolean,
 ): Promise<OpenPart> {
-  const file = await DurableFile.open(partPath(path, part), bytes);
+  for (let earlier = 0; earlier < part; earlier++) await expectWholePart(path, earlier, part);
+  const file = await DurableFile.open(partPath(path, part), bytes, tail);
   try {
     // Parts are numbered without gaps: the first one missing ends them.
     if (rotating) for (let next = part + 1; await removePart(partPath(path, next)); next++);
@@ -41,6 +43,21 @@ export async function resumePart(
     throw error;
   }
   return { part, file };
+}
+
+/** A part before the recorded one must be there: its pages were acknowledged. */
+async function expectWholePart(path: string, part: number, recorded: number): Promise<void> {
+  const file = partPath(path, part);
+  const found = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new SinkFileError(file, 'open', error);
+  });
+  if (!found?.isFile() || found.size === 0) {
+    throw new SinkFileChangedError(
+      file,
+      `it is ${found ? (found.isFile() ? 'empty' : 'not a file') : 'missing'}, but the checkpoint recorded part ${recorded} of ${path} after it, so it held acknowledged pages`,
+    );
+  }
 }
 
 /**

@@ -16,10 +16,15 @@ export function sinkStateKey(id: string, path: string): string {
 export interface FileState {
   bytes: number;
   part?: number;
+  /** A hash of the part's last bytes, to tell it from another file on resume (absent before 0.1). */
+  tail?: string;
 }
 
-export function fileState(bytes: number, part: number): Json {
-  return (part === 0 ? { bytes } : { bytes, part }) satisfies FileState;
+/** A recorded output: its part and size, and the fingerprint of its last bytes when known. */
+export type RecordedFile = Required<Omit<FileState, 'tail'>> & Pick<FileState, 'tail'>;
+
+export function fileState(bytes: number, part: number, tail: string): Json {
+  return (part === 0 ? { bytes, tail } : { bytes, part, tail }) satisfies FileState;
 }
 
 const wholeNumber = (value: unknown): value is number =>
@@ -29,17 +34,23 @@ const wholeNumber = (value: unknown): value is number =>
 export function recordedFiles(
   checkpoint: Readonly<Checkpoint>,
   id: string,
-): Map<string, Required<FileState>> {
+): Map<string, RecordedFile> {
   const prefix = sinkStateKey(id, '');
-  const files = new Map<string, Required<FileState>>();
+  const files = new Map<string, RecordedFile>();
   for (const [key, value] of Object.entries(checkpoint.meta.user)) {
     if (!key.startsWith(prefix)) continue;
     const state = (value ?? {}) as Partial<FileState>;
     const part = state.part ?? 0;
-    if (typeof value !== 'object' || !wholeNumber(state.bytes) || !wholeNumber(part)) {
+    const tail = state.tail;
+    if (
+      typeof value !== 'object' ||
+      !wholeNumber(state.bytes) ||
+      !wholeNumber(part) ||
+      (tail !== undefined && typeof tail !== 'string')
+    ) {
       throw new SinkFileStateError(key, value);
     }
-    files.set(key.slice(prefix.length), { bytes: state.bytes, part });
+    files.set(key.slice(prefix.length), { bytes: state.bytes, part, ...(tail && { tail }) });
   }
   return files;
 }
