@@ -8,6 +8,8 @@ import {
 /** An option given to `matrixSource` is missing or wrong. Names the option and what is wrong. */
 export class MatrixConfigError extends CheckpointError {
   override name = 'MatrixConfigError';
+  /** A unit failed by its configuration fails the same way again: not worth retrying. */
+  readonly retryable = false;
   constructor(
     readonly option: string,
     readonly reason: string,

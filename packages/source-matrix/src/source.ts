@@ -66,6 +66,8 @@ export function matrixSource(options: MatrixSourceOptions): MatrixSource {
   const resolved = resolveOptions(options);
   const http = new MatrixHttp(resolved);
   const rooms = new Map(resolved.rooms.map((room) => [roomUnitKey(room), room]));
+  // Room id → the unit reading it, so that a room listed twice is not exported twice.
+  const claims = new Map<string, string>();
   let planned: Run | undefined;
 
   return {
@@ -83,7 +85,7 @@ export function matrixSource(options: MatrixSourceOptions): MatrixSource {
     read(unit: UnitRead, signal: AbortSignal): AsyncIterable<Page<MatrixMessage>> {
       const room = rooms.get(unit.key);
       if (room === undefined) throw new MatrixCursorError(unit.key, 'this source has no such room');
-      return readRoom({ http, options: resolved, run: planned }, room, unit, signal);
+      return readRoom({ http, options: resolved, run: planned, claims }, room, unit, signal);
     },
     unresolved(run = planned): UnresolvedReply[] {
       if (!run || resolved.idMap === null) return [];
@@ -100,6 +102,36 @@ interface ReadContext {
   http: MatrixHttp;
   options: ResolvedOptions;
   run: Run | undefined;
+  claims: Map<string, string>;
+}
+
+/**
+ * Takes `roomId` for unit `key`, or refuses it when another unit of the source reads it or (by
+ * its cursor in the checkpoint) read it: a room listed by alias and by id, or by two aliases,
+ * would have every message exported twice.
+ */
+function claimRoom(context: ReadContext, key: string, roomId: string): void {
+  let other = context.claims.get(roomId);
+  for (const [otherKey, unit] of Object.entries(context.run?.checkpoint.units ?? {})) {
+    if (other !== undefined) break;
+    if (otherKey === key || !otherKey.startsWith(roomUnitKey('')) || unit.cursor === null) continue;
+    const cursor = (() => {
+      try {
+        return readCursor(otherKey, unit.cursor);
+      } catch {
+        return null; // that unit's own read reports its damaged cursor
+      }
+    })();
+    if (cursor?.roomId === roomId) other = otherKey;
+  }
+  if (other !== undefined && other !== key) {
+    const listed = (unitKey: string) => unitKey.slice(roomUnitKey('').length);
+    throw new MatrixConfigError(
+      'rooms',
+      `lists ${listed(other)} and ${listed(key)}, the same room (${roomId}): its messages would be exported twice; keep one of them`,
+    );
+  }
+  context.claims.set(roomId, key);
 }
 
 async function* readRoom(
@@ -124,6 +156,7 @@ async function* readRoom(
   const roomId =
     stored?.roomId ??
     (room.startsWith('#') ? await resolveAlias(context.http, room, signal) : room);
+  claimRoom(context, unit.key, roomId);
   let held = stored?.held ?? [];
   const cursor = (from: string | null, waiting: MatrixMessage[]): Json =>
     writeCursor({ roomId, from, held: waiting } satisfies MatrixCursor);

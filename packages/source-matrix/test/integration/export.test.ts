@@ -3,9 +3,17 @@
  * comments sink that returns new ids: replies linked to their parents, edits, redactions, threads.
  */
 
-import { always, memoryStore, openRun, pipeline, type Run } from '@checkpointkit/core';
+import {
+  always,
+  MemoryStorage,
+  memoryStore,
+  openRun,
+  pipeline,
+  type Run,
+} from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
 import type { MatrixMessage } from '../../src/index.js';
+import { FakeRoom } from '../../src/testing/index.js';
 import {
   commentsSink,
   exportAll,
@@ -13,6 +21,7 @@ import {
   newRoom,
   parentsOf,
   source,
+  USER,
 } from '../support/harness.js';
 
 const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: false });
@@ -287,6 +296,53 @@ describe('rooms', () => {
       [b.roomId, 'in beta'],
     ]);
     expect(fake.requests.filter((r) => r.operation === 'getRoomIdByAlias')).toHaveLength(1);
+  });
+
+  // A room listed twice (by alias and by id, or by two aliases) would be exported twice: every
+  // message imported again under new ids. The second unit to reach the room fails instead.
+  for (const [name, listed] of [
+    ['by its alias and by its id', (id: string) => ['#same:localhost', id]],
+    ['by its id and by its alias', (id: string) => [id, '#same:localhost']],
+    ['by two aliases', () => ['#same:localhost', '#other-name:localhost']],
+  ] as const) {
+    it(`exports a room listed ${name} once, failing the second unit with a MatrixConfigError`, async () => {
+      const room = new FakeRoom({
+        roomId: '!sameRoom:localhost',
+        aliases: ['#same:localhost', '#other-name:localhost'],
+        userId: USER,
+      }).createDefaults('same');
+      room.message('only once');
+      const fake = await serve(room);
+      const sink = commentsSink();
+      const { run, result } = await exportAll(source(fake, { rooms: listed(room.roomId) }), sink);
+      expect([...sink.comments.values()].filter((c) => c.body === 'only once')).toHaveLength(1);
+      expect(result).toMatchObject({ completed: 1, failed: 1 });
+      const failed = Object.values(run.checkpoint.units).find((u) => u.status === 'failed');
+      expect(failed?.error).toMatchObject({ retryable: false });
+      expect(failed?.error?.message).toMatch(/same room \(!sameRoom:localhost\)/);
+    });
+  }
+
+  it('a room exported by alias in one run is not exported again under its id in the next', async () => {
+    const room = newRoom('again');
+    room.message('once');
+    const fake = await serve(room);
+    const sink = commentsSink();
+    const store = memoryStore(new MemoryStorage());
+    const first = await exportAll(source(fake, { rooms: ['#again:localhost'] }), sink, { store });
+    await first.run.close();
+    const readBefore = fake.messageRequests().length;
+    const { run, result } = await exportAll(
+      source(fake, { rooms: ['#again:localhost', room.roomId] }),
+      sink,
+      { store },
+    );
+    expect(result).toMatchObject({ failed: 1 });
+    expect(fake.messageRequests()).toHaveLength(readBefore); // the room was not read again
+    expect(run.checkpoint.units[`rooms/${room.roomId}`]?.error?.message).toMatch(
+      /lists #again:localhost and !againRoom:localhost, the same room/,
+    );
+    await run.close();
   });
 
   it('exports a large room with replies, threads, edits and redactions, all linked', async () => {

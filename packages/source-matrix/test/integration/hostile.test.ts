@@ -313,22 +313,29 @@ describe('ids from the server that would leave their path segment', () => {
 
 describe('inputs that did not break anything (kept as guards)', () => {
   it('encodes room ids and aliases with / .. ? # so they stay one path segment', async () => {
-    const room = new FakeRoom({
-      roomId: '!a/../b?c#d:localhost',
+    // Two rooms: one listed by an odd alias, one by an odd id (one room listed both ways would
+    // be refused as listed twice).
+    const byAlias = new FakeRoom({
+      roomId: '!plain:localhost',
       aliases: ['#x/../y?z#w:localhost'],
       userId: '@exporter:localhost',
     }).createDefaults('odd');
-    room.message('made it');
-    const fake = await serve(room);
+    const byId = new FakeRoom({
+      roomId: '!a/../b?c#d:localhost',
+      aliases: [],
+      userId: '@exporter:localhost',
+    }).createDefaults('odd-id');
+    for (const room of [byAlias, byId]) room.message('made it');
+    const fake = await serve(byAlias, byId);
     const sink = commentsSink();
     const { result } = await exportAll(
       source(fake, { rooms: ['#x/../y?z#w:localhost', '!a/../b?c#d:localhost'] }),
       sink,
     );
     expect(result).toMatchObject({ completed: 2, failed: 0 });
-    expect(fake.requests.map((r) => r.path.split('?')[0])).toContain(
-      '/_matrix/client/v3/directory/room/%23x%2F..%2Fy%3Fz%23w%3Alocalhost',
-    );
+    const paths = fake.requests.map((r) => r.path.split('?')[0]);
+    expect(paths).toContain('/_matrix/client/v3/directory/room/%23x%2F..%2Fy%3Fz%23w%3Alocalhost');
+    expect(paths).toContain('/_matrix/client/v3/rooms/!a%2F..%2Fb%3Fc%23d%3Alocalhost/messages');
     expect(fake.requests.every((r) => r.status === 200)).toBe(true);
   });
 
