@@ -1,3 +1,4 @@
+import { headerName, headerSafe } from './checks.js';
 import { HttpSourceConfigError } from './errors.js';
 /**
  * How requests are authenticated. Secrets given here are applied to each request only: they are
@@ -37,12 +38,18 @@ export function checkAuth(auth: Auth | undefined): void {
   switch (auth.type) {
     case 'bearer':
       text('token');
+      headerSafe('auth.token', auth.token);
       return;
     case 'basic':
       text('username');
       text('password');
       return;
     case 'header':
+      text('name');
+      text('value');
+      headerName('auth.name', auth.name);
+      headerSafe('auth.value', auth.value);
+      return;
     case 'query':
       text('name');
       text('value');

@@ -55,6 +55,13 @@ export interface HttpSourceOptions {
    * Default 100 MiB.
    */
   maxPageBytes?: number;
+  /**
+   * The most time in ms one try of a request may take, redirects, headers and the whole body
+   * included; a try that takes longer is dropped and tried again (a retryable network error). A
+   * body that trickles in a byte at a time never trips undici's idle timeouts (`bodyTimeout`),
+   * and would hold the job for ever. Default 300 000 (5 minutes).
+   */
+  timeout?: number;
   /** Called with each response's rate-limit state, when it has one. */
   onRateLimit?: (info: RateLimitInfo) => void;
   /**

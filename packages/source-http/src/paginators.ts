@@ -1,4 +1,5 @@
 import type { Json } from '@checkpointkit/core';
+import { nonEmptyText, pointerOption, wholeNumber } from './checks.js';
 import { isMissing, resolvePointer } from './pointer.js';
 
 /** One page as a paginator sees it. */
@@ -57,6 +58,7 @@ export interface BodyFieldOptions {
 
 /** The next page's URL is in the body (absolute, or relative to the page); `null` or `""` ends. */
 export function nextUrl(options: BodyFieldOptions): Paginator {
+  pointerOption('nextUrl.pointer', options.pointer);
   return {
     describe: { type: 'next-url', pointer: options.pointer },
     next: ({ url, body }) => {
@@ -71,6 +73,8 @@ export function nextUrl(options: BodyFieldOptions): Paginator {
 
 /** An opaque cursor is in the body; the next page is this URL with `param` set to it. */
 export function bodyCursor(options: BodyFieldOptions & { param: string }): Paginator {
+  pointerOption('bodyCursor.pointer', options.pointer);
+  nonEmptyText('bodyCursor.param', options.param);
   return {
     describe: { type: 'cursor', pointer: options.pointer, param: options.param },
     next: ({ url, body }) => {
@@ -101,8 +105,10 @@ export function offsetLimit(options: {
   limitParam?: string;
   total?: Total;
 }): Paginator {
-  const offsetParam = options.offsetParam ?? 'offset';
-  const limitParam = options.limitParam ?? 'limit';
+  // A limit no page can fall short of (0, NaN, Infinity) would never end the resource.
+  wholeNumber('offsetLimit.limit', options.limit, 1);
+  const offsetParam = nonEmptyText('offsetLimit.offsetParam', options.offsetParam ?? 'offset');
+  const limitParam = nonEmptyText('offsetLimit.limitParam', options.limitParam ?? 'limit');
   return {
     describe: {
       type: 'offset',
@@ -138,8 +144,13 @@ export function pageNumber(options: {
   total?: Total;
   totalIs?: 'records' | 'pages';
 }): Paginator {
-  const param = options.param ?? 'page';
-  const start = options.start ?? 1;
+  const param = nonEmptyText('pageNumber.param', options.param ?? 'page');
+  // NaN pages: `?page=NaN` for ever.
+  const start = wholeNumber('pageNumber.start', options.start ?? 1, 0);
+  if (options.size) {
+    nonEmptyText('pageNumber.size.param', options.size.param);
+    wholeNumber('pageNumber.size.value', options.size.value, 1);
+  }
   return {
     describe: {
       type: 'page',

@@ -1,15 +1,21 @@
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { RateLimitInfo } from '@checkpointkit/core';
 import pRetry from 'p-retry';
-import { type Dispatcher, getGlobalDispatcher, interceptors, request } from 'undici';
-import { type Auth, applyAuth, redactor } from './auth.js';
+import { type Dispatcher, getGlobalDispatcher } from 'undici';
+import { type Auth, applyAuth, cursorUrl, redactor } from './auth.js';
+import { decoded, PageTooLarge, UndecodableBody } from './body.js';
 import { HttpAuthError, HttpBodyError, HttpRequestError, type PageLocation } from './errors.js';
 import { type CachedPage, keptHeaders, type PageCache, revalidatedHeaders } from './page-cache.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
-import { type Answer, isNetworkError, StatusFailure, serverWaitMs } from './retry.js';
+import { RedirectRefused, requestFollowing } from './redirects.js';
+import {
+  type Answer,
+  isNetworkError,
+  RequestTimeout,
+  StatusFailure,
+  serverWaitMs,
+} from './retry.js';
 
 export interface Fetched {
   headers: Headers;
@@ -26,20 +32,28 @@ export interface RequesterOptions {
   maxRetryDelay: number;
   /** The most bytes of one page's body, decoded. */
   maxPageBytes: number;
+  /** The most ms one try (redirects, headers and body) may take. */
+  timeout: number;
   dispatcher: Dispatcher | undefined;
   now: () => Date;
   onRateLimit: ((info: RateLimitInfo) => void) | undefined;
   cache: PageCache | undefined;
 }
 
+/** A request's headers with the credentials, and without them (for another origin). */
+interface HeaderSets {
+  authed: Record<string, string>;
+  plain: Record<string, string>;
+}
+
 /** The first backoff; each later one doubles, up to `maxRetryDelay`, times a random 1 to 2. */
 const FIRST_BACKOFF_MS = 300;
 
 /**
- * Fetches one page with undici's `request` (the client under Node's fetch), through its redirect
- * interceptor; gzip, deflate and brotli bodies are decoded with node:zlib (undici's decompress
- * interceptor prints an experimental-feature warning into the user's output). p-retry tries
- * again on 408/429/5xx and network errors, a body cut short included, with exponential backoff
+ * Fetches one page with undici's `request` (the client under Node's fetch), following redirects
+ * itself (see redirects.ts); gzip, deflate and brotli bodies are decoded with node:zlib (undici's
+ * decompress interceptor prints an experimental-feature warning into the user's output). p-retry
+ * tries again on 408/429/5xx and network errors, a body cut short included, with exponential backoff
  * and jitter; on 413/429/503 it first waits out what the server asked for (`Retry-After` in
  * seconds or as an HTTP date, or the rate limit's reset).
  *
@@ -58,10 +72,7 @@ export class Requester {
   constructor(options: RequesterOptions) {
     this.#options = options;
     this.redact = redactor(options.auth);
-    // undici drops credentials (authorization, cookies) on a redirect to another origin.
-    this.#dispatcher = (options.dispatcher ?? getGlobalDispatcher()).compose(
-      interceptors.redirect({ maxRedirections: 5 }),
-    );
+    this.#dispatcher = options.dispatcher ?? getGlobalDispatcher();
   }
 
   async get(at: PageLocation, url: URL, signal: AbortSignal): Promise<Fetched> {
@@ -79,10 +90,16 @@ export class Requester {
       // conditional request marked `no-cache`, which is what fetch would send.
       if (!headers.has('cache-control')) headers.set('cache-control', 'max-age=0');
     }
+    // Without credentials: what a redirect to another origin is sent with.
+    const plain = Object.fromEntries(headers);
     await applyAuth(this.#options.auth, target, headers);
     let answer: Answer;
     try {
-      answer = await this.#fetchWithRetries(target, Object.fromEntries(headers), signal);
+      answer = await this.#fetchWithRetries(
+        target,
+        { authed: Object.fromEntries(headers), plain },
+        signal,
+      );
     } catch (error) {
       throw this.#failure(at, error, signal);
     }
@@ -92,7 +109,8 @@ export class Requester {
     const body = this.#parse(at, answer.text);
     const etag = answer.headers.get('etag');
     // Kept with secrets replaced: APIs echo a query key in their Link headers, even in bodies.
-    if (etag && this.#options.cache)
+    // An ETag that holds one is not kept at all: replaced, it would never match again.
+    if (etag && this.#options.cache && this.redact(etag) === etag)
       await this.#options.cache.set(url.href, {
         etag,
         headers: keptHeaders(answer.headers).map(([name, value]) => [name, this.redact(value)]),
@@ -101,11 +119,7 @@ export class Requester {
     return { headers: answer.headers, body, text: answer.text, rateLimit };
   }
 
-  #fetchWithRetries(
-    target: URL,
-    headers: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<Answer> {
+  #fetchWithRetries(target: URL, headers: HeaderSets, signal: AbortSignal): Promise<Answer> {
     const { retries, maxRetryDelay, now } = this.#options;
     return pRetry(() => this.#fetchOnce(target, headers, signal), {
       retries,
@@ -129,29 +143,35 @@ export class Requester {
   }
 
   /** One try: the whole answer, its body read out (a body cut short is a network error). */
-  async #fetchOnce(
-    target: URL,
-    headers: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<Answer> {
+  async #fetchOnce(target: URL, headers: HeaderSets, signal: AbortSignal): Promise<Answer> {
     this.requests++;
-    const response = await request(target, {
-      method: 'GET',
-      headers,
-      signal,
-      dispatcher: this.#dispatcher,
-    });
-    const answer: Answer = {
-      status: response.statusCode,
-      headers: toHeaders(response.headers),
-      text: await decoded(
-        response.headers['content-encoding'],
-        response.body,
-        this.#options.maxPageBytes,
-      ),
-    };
-    if ((answer.status >= 200 && answer.status < 300) || answer.status === 304) return answer;
-    throw new StatusFailure(answer);
+    const { auth, timeout, maxPageBytes } = this.#options;
+    // The try's own signal: the pipeline's abort, or the try running past `timeout` (a body that
+    // trickles a byte at a time never trips undici's idle timeouts, and held the job for ever).
+    const attempt = new AbortController();
+    const stop = () => attempt.abort(signal.reason);
+    if (signal.aborted) stop();
+    signal.addEventListener('abort', stop, { once: true });
+    const timer = setTimeout(() => attempt.abort(new RequestTimeout(timeout)), timeout);
+    try {
+      const response = await requestFollowing(target, {
+        ...headers,
+        dispatcher: this.#dispatcher,
+        signal: attempt.signal,
+        forOtherOrigin: (url) => cursorUrl(auth, url, this.redact),
+        redact: this.redact,
+      });
+      const answer: Answer = {
+        status: response.statusCode,
+        headers: toHeaders(response.headers),
+        text: await decoded(response.headers['content-encoding'], response.body, maxPageBytes),
+      };
+      if ((answer.status >= 200 && answer.status < 300) || answer.status === 304) return answer;
+      throw new StatusFailure(answer);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   /** A 304: the kept page, its headers updated with the answer's. */
@@ -200,6 +220,8 @@ export class Requester {
         retryable: status === 408 || status === 429 || status >= 500,
       });
     }
+    if (error instanceof RedirectRefused)
+      return new HttpRequestError(at, error.status, error.message, { retryable: false });
     if (error instanceof UndecodableBody)
       return new HttpBodyError(at, undefined, `the body cannot be decoded (${error.message})`);
     if (error instanceof PageTooLarge)
@@ -212,58 +234,6 @@ export class Requester {
     return new HttpRequestError(at, undefined, this.redact(reason), { retryable: true });
   }
 }
-
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-const brotli = promisify(zlib.brotliDecompress);
-
-/**
- * A body as text, decoded from the content encoding we offered (fetch does this on its own), and
- * never more than `limit` bytes of it: a larger one is {@link PageTooLarge}, read no further.
- */
-async function decoded(
-  encoding: string | string[] | undefined,
-  body: Dispatcher.ResponseData['body'],
-  limit: number,
-): Promise<string> {
-  const bytes = await readAtMost(body, limit);
-  if (encoding === undefined || encoding === 'identity') return bytes.toString('utf8');
-  const name = String(encoding).trim().toLowerCase();
-  const decode = { gzip: gunzip, 'x-gzip': gunzip, deflate: inflate, br: brotli }[name];
-  if (!decode) throw new UndecodableBody(`content-encoding "${name}" was not asked for`);
-  try {
-    return (await decode(bytes, { maxOutputLength: limit })).toString('utf8');
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new PageTooLarge(limit);
-    throw new UndecodableBody(`${name} body: ${(error as Error).message}`);
-  }
-}
-
-/** The whole body, or {@link PageTooLarge} as soon as it passes `limit` (the connection is dropped). */
-async function readAtMost(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new PageTooLarge(limit);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-/** A page's body passed `maxPageBytes`: reported as the page's body error, not retried. */
-class PageTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`the body is larger than ${limit} bytes`);
-  }
-}
-
-/** A body whose encoding we cannot undo: reported as the page's body error, not retried. */
-class UndecodableBody extends Error {}
 
 /** undici's header record (a list for repeated headers such as set-cookie) as fetch's Headers. */
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {

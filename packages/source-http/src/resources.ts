@@ -1,3 +1,4 @@
+import { optionalMethods } from './checks.js';
 import { HttpSourceConfigError } from './errors.js';
 import type { ChildResource, HttpSourceOptions, QueryParams } from './options.js';
 import type { Paginator } from './paginators.js';
@@ -25,6 +26,7 @@ export function resolveResources(
 ): Map<string, ResolvedResource> {
   const all = new Map<string, ResolvedResource>();
   const visit = (resource: ChildResource, parent: string | null, at: string): ResolvedResource => {
+    checkShape(resource, at);
     if (!/^[A-Za-z0-9_.-]+$/.test(resource.name))
       throw new HttpSourceConfigError(
         `${at}.name`,
@@ -65,9 +67,42 @@ export function resolveResources(
     );
     return resolved;
   };
+  if (!Array.isArray(options.resources))
+    throw new HttpSourceConfigError('resources', 'must be a list of resources');
   if (options.resources.length === 0) throw new HttpSourceConfigError('resources', 'is empty');
   for (const [i, resource] of options.resources.entries()) visit(resource, null, `resources[${i}]`);
   return all;
+}
+
+/**
+ * The types of a resource's fields, which TypeScript checks but plain JavaScript and parsed
+ * config do not: a missing name became the unit "undefined", a params object was sent as
+ * "[object Object]", a path that is not a string failed with a TypeError.
+ */
+function checkShape(resource: ChildResource, at: string): void {
+  if (typeof resource !== 'object' || resource === null)
+    throw new HttpSourceConfigError(at, 'must be an object with a name and a path');
+  if (typeof resource.name !== 'string')
+    throw new HttpSourceConfigError(`${at}.name`, 'must be a string');
+  if (typeof resource.path !== 'string')
+    throw new HttpSourceConfigError(`${at}.path`, 'must be a string');
+  if (resource.children !== undefined && !Array.isArray(resource.children))
+    throw new HttpSourceConfigError(`${at}.children`, 'must be a list of resources');
+  optionalMethods(`${at}.paginator`, resource.paginator, ['next']);
+  if (resource.params === undefined) return;
+  if (typeof resource.params !== 'object' || resource.params === null)
+    throw new HttpSourceConfigError(`${at}.params`, 'must be an object of names to values');
+  for (const [name, value] of Object.entries(resource.params)) {
+    const fits =
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value));
+    if (!fits)
+      throw new HttpSourceConfigError(
+        `${at}.params.${name}`,
+        'must be a string, a finite number or a boolean',
+      );
+  }
 }
 
 /** The unit key of a resource read with these placeholder values: `comments/1`, `posts`. */

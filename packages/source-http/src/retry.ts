@@ -48,7 +48,15 @@ const NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
+/** A try that ran past the `timeout` option: worth another, as a socket timeout is. */
+export class RequestTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`the request took longer than the timeout option (${ms} ms)`);
+  }
+}
+
 export function isNetworkError(error: unknown): boolean {
+  if (error instanceof RequestTimeout) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && NETWORK_CODES.has(code);
 }

@@ -8,6 +8,7 @@ import type {
   UnitRead,
 } from '@checkpointkit/core';
 import { checkAuth, cursorUrl, describeAuth, stripAuth } from './auth.js';
+import { headersOption, optionalFunction, optionalMethods, wholeNumber } from './checks.js';
 import {
   HttpAuthError,
   HttpBodyError,
@@ -15,6 +16,7 @@ import {
   HttpSourceConfigError,
   type PageLocation,
 } from './errors.js';
+import { LoopGuard, type Repeat } from './loop-guard.js';
 import type { HttpRecord, HttpSourceOptions } from './options.js';
 import { kind, linkHeader, PointerError } from './paginators.js';
 import { isMissing, resolvePointer } from './pointer.js';
@@ -74,6 +76,8 @@ class HttpRestSource implements HttpSource {
   readonly #requester: Requester;
   readonly #stop = new AbortController();
   readonly config: Json;
+  /** The API's origin: the only one a page is fetched from, so the only one given credentials. */
+  readonly #origin: string;
   #run: Run | undefined;
 
   constructor(options: HttpSourceOptions) {
@@ -84,21 +88,35 @@ class HttpRestSource implements HttpSource {
       throw new HttpSourceConfigError('baseUrl', 'is not an absolute URL');
     }
     // Credentials in the URL are sent nowhere, and every page URL in a message would carry them.
+    // A URL the source cannot GET (file:, data:) failed every run as a retryable network error.
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new HttpSourceConfigError(
+        'baseUrl',
+        `must be an http: or https: URL (got ${base.protocol})`,
+      );
     if (base.username || base.password)
       throw new HttpSourceConfigError(
         'baseUrl',
         'must not carry credentials (user:password@): use auth: { type: "basic", username, password }',
       );
     checkAuth(options.auth);
+    const headers = headersOption(options.headers);
+    optionalFunction('onRateLimit', options.onRateLimit);
+    optionalFunction('now', options.now);
+    optionalMethods('cache', options.cache, ['get', 'set']);
+    optionalMethods('paginator', options.paginator, ['next']);
+    optionalMethods('dispatcher', options.dispatcher, ['dispatch']);
     this.#options = options;
+    this.#origin = base.origin;
     const paginator = options.paginator ?? linkHeader();
     this.#resources = resolveResources(options, paginator);
     this.#requester = new Requester({
       auth: options.auth,
-      headers: options.headers ?? {},
+      headers,
       retries: wholeNumber('retries', options.retries ?? 4, 0),
       maxRetryDelay: wholeNumber('maxRetryDelay', options.maxRetryDelay ?? 60_000, 0, MAX_TIMER_MS),
       maxPageBytes: wholeNumber('maxPageBytes', options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES, 1),
+      timeout: wholeNumber('timeout', options.timeout ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMER_MS),
       dispatcher: options.dispatcher,
       now: options.now ?? (() => new Date()),
       onRateLimit: options.onRateLimit,
@@ -149,7 +167,7 @@ class HttpRestSource implements HttpSource {
       );
     const { resource, values } = target;
     let url: URL | null = this.#startUrl(unit, resource, values);
-    let previous: { text: string; url: string } | undefined;
+    const loops = new LoopGuard();
     while (url) {
       const redacted = this.#requester.redact(url.href);
       const at: PageLocation = { resource: resource.name, unit: unit.key, url: redacted };
@@ -171,14 +189,8 @@ class HttpRestSource implements HttpSource {
           resource.records,
           `expected an array of records, found ${kind(records)}`,
         );
-      // An API that ignores the paginator's parameter answers with the same page for ever.
-      if (records.length > 0 && fetched.text === previous?.text)
-        throw new HttpBodyError(
-          at,
-          undefined,
-          `the API answered with the same page as the one before it (${previous.url}), so its records would be written again and again; ${repeatHint(resource.paginator.describe)}`,
-        );
-      previous = { text: fetched.text, url: redacted };
+      const repeat = loops.page(url, records, redacted);
+      if (repeat) throw repeated(at, repeat, resource.paginator.describe);
       let next: URL | null;
       try {
         next = resource.paginator.next({
@@ -194,6 +206,14 @@ class HttpRestSource implements HttpSource {
       }
       // Planned before the page is handed over: its cursor is never saved ahead of its children.
       if (resource.children.length > 0) await this.#planChildren(at, resource, records);
+      // A next page elsewhere (another host, file:, data:) would get the credentials, or a cursor
+      // no run can follow: refused before it is followed or saved.
+      if (next && next.origin !== this.#origin)
+        throw new HttpBodyError(
+          at,
+          undefined,
+          `the next page's URL (${this.#requester.redact(next.href)}) is not on the API's origin (${this.#origin}), so it is not followed`,
+        );
       if (next) {
         const saved = cursorUrl(this.#options.auth, next, this.#requester.redact);
         if (!saved)
@@ -203,6 +223,12 @@ class HttpRestSource implements HttpSource {
             `the next page's URL (${this.#requester.redact(next.href)}) holds a credential outside its query, so it cannot be saved in a checkpoint`,
           );
         next = saved;
+        if (records.length === 0 && loops.emptyAlready(next))
+          throw new HttpBodyError(
+            at,
+            undefined,
+            `the API answered with an empty page whose next page (${this.#requester.redact(next.href)}) is an empty page already read, so paging would go round for ever`,
+          );
       }
       const cursor: HttpCursor = { next: next ? next.href : null };
       const items = records.map((data) => ({ resource: resource.name, unit: unit.key, data }));
@@ -219,11 +245,18 @@ class HttpRestSource implements HttpSource {
     if (typeof cursor !== 'object' || Array.isArray(cursor) || !('next' in cursor))
       throw new HttpCursorError(unit.key, 'is not an httpSource cursor ({ next })');
     if (cursor.next === null) return null;
+    let url: URL;
     try {
-      return new URL(String(cursor.next));
+      url = new URL(String(cursor.next));
     } catch {
       throw new HttpCursorError(unit.key, 'holds a next URL that is not a URL');
     }
+    if (url.origin !== this.#origin)
+      throw new HttpCursorError(
+        unit.key,
+        `holds a next URL that is not on the API's origin (${this.#origin})`,
+      );
+    return url;
   }
 
   async #planChildren(
@@ -264,6 +297,18 @@ class HttpRestSource implements HttpSource {
   }
 }
 
+/** The error for a page whose records repeat an earlier page's, before they reach the sink. */
+function repeated(at: PageLocation, repeat: Repeat, describe: Json): HttpBodyError {
+  const what = repeat.previous
+    ? `the same page as the one before it (${repeat.url})`
+    : `the same records as an earlier page (${repeat.url})`;
+  return new HttpBodyError(
+    at,
+    undefined,
+    `the API answered with ${what}, so its records would be written again and again; ${repeatHint(describe)}`,
+  );
+}
+
 /** What to check when a page repeats the one before it, from the paginator's description. */
 function repeatHint(describe: Json): string {
   const said = (describe ?? {}) as Record<string, Json>;
@@ -284,19 +329,8 @@ function repeatHint(describe: Json): string {
 /** The default of `maxPageBytes`: far above any API's page, far below what a process can hold. */
 const DEFAULT_MAX_PAGE_BYTES = 100 * 1024 * 1024;
 
+/** The default of `timeout`: undici's own idle timeouts, as one bound for the whole try. */
+const DEFAULT_TIMEOUT_MS = 300_000;
+
 /** The longest a timer waits (2^31 - 1 ms, about 24.8 days): Node fires a longer one at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function wholeNumber(
-  option: string,
-  value: unknown,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new HttpSourceConfigError(
-      option,
-      `must be a whole number from ${min} to ${max}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
-    );
-  return value;
-}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/** Pages remembered per read of a unit: a loop round more pages than this is not noticed. */
+const WINDOW = 1_000;
+
+/** A page that repeats one read before: the one before it, or one earlier. */
+export interface Repeat {
+  /** The page it repeats (its URL as shown in messages). */
+  url: string;
+  previous: boolean;
+}
+
+/**
+ * Notices pagination that goes round, within one read of a unit. A page whose records are the
+ * same as an earlier page's (an API that ignores the paginator's parameter, links from B back to
+ * A, a next link that only reorders its query) would have its records written again and again;
+ * records, not the body, are compared, so a body that changes on every request (a request id, a
+ * timestamp) does not hide the loop. Pages that differ go on, even from the same URL (a queue).
+ * Empty pages write nothing but would be asked for ever: one whose next page is an empty page
+ * already read (itself included) is a loop too.
+ */
+export class LoopGuard {
+  /** Fingerprints of the records of the last {@link WINDOW} pages, to the page they came from. */
+  readonly #pages = new Map<string, string>();
+  #last: string | undefined;
+  /** The URLs (query sorted) of the empty pages read. */
+  readonly #empty = new Set<string>();
+
+  /** Remembers a page; returns the page it repeats, if it has records and repeats one. */
+  page(url: URL, records: readonly unknown[], shown: string): Repeat | undefined {
+    if (records.length === 0) {
+      this.#empty.add(normalized(url));
+      if (this.#empty.size > WINDOW) this.#empty.delete(this.#empty.values().next().value ?? '');
+      this.#last = undefined;
+      return undefined;
+    }
+    const key = createHash('sha256').update(JSON.stringify(records)).digest('base64');
+    const previous = this.#last === key;
+    this.#last = key;
+    const earlier = this.#pages.get(key);
+    if (earlier !== undefined) return { url: earlier, previous };
+    this.#pages.set(key, shown);
+    if (this.#pages.size > WINDOW) this.#pages.delete(this.#pages.keys().next().value ?? '');
+    return undefined;
+  }
+
+  /** Whether `next` is an empty page already read: asking it again would go round for ever. */
+  emptyAlready(next: URL): boolean {
+    return this.#empty.has(normalized(next));
+  }
+}
+
+/** A URL with its query sorted and no fragment: `?b=2&a=1` and `?a=1&b=2` are one page. */
+function normalized(url: URL): string {
+  const copy = new URL(url);
+  copy.searchParams.sort();
+  copy.hash = '';
+  return copy.href;
+}
