@@ -14,8 +14,8 @@ export interface Repeat {
  * Notices pagination that goes round, within one read of a unit. A page whose records are the
  * same as an earlier page's (an API that ignores the paginator's parameter, links from B back to
  * A, a next link that only reorders its query) would have its records written again and again;
- * records, not the body, are compared, so a body that changes on every request (a request id, a
- * timestamp) does not hide the loop. Pages that differ go on, even from the same URL (a queue).
+ * records, not the body, are compared (by a sample, see {@link fingerprint}), so a body that
+ * changes on every request (a request id, a timestamp) does not hide the loop. Pages that differ go on, even from the same URL (a queue).
  * Empty pages write nothing but would be asked for ever: one whose next page is an empty page
  * already read (itself included) is a loop too.
  */
@@ -34,7 +34,7 @@ export class LoopGuard {
       this.#last = undefined;
       return undefined;
     }
-    const key = createHash('sha256').update(JSON.stringify(records)).digest('base64');
+    const key = fingerprint(records);
     const previous = this.#last === key;
     this.#last = key;
     const earlier = this.#pages.get(key);
@@ -48,6 +48,18 @@ export class LoopGuard {
   emptyAlready(next: URL): boolean {
     return this.#empty.has(normalized(next));
   }
+}
+
+/**
+ * What tells a page's records from another page's: their number and the first, middle and last
+ * record. Serializing every record of every page cost a sixth of a collection's time (measured
+ * with the bench's 200 pages of 100 records); an API that repeats a page repeats all of these,
+ * and two different pages of real records (ids, times) hardly ever share them all.
+ */
+function fingerprint(records: readonly unknown[]): string {
+  const n = records.length;
+  const sample = JSON.stringify([n, records[0], records[n >> 1], records[n - 1]]);
+  return createHash('sha256').update(sample).digest('base64');
 }
 
 /** A URL with its query sorted and no fragment: `?b=2&a=1` and `?a=1&b=2` are one page. */
