@@ -99,6 +99,13 @@ class HttpRestSource implements HttpSource {
         'baseUrl',
         'must not carry credentials (user:password@): use auth: { type: "basic", username, password }',
       );
+    // Page paths resolve against the base, which drops its query and fragment: a key put there
+    // was silently never sent. Not shown: a query is where keys go.
+    if (base.search || base.hash)
+      throw new HttpSourceConfigError(
+        'baseUrl',
+        `must not have a ${base.search ? 'query' : 'fragment'}: page paths replace it; put parameters in a resource's params, a key in auth: { type: "query", ... }`,
+      );
     checkAuth(options.auth);
     const headers = headersOption(options.headers);
     optionalFunction('onRateLimit', options.onRateLimit);

@@ -212,6 +212,20 @@ describe('an API that sends the source to another origin', () => {
     });
   }
 
+  // A relative path resolved against `https://api/v2?api_key=k` drops the query: every request
+  // went out without the key the user put there, and failed as 401 with no word of why.
+  for (const baseUrl of [
+    'http://127.0.0.1:9/v2?api_key=s3cret-key',
+    'http://127.0.0.1:9/v2#s3cret',
+  ]) {
+    it(`refuses a baseUrl with a ${baseUrl.includes('?') ? 'query' : 'fragment'}, without showing it`, () => {
+      const make = () => httpSource(options({ baseUrl }));
+      expect(make).toThrow(HttpSourceConfigError);
+      expect(make).toThrow(/option "baseUrl" must not have a (query|fragment)/);
+      expect(() => make()).not.toThrow(/s3cret/);
+    });
+  }
+
   it('HttpBodyError is what a foreign next link fails with', async () => {
     api.handler = (_request, response) =>
       json(response, { data: [{ id: 1 }] }, 200, { link: `<${other.url}/p2>; rel="next"` });
