@@ -1,4 +1,4 @@
-import type { Sink } from '@checkpointkit/core';
+import { OptionsError, type Sink } from '@checkpointkit/core';
 import { type FileSinkOptions, fileSink } from './file-sink.js';
 import { encodeItem } from './items.js';
 
@@ -37,8 +37,10 @@ export interface CsvSinkOptions<Item> extends FileSinkOptions {
 export function csvSink<Item>(options: CsvSinkOptions<Item>): Sink<Item> {
   const delimiter = options.delimiter ?? ',';
   if (delimiter.length !== 1 || /["\r\n]/.test(delimiter)) {
-    throw new RangeError(
-      `csvSink: delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`,
+    throw new OptionsError(
+      'csvSink',
+      'delimiter',
+      `must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`,
     );
   }
   const newline = options.newline ?? '\n';
@@ -47,7 +49,8 @@ export function csvSink<Item>(options: CsvSinkOptions<Item>): Sink<Item> {
       ? { header: column, value: (item: Item) => item[column as keyof Item] }
       : column,
   );
-  if (columns.length === 0) throw new RangeError('csvSink: give at least one column');
+  if (columns.length === 0)
+    throw new OptionsError('csvSink', 'columns', 'must name at least one column');
   const row = (cells: readonly unknown[]) =>
     cells.map((cell) => csvCell(cell, delimiter)).join(delimiter) + newline;
   const headerRow = row(columns.map((column) => column.header));

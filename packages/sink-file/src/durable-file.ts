@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SinkFileChangedError, SinkFileError, SinkFileLostError } from './errors.js';
@@ -40,17 +40,25 @@ export class DurableFile {
    * it holds exactly what the checkpoint acknowledged. A file shorter than `bytes` lost
    * acknowledged pages: {@link SinkFileLostError} (a missing one is not created). One whose last
    * bytes do not match `fingerprint` (when the checkpoint has one) is another file:
-   * {@link SinkFileChangedError}. Both leave the file as it was.
+   * {@link SinkFileChangedError}. Both leave the file as it was, and so does `claim`, which gets
+   * the file's identity (`device:inode`) before anything is cut and throws when the file is
+   * another output's (a link to it).
    */
-  static async open(path: string, bytes: number, fingerprint?: string): Promise<DurableFile> {
+  static async open(
+    path: string,
+    bytes: number,
+    { fingerprint, claim }: { fingerprint?: string; claim?: (identity: string) => void } = {},
+  ): Promise<DurableFile> {
     const handle = await attempt(path, 'open', () => openOrCreate(path, bytes === 0));
     if (!handle) throw new SinkFileLostError(path, bytes, 0);
     try {
-      const stat = await attempt(path, 'open', () => handle.stat());
+      // Bigint: an inode number may pass 2^53 on some file systems.
+      const stat = await attempt(path, 'open', () => handle.stat({ bigint: true }));
       // Positioned writes, cutting back and fdatasync mean nothing on a pipe or a device.
       if (!stat.isFile())
         throw new SinkFileError(path, 'open', new Error(`it is ${kindOf(stat)}, not a file`));
-      const { size } = stat;
+      claim?.(fileIdentity(stat));
+      const size = Number(stat.size);
       if (size < bytes) throw new SinkFileLostError(path, bytes, size);
       const tail = Buffer.alloc(Math.min(bytes, TAIL_BYTES));
       await attempt(path, 'read', () => handle.read(tail, 0, tail.length, bytes - tail.length));
@@ -117,8 +125,13 @@ export class DurableFile {
   }
 }
 
+/** What tells a file from every other one, whatever name or link reaches it. */
+export function fileIdentity(stat: BigIntStats): string {
+  return `${stat.dev}:${stat.ino}`;
+}
+
 /** What a thing that is not a regular file is, for messages (a folder fails to open with EISDIR). */
-function kindOf(stat: Stats): string {
+function kindOf(stat: BigIntStats): string {
   if (stat.isFIFO()) return 'a named pipe';
   if (stat.isSocket()) return 'a socket';
   return 'a device';

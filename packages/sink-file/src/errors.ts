@@ -95,3 +95,57 @@ export class SinkFileChangedError extends CheckpointError {
     );
   }
 }
+
+/**
+ * Two outputs would write one file: a unit's file is a part of another output that rotates
+ * (`report.1.jsonl` is part 1 of `report.jsonl`), two paths name one file through a symbolic or
+ * hard link, or another file sink of the run writes it. Either writer would cut, remove or
+ * overwrite rows the other's checkpoint acknowledged, so the sink refuses before it touches the
+ * file. Not retryable: the same paths collide again. Thrown by `open` (the pipeline rejects) or by
+ * the first page of the second output (its unit fails; the other units go on).
+ */
+export class SinkFileConflictError extends UnitError {
+  override name = 'SinkFileConflictError';
+  constructor(
+    /** The files that collide: the one already claimed first, then the one refused. */
+    readonly files: readonly string[],
+    /** How they collide. */
+    readonly reason: string,
+  ) {
+    super(
+      `file sink: ${files.join(' and ')} ${reason}; the sink does not touch the second, since either writer would cut, remove or overwrite rows of the other: give each output a file of its own`,
+      { retryable: false },
+    );
+  }
+}
+
+/**
+ * A path function returned no usable file path for a unit: not a string, an empty one, or one that
+ * names a folder (it ends with a separator, or a folder is there). Fails the unit before anything
+ * is created; not retryable, since the function returns the same again.
+ */
+export class SinkFilePathError extends UnitError {
+  override name = 'SinkFilePathError';
+  constructor(
+    /** The unit whose path it is. */
+    readonly unit: string,
+    /** What the path function returned. */
+    readonly returned: unknown,
+    /** Why it is no file path. */
+    readonly reason: string,
+  ) {
+    super(
+      `file sink: the path function, for unit ${JSON.stringify(unit)}, returned ${describe(returned)}, which ${reason}`,
+      { retryable: false },
+    );
+  }
+}
+
+/** A value for messages: a string quoted, anything else by its type. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean')
+    return `a ${typeof value} (${value})`;
+  return `a ${typeof value}`;
+}

@@ -1,15 +1,13 @@
 import { resolve } from 'node:path';
+import { CheckpointError, type Run, type Sink, type SinkResult } from '@checkpointkit/core';
+import { SinkClaims } from './claims.js';
+import { type SinkFileConflictError, SinkFileError, SinkFilePathError } from './errors.js';
+import { checkOptions } from './options.js';
+import { OutputNames } from './part-names.js';
+import { freshPart, type OpenPart, type PartAccess, resumePart } from './parts.js';
 import {
-  CheckpointError,
-  OptionsError,
-  type Run,
-  type Sink,
-  type SinkResult,
-} from '@checkpointkit/core';
-import { freshPart, type OpenPart, resumePart } from './parts.js';
-import {
-  DEFAULT_SINK_ID,
   fileState,
+  otherSinksFiles,
   type RecordedFile,
   recordedFiles,
   sinkStateKey,
@@ -21,7 +19,10 @@ export interface FileSinkOptions {
    * The output file, or a function of the unit key that names one (a file per unit, or per
    * group of units). Relative paths resolve against the working directory of when the sink was
    * made. Several units may share a file (under any spelling of its path, `out/../a.jsonl` is
-   * `a.jsonl`): their pages are written one at a time.
+   * `a.jsonl`): their pages are written one at a time. Two names of one file through a link, or a
+   * file named like a part of another output when `maxBytes` is set, are refused
+   * ({@link SinkFileConflictError}). With `maxBytes`, the function is also called for every unit
+   * of the run's plan when the pipeline starts, so it should be pure.
    */
   path: string | ((unit: string) => string);
   /**
@@ -33,7 +34,7 @@ export interface FileSinkOptions {
   /**
    * Rotation by size: once a file holds at least this many bytes, the next page starts a new
    * part (`out.jsonl`, `out.1.jsonl`, `out.2.jsonl`, ...; a CSV header in each). A page is never
-   * split, so a part may pass the size by one page. Default: no rotation.
+   * split, so a part may pass the size by one page. A whole number above 0; default: no rotation.
    */
   maxBytes?: number;
 }
@@ -62,27 +63,20 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
  *   the pages it holds.
  */
 export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Item>): Sink<Item> {
-  const id = options.id ?? DEFAULT_SINK_ID;
-  if (id === '' || id.includes(':')) {
-    throw new OptionsError(
-      'file sink',
-      'id',
-      `must be a non-empty name without a colon (its entries are "<id>:<path>"), got ${JSON.stringify(id)}`,
-    );
-  }
   // Files are known by their absolute path, resolved against the directory of now: a unit whose
   // path spells a file another way (`x/../a`, `./a`) shares it instead of writing over it, and a
   // later process.chdir() sends no page elsewhere. Meta keys keep the path as given.
   const base = workingDirectory();
-  const given = typeof options.path === 'string' ? () => options.path as string : options.path;
-  const pathOf = (unit: string) => {
-    const path = given(unit);
-    return { key: path, file: resolve(base, path) };
-  };
-  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-  if (!(maxBytes > 0))
-    throw new RangeError(`file sink: maxBytes must be positive, got ${maxBytes}`);
+  const { id, maxBytes, pathOf } = checkOptions(options, base);
   const rotating = maxBytes !== Number.POSITIVE_INFINITY;
+  const claims = new SinkClaims();
+  const access: PartAccess = {
+    rotating,
+    guard: (path) => claims.guard(path),
+    claim: (identity, path) => claims.claimFile(identity, path),
+  };
+  /** With rotation: every output, so that none is named like a part of another. */
+  let names = new OutputNames();
   /** Per absolute file: the part and size last acknowledged (on open) or written (since). */
   let recorded = new Map<string, RecordedFile>();
   let files = new Map<string, Promise<OpenPart>>();
@@ -96,7 +90,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     if (!file) {
       // Never recorded: no acknowledged page is in it, so it starts empty (what was there kept aside).
       const known = recorded.get(path);
-      file = known ? resumePart(path, known, rotating) : freshPart(path, rotating, jobSince);
+      file = known ? resumePart(path, known, access) : freshPart(path, access, jobSince);
       files.set(path, file);
       // A file that failed to open is tried again by the next page.
       file.catch(() => files.delete(path));
@@ -109,7 +103,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     const current = await fileFor(path);
     if (current.file.size < maxBytes) return current;
     await current.file.close();
-    const next = resumePart(path, { part: current.part + 1, bytes: 0 }, rotating);
+    const next = resumePart(path, { part: current.part + 1, bytes: 0 }, access);
     files.set(path, next);
     next.catch(() => files.delete(path));
     return next;
@@ -131,6 +125,10 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
         );
       }
       await closeAll();
+      // The id first, before any file is touched: a second sink with it would take the first's
+      // recorded files for its own.
+      claims.release();
+      claims.claimId(run, id);
       recorded = new Map();
       for (const [path, state] of recordedFiles(run.checkpoint, id)) {
         // Spellings of one file: its pages were written one at a time, so the furthest is last.
@@ -148,13 +146,36 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       // it was recorded yet): one whose units never write again keeps no tail. A file a path
       // function names, never recorded, starts empty when its first page comes.
       const known = new Set(recorded.keys());
-      if (typeof options.path === 'string') known.add(resolve(base, options.path));
+      if (typeof options.path === 'string') known.add(pathOf('').file);
+      names = new OutputNames();
+      if (rotating) addOutputNames(known, run);
       await Promise.all([...known].map(fileFor));
     })();
     opened.catch(() => {
       opened = null;
     });
     return opened;
+  };
+
+  /**
+   * Adds the outputs the sink may write to `names` (its recorded files, the files other file
+   * sinks of the run recorded, and the file of each unit of the run's plan), so that a collision
+   * of part names is refused before any file is touched, whichever comes first. A unit whose
+   * path function fails is left to fail at its page.
+   */
+  const addOutputNames = (known: Iterable<string>, run: Run): void => {
+    for (const path of known) names.add(path);
+    for (const path of otherSinksFiles(run.checkpoint, id)) names.add(resolve(base, path));
+    if (typeof options.path !== 'function') return;
+    for (const unit of Object.keys(run.checkpoint.units)) {
+      let path: string;
+      try {
+        path = pathOf(unit).file;
+      } catch {
+        continue;
+      }
+      names.add(path);
+    }
   };
 
   return {
@@ -167,9 +188,15 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       await openFor(context.run);
       if (items.length === 0) return undefined;
       const { key, file: path } = pathOf(context.unit);
+      // Before the file is touched: a unit's file that is a part of another output is refused.
+      if (rotating) names.add(path);
       const previous = chains.get(path) ?? Promise.resolve();
       const page = previous.then(async () => {
-        const { part, file } = await partFor(path);
+        const { part, file } = await partFor(path).catch((error: unknown) => {
+          throw isFolder(error) && typeof options.path === 'function'
+            ? new SinkFilePathError(context.unit, key, 'is a folder')
+            : error;
+        });
         const text = encode(items, { unit: context.unit, path: file.path, fresh: file.size === 0 });
         const bytes = await file.append(Buffer.from(text, 'utf8'));
         // What this process synced: a file opened again (after a failed rotation) is cut there.
@@ -185,9 +212,18 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     },
     async close() {
       await closeAll();
+      claims.release();
       opened = null;
     },
   };
+}
+
+/** Whether opening failed because the path names a folder (`open` says EISDIR). */
+function isFolder(error: unknown): boolean {
+  return (
+    error instanceof SinkFileError &&
+    (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EISDIR'
+  );
 }
 
 /** The working directory; '' when it was deleted (absolute paths still work, relative ones fail). */

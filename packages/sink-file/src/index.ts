@@ -1,9 +1,11 @@
 export { type CsvColumn, type CsvSinkOptions, csvCell, csvSink } from './csv.js';
 export {
   SinkFileChangedError,
+  SinkFileConflictError,
   SinkFileError,
   SinkFileItemError,
   SinkFileLostError,
+  SinkFilePathError,
   SinkFileStateError,
 } from './errors.js';
 export { type FileSinkOptions, fileSink, type PageEncoder, type PageTarget } from './file-sink.js';

@@ -15,6 +15,24 @@ export function partPath(path: string, part: number): string {
   return join(dirname(path), `${basename(path, extension)}.${part}${extension}`);
 }
 
+/**
+ * How a sink reaches the files of its outputs: whether they rotate, and its claims on them, so
+ * that no output cuts, moves or removes a file another output (or another sink) writes.
+ */
+export interface PartAccess {
+  rotating: boolean;
+  /** Throws when the file at `path` is another output's; called before it is moved or removed. */
+  guard(path: string): Promise<void>;
+  /** Takes the identity of a file just opened under `path`; throws when it is another output's. */
+  claim(identity: string, path: string): void;
+}
+
+/** Opens a part through `access`: the file is claimed before anything is cut. */
+function openPart(access: PartAccess, path: string, bytes: number, fingerprint?: string) {
+  const claim = (identity: string) => access.claim(identity, path);
+  return DurableFile.open(path, bytes, { claim, ...(fingerprint && { fingerprint }) });
+}
+
 /** The part an output is writing, and its file. */
 export interface OpenPart {
   part: number;
@@ -31,13 +49,15 @@ export interface OpenPart {
 export async function resumePart(
   path: string,
   { part, bytes, tail }: RecordedFile,
-  rotating: boolean,
+  access: PartAccess,
 ): Promise<OpenPart> {
   for (let earlier = 0; earlier < part; earlier++) await expectWholePart(path, earlier, part);
-  const file = await DurableFile.open(partPath(path, part), bytes, tail);
+  const file = await openPart(access, partPath(path, part), bytes, tail);
   try {
     // Parts are numbered without gaps: the first one missing ends them.
-    if (rotating) for (let next = part + 1; await removePart(partPath(path, next)); next++);
+    if (access.rotating) {
+      for (let next = part + 1; await removePart(partPath(path, next), access); next++);
+    }
   } catch (error) {
     await file.close();
     throw error;
@@ -69,26 +89,29 @@ async function expectWholePart(path: string, part: number, recorded: number): Pr
  */
 export async function freshPart(
   path: string,
-  rotating: boolean,
+  access: PartAccess,
   jobSince: number,
 ): Promise<OpenPart> {
   const at = new Date();
+  await access.guard(path);
   await keepAside(path, jobSince, at);
-  if (rotating) {
+  if (access.rotating) {
     // The first part missing ends them. The job's own later parts are removed, as an
     // unacknowledged rotation's are on resume.
     for (let next = 1; ; next++) {
       const later = partPath(path, next);
+      await access.guard(later);
       const found = await keepAside(later, jobSince, at);
       if (found === 'none') break;
-      if (found === 'ours') await removePart(later);
+      if (found === 'ours') await removePart(later, access);
     }
   }
-  return { part: 0, file: await DurableFile.open(path, 0) };
+  return { part: 0, file: await openPart(access, path, 0) };
 }
 
-/** Removes a part; false when there was none. */
-async function removePart(path: string): Promise<boolean> {
+/** Removes a part (unless it is another output's file); false when there was none. */
+async function removePart(path: string, access: PartAccess): Promise<boolean> {
+  await access.guard(path);
   try {
     await rm(path);
     return true;

@@ -54,3 +54,19 @@ export function recordedFiles(
   }
   return files;
 }
+
+/**
+ * The files other file sinks of the run recorded (entries `<other id>:<path>` shaped like a
+ * {@link FileState}), as given: a rotating sink that took one for its part on resume would remove
+ * or cut it before that sink opens.
+ */
+export function otherSinksFiles(checkpoint: Readonly<Checkpoint>, id: string): string[] {
+  const prefix = sinkStateKey(id, '');
+  const files: string[] = [];
+  for (const [key, value] of Object.entries(checkpoint.meta.user)) {
+    const colon = key.indexOf(':');
+    if (colon <= 0 || key.startsWith(prefix)) continue;
+    if (wholeNumber((value as Partial<FileState> | null)?.bytes)) files.push(key.slice(colon + 1));
+  }
+  return files;
+}
