@@ -16,9 +16,10 @@ export interface PreparedCompaction {
   /**
    * The journal the snapshot was made from (its identity), and the byte where the last batch the
    * snapshot covers ends in it: appends made meanwhile follow that byte, and move to the new
-   * journal when the compaction switches over.
+   * journal when the compaction switches over. `unterminated`: the last batch lacked its final
+   * newline, which the next append writes first, at `end`.
    */
-  journal: { dev: number; ino: number; end: number } | null;
+  journal: { dev: number; ino: number; end: number; unterminated: boolean } | null;
 }
 
 /**
@@ -51,7 +52,12 @@ export async function prepareCompaction(at: CheckpointPaths): Promise<PreparedCo
     hadJournal: raw.journal !== null,
     journal:
       raw.journal && journal
-        ? { dev: raw.journal.dev, ino: raw.journal.ino, end: journal.validLength }
+        ? {
+            dev: raw.journal.dev,
+            ino: raw.journal.ino,
+            end: journal.validLength,
+            unterminated: journal.unterminated,
+          }
         : null,
   };
 }

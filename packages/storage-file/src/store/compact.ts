@@ -98,8 +98,13 @@ async function switchOver(
   let tail: Buffer = Buffer.alloc(0);
   if (from) {
     if (!writer || writer.dev !== from.dev || writer.ino !== from.ino) return false;
-    if (writer.validLength < from.end || writer.unterminated) return false;
-    tail = await readRange(at.journal, from.end, writer.validLength);
+    if (writer.validLength < from.end) return false;
+    const appended = writer.validLength > from.end;
+    if (writer.unterminated && (appended || !from.unterminated)) return false;
+    // The newline an append wrote first after an unterminated batch belongs to that batch, which
+    // the snapshot holds: carried along, it would be an empty line in the new journal.
+    const start = from.unterminated && appended ? from.end + 1 : from.end;
+    tail = await readRange(at.journal, start, writer.validLength);
   } else if (writer && writer.ino !== 0) {
     return false; // a journal was started since: prepare again from it
   }

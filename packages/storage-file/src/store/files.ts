@@ -90,6 +90,23 @@ export function summarizeRaw(paths: CheckpointPaths, raw: RawFiles): SummarizedC
   return input && summarizeCheckpointFiles(input);
 }
 
+/**
+ * The error for files that hold checkpoint `found`, not `id`: it names the snapshot, or the
+ * journal when there is no snapshot (the journal alone then holds the checkpoint).
+ */
+export function mismatchError(
+  paths: CheckpointPaths,
+  raw: RawFiles,
+  found: string,
+  id: string,
+): CheckpointFileError {
+  return new CheckpointFileError(
+    raw.snapshot ? paths.snapshot : paths.journal,
+    'mismatch',
+    `the files hold checkpoint ${JSON.stringify(found)}, not ${JSON.stringify(id)}`,
+  );
+}
+
 /** A snapshot/journal pair that does not fit together may be a writer's delete racing with us. */
 function mayBeRace(error: unknown): boolean {
   return (

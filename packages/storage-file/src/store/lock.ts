@@ -107,6 +107,18 @@ function mayBeAlive(owner: OwnerRecord): boolean {
   return !isZombie(owner.pid);
 }
 
+/**
+ * Whether a lock's mtime shows it was not refreshed for `staleMs`. A date further ahead than
+ * that was not set by a refresh either: a clock stepped back, or another host's clock runs fast.
+ * Then an owner on this host is judged by its pid (its next refresh mends the date); any other
+ * counts as stale, or it would hold until the clock caught up, maybe for years.
+ */
+function isStale(mtime: number, staleMs: number, owner: OwnerRecord | null): boolean {
+  const age = Date.now() - mtime;
+  const limit = Math.max(staleMs, 2000);
+  return age > limit || (age < -limit && owner?.host !== hostname());
+}
+
 /** What a lock directory holds now: missing, held by a live owner, or free to take over. */
 type LockState =
   | { kind: 'missing' }
@@ -135,8 +147,7 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
     }
     record = await readOwnerRecord(lockDir);
   }
-  if (mtime < Date.now() - Math.max(staleMs, 2000))
-    return { kind: 'dead', token: record?.token ?? '' };
+  if (isStale(mtime, staleMs, record)) return { kind: 'dead', token: record?.token ?? '' };
   // An owner file that cannot be read, in a fresh lock: someone holds it; we cannot tell who.
   if (!record)
     return {
@@ -158,12 +169,23 @@ export async function liveOwner(lockDir: string, staleMs: number): Promise<LockO
   return state.kind === 'live' ? state.owner : null;
 }
 
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: unknown) => (isMissing(error) ? false : Promise.reject(error)),
+  );
+}
+
 /** Makes the lock directory with its owner file in one step; false when it exists already. */
 async function makeLock(lockDir: string, ownerJson: string): Promise<boolean> {
   const staging = `${lockDir}.${randomBytes(6).toString('hex')}.new`;
   await mkdir(staging);
   try {
     await writeFile(join(staging, OWNER_FILE), ownerJson);
+    // A rename replaces an empty directory: a held lock whose owner file someone removed. Such
+    // a lock is someone's (see inspect), so only a missing one is made; a lock that appears
+    // meanwhile is made by a rename too, with its owner file, and the rename then fails.
+    if (await exists(lockDir)) return false;
     await rename(staging, lockDir);
     return true;
   } catch (error) {
@@ -207,8 +229,10 @@ async function takeOver(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     // Left by a process that died mid-takeover (seconds old; a takeover takes milliseconds)?
+    // (Dated in the future beyond that: set before the clock stepped back, as old.)
     const since = (await stat(takeover).catch(() => null))?.mtimeMs;
-    if (since !== undefined && since < Date.now() - TAKEOVER_STALE_MS) await removeDir(takeover);
+    if (since !== undefined && Math.abs(Date.now() - since) > TAKEOVER_STALE_MS)
+      await removeDir(takeover);
     return 'busy';
   }
   try {
@@ -255,6 +279,15 @@ export async function acquireLock(options: {
   throw new CheckpointLockedError(checkpointId, await liveOwner(lockDir, staleMs));
 }
 
+/** Whether `path` is still the directory of that identity (inode and birth time). */
+async function isSameDirectory(
+  path: string,
+  identity: { ino: number; birthtimeMs: number },
+): Promise<boolean> {
+  const current = await stat(path).catch(() => null);
+  return current?.ino === identity.ino && current.birthtimeMs === identity.birthtimeMs;
+}
+
 /** The lock we made: refreshed while held, checked before every write, removed on release. */
 async function held(
   lockDir: string,
@@ -280,7 +313,9 @@ async function held(
       heldTokens.delete(token);
       if (entry.lost) return;
       const current = await readOwnerRecord(lockDir);
-      if (current?.token !== token) return; // taken over: not ours to remove
+      if (current && current.token !== token) return; // taken over: not ours to remove
+      // An owner file someone removed or emptied: the directory we made is still ours to remove.
+      if (!current && !(await isSameDirectory(lockDir, entry.identity))) return;
       await removeDir(lockDir);
     },
   };

@@ -8,7 +8,13 @@ import {
   TORN_INFIX,
 } from '../format/names.js';
 import type { StoreContext } from './context.js';
-import { pathsOf, readConsistent, readConsistentWith, summarizeRaw } from './files.js';
+import {
+  mismatchError,
+  pathsOf,
+  readConsistent,
+  readConsistentWith,
+  summarizeRaw,
+} from './files.js';
 import { isMissing } from './io.js';
 import { liveOwner } from './lock.js';
 
@@ -20,11 +26,7 @@ export async function loadNow(ctx: StoreContext, id: string): Promise<Checkpoint
   const at = ctx.paths(id);
   const { raw, parsed } = await readConsistent(at);
   if (parsed && parsed.checkpoint.id !== id) {
-    throw new CheckpointFileError(
-      at.snapshot,
-      'mismatch',
-      `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
-    );
+    throw mismatchError(at, raw, parsed.checkpoint.id, id);
   }
   if (parsed?.lost) {
     // Writing now would build on a state that lacks acknowledged changes, and cut the evidence.

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import type { LockOwner } from '@checkpointkit/core';
-import { CheckpointFileError } from '../format/errors.js';
 import { encodeCheckpointId } from '../format/names.js';
 import type { ParsedCheckpoint } from '../format/parse.js';
-import { pathsOf, readConsistent } from './files.js';
+import { mismatchError, pathsOf, readConsistent } from './files.js';
 import { DEFAULT_STALE_MS, liveOwner } from './lock.js';
 
 /**
@@ -18,14 +17,10 @@ export async function readCheckpointFiles(
   id: string,
 ): Promise<ParsedCheckpoint | null> {
   const at = pathsOf(resolve(dir), encodeCheckpointId(id));
-  const { parsed } = await readConsistent(at);
+  const { raw, parsed } = await readConsistent(at);
   if (!parsed) return null;
   if (parsed.checkpoint.id !== id) {
-    throw new CheckpointFileError(
-      at.snapshot,
-      'mismatch',
-      `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
-    );
+    throw mismatchError(at, raw, parsed.checkpoint.id, id);
   }
   return {
     checkpoint: parsed.checkpoint,

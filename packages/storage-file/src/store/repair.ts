@@ -7,7 +7,7 @@ import { encodeJournalHeader, type ParsedJournal, parseJournal } from '../format
 import { CORRUPT_INFIX, TORN_INFIX } from '../format/names.js';
 import { decodeAck, encodeAck } from '../format/parse.js';
 import { decodeSnapshot, encodeSnapshot } from '../format/snapshot.js';
-import { type CheckpointPaths, parseRaw, readRaw } from './files.js';
+import { type CheckpointPaths, mismatchError, parseRaw, readRaw } from './files.js';
 import { fsyncDir, isMissing, readOrNull, replaceFile } from './io.js';
 import { type RecoveredFrom, recover, type SnapshotCandidate } from './recover.js';
 
@@ -27,7 +27,8 @@ export interface RepairReport {
   /**
    * Every file repair replaced, cut or removed, kept byte for byte beside the checkpoint: under
    * `<name>.corrupt-<time>` (the whole file as found), a torn journal tail under
-   * `<journal>.torn-<time>`. Nothing repair changes is lost.
+   * `<journal>.torn-<time>`. Nothing repair changes is lost. A previous generation that did not
+   * read whole is kept aside too (it stays in place until the next compaction replaces it).
    */
   movedAside: string[];
   /** The torn journal tail that was cut off, if any (a write a crash cut short: never acknowledged). */
@@ -124,11 +125,7 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
   try {
     const parsed = parseRaw(at, raw);
     if (parsed && parsed.checkpoint.id !== id) {
-      throw new CheckpointFileError(
-        at.snapshot,
-        'mismatch',
-        `the files hold checkpoint ${JSON.stringify(parsed.checkpoint.id)}, not ${JSON.stringify(id)}`,
-      );
+      throw mismatchError(at, raw, parsed.checkpoint.id, id);
     }
     if (!parsed) return report;
     report.seq = parsed.seq;
@@ -240,6 +237,13 @@ async function rebuild(
     i === 0 ? raw.snapshot !== null : raw.journal !== null,
   );
   if (!recovery.state) existing.push(at.previousSnapshot, at.previousJournal);
+  else {
+    // A previous generation that did not read whole stays, but the next compaction replaces it:
+    // its bytes are kept aside like those of every other file repair could not read.
+    for (const previous of [at.previousSnapshot, at.previousJournal]) {
+      if (report.damage.some((d) => d.file === previous)) existing.push(previous);
+    }
+  }
   for (const file of existing) {
     try {
       report.movedAside.push(await keepAside(file));

@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 
 const packageDir = fileURLToPath(new URL('../../', import.meta.url));
 const script = fileURLToPath(new URL('../integration/fixtures/child.ts', import.meta.url));
+const worker = fileURLToPath(new URL('../integration/fixtures/compact-worker.ts', import.meta.url));
 
 /** A child process running test/integration/fixtures/child.ts with tsx, read line by line. */
 export interface Child {
@@ -18,12 +19,26 @@ export interface Child {
 /**
  * Bundles the child script into one JavaScript file in `outDir`: a test that restarts the child
  * hundreds of times then pays a Node start each time, not a TypeScript toolchain start.
- * The bundle resolves workspace packages through the same tsconfig paths tsx reads.
+ * The bundle resolves workspace packages through the same tsconfig paths tsx reads. The
+ * compaction worker goes beside it as `compact-worker.js`, where the store looks for it.
  */
 export async function bundleChild(outDir: string): Promise<string> {
   const outfile = join(outDir, 'child.mjs');
+  await bundle(script, outfile);
+  // The worker module runs for its side effect, which the package's `sideEffects: false` would
+  // let esbuild drop from the bundle (the worker would then exit without an answer).
+  await bundle(worker, join(outDir, 'compact-worker.js'), { ignoreAnnotations: true });
+  return outfile;
+}
+
+async function bundle(
+  entry: string,
+  outfile: string,
+  options: { ignoreAnnotations?: boolean } = {},
+): Promise<void> {
   await build({
-    entryPoints: [script],
+    ...options,
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -41,7 +56,6 @@ export async function bundleChild(outDir: string): Promise<string> {
       ].join(' '),
     },
   });
-  return outfile;
 }
 
 /**
@@ -51,7 +65,13 @@ export async function bundleChild(outDir: string): Promise<string> {
  */
 export function startChild(
   args: string[],
-  options: { bundle?: string; fileSizeLimitKiB?: number; unreapedWhenKilled?: boolean } = {},
+  options: {
+    bundle?: string;
+    fileSizeLimitKiB?: number;
+    unreapedWhenKilled?: boolean;
+    /** Variables added to the child's environment (see fixtures/child.ts). */
+    env?: Record<string, string>;
+  } = {},
 ): Child {
   const command = options.bundle ? [options.bundle, ...args] : ['--import', 'tsx', script, ...args];
   const limit = options.fileSizeLimitKiB;
@@ -66,7 +86,11 @@ export function startChild(
   const child = spawn(file, argv, {
     cwd: packageDir,
     stdio: ['pipe', 'pipe', 'pipe'],
-    ...(options.unreapedWhenKilled && { env: { ...process.env, HOLD_UNTIL_KILLED: '1' } }),
+    env: {
+      ...process.env,
+      ...options.env,
+      ...(options.unreapedWhenKilled && { HOLD_UNTIL_KILLED: '1' }),
+    },
   });
   const lines: string[] = [];
   const waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
