@@ -5,6 +5,7 @@ import {
   type CheckpointStore,
   type MemoryStorage,
   memoryStore,
+  type Sink,
   type Source,
 } from '@checkpointkit/core';
 
@@ -74,6 +75,25 @@ export function killableStore(storage: MemoryStorage): { store: CheckpointStore;
     },
     kill: () => {
       dead = true;
+    },
+  };
+}
+
+/** Two sinks written as one, as a job that writes JSON and CSV side by side does. */
+export function bothSinks(first: Sink<Row>, second: Sink<Row>): Sink<Row> {
+  return {
+    open: async (context) => {
+      await first.open?.(context);
+      await second.open?.(context);
+    },
+    write: async (items, context) => {
+      const a = await first.write(items, context);
+      const b = await second.write(items, context);
+      return { meta: { ...a?.meta, ...b?.meta } };
+    },
+    close: async () => {
+      await first.close?.();
+      await second.close?.();
     },
   };
 }

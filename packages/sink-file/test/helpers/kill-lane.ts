@@ -34,15 +34,15 @@ async function outputs(dir: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
+/** The job child's arguments for a lane writing into `dir`. */
+function jobArgs(dir: string, lane: Lane): string[] {
+  const rotation = lane.maxBytes ? [String(lane.maxBytes)] : [];
+  return [dir, lane.mode, lane.format, String(lane.concurrency), ...rotation];
+}
+
 /** Runs the job to its end, killing nothing. */
 async function runToEnd(bundle: string, dir: string, lane: Lane): Promise<void> {
-  const child = startJob(bundle, [
-    dir,
-    lane.mode,
-    lane.format,
-    String(lane.concurrency),
-    ...(lane.maxBytes ? [String(lane.maxBytes)] : []),
-  ]);
+  const child = startJob(bundle, jobArgs(dir, lane));
   await child.waitFor((line) => line === 'done');
   expect(await child.exited).toBe(0);
 }
@@ -107,13 +107,7 @@ export async function killLane(bundle: string, lane: Lane) {
 
   let dir = await tempDir();
   while (counts.kills < lane.kills) {
-    const child = startJob(bundle, [
-      dir,
-      lane.mode,
-      lane.format,
-      String(lane.concurrency),
-      ...(lane.maxBytes ? [String(lane.maxBytes)] : []),
-    ]);
+    const child = startJob(bundle, jobArgs(dir, lane));
     counts.restarts += 1;
     await child.waitFor((line) => line === 'ready');
     // Kill after a random number of pages (counted, not timed), then a moment more, so that

@@ -13,12 +13,11 @@ import {
   OptionsError,
   openRun,
   pipeline,
-  type Sink,
   type Source,
 } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonLinesSink, partPath, SinkFileConflictError } from '../../src/index.js';
-import { numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
+import { bothSinks, numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
 
 afterAll(removeTempDirs);
 
@@ -31,25 +30,6 @@ function keyedSource(keys: readonly string[], pages: number): Source<Row> {
         const items = [0, 1, 2].map((i) => ({ unit: key, n: page * 3 + i, text: `row of ${key}` }));
         yield { items, cursor: page + 1 };
       }
-    },
-  };
-}
-
-/** Two sinks written as one, as a job that writes JSON and CSV side by side does. */
-function both(first: Sink<Row>, second: Sink<Row>): Sink<Row> {
-  return {
-    open: async (context) => {
-      await first.open?.(context);
-      await second.open?.(context);
-    },
-    write: async (items, context) => {
-      const a = await first.write(items, context);
-      const b = await second.write(items, context);
-      return { meta: { ...a?.meta, ...b?.meta } };
-    },
-    close: async () => {
-      await first.close?.();
-      await second.close?.();
     },
   };
 }
@@ -172,7 +152,7 @@ describe('two file sinks of one run', () => {
     const outcomes: unknown[] = [];
     for (let attempt = 0; attempt < 2; attempt++) {
       const run = await openRun({ id: 'job', store: memoryStore(storage), signals: false });
-      const sink = both(
+      const sink = bothSinks(
         jsonLinesSink<Row>({ path: join(dir, 'a.jsonl'), maxBytes: 100 }),
         jsonLinesSink<Row>({ path: join(dir, 'b.jsonl') }),
       );
@@ -195,7 +175,7 @@ describe('two file sinks of one run', () => {
     const dir = await tempDir();
     const path = join(dir, 'out.jsonl');
     const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
-    const sink = both(
+    const sink = bothSinks(
       jsonLinesSink<Row>({ id: 'one', path }),
       jsonLinesSink<Row>({ id: 'two', path: (unit) => join(dir, 'x', '..', `${unit}.jsonl`) }),
     );
@@ -219,7 +199,7 @@ describe('two file sinks of one run, one rotating into the other’s file', () =
     const outcomes: unknown[] = [];
     for (let attempt = 0; attempt < 2; attempt++) {
       const run = await openRun({ id: 'job', store: memoryStore(storage), signals: false });
-      const sink = both(
+      const sink = bothSinks(
         jsonLinesSink<Row>({ id: 'main', path: main, maxBytes: 300 }),
         jsonLinesSink<Row>({ id: 'other', path: other }),
       );

@@ -18,6 +18,7 @@ import {
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { csvSink, jsonLinesSink, partPath } from '../../src/index.js';
 import {
+  bothSinks,
   killableStore,
   numberedSource,
   type Row,
@@ -153,21 +154,7 @@ describe('two file sinks on one run', () => {
     const make = (sub: string) => {
       const json = jsonLinesSink<Row>({ id: 'json', path: join(dir, sub, 'out.jsonl') });
       const csv = csvSink<Row>({ id: 'csv', path: join(dir, sub, 'out.csv'), columns: ['n'] });
-      return {
-        open: async (context) => {
-          await json.open?.(context);
-          await csv.open?.(context);
-        },
-        write: async (items, context) => {
-          const a = await json.write(items, context);
-          const b = await csv.write(items, context);
-          return { meta: { ...a?.meta, ...b?.meta } };
-        },
-        close: async () => {
-          await json.close?.();
-          await csv.close?.();
-        },
-      } satisfies Sink<Row>;
+      return bothSinks(json, csv);
     };
     const clean = await openRun({ id: 'job', store: memoryStore(), signals: false });
     await pipeline({ run: clean, source: numberedSource(2, 5), sink: make('expected') });
