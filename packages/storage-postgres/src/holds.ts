@@ -220,7 +220,11 @@ export class Hold implements WorkerHold {
             // The server ends the backend of a broken connection only once it notices (at once,
             // on its next read of the socket, or after TCP keepalive): until then that backend,
             // ours, still holds the lock. CI saw the lock declared lost in that gap.
-            if (formerBackend !== null && (await backendLives(client, formerBackend))) {
+            // Asked of pg_locks, not pg_stat_activity: that backend may end, and release the
+            // lock, between the try above and the look (CI saw the lock declared lost so).
+            const holders = await lockHolders(client, this.#key);
+            if (holders.length === 0) throw new RetryLater('the lock was released meanwhile');
+            if (formerBackend !== null && holders.includes(formerBackend)) {
               throw new RetryLater('the backend of the broken connection still holds it');
             }
             throw new Error('another run holds it now');
@@ -255,9 +259,18 @@ function backendOf(client: pg.PoolClient | null): number | null {
   return typeof pid === 'number' ? pid : null;
 }
 
-async function backendLives(client: pg.PoolClient, pid: number): Promise<boolean> {
-  const found = await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
-  return (found.rowCount ?? 0) > 0;
+/**
+ * The server processes holding the advisory lock of `key` now. A bigint advisory key shows in
+ * pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
+ */
+async function lockHolders(client: pg.PoolClient, key: string): Promise<number[]> {
+  const found = await client.query<{ pid: number }>(
+    `SELECT l.pid FROM pg_locks l, (SELECT hashtextextended($1, 0) AS k) h
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.classid::bigint = (h.k >> 32) & 4294967295 AND l.objid::bigint = h.k & 4294967295`,
+    [key],
+  );
+  return found.rows.map((row) => row.pid);
 }
 
 /**
