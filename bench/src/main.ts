@@ -35,7 +35,8 @@ function forkSuite(file: string): Promise<Result[]> {
       results = message as Result[];
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close' comes after the last IPC message is read; 'exit' may come before it.
+    child.on('close', (code, signal) => {
       if (code === 0 && results) resolve(results);
       else reject(new Error(`bench suite ${file} failed (exit ${code ?? signal})`));
     });

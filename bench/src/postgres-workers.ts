@@ -112,7 +112,7 @@ async function workers(
           child.stdout!.setEncoding('utf8').on('data', (text: string) => {
             if (text.includes('ready')) resolve();
           });
-          child.on('exit', (code) => reject(new Error(`bench worker exited early (${code})`)));
+          child.on('close', (code) => reject(new Error(`bench worker exited early (${code})`)));
         }),
     ),
   );

@@ -47,7 +47,7 @@ function start(
   child.stderr.on('data', (data: Buffer) => {
     output += data.toString();
   });
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }
 
 /** Every line of every JSONL file under `dir`, by file. */

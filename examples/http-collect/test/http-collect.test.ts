@@ -33,7 +33,7 @@ function start(
   child.stderr.on('data', (data: Buffer) => {
     output += data.toString();
   });
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }
 
 /** A port nothing listens on now (the demo API needs the same one in both runs). */

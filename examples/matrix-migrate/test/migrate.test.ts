@@ -39,7 +39,7 @@ function migrate(
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }
 
 async function comments(cwd: string): Promise<StoredComment[]> {

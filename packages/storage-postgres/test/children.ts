@@ -40,7 +40,7 @@ export interface Child {
   readonly process: import('node:child_process').ChildProcess;
   /** Lines printed so far. */
   readonly lines: string[];
-  /** Resolves when `count` lines were printed (or the child exited first: false). */
+  /** Resolves when `count` lines were printed (or the child's output ended first: false). */
   waitForLines(count: number): Promise<boolean>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
@@ -54,6 +54,7 @@ export function startChild(file: string, env: Record<string, string>): Child {
   let stderr = '';
   let waiters: { count: number; resolve: (ok: boolean) => void }[] = [];
   let buffered = '';
+  let closed = false;
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;
     const parts = buffered.split('\n');
@@ -73,7 +74,9 @@ export function startChild(file: string, env: Record<string, string>): Child {
     signal: NodeJS.Signals | null;
     stderr: string;
   }>((resolve) => {
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': lines may still be in the pipe when the process exits.
+    child.on('close', (code, signal) => {
+      closed = true;
       for (const waiter of waiters) waiter.resolve(false);
       waiters = [];
       resolve({ code, signal, stderr });
@@ -85,7 +88,7 @@ export function startChild(file: string, env: Record<string, string>): Child {
     exited,
     waitForLines(count) {
       if (lines.length >= count) return Promise.resolve(true);
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(false);
+      if (closed) return Promise.resolve(false);
       return new Promise((resolve) => waiters.push({ count, resolve }));
     },
   };

@@ -61,6 +61,11 @@ export function startJob(bundle: string, args: string[]): Child {
     stderr += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last lines are read from the pipe: a waiter gives up only once
+  // the output has ended too ('close').
+  const closed = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
   const waitUntil = (done: () => boolean) =>
     new Promise<void>((resolve, reject) => {
       let finished = false;
@@ -71,7 +76,7 @@ export function startJob(bundle: string, args: string[]): Child {
           resolve();
         } else waiters.push(check);
       };
-      void exited.then(() => {
+      void closed.then(() => {
         if (finished) return;
         if (done()) resolve();
         else reject(new Error(`the job exited before the expected line; stderr:\n${stderr}`));

@@ -34,7 +34,8 @@ function runChild(api: CursorApi, dir: string, out: string, hold?: number): Prom
             return true;
           };
     process_.on('error', reject);
-    process_.on('exit', () => resolve(output));
+    // 'close', not 'exit': the output may still be in the pipe when the process exits.
+    process_.on('close', () => resolve(output));
   });
 }
 

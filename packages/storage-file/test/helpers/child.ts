@@ -116,6 +116,11 @@ export function startChild(
     stderr += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last lines are read from the pipe: a waiter gives up only once
+  // the output has ended too ('close').
+  const closed = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
   return {
     process: child,
     lines,
@@ -125,7 +130,7 @@ export function startChild(
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         waiters.push({ match, resolve });
-        void exited.then((code) =>
+        void closed.then((code) =>
           reject(new Error(`child exited (${code}) before the expected line; stderr:\n${stderr}`)),
         );
       });

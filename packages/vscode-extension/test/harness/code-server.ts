@@ -114,7 +114,7 @@ export async function installExtension(vsix: string, options: CodeServerOptions)
   pipeLines(child, (line) => {
     output += `${line}\n`;
   });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0)
     throw new Error(`code-server --install-extension ${vsix} exited with ${code}:\n${output}`);
 }

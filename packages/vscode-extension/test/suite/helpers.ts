@@ -186,7 +186,8 @@ export async function startHelper(
         if (lines.length === 1) resolve(line);
       }
     });
-    child.on('exit', (code) =>
+    // 'close', not 'exit': the first line may still be in the pipe when the process exits.
+    child.on('close', (code) =>
       reject(new Error(`${name} exited with ${code} before its first line: ${stderr}`)),
     );
   });
