@@ -94,6 +94,24 @@ export class CheckpointFormatError extends CheckpointError {
   }
 }
 
+/**
+ * A canonical checkpoint document (`checkpointkit/1`) with a member that format does not have:
+ * most likely one written by a newer CheckpointKit. It is refused rather than read without the
+ * member, which the next write would lose for good (the seed formats, which are not ours to
+ * version, keep such members in `meta.user.unknownFields` instead).
+ */
+export class UnknownMemberError extends CheckpointFormatError {
+  override name = 'UnknownMemberError';
+  constructor(
+    file: string | undefined,
+    /** Keys and array indexes from the document's root to the first such member. */
+    readonly path: readonly (string | number)[],
+    cause: string,
+  ) {
+    super(file, cause);
+  }
+}
+
 /** An id map already maps the source id to another target. */
 export class IdMapConflictError extends CheckpointError {
   override name = 'IdMapConflictError';

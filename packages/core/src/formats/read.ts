@@ -1,5 +1,6 @@
 import { CheckpointFormatError } from '../errors.js';
 import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointSchema } from '../model/schema.js';
+import { canonicalReader } from './canonical.js';
 import { MAX_DEPTH, tooDeep } from './depth.js';
 import { describeIssue } from './issues.js';
 import { seed000Reader } from './seed-000.js';
@@ -15,28 +16,26 @@ export interface ReadResult {
   checkpoint: Checkpoint;
 }
 
-const canonicalReader: FormatReader<Checkpoint> = {
-  format: CHECKPOINT_FORMAT,
-  label: `CheckpointKit checkpoint (${CHECKPOINT_FORMAT})`,
-  schema: CheckpointSchema,
-  affinity: (doc) => (doc['format'] === CHECKPOINT_FORMAT ? 100 : 0),
-  toCheckpoint: (doc) => doc,
-};
-
 /** One reader, its document type hidden: try it on a document. */
 interface Candidate {
   reader: Pick<FormatReader<unknown>, 'format' | 'label' | 'affinity'>;
-  attempt(doc: unknown, context: ReadContext): ReturnType<typeof attemptWith>;
+  attempt(doc: Record<string, unknown>, context: ReadContext): ReturnType<typeof attemptWith>;
 }
 
-function attemptWith<T>(reader: FormatReader<T>, doc: unknown, context: ReadContext) {
-  const parsed = reader.schema.safeParse(doc);
+function attemptWith<T>(
+  reader: FormatReader<T>,
+  raw: Record<string, unknown>,
+  context: ReadContext,
+) {
+  reader.check?.(raw, context);
+  const parsed = reader.schema.safeParse(raw);
   if (!parsed.success) return { ok: false as const, issue: parsed.error.issues[0] };
   const checkpoint = reader.toCheckpoint(parsed.data, context);
   if (!reader.known) return { ok: true as const, checkpoint };
+  const unmapped = reader.unmapped?.({ doc: parsed.data, raw, checkpoint, context }) ?? [];
   return {
     ok: true as const,
-    checkpoint: withUnknownFields(checkpoint, unknownFields(doc, reader.known)),
+    checkpoint: withUnknownFields(checkpoint, unknownFields(raw, reader.known, unmapped)),
   };
 }
 
@@ -68,7 +67,9 @@ const KNOWN_VERSIONS = ['1.0', '2.0'];
  * @throws CheckpointFormatError naming the file and the cause: the format the document looks
  *   closest to and its first wrong field (`progress.json: not a checkpoint: looks like seed 002
  *   v2.0 but metadata.save_count: expected number, received string`), an unknown version or
- *   format, a document that is not a JSON object, or one nested deeper than 1000 levels.
+ *   format, a document that is not a JSON object, or one nested deeper than 1000 levels. Its
+ *   subclass `UnknownMemberError` for a canonical document with a member `checkpointkit/1` does
+ *   not have (a seed document's unknown members are kept in `meta.user.unknownFields` instead).
  */
 export function readCheckpointDocument(data: unknown, options: ReadOptions = {}): ReadResult {
   const { file } = options;

@@ -14,6 +14,7 @@ import {
   type FormatReader,
   fileStem,
   latest,
+  type MappedDocument,
   type ReadContext,
   SeedTimestampSchema,
   unit,
@@ -21,7 +22,7 @@ import {
   userMeta,
   versionedAffinity,
 } from './shared.js';
-import { shapeMembers } from './unknown-fields.js';
+import { type JsonPath, shapeMembers } from './unknown-fields.js';
 
 /**
  * One page of seed 000 (the `PageStatus` dataclass as `asdict` writes it). `error` may be absent:
@@ -73,7 +74,8 @@ export function seed000PageKey(pageId: string): string {
  * - each page is a unit `pages/<page_id>`, attempts 1, done = comment_count. A completed page
  *   is `complete` with completedAt = completed_at; a failed one is `failed` with error
  *   `{ message: error, retryable: true, at: completed_at }` (the seed retries failed pages). A page
- *   in both maps counts as completed (the seed skips it).
+ *   in both maps counts as completed (the seed skips it); its failed record is kept in
+ *   `meta.user.unknownFields` (see the reader's `unmapped`).
  * - `meta.user.sections` maps page_id → section_id; a completed page's error text, if any, goes to
  *   `meta.user.completedPageErrors`.
  * - stats: extracted, imported, failedImports, totalPages (pages not reached yet have no id, so
@@ -150,6 +152,30 @@ function runStatus(doc: Seed000Document): RunStatus {
 const PAGE_MEMBERS = shapeMembers(Seed000PageSchema.shape);
 const STATISTICS_MEMBERS = shapeMembers(Seed000Schema.shape.statistics.shape);
 
+/**
+ * What the mapping leaves out of a seed 000 document: the failed record of a page that is also
+ * completed (the completed one makes the unit), a `page_id` other than the key its page is filed
+ * under (the key names the unit), and a `last_updated` that is neither createdAt nor updatedAt
+ * (a page's time or started_at overrules it).
+ */
+function unmappedSeed000({ doc, checkpoint }: MappedDocument<Seed000Document>): JsonPath[] {
+  const paths: JsonPath[] = [];
+  for (const pageId of Object.keys(doc.failed_pages)) {
+    if (Object.hasOwn(doc.completed_pages, pageId)) paths.push(['failed_pages', pageId]);
+  }
+  for (const map of ['completed_pages', 'failed_pages'] as const) {
+    for (const [pageId, page] of Object.entries(doc[map])) {
+      const shadowed = map === 'failed_pages' && Object.hasOwn(doc.completed_pages, pageId);
+      if (page.page_id !== pageId && !shadowed) paths.push([map, pageId, 'page_id']);
+    }
+  }
+  const { last_updated: lastUpdated } = doc;
+  if (lastUpdated !== null && ![checkpoint.createdAt, checkpoint.updatedAt].includes(lastUpdated)) {
+    paths.push(['last_updated']);
+  }
+  return paths;
+}
+
 /** The reader of seed 000's migration checkpoint. */
 export const seed000Reader: FormatReader<Seed000Document> = {
   format: 'seed-000/1.0',
@@ -175,4 +201,5 @@ export const seed000Reader: FormatReader<Seed000Document> = {
       id_mapping: true,
     },
   },
+  unmapped: unmappedSeed000,
 };

@@ -1,14 +1,20 @@
 import { z } from 'zod';
 import { type Json, JsonSchema, ownRecord } from '../model/schema.js';
 import { ownObject } from './own-object.js';
-import { type Seed002Metadata, type Seed002V2Document, seed002ToCheckpoint } from './seed-002.js';
+import {
+  type Seed002Metadata,
+  type Seed002V2Document,
+  seed002ToCheckpoint,
+  unmappedOperationId,
+} from './seed-002.js';
 import {
   CountSchema,
   type FormatReader,
+  type MappedDocument,
   SeedTimestampSchema,
   versionedAffinity,
 } from './shared.js';
-import { shapeMembers } from './unknown-fields.js';
+import { type JsonPath, shapeMembers } from './unknown-fields.js';
 
 /** Fields of a file record in v1.0 that can name the file, tried in this order. */
 const FILE_KEY_FIELDS = ['path', 'filename', 'file', 'name'] as const;
@@ -34,10 +40,13 @@ const FileEntrySchema = z.union([
  * - the file data as an array, in `state.files_data` or at the top level (`files_data`); each
  *   entry a `[path, data]` pair (Python's `list(d.items())`) or an object naming its file in
  *   `path`, `filename`, `file` or `name`; `state` itself may be absent;
- * - the times as `created_at` / `last_updated`, or one `timestamp` (or `saved_at`) for both;
+ * - the times as `created_at` / `last_updated`, or one `timestamp` (or `saved_at`) for both
+ *   (created_at is the first there of created_at, timestamp, saved_at, last_updated;
+ *   last_updated the first of last_updated, timestamp, saved_at, created_at);
  * - progress, when recorded, in top-level `processed_items` / `total_items`, else the length of
  *   a `processed_files` list;
- * - no `metadata` object (that is what 2.0 added). Fields not named here are ignored.
+ * - no `metadata` object (that is what 2.0 added). Members not named here, and named ones the
+ *   migration does not take (see the reader's `unmapped`), are kept in `meta.user.unknownFields`.
  */
 export const Seed002V1Schema = z
   .object({
@@ -67,6 +76,20 @@ export const Seed002V1Schema = z
   );
 export type Seed002V1Document = z.infer<typeof Seed002V1Schema>;
 
+/** The time members of v1.0, in the order created_at is taken from them. */
+const CREATED_FROM = ['created_at', 'timestamp', 'saved_at', 'last_updated'] as const;
+/** The same, in the order last_updated is taken from them: one save time serves for both. */
+const UPDATED_FROM = ['last_updated', 'timestamp', 'saved_at', 'created_at'] as const;
+type TimeMember = (typeof CREATED_FROM)[number];
+
+/** The first of `order` that `doc` has (the schema requires one). */
+function firstTime(
+  doc: Seed002V1Document,
+  order: readonly [TimeMember, ...TimeMember[]],
+): TimeMember {
+  return order.find((member) => doc[member] !== undefined) ?? order[0];
+}
+
 /**
  * Migrates a v1.0 document to v2.0 the way seed 002 describes it:
  *
@@ -89,8 +112,7 @@ export function migrateSeed002V1(doc: Seed002V1Document, operationId?: string): 
     // A Map, then fromEntries: a file named `__proto__` stays an ordinary member.
     const dictionary = new Map<string, Json>();
     for (const entry of files) {
-      if (Array.isArray(entry)) dictionary.set(entry[0], entry[1]);
-      else dictionary.set(fileKey(entry), entry);
+      dictionary.set(fileKey(entry), Array.isArray(entry) ? entry[1] : entry);
     }
     state['files_data'] = Object.fromEntries(dictionary);
   }
@@ -104,23 +126,62 @@ export function migrateSeed002V1(doc: Seed002V1Document, operationId?: string): 
   if (doc.total_items !== undefined && doc.total_items !== null) {
     metadata.total_items = doc.total_items;
   }
-  const created = (doc.created_at ?? doc.timestamp ?? doc.saved_at ?? doc.last_updated) as string;
   return {
     version: '2.0',
     operation_id: doc.operation_id ?? operationId ?? '',
     state,
     metadata,
-    created_at: created,
-    last_updated: doc.last_updated ?? doc.timestamp ?? doc.saved_at ?? created,
+    created_at: doc[firstTime(doc, CREATED_FROM)] as string,
+    last_updated: doc[firstTime(doc, UPDATED_FROM)] as string,
   };
 }
 
-function fileKey(entry: Record<string, Json>): string {
+type FileEntry = Seed002V1Document['files_data'] & {};
+
+/** The file an entry is about: a pair's path, else an object's path/filename/file/name. */
+function fileKey(entry: FileEntry[number]): string {
+  if (Array.isArray(entry)) return entry[0];
   for (const field of FILE_KEY_FIELDS) {
     const value = entry[field];
     if (typeof value === 'string') return value;
   }
   return ''; // unreachable: the schema requires one of the fields
+}
+
+/**
+ * What the migration leaves out of a v1.0 document: `operation_id` when `options.id` replaces
+ * it; the time members it does not take (a `timestamp` beside `created_at` and `last_updated`),
+ * and a last_updated earlier than created_at, which updatedAt cannot be; a top-level
+ * `processed_files` or `files_data` that `state` has its own of; file entries that a later entry
+ * for the same file replaces.
+ */
+function unmappedV1({ doc, checkpoint, context }: MappedDocument<Seed002V1Document>): JsonPath[] {
+  const paths = unmappedOperationId(doc.operation_id, context);
+  const created = firstTime(doc, CREATED_FROM);
+  const updated = firstTime(doc, UPDATED_FROM);
+  for (const member of CREATED_FROM) {
+    const taken =
+      member === created || (member === updated && doc[member] === checkpoint.updatedAt);
+    if (doc[member] !== undefined && !taken) paths.push([member]);
+  }
+  const state = doc.state ?? {};
+  for (const member of ['processed_files', 'files_data'] as const) {
+    if (doc[member] !== undefined && Object.hasOwn(state, member)) paths.push([member]);
+  }
+  const inState = doc.state?.files_data !== undefined;
+  const files = (inState ? doc.state?.files_data : doc.files_data) ?? [];
+  const base = inState ? ['state', 'files_data'] : ['files_data'];
+  for (const index of replacedEntries(files)) paths.push([...base, index]);
+  return paths;
+}
+
+/** The indexes of the entries that a later entry for the same file replaces. */
+function replacedEntries(files: FileEntry): number[] {
+  const last = new Map<string, number>();
+  files.forEach((entry, index) => {
+    last.set(fileKey(entry), index);
+  });
+  return files.flatMap((entry, index) => (last.get(fileKey(entry)) === index ? [] : [index]));
 }
 
 /** The reader of seed 002's legacy v1.0 checkpoint: migrated to 2.0, then mapped like 2.0. */
@@ -148,6 +209,7 @@ export const seed002V1Reader: FormatReader<Seed002V1Document> = {
     ),
   // `state` and the file entries are kept whole, so only top-level members can be unknown.
   known: { members: shapeMembers(Seed002V1Schema.shape) },
+  unmapped: unmappedV1,
 };
 
 /** `.checkpoint_<operation_id>.json` → the operation id; `legacy` for any other file name. */

@@ -17,7 +17,7 @@ import {
   unit,
   versionedAffinity,
 } from './shared.js';
-import { shapeMembers } from './unknown-fields.js';
+import { type JsonPath, shapeMembers } from './unknown-fields.js';
 
 /**
  * The `metadata` of a seed 002 v2.0 checkpoint. The manager keeps `save_count` (and
@@ -53,7 +53,8 @@ export const SEED_002_UNIT = 'items';
  * Seed 002 v2.0 into the canonical model:
  *
  * - id = operation_id (unless `options.id` is given); createdAt = created_at; updatedAt =
- *   last_updated (or created_at when that is later); status `running`; no config digest.
+ *   last_updated (or created_at when that is later); status `running`; no config digest. The
+ *   reader keeps an operation_id or last_updated this leaves out in `meta.user.unknownFields`.
  * - one unit `items`, `in_progress`, attempts 1, startedAt = created_at, done = processed_items
  *   (0 when absent), total = total_items (null when absent): seed 002 keeps the job's real resume
  *   point in its free `state`, which the canonical model has no field for.
@@ -105,4 +106,19 @@ export const seed002V2Reader: FormatReader<Seed002V2Document> = {
   toCheckpoint: (doc, context) => seed002ToCheckpoint(doc, context),
   // `state` and `metadata` are kept whole, so only top-level members can be unknown.
   known: { members: shapeMembers(Seed002V2Schema.shape) },
+  unmapped: ({ doc, checkpoint, context }) => [
+    ...unmappedOperationId(doc.operation_id, context),
+    // updatedAt is never earlier than createdAt, so an earlier last_updated is not held.
+    ...(checkpoint.updatedAt === doc.last_updated ? [] : [['last_updated']]),
+  ],
 };
+
+/** `operation_id`, when `options.id` gives the checkpoint another id. */
+export function unmappedOperationId(
+  operationId: string | undefined,
+  context: ReadContext,
+): JsonPath[] {
+  const replaced =
+    operationId !== undefined && context.id !== undefined && context.id !== operationId;
+  return replaced ? [['operation_id']] : [];
+}

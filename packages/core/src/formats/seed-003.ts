@@ -14,6 +14,7 @@ import {
   CountSchema,
   type FormatReader,
   latest,
+  type MappedDocument,
   parentName,
   type ReadContext,
   SeedTimestampSchema,
@@ -21,7 +22,7 @@ import {
   unitTimestamps,
   userMeta,
 } from './shared.js';
-import { shapeMembers } from './unknown-fields.js';
+import { type JsonPath, shapeMembers } from './unknown-fields.js';
 
 /** `CheckpointStatus` as its enum values: the same four words as the canonical unit status. */
 export const Seed003StatusSchema = z.enum(['pending', 'in_progress', 'complete', 'failed']);
@@ -51,7 +52,8 @@ export type Seed003Repo = z.infer<typeof Seed003RepoSchema>;
 /** A phase's status as the seed's methods leave it, in any shape `json.dump` could give it. */
 const PhaseStatusSchema = z.union([
   Seed003StatusSchema,
-  // `{"status": "complete", "completed_at": ...}`: fields other than status are ignored.
+  // `{"status": "complete", "completed_at": ...}`: only the status is read (the other members
+  // go to meta.user.unknownFields).
   z.object({ status: Seed003StatusSchema }).transform((phase) => phase.status),
   // `{"complete": true}` or `{"completed": true}`: a flag per phase.
   z
@@ -214,6 +216,41 @@ function defaultId(file: string | undefined): string {
   return parent ? `gh_year_end:${parent}` : 'gh_year_end';
 }
 
+/**
+ * What the mapping leaves out of a seed 003 document: an `updated_at` that is neither createdAt
+ * nor updatedAt (created_at or a repository's time overrules it), an endpoint's
+ * `pages_collected` where it differs from `last_page_written` (the cursor holds that one; the
+ * pages are only summed in stats), and the `complete`/`completed` flags of a phase object that
+ * has a `status` (the status is read).
+ */
+function unmappedSeed003({ doc, raw, checkpoint }: MappedDocument<Seed003Document>): JsonPath[] {
+  const paths: JsonPath[] = [];
+  if (![checkpoint.createdAt, checkpoint.updatedAt].includes(doc.updated_at)) {
+    paths.push(['updated_at']);
+  }
+  for (const [name, repo] of Object.entries(doc.repos)) {
+    for (const [endpoint, progress] of Object.entries(repo.endpoints)) {
+      if (progress.pages_collected !== progress.last_page_written) {
+        paths.push(['repos', name, 'endpoints', endpoint, 'pages_collected']);
+      }
+    }
+  }
+  const phases = raw['phases'];
+  if (isRecord(phases)) {
+    for (const [name, phase] of Object.entries(phases)) {
+      if (!isRecord(phase) || !Object.hasOwn(phase, 'status')) continue;
+      for (const flag of ['complete', 'completed']) {
+        if (Object.hasOwn(phase, flag)) paths.push(['phases', name, flag]);
+      }
+    }
+  }
+  return paths;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The reader of seed 003's checkpoint.json, recognised by its fields (it has no version). */
 export const seed003Reader: FormatReader<Seed003Document> = {
   format: 'seed-003',
@@ -239,4 +276,5 @@ export const seed003Reader: FormatReader<Seed003Document> = {
       },
     },
   },
+  unmapped: unmappedSeed003,
 };

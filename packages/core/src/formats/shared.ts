@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Checkpoint, Json, Unit } from '../model/schema.js';
-import type { KnownShape } from './unknown-fields.js';
+import type { JsonPath, KnownShape } from './unknown-fields.js';
 
 /** The document formats {@link readCheckpointDocument} recognises. */
 export type DocumentFormat =
@@ -36,9 +36,31 @@ export interface FormatReader<T> {
   schema: z.ZodType<T>;
   /** How strongly the document's fields point at this format; 0 when they do not at all. */
   affinity(doc: Record<string, unknown>): number;
+  /**
+   * Looks at the whole document before its schema does, throwing a CheckpointFormatError to
+   * refuse it (the canonical reader refuses members its format does not have).
+   */
+  check?(doc: Record<string, unknown>, context: ReadContext): void;
   toCheckpoint(doc: T, context: ReadContext): Checkpoint;
   /** The members this format's reader understands; the others go to `meta.user.unknownFields`. */
   known?: KnownShape;
+  /**
+   * Members `known` names whose value the checkpoint does not hold after all (a time that
+   * another one overrules, a record that another one shadows): their paths in the document.
+   * They go to `meta.user.unknownFields` too, whole and as the file has them.
+   */
+  unmapped?(read: MappedDocument<T>): JsonPath[];
+}
+
+/** A document as its reader parsed and mapped it: what {@link FormatReader.unmapped} compares. */
+export interface MappedDocument<T> {
+  /** The document as its schema parsed it. */
+  doc: T;
+  /** The document as the file has it (the schema may have reshaped members). */
+  raw: Record<string, unknown>;
+  /** The checkpoint {@link FormatReader.toCheckpoint} made of it. */
+  checkpoint: Checkpoint;
+  context: ReadContext;
 }
 
 /** Affinity of a versioned format: the number of its fields present, plus one half when `version` matches. */

@@ -1,8 +1,10 @@
 /**
- * Members of a seed file that its reader does not know: what a newer version of the seed program
- * added (a page's `retry_count`, an endpoint's `etag`). The canonical model has no field for
- * them, so they are kept in `meta.user.unknownFields` and a migration writes them on instead of
- * dropping them.
+ * Members of a seed file that the checkpoint does not hold: those its reader does not know (what a
+ * newer version of the seed program added: a page's `retry_count`, an endpoint's `etag`) and
+ * those it knows but whose value its mapping leaves out (a `timestamp` beside `created_at` and
+ * `last_updated`, a page listed as both completed and failed). The canonical model has no field
+ * for them, so they are kept in `meta.user.unknownFields` and a migration writes them on instead
+ * of dropping them.
  */
 
 import { setOwn } from '../model/records.js';
@@ -18,34 +20,90 @@ export type KnownShape =
   | { readonly members: Readonly<Record<string, KnownShape>> }
   | { readonly each: KnownShape };
 
-/** A member the reader did not know: its path of keys from the document's root, and its value. */
+/** Keys and array indexes from a document's root to one of its values. */
+export type JsonPath = (string | number)[];
+
+/** A member the checkpoint does not hold: its path from the document's root, and its value. */
 export interface UnknownField {
-  path: string[];
+  path: JsonPath;
   value: Json;
 }
 
-/** Where a checkpoint read from a seed file keeps the members its reader did not know. */
+/** Where a checkpoint read from a seed file keeps the members its reader did not map. */
 export const UNKNOWN_FIELDS_KEY = 'unknownFields';
 
-/** Every member of `doc` that `known` does not name, in the document's order. */
-export function unknownFields(doc: unknown, known: KnownShape): UnknownField[] {
+/**
+ * Every member of `doc` that `known` does not name, and every one at a path of `unmapped`
+ * (whole: nothing below it is listed again), in the document's order.
+ */
+export function unknownFields(
+  doc: unknown,
+  known: KnownShape,
+  unmapped: readonly JsonPath[] = [],
+): UnknownField[] {
   const out: UnknownField[] = [];
-  collect(doc, known, [], out);
+  collect(doc, known, [], { out, unmapped: new PathSet(unmapped) });
   return out;
 }
 
-function collect(value: unknown, known: KnownShape, path: string[], out: UnknownField[]): void {
-  // Arrays (seed 003's list of phase names) and scalars hold no members of their own.
-  if (known === true || typeof value !== 'object' || value === null || Array.isArray(value)) {
+interface Collector {
+  out: UnknownField[];
+  unmapped: PathSet;
+}
+
+function collect(value: unknown, known: KnownShape, path: JsonPath, into: Collector): void {
+  if (typeof value !== 'object' || value === null) return;
+  // What a reader keeps whole, and arrays (seed 003's list of phase names), hold no unknown
+  // members of their own; they are only looked into for an unmapped path below them.
+  const lookInto = known !== true && !Array.isArray(value);
+  if (!lookInto && !into.unmapped.hasBelow(path)) return;
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      visit(item, true, [...path, index], into);
+    });
     return;
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    const member = record[key];
-    if ('each' in known) collect(member, known.each, [...path, key], out);
-    else if (Object.hasOwn(known.members, key)) {
-      collect(member, known.members[key] as KnownShape, [...path, key], out);
-    } else if (member !== undefined) out.push({ path: [...path, key], value: member as Json });
+    visit(record[key], memberShape(known, key), [...path, key], into);
+  }
+}
+
+/** The shape of member `key` of an object shaped `known`; undefined when it is unknown. */
+function memberShape(known: KnownShape, key: string): KnownShape | undefined {
+  if (known === true) return true;
+  if ('each' in known) return known.each;
+  return Object.hasOwn(known.members, key) ? known.members[key] : undefined;
+}
+
+function visit(member: unknown, known: KnownShape | undefined, path: JsonPath, into: Collector) {
+  if (member === undefined) return;
+  if (known === undefined || into.unmapped.has(path)) {
+    into.out.push({ path, value: member as Json });
+  } else collect(member, known, path, into);
+}
+
+/** Paths, looked up whole or by a prefix; `0` and `"0"` (an index and a key) differ. */
+class PathSet {
+  private readonly paths = new Set<string>();
+  private readonly prefixes = new Set<string>();
+
+  constructor(paths: readonly JsonPath[]) {
+    for (const path of paths) {
+      this.paths.add(JSON.stringify(path));
+      for (let end = 0; end < path.length; end++) {
+        this.prefixes.add(JSON.stringify(path.slice(0, end)));
+      }
+    }
+  }
+
+  has(path: JsonPath): boolean {
+    return this.paths.size > 0 && this.paths.has(JSON.stringify(path));
+  }
+
+  /** Whether a path of the set lies strictly below `path`. */
+  hasBelow(path: JsonPath): boolean {
+    return this.prefixes.size > 0 && this.prefixes.has(JSON.stringify(path));
   }
 }
 

@@ -29,7 +29,8 @@ async function interruptChild(
   });
   await new Promise<void>((resolve, reject) => {
     proc.stdout.on('data', (data: Buffer) => data.toString().includes('ready') && resolve());
-    proc.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+    // 'close', not 'exit': "ready" may still be in the pipe when the process exits.
+    proc.on('close', (code) => reject(new Error(`child exited early with ${code}`)));
   });
   proc.kill(signal);
   const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));

@@ -408,9 +408,21 @@ describe('worker mode', () => {
     await slow.plan(['u0']);
     await slow.flush();
     await slow.claim(1);
+    // Tells when the other worker's claim found the unit held elsewhere: it is waiting then.
+    const otherStore = open();
+    const claimUnits = otherStore.claimUnits!;
+    let found!: () => void;
+    const foundHeld = new Promise<void>((resolve) => {
+      found = resolve;
+    });
+    otherStore.claimUnits = async (id, request) => {
+      const result = await claimUnits(id, request);
+      if (result.leasedElsewhere > 0) found();
+      return result;
+    };
     const other = await openRun({
       id: 'job',
-      store: open(),
+      store: otherStore,
       worker: { id: 'other', leaseMs: 1000 },
       signals: false,
     });
@@ -419,7 +431,7 @@ describe('worker mode', () => {
       source: countingSource(1, 1),
       sink: { write: () => undefined },
     });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await foundHeld;
     // The slow worker finishes its unit: the waiting one then has nothing left and returns.
     await slow.complete('u0');
     await slow.flush();
