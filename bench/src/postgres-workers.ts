@@ -117,10 +117,11 @@ async function workers(
     ),
   );
   const start = performance.now();
+  // 'close', not 'exit': the last `tick` and `cpu-ms` lines may still be in the pipe at 'exit'.
   const ended = children.map(
     (child) =>
       new Promise<void>((resolve, reject) =>
-        child.on('exit', (code) =>
+        child.on('close', (code) =>
           code === 0 ? resolve() : reject(new Error(`bench worker failed (${code})`)),
         ),
       ),

@@ -41,7 +41,14 @@ function startWatch(dir: string) {
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
-  const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // 'close', not 'exit': the last lines may still be in the pipe when the process exits.
+  let closed = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      closed = true;
+      resolve(code);
+    }),
+  );
   onTestFinished(() => {
     child.kill();
   });
@@ -54,7 +61,7 @@ function startWatch(dir: string) {
     /** Resolves once stdout holds `count` lines. */
     async waitForLines(count: number): Promise<string[]> {
       while (lines().length < count) {
-        if (child.exitCode !== null) throw new Error(`watch ended early: ${stdout}${stderr}`);
+        if (closed) throw new Error(`watch ended early: ${stdout}${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       return lines();

@@ -15,6 +15,8 @@ export interface Child {
   /** Resolves with how many lines `match` accepts once there are `count` of them. */
   waitForCount(match: (line: string) => boolean, count: number): Promise<void>;
   exited: Promise<number | null>;
+  /** After `exited`, once its output has ended too: every line it printed is in `lines`. */
+  closed: Promise<number | null>;
 }
 
 /**
@@ -88,6 +90,7 @@ export function startJob(bundle: string, args: string[]): Child {
     process: child,
     lines,
     exited,
+    closed,
     async waitFor(match) {
       await waitUntil(() => lines.some(match));
       return lines.find(match) as string;
@@ -96,8 +99,8 @@ export function startJob(bundle: string, args: string[]): Child {
   };
 }
 
-/** kill -9, and wait until the process is gone. */
+/** kill -9, and wait until the process is gone and its output has ended ('close', not 'exit'). */
 export async function killHard(child: Child): Promise<void> {
   child.process.kill('SIGKILL');
-  await child.exited;
+  await child.closed;
 }

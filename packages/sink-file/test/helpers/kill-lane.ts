@@ -113,15 +113,25 @@ export async function killLane(bundle: string, lane: Lane) {
     // Kill after a random number of pages (counted, not timed), then a moment more, so that
     // some kills land inside a write or a flush.
     const target = Math.floor(Math.random() * 6);
-    await Promise.race([child.waitForCount((line) => line === 'page', target), child.exited]);
-    if (child.lines.includes('done')) {
+    // Or the job ends first (fewer pages were left): its `done` line, not its exit, which can
+    // come before the last lines are read (it would count as a kill). A job that dies on its own
+    // fails both waits.
+    await Promise.race([
+      child.waitForCount((line) => line === 'page', target),
+      child.waitFor((line) => line === 'done'),
+    ]);
+    if (!child.lines.includes('done')) {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+      await killHard(child);
+    }
+    // Not killed (it ended before the kill reached it): a finished job, not a kill.
+    if (child.process.signalCode !== 'SIGKILL') {
       expect(await child.exited).toBe(0);
+      expect(child.lines).toContain('done');
       await check(dir);
       dir = await tempDir();
       continue;
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
-    await killHard(child);
     counts.kills += 1;
     counts.tails += await unacknowledgedTails(dir);
   }

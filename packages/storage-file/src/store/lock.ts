@@ -18,7 +18,17 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointLockedError, LockLostError, type LockOwner } from '@checkpointkit/core';
@@ -298,6 +308,7 @@ async function held(
 ): Promise<HeldLock> {
   heldTokens.add(token);
   const { ino, birthtimeMs } = await stat(lockDir);
+  const stamp = await stamper(lockDir);
   let released = false;
   const entry: HeldLock = {
     lockDir,
@@ -311,6 +322,7 @@ async function held(
       released = true;
       clearInterval(refresh);
       heldTokens.delete(token);
+      await stamp.close();
       if (entry.lost) return;
       const current = await readOwnerRecord(lockDir);
       if (current && current.token !== token) return; // taken over: not ours to remove
@@ -320,21 +332,24 @@ async function held(
     },
   };
   // Keep it fresh for contenders on other hosts, and find out early if it was tampered with or
-  // taken from us: made anew (another inode), or touched by someone else (an mtime not ours,
-  // which may have made it look stale to others). Writes check the identity again each time.
+  // taken from us: made anew (another inode or birth time), or dated back by someone else (an
+  // mtime older than ours, which may have made it look stale to others). A later mtime is no
+  // sign of either: a change inside the directory (its owner file removed) moves it forward,
+  // and the refresh mends a date ahead. Writes check the identity again each time.
   let touched = (await stat(lockDir)).mtimeMs;
   const refresh = setInterval(
     () => {
       if (released || entry.lost) return;
-      const now = new Date();
+      let now: Date;
       stat(lockDir)
         .then((current) => {
-          if (current.ino !== ino)
+          if (current.ino !== ino || current.birthtimeMs !== birthtimeMs)
             throw new Error('its lock directory was made anew by another process');
-          if (Math.abs(current.mtimeMs - touched) > 1000) {
+          if (touched - current.mtimeMs > 1000) {
             throw new Error('its lock directory was touched by another process');
           }
-          return utimes(lockDir, now, now);
+          now = new Date();
+          return stamp.touch(now);
         })
         .then(() => {
           touched = now.getTime();
@@ -353,6 +368,23 @@ async function held(
   );
   refresh.unref?.();
   return entry;
+}
+
+/**
+ * Dates our lock directory now. Through a handle opened when the lock was made, not by its path:
+ * a holder stopped (SIGSTOP, a long GC) between its check and its stamp, whose lock was taken over
+ * meanwhile, would otherwise stamp the winner's lock with its old time and make it look stale.
+ * Where directories cannot be opened (Windows), by path.
+ */
+async function stamper(
+  lockDir: string,
+): Promise<{ touch(time: Date): Promise<void>; close(): Promise<void> }> {
+  const handle: FileHandle | null = await open(lockDir, 'r').catch(() => null);
+  if (!handle) return { touch: (time) => utimes(lockDir, time, time), close: async () => {} };
+  return {
+    touch: (time) => handle.utimes(time, time),
+    close: () => handle.close().catch(() => {}),
+  };
 }
 
 /**

@@ -14,6 +14,8 @@ export interface Child {
   /** Resolves with the first line (from now on, or already read) that `match` accepts. */
   waitFor(match: (line: string) => boolean): Promise<string>;
   exited: Promise<number | null>;
+  /** After `exited`, once its output has ended too: every line it printed is in `lines`. */
+  closed: Promise<number | null>;
 }
 
 /**
@@ -125,6 +127,7 @@ export function startChild(
     process: child,
     lines,
     exited,
+    closed,
     waitFor(match) {
       const seen = lines.find(match);
       if (seen !== undefined) return Promise.resolve(seen);
@@ -138,8 +141,11 @@ export function startChild(
   };
 }
 
-/** kill -9, and wait until the process is gone (reaped), so its pid is dead for the next owner. */
+/**
+ * kill -9, and wait until the process is gone (reaped), so its pid is dead for the next owner,
+ * and its output has ended ('close', not 'exit'): what it printed before it died is in `lines`.
+ */
 export async function killHard(child: Child): Promise<void> {
   child.process.kill('SIGKILL');
-  await child.exited;
+  await child.closed;
 }
