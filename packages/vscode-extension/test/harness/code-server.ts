@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { toolPaths } from './paths.js';
 
@@ -50,22 +49,6 @@ const QUIET_SETTINGS = {
   'chat.disableAIFeatures': true,
   'git.enabled': false,
 };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function folders(options: CodeServerOptions) {
   const userDataDir = options.userDataDir ?? join(options.scratch, 'user-data');
@@ -119,6 +102,35 @@ export async function installExtension(vsix: string, options: CodeServerOptions)
     throw new Error(`code-server --install-extension ${vsix} exited with ${code}:\n${output}`);
 }
 
+/**
+ * The origin code-server says it listens on. It binds port 0 and the kernel picks a free port:
+ * a port found free and let go first could be taken by another server before code-server binds
+ * it, and the health check would then ask that one.
+ */
+function listeningOrigin(child: ChildProcess, timeoutMs: number): Promise<string> {
+  const pattern = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)/;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`code-server did not start listening within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    let seen = '';
+    const look = (chunk: Buffer) => {
+      seen = (seen + chunk.toString('utf8')).slice(-4096);
+      const match = pattern.exec(seen);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve(match[1]!);
+    };
+    child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`code-server exited with ${code} while starting`));
+    });
+  });
+}
+
 async function waitForHealth(
   origin: string,
   child: ChildProcess,
@@ -143,9 +155,7 @@ async function waitForHealth(
 export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   const tools = toolPaths();
   const dirs = folders(options);
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const args = [tools.codeServerEntry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none'];
+  const args = [tools.codeServerEntry, '--bind-addr', '127.0.0.1:0', '--auth', 'none'];
   args.push('--disable-telemetry', '--disable-update-check', '--disable-getting-started-override');
   args.push('--user-data-dir', dirs.userDataDir, '--extensions-dir', dirs.extensionsDir);
   if (!options.workspaceTrust) args.push('--disable-workspace-trust');
@@ -181,12 +191,15 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       // none left
     }
   };
+  let origin: string;
   try {
+    origin = await listeningOrigin(child, 60_000);
     await waitForHealth(origin, child, 60_000);
   } catch (error) {
     await stop();
     throw error;
   }
+  const port = Number(new URL(origin).port);
   const remoteUri = (path: string) => `vscode-remote://127.0.0.1:${port}${path}`;
   return {
     port,
