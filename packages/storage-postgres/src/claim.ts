@@ -46,6 +46,7 @@ export async function claimFreeUnits(
   const claimed = await commit(
     ctx,
     id,
+    'claiming units',
     async (client, batchId) => {
       // Right after a large plan the table's statistics are stale, and the planner would sort
       // every open unit to pick a few: walk the (checkpoint, seq) index in order instead.

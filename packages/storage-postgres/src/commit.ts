@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { encodeText } from './codec.js';
-import { DatabaseUnavailableError, OutcomeUnknownError } from './errors.js';
+import { DatabaseUnavailableError, OutcomeUnknownError, refusal } from './errors.js';
 import { withClient } from './holds.js';
 import { isConnectionError, isDuplicateFlush, type RetryPolicy, retrying } from './retry.js';
 import type { Tables } from './tables.js';
@@ -14,13 +14,16 @@ export interface WriteContext {
 }
 
 /**
- * Runs a write transaction, retrying it when the connection broke or the server rolled it back.
- * The batch id makes a retry of a transaction that did commit fail on the flushes table's key,
- * which tells that it committed; `onDuplicate` then gives the result.
+ * Runs a write transaction of the store's own statements, retrying it when the connection broke
+ * or the server rolled it back. The batch id makes a retry of a transaction that did commit fail
+ * on the flushes table's key, which tells that it committed; `onDuplicate` then gives the result.
+ * A statement the server refuses for good is a {@link DatabaseRefusedError}; `doing` (`saving`,
+ * `claiming units`) says in errors what the transaction was for.
  */
 export async function commit<T>(
   ctx: WriteContext,
   id: string,
+  doing: string,
   work: (client: pg.PoolClient, batchId: string) => Promise<T>,
   onDuplicate: (batchId: string) => Promise<T>,
 ): Promise<T> {
@@ -29,7 +32,7 @@ export async function commit<T>(
   const batchId = randomUUID();
   let commitBroke = false;
   try {
-    return await retrying(policy, `checkpoint "${id}": saving`, async () => {
+    return await retrying(policy, `checkpoint "${id}": ${doing}`, async () => {
       try {
         return await withClient(pool, (client) =>
           inTransaction(
@@ -54,8 +57,13 @@ export async function commit<T>(
         { cause: error },
       );
     }
-    throw error;
+    throw refusal(error, refusedDoing(ctx, id, doing));
   }
+}
+
+/** What a refused statement was for, naming the schema whose tables the server refused. */
+export function refusedDoing(ctx: WriteContext, id: string, doing: string): string {
+  return `checkpoint "${id}": ${doing} in schema "${ctx.t.name}"`;
 }
 
 /**

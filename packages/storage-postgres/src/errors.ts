@@ -58,9 +58,11 @@ export class OutcomeUnknownError extends PostgresStoreError {
 }
 
 /**
- * The database stayed unreachable (connections refused, terminated, or unanswered) for longer
- * than the store's `retry.maxOutageMs`: the store gave up. `storeUnavailable` tells a pipeline
- * to stop the run with this error rather than fail the unit it was working on.
+ * The database stayed unreachable (connections refused, terminated, or unanswered) or kept
+ * refusing for a reason that may pass (read-only, too many connections, a lock or statement
+ * timeout) for longer than the store's `retry.maxOutageMs`: the store gave up. The message ends
+ * with the last cause, its SQLSTATE and what it most likely means. `storeUnavailable` tells a
+ * pipeline to stop the run with this error rather than fail the unit it was working on.
  */
 export class DatabaseUnavailableError extends PostgresStoreError {
   override name = 'DatabaseUnavailableError';
@@ -73,8 +75,104 @@ export class DatabaseUnavailableError extends PostgresStoreError {
     cause: unknown,
   ) {
     super(
-      `${doing}: gave up after ${tries} tries over ${(elapsedMs / 1000).toFixed(1)} s (retry.maxOutageMs is ${policy.maxOutageMs} ms): ${(cause as Error)?.message ?? String(cause)}`,
+      `${doing}: gave up after ${tries} tries over ${(elapsedMs / 1000).toFixed(1)} s (retry.maxOutageMs is ${policy.maxOutageMs} ms): ${describeCause(cause)}`,
       { cause },
     );
   }
+}
+
+/**
+ * The server refused a statement of the store for a reason no retry fixes: a privilege on its
+ * schema or tables revoked (42501), a table, column or function of its schema dropped, renamed or
+ * altered (42P01, 42703, ...), authorization refused (28xxx), the server's own failure (58xxx,
+ * XX000). Every unit would meet it, so `storeUnavailable` tells a pipeline to stop the run with
+ * this error rather than fail the unit it was working on; what the run had not saved stays
+ * buffered, and the next run goes on from what the store holds once the cause is fixed.
+ */
+export class DatabaseRefusedError extends PostgresStoreError {
+  override name = 'DatabaseRefusedError';
+  readonly storeUnavailable = true;
+  /** The SQLSTATE the server answered with, such as `42501`. */
+  readonly sqlstate: string;
+  constructor(
+    /** What the store was doing, such as `checkpoint "x": saving`. */
+    readonly doing: string,
+    cause: ServerError,
+  ) {
+    super(`${doing}: the server refused it: ${describeCause(cause)}`, { cause });
+    this.sqlstate = cause.code;
+  }
+}
+
+/** An error the PostgreSQL server sent (pg's `DatabaseError`): a severity and a SQLSTATE. */
+export interface ServerError extends Error {
+  code: string;
+  severity: string;
+}
+
+/** Whether `error` came from the server (not from the network, the driver or the store). */
+export function isServerError(error: unknown): error is ServerError {
+  const e = error as { code?: unknown; severity?: unknown } | null;
+  return (
+    error instanceof Error &&
+    typeof e?.severity === 'string' &&
+    typeof e.code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(e.code)
+  );
+}
+
+/**
+ * What a SQLSTATE most likely means for a job, in the words of what a DBA or a managed server
+ * did; undefined when the server's own message says enough.
+ */
+function meaningOf(sqlstate: string): string | undefined {
+  const schemaChanged =
+    "the store's schema was changed behind its back (a table or column dropped, renamed or altered): restore it as its migrations made it, or give the store a new schema";
+  const meanings: Record<string, string> = {
+    '25006':
+      'the server accepts no writes: it is read-only (default_transaction_read_only, set by an administrator or by a managed service whose disk is full) or a standby',
+    '25P03':
+      "the server ended a transaction that was idle longer than its idle_in_transaction_session_timeout: the transaction's own work (a transactional sink) waited that long between statements",
+    '42501':
+      "the store's role lacks a privilege: it needs USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the schema's tables (and CREATE on the database or the schema to migrate)",
+    '42P01': schemaChanged,
+    '42703': schemaChanged,
+    '42883': schemaChanged,
+    '42804': schemaChanged,
+    '3F000': schemaChanged,
+    '53300':
+      'the server refuses more connections (a CONNECTION LIMIT of the role or the database, or max_connections): the store uses up to maxConnections connections, and one more per open run',
+    '55P03':
+      "another session held a lock on the store's tables longer than lock_timeout (a LOCK TABLE, a long ALTER TABLE)",
+    '57014':
+      "a statement was cancelled: it ran longer than statement_timeout (statementTimeoutMs), most likely waiting for a lock another session holds on the store's tables, or an administrator cancelled it",
+  };
+  return meanings[sqlstate];
+}
+
+/** The message of a cause, with its SQLSTATE and what it means when it came from the server. */
+export function describeCause(cause: unknown): string {
+  const message = (cause as Error)?.message ?? String(cause);
+  if (!isServerError(cause)) return message;
+  const meaning = meaningOf(cause.code);
+  return `${message} (SQLSTATE ${cause.code}${meaning === undefined ? '' : `: ${meaning}`})`;
+}
+
+/**
+ * SQLSTATE classes in which the server refuses what no unit could change: privileges and the
+ * schema's objects (42), authorization (28), a database or schema that is gone (3D, 3F), an
+ * object in a state that refuses the statement (55), the server's own failures (58, XX). A data
+ * or integrity error (22, 23) may come from one unit's values, and stays that unit's failure.
+ */
+const REFUSAL_CLASSES = new Set(['42', '28', '3D', '3F', '55', '58', 'XX']);
+
+/**
+ * `error` as the store reports a failed statement of its own that will not be retried: a
+ * server's refusal becomes a {@link DatabaseRefusedError} saying what the store was doing;
+ * anything else (a store error, a data error, a broken connection) passes as it is.
+ */
+export function refusal(error: unknown, doing: string): unknown {
+  return isServerError(error) && REFUSAL_CLASSES.has(error.code.slice(0, 2))
+    ? new DatabaseRefusedError(doing, error)
+    : error;
 }

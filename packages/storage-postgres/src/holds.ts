@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { encodeText } from './codec.js';
 import { DatabaseUnavailableError } from './errors.js';
-import { isConnectionError, RetryLater, type RetryPolicy, retrying } from './retry.js';
+import { isConnectionError, RetryLater, type RetryPolicy, reasonOf, retrying } from './retry.js';
 import {
   endSession,
   failDeadSessions,
@@ -370,15 +370,19 @@ export async function withClient<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The first error says why: when the server ends a connection, pg emits its reason (an idle
+  // timeout, a terminate), then "Connection terminated unexpectedly" as the socket closes.
   const onError = (error: Error) => {
-    broken = error;
+    broken ??= error;
   };
   client.on('error', onError);
   try {
     return await work(client);
   } catch (error) {
-    if (isConnectionError(error)) broken ??= error as Error;
-    throw error;
+    if (!isConnectionError(error)) throw error;
+    const reason = reasonOf(error, broken);
+    broken ??= error as Error;
+    throw reason;
   } finally {
     client.off('error', onError);
     client.release(broken);

@@ -1,4 +1,5 @@
 export {
+  DatabaseRefusedError,
   DatabaseUnavailableError,
   MigrationError,
   OutcomeUnknownError,

@@ -1,10 +1,15 @@
-import { DatabaseUnavailableError } from './errors.js';
+import { DatabaseUnavailableError, isServerError } from './errors.js';
 
 /**
  * Which failures are worth another try: the connection broke (the server terminated it,
  * restarted, or the network dropped), the server could not be reached or did not answer in
- * time, or the server rolled the transaction back on its own (serialization failure, deadlock).
- * Anything else (a constraint, bad input, a host name that does not resolve) fails at once.
+ * time, the server rolled the transaction back on its own (serialization failure, deadlock), or
+ * it refused for a while: a lock another session held past lock_timeout or statement_timeout (a
+ * DBA's LOCK TABLE or ALTER TABLE), no writes (a read-only switch, a standby during a failover),
+ * too few resources (connections, disk, memory). Those end when the DBA or the failover is done,
+ * and the retry bound says how long to wait for that.
+ * Anything else (a constraint, bad input, a privilege, a missing table, a host name that does
+ * not resolve) fails at once.
  */
 const TRANSIENT_CODES = new Set([
   '40001', // serialization_failure
@@ -12,7 +17,9 @@ const TRANSIENT_CODES = new Set([
   '57P01', // admin_shutdown (pg_terminate_backend)
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, shutting down)
-  '53300', // too_many_connections
+  '57014', // query_canceled (statement_timeout, pg_cancel_backend)
+  '55P03', // lock_not_available (lock_timeout)
+  '25006', // read_only_sql_transaction
   '08000',
   '08001',
   '08003',
@@ -24,15 +31,22 @@ const TRANSIENT_CODES = new Set([
   'ETIMEDOUT',
 ]);
 
+/** Class 53, insufficient resources: too many connections, disk full, out of memory. */
+const TRANSIENT_CLASS = '53';
+
 /** Network errors that no retry fixes: the host name does not resolve. */
 const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_FAIL', 'EAI_NONAME']);
 
+/**
+ * Whether the connection that gave `error` is gone: broken, refused, or ended by the server
+ * (`57P*`: terminated, shut down, idle_session_timeout; `25P03`: idle_in_transaction_session_timeout).
+ */
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code)) return false;
   if (
     typeof code === 'string' &&
-    (code.startsWith('08') || code.startsWith('57P') || code.startsWith('E'))
+    (code.startsWith('08') || code.startsWith('57P') || code === '25P03' || code.startsWith('E'))
   ) {
     return true;
   }
@@ -54,7 +68,23 @@ export class RetryLater extends Error {
 export function isTransient(error: unknown): boolean {
   if (error instanceof RetryLater) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  return (typeof code === 'string' && TRANSIENT_CODES.has(code)) || isConnectionError(error);
+  return (
+    (typeof code === 'string' &&
+      (TRANSIENT_CODES.has(code) || (isServerError(error) && code.startsWith(TRANSIENT_CLASS)))) ||
+    isConnectionError(error)
+  );
+}
+
+/**
+ * The error to report for a statement that failed on a connection the server had ended: pg's
+ * own words ("not queryable", "Connection terminated") say only that the connection is gone;
+ * the error the connection emitted when the server ended it (`emitted`) says why (an idle
+ * timeout, an administrator's command).
+ */
+export function reasonOf(error: unknown, emitted: Error | undefined): unknown {
+  return emitted !== undefined && isConnectionError(error) && isConnectionError(emitted)
+    ? emitted
+    : error;
 }
 
 /** A unique violation of the flushes table: the flush committed in an earlier attempt. */

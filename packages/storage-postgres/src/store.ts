@@ -15,7 +15,7 @@ import { applyChanges } from './apply.js';
 import { claimFreeUnits } from './claim.js';
 import { encodeText } from './codec.js';
 import { commit, type WriteContext } from './commit.js';
-import { PostgresStoreError } from './errors.js';
+import { PostgresStoreError, refusal } from './errors.js';
 import { acquireHold, type Hold, type HoldContext, withClient } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
@@ -45,9 +45,13 @@ export interface PostgresStoreOptions {
   sessionOptions?: Record<string, Json>;
   /**
    * How long the store retries through a broken connection, a server restart, a deadlock or a
-   * serialization failure before it gives up with `DatabaseUnavailableError` (default: 30 s,
-   * pauses up to 1 s). Every operation retries: flushes, transactions (their work runs again),
-   * claims, loads, taking the lock, and taking it again when its connection broke.
+   * serialization failure, and through refusals that pass (a read-only server, too many
+   * connections, a statement cancelled by statement_timeout or lock_timeout while another
+   * session locks the store's tables) before it gives up with `DatabaseUnavailableError`
+   * (default: 30 s, pauses up to 1 s). Every operation retries: flushes, transactions (their
+   * work runs again), claims, loads, taking the lock, and taking it again when its connection
+   * broke. A refusal that does not pass (a privilege revoked, a table of the store dropped or
+   * altered) stops the run at once with `DatabaseRefusedError`.
    */
   retry?: Partial<RetryPolicy>;
   /**
@@ -58,8 +62,8 @@ export interface PostgresStoreOptions {
   /**
    * How long one statement may run before the server cancels it (`statement_timeout`), and, a
    * few seconds later, the store stops waiting for its answer. Applies to a transactional sink's
-   * statements too. Default: the URL's `statement_timeout` (milliseconds), else 60,000 ms.
-   * 0: no limit.
+   * statements too. A cancelled statement's transaction is tried again within `retry`.
+   * Default: the URL's `statement_timeout` (milliseconds), else 60,000 ms. 0: no limit.
    */
   statementTimeoutMs?: number;
 }
@@ -183,6 +187,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       await commit(
         write,
         id,
+        'saving',
         async (client, batchId) => {
           const result = await applyChanges(client, t, id, changes, {
             batchId,
@@ -349,9 +354,14 @@ function makePool(options: PostgresStoreOptions): pg.Pool {
   return pool;
 }
 
-/** A driver error wrapped with what the store was doing and where; store errors pass as they are. */
+/**
+ * A driver error wrapped with what the store was doing and where: a {@link DatabaseRefusedError}
+ * when the server refused a statement, else a PostgresStoreError. Store errors pass as they are.
+ */
 function inContext(error: unknown, doing: string): unknown {
   if (error instanceof CheckpointError) return error;
+  const refused = refusal(error, `postgresStore: ${doing}`);
+  if (refused !== error) return refused;
   const message = error instanceof Error ? error.message : String(error);
   return new PostgresStoreError(`postgresStore: ${doing}: ${message}`, { cause: error });
 }

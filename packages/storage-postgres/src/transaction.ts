@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { StoreTransaction } from '@checkpointkit/core';
 import type pg from 'pg';
 import { applyChanges } from './apply.js';
-import { committed, type WriteContext } from './commit.js';
-import { PostgresStoreError } from './errors.js';
+import { committed, refusedDoing, type WriteContext } from './commit.js';
+import { PostgresStoreError, refusal } from './errors.js';
 import type { Hold } from './holds.js';
-import { isConnectionError, retrying } from './retry.js';
+import { isConnectionError, isTransient, reasonOf, retrying } from './retry.js';
 
 /** A transaction of the PostgreSQL store: `client` is the `pg` client it runs on. */
 export interface PostgresTransaction extends StoreTransaction {
@@ -18,6 +18,9 @@ export interface PostgresTransaction extends StoreTransaction {
  * asking whether its last batch id is taken. When a try fails on a broken connection and did
  * not commit, `work` runs again on a new connection (the store's retry policy bounds how long):
  * core's run takes back what the failed try recorded before it calls `work` again.
+ * A statement of the store's own (in `tx.append`) that the server refuses for good is a
+ * {@link DatabaseRefusedError}, which stops the run; one of `work`'s own (a sink's) is its
+ * unit's failure, thrown as it is.
  * `hold`: this store's hold of the checkpoint, if any.
  */
 export async function runTransaction<T>(
@@ -41,8 +44,10 @@ async function tryTransaction<T>(
   const { pool, t } = ctx;
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The first error says why: when the server ends a connection, pg emits its reason (an idle
+  // timeout, a terminate), then "Connection terminated unexpectedly" as the socket closes.
   const onError = (error: Error) => {
-    broken = error;
+    broken ??= error;
   };
   client.on('error', onError);
   const batches: string[] = [];
@@ -59,6 +64,9 @@ async function tryTransaction<T>(
           batchId,
           worker: hold?.worker ?? null,
           session: hold?.sessionId ?? null,
+        }).catch((error: unknown) => {
+          // One that may pass (a lock timeout, a read-only server) is retried with the rest.
+          throw isTransient(error) ? error : refusal(error, refusedDoing(ctx, id, 'transaction'));
         });
         lastFailure = result.lastFailure ?? lastFailure;
       },
@@ -81,9 +89,13 @@ async function tryTransaction<T>(
     if (hold && lastFailure !== null) hold.lastFailure = lastFailure;
     return value;
   } catch (error) {
-    if (isConnectionError(error)) broken ??= error as Error;
-    else await client.query('ROLLBACK').catch(() => {});
-    throw error;
+    if (!isConnectionError(error)) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
+    const reason = reasonOf(error, broken);
+    broken ??= error as Error;
+    throw reason;
   } finally {
     client.off('error', onError);
     client.release(broken);

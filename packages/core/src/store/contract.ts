@@ -72,9 +72,9 @@ export interface CheckpointStore {
    * run takes back what the failed try recorded before each new call.
    *
    * A store signals that the run cannot go on by rejecting with an error that has
-   * `storeUnavailable: true` (it gave up reaching its database) or `outcomeUnknown: true` (it
-   * cannot tell whether it saved): `pipeline()` then stops and rejects with that error instead of
-   * failing the unit it was working on.
+   * `storeUnavailable: true` (it gave up reaching its database, or the database refuses it for
+   * good) or `outcomeUnknown: true` (it cannot tell whether it saved): `pipeline()` then stops
+   * and rejects with that error instead of failing the unit it was working on.
    */
   transaction?<T>(id: string, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
 }
