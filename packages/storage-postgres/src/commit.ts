@@ -3,14 +3,14 @@ import type pg from 'pg';
 import { encodeText } from './codec.js';
 import { DatabaseUnavailableError, OutcomeUnknownError, refusal } from './errors.js';
 import { withClient } from './holds.js';
-import { isConnectionError, isDuplicateFlush, type RetryPolicy, retrying } from './retry.js';
+import { isConnectionError, isDuplicateFlush, retrying, type StorePolicy } from './retry.js';
 import type { Tables } from './tables.js';
 
 /** What a store's writes need: its pool, its tables and its retry policy. */
 export interface WriteContext {
   readonly pool: pg.Pool;
   readonly t: Tables;
-  readonly policy: RetryPolicy;
+  readonly policy: StorePolicy;
 }
 
 /**

@@ -60,7 +60,9 @@ export class OutcomeUnknownError extends PostgresStoreError {
 /**
  * The database stayed unreachable (connections refused, terminated, or unanswered) or kept
  * refusing for a reason that may pass (read-only, too many connections, a lock or statement
- * timeout) for longer than the store's `retry.maxOutageMs`: the store gave up. The message ends
+ * timeout) for longer than the store's `retry.maxOutageMs`: the store gave up. Until one of its
+ * operations succeeds again, the next ones (a run's last flush on close, a cleanup) make only
+ * two tries before they throw this too, instead of waiting out the bound again. The message ends
  * with the last cause, its SQLSTATE and what it most likely means. `storeUnavailable` tells a
  * pipeline to stop the run with this error rather than fail the unit it was working on.
  */
@@ -73,9 +75,14 @@ export class DatabaseUnavailableError extends PostgresStoreError {
     readonly elapsedMs: number,
     policy: { maxOutageMs: number },
     cause: unknown,
+    /** The store had given up on the server before and not reached it since: it tried briefly. */
+    { alreadyDown = false }: { alreadyDown?: boolean } = {},
   ) {
+    const down = alreadyDown
+      ? '; the store had already given up on the server and not reached it since, so it tried briefly'
+      : '';
     super(
-      `${doing}: gave up after ${tries} tries over ${(elapsedMs / 1000).toFixed(1)} s (retry.maxOutageMs is ${policy.maxOutageMs} ms): ${describeCause(cause)}`,
+      `${doing}: gave up after ${tries} ${tries === 1 ? 'try' : 'tries'} over ${(elapsedMs / 1000).toFixed(1)} s (retry.maxOutageMs is ${policy.maxOutageMs} ms${down}): ${describeCause(cause)}`,
       { cause },
     );
   }

@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { encodeText } from './codec.js';
 import { DatabaseUnavailableError } from './errors.js';
-import { isConnectionError, RetryLater, type RetryPolicy, reasonOf, retrying } from './retry.js';
+import { isConnectionError, RetryLater, reasonOf, retrying, type StorePolicy } from './retry.js';
 import {
   endSession,
   failDeadSessions,
@@ -25,7 +25,7 @@ import type { Tables } from './tables.js';
 export interface HoldContext {
   pool: pg.Pool;
   /** How long to keep trying to take the lock again after its connection broke. */
-  policy: RetryPolicy;
+  policy: StorePolicy;
   t: Tables;
   host: string;
   pid: number;
@@ -149,8 +149,15 @@ export class Hold implements WorkerHold {
       client.off('error', this.#onError);
       client.release(true);
     }
-    // The hold's connection is gone: record the end of the session on another one.
-    await withClient(this.#ctx.pool, work).catch(() => {});
+    // The hold's connection is gone (or its statement was refused, a lock timeout): record the
+    // end of the session on another one, through transient failures like a flush, so that the
+    // session does not read as failed and a worker's units go to the others without waiting
+    // for its leases to expire. Only tried once when the store gave up on the server already.
+    // Not thrown: the run is over either way, and the next run or worker ends a session left
+    // running once its heartbeat is missed.
+    await retrying(this.#ctx.policy, `checkpoint "${this.id}": ending its session`, () =>
+      withClient(this.#ctx.pool, work),
+    ).catch(() => {});
   }
 
   async #heartbeat(): Promise<void> {

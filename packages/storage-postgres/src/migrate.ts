@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { MigrationError, SchemaNotMigratedError } from './errors.js';
 import { quoteIdentifier, validateSchemaName } from './identifiers.js';
+import { isTransient } from './retry.js';
 
 /** One numbered migration: `001_initial.sql` is version 1. `{{schema}}` stands for the quoted schema. */
 export interface Migration {
@@ -64,7 +65,10 @@ export function checksum(migration: Migration): string {
  * Brings the schema up to date: creates it, then applies each migration not yet recorded in
  * `schema_migrations`, each in its own transaction, all under a PostgreSQL advisory lock so that
  * workers starting together apply every migration exactly once. A recorded migration whose text
- * changed since is refused with a {@link MigrationError}.
+ * changed since is refused with a {@link MigrationError}. A failure that may pass (a lock held
+ * past lock_timeout, a statement timeout, a broken connection) is thrown as the driver's error:
+ * its transaction rolled back, and calling this again goes on (the store does, within its retry
+ * bound).
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const schema = quoteIdentifier(validateSchemaName(options.schema));
@@ -122,6 +126,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
             );
           });
         } catch (error) {
+          // A lock another session held past lock_timeout, a statement timeout or a broken
+          // connection says nothing about the file: the transaction rolled back, and the caller
+          // (the store, within its retry bound) may try again.
+          if (isTransient(error)) throw error;
           throw new MigrationError(migration.name, `it failed: ${(error as Error).message}`, {
             cause: error,
           });

@@ -106,6 +106,25 @@ export interface RetryPolicy {
   attempts: number;
 }
 
+/**
+ * A store's retry policy, one object shared by all its operations, with what they found out:
+ * `gaveUp` is set when one of them gave up on the server and cleared when one succeeds. An
+ * operation that starts while it is set makes {@link TRIES_WHEN_DOWN} tries instead of waiting
+ * out another whole `maxOutageMs`: the job already knows the server is gone (it got the
+ * {@link DatabaseUnavailableError}), and what follows, a run's last flush on close or its
+ * cleanup, should report that at once rather than keep the process alive that long again.
+ * Operations already under way keep their own bound.
+ */
+export interface StorePolicy extends RetryPolicy {
+  gaveUp: boolean;
+}
+
+/**
+ * Tries of an operation that starts after the store gave up: two, because the first may take a
+ * connection that the outage broke and the pool has not dropped yet.
+ */
+export const TRIES_WHEN_DOWN = 2;
+
 export const DEFAULT_RETRY: RetryPolicy = {
   maxOutageMs: 30_000,
   maxDelayMs: 1000,
@@ -122,23 +141,29 @@ export function backoff(attempt: number, policy: RetryPolicy): Promise<void> {
 /**
  * Runs `attempt` until it succeeds, fails with an error that is not transient, or the outage
  * has lasted `policy.maxOutageMs` (or `policy.attempts` tries): then throws
- * {@link DatabaseUnavailableError} saying what the store was doing and the last cause.
+ * {@link DatabaseUnavailableError} saying what the store was doing and the last cause. With a
+ * {@link StorePolicy} that had given up when this started, {@link TRIES_WHEN_DOWN} tries at most.
  * `attempt` gets the try's number, from 1.
  */
 export async function retrying<T>(
-  policy: RetryPolicy,
+  policy: RetryPolicy | StorePolicy,
   doing: string,
   attempt: (n: number) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
+  const alreadyDown = 'gaveUp' in policy && policy.gaveUp;
+  const attempts = alreadyDown ? Math.min(TRIES_WHEN_DOWN, policy.attempts) : policy.attempts;
   for (let n = 1; ; n++) {
     try {
-      return await attempt(n);
+      const value = await attempt(n);
+      if ('gaveUp' in policy) policy.gaveUp = false;
+      return value;
     } catch (error) {
       if (!isTransient(error)) throw error;
       const elapsed = Date.now() - started;
-      if (elapsed >= policy.maxOutageMs || n >= policy.attempts) {
-        throw new DatabaseUnavailableError(doing, n, elapsed, policy, error);
+      if (elapsed >= policy.maxOutageMs || n >= attempts) {
+        if ('gaveUp' in policy) policy.gaveUp = true;
+        throw new DatabaseUnavailableError(doing, n, elapsed, policy, error, { alreadyDown });
       }
       await backoff(n, policy);
     }

@@ -21,7 +21,7 @@ import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
 import { checkMigrated, type MigrateResult, migrate } from './migrate.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
-import { DEFAULT_RETRY, type RetryPolicy, retrying } from './retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, retrying, type StorePolicy } from './retry.js';
 import { listSessions, type SessionRecord } from './sessions.js';
 import { tables } from './tables.js';
 import { type PostgresTransaction, runTransaction } from './transaction.js';
@@ -49,8 +49,9 @@ export interface PostgresStoreOptions {
    * connections, a statement cancelled by statement_timeout or lock_timeout while another
    * session locks the store's tables) before it gives up with `DatabaseUnavailableError`
    * (default: 30 s, pauses up to 1 s). Every operation retries: flushes, transactions (their
-   * work runs again), claims, loads, taking the lock, and taking it again when its connection
-   * broke. A refusal that does not pass (a privilege revoked, a table of the store dropped or
+   * work runs again), claims, loads, listings, `delete`, `compact`, migrations, taking the lock,
+   * and taking it again when its connection broke. Once the store gave up, later operations make
+   * two tries until one succeeds (a run's `close()` does not wait out the bound again). A refusal that does not pass (a privilege revoked, a table of the store dropped or
    * altered) stops the run at once with `DatabaseRefusedError`.
    */
   retry?: Partial<RetryPolicy>;
@@ -74,7 +75,11 @@ export interface PostgresStore extends CheckpointStore {
   readonly pool: pg.Pool;
   /** The schema name (unquoted). */
   readonly schema: string;
-  /** Applies the migrations that are not applied yet. Runs by itself on first use. */
+  /**
+   * Applies the migrations that are not applied yet, through transient failures (another
+   * worker's lock past lock_timeout, a terminated connection) within `retry`. Runs by itself on
+   * first use.
+   */
   migrate(): Promise<MigrateResult>;
   /** The sessions (one per run) of a checkpoint, or of every checkpoint, oldest first. */
   sessions(id?: string): Promise<SessionRecord[]>;
@@ -102,7 +107,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   const t = tables(options.schema ?? DEFAULT_SCHEMA);
   const ownPool = options.pool === undefined;
   const pool = options.pool ?? makePool(options);
-  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const policy: StorePolicy = { ...DEFAULT_RETRY, ...options.retry, gaveUp: false };
   const target = describeTarget(options);
   const ctx: HoldContext = {
     pool,
@@ -116,26 +121,36 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   let migrated: Promise<unknown> | null = null;
   let closed = false;
 
-  const runMigrations = () => migrate({ pool, schema: t.name });
-  const ready = async (): Promise<void> => {
-    if (closed) throw new PostgresStoreError(`${store.description} is closed`);
-    const doing =
-      options.migrate === false
-        ? `checking the migrations of schema "${t.name}" on ${target}`
-        : `migrating schema "${t.name}" on ${target}`;
-    migrated ??= retrying<unknown>(policy, doing, () =>
-      options.migrate === false ? checkMigrated({ pool, schema: t.name }) : runMigrations(),
-    ).catch((error: unknown) => {
-      migrated = null;
-      throw inContext(error, doing);
-    });
-    await migrated;
-  };
-  /** Runs a read or a lock through transient failures, naming what it did when it fails. */
+  /**
+   * Runs one statement or a few (a read, a lock, a delete, the migrations) through transient
+   * failures, naming what it did when it fails. Only for work that may run again as it is.
+   */
   const retried = <T>(doing: string, work: () => Promise<T>): Promise<T> =>
     retrying(policy, `${doing} on ${target}`, work).catch((error: unknown) => {
       throw inContext(error, `${doing} on ${target}`);
     });
+  const assertOpen = () => {
+    if (closed) throw new PostgresStoreError(`${store.description} is closed`);
+  };
+  // Each migration runs in a transaction of its own under the migration lock, and is recorded
+  // in that transaction: a try cut short (another worker's lock past lock_timeout, a terminated
+  // connection) leaves nothing half done, and the next try applies what is left.
+  const runMigrations = () =>
+    retried(`migrating schema "${t.name}"`, () => migrate({ pool, schema: t.name }));
+  const checkMigrations = () =>
+    retried(`checking the migrations of schema "${t.name}"`, () =>
+      checkMigrated({ pool, schema: t.name }),
+    );
+  const ready = async (): Promise<void> => {
+    assertOpen();
+    migrated ??= (options.migrate === false ? checkMigrations() : runMigrations()).catch(
+      (error: unknown) => {
+        migrated = null;
+        throw error;
+      },
+    );
+    await migrated;
+  };
 
   const track = (hold: Hold): Hold => {
     holds.set(hold.id, hold);
@@ -163,7 +178,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     schema: t.name,
 
     async migrate() {
-      if (closed) throw new PostgresStoreError(`${store.description} is closed`);
+      assertOpen();
       const result = await runMigrations();
       migrated = Promise.resolve();
       return result;
@@ -205,9 +220,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     async compact(id) {
       await ready();
       // The tables are the snapshot: only the record of old flushes is trimmed.
-      await pool.query(
-        `DELETE FROM ${t.flushes} WHERE checkpoint = $1 AND at < now() - interval '1 hour'`,
-        [encodeText(id)],
+      await retried(`compacting checkpoint "${id}"`, () =>
+        pool.query(
+          `DELETE FROM ${t.flushes} WHERE checkpoint = $1 AND at < now() - interval '1 hour'`,
+          [encodeText(id)],
+        ),
       );
     },
 
@@ -221,10 +238,14 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     async delete(id) {
       await ready();
       const cid = encodeText(id);
-      const result = await pool.query(
-        `WITH f AS (DELETE FROM ${t.flushes} WHERE checkpoint = $1)
-         DELETE FROM ${t.checkpoints} WHERE id = $1`,
-        [cid],
+      // One statement, so a try that did not commit left the checkpoint whole. A try whose
+      // reply was lost after it committed makes the next one find nothing: false.
+      const result = await retried(`deleting checkpoint "${id}"`, () =>
+        pool.query(
+          `WITH f AS (DELETE FROM ${t.flushes} WHERE checkpoint = $1)
+           DELETE FROM ${t.checkpoints} WHERE id = $1`,
+          [cid],
+        ),
       );
       return (result.rowCount ?? 0) > 0;
     },
@@ -264,8 +285,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
     async sessions(id) {
       await ready();
-      return withClient(pool, (client) =>
-        listSessions(client, t, id === undefined ? null : encodeText(id)),
+      const doing = id === undefined ? 'listing the sessions' : `listing the sessions of "${id}"`;
+      return retried(doing, () =>
+        withClient(pool, (client) =>
+          listSessions(client, t, id === undefined ? null : encodeText(id)),
+        ),
       );
     },
 

@@ -264,7 +264,11 @@ describe('the server terminating connections', () => {
     await openStore(schema).migrate();
     const pool = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
     try {
-      const ctx = { pool, t: tables(schema), policy: { ...DEFAULT_RETRY, maxOutageMs: 2000 } };
+      const ctx = {
+        pool,
+        t: tables(schema),
+        policy: { ...DEFAULT_RETRY, maxOutageMs: 2000, gaveUp: false },
+      };
       const cause = new Error('Connection terminated unexpectedly');
       // A transaction that never committed: the first question takes its batch id. If that
       // question's answer is lost (its connection broke after the server ran it), the question
