@@ -260,7 +260,7 @@ export class Run {
     this.#assertOpen();
     if (this.worker) return this.#finishWorker(options);
     this.#setStatus('completed');
-    await this.flush('Finished');
+    await this.#saver.flush('Finished', { last: true });
     const summary = this.summary();
     const deleted = (options.cleanup ?? this.#autoCleanup) && summary.counts.failed === 0;
     if (deleted) await this.#store.delete(this.id);
@@ -280,7 +280,7 @@ export class Run {
     const next = status ?? (this.worker ? null : 'interrupted');
     if (next && this.#state.status !== next) this.#setStatus(next);
     try {
-      await this.flush('Closed');
+      await this.#saver.flush('Closed', { last: true });
     } finally {
       await this.#release();
     }
@@ -295,8 +295,13 @@ export class Run {
     // changes are dropped (they come after the last save), not thrown at it as errors.
     this.#interrupted = true;
     this.#stopping.abort(new Error(`interrupted by ${signal}`));
-    await this.flush(`Interrupted by ${signal}`);
-    await this.#release();
+    // As in close(): a save that fails (a full disk) must not keep the lock past the exit; the
+    // signal handler prints the error and the next run redoes what was not saved.
+    try {
+      await this.#saver.flush(`Interrupted by ${signal}`, { last: true });
+    } finally {
+      await this.#release();
+    }
   }
 
   /** Drops what was not flushed and releases the lock, as a crash would. For tests. */

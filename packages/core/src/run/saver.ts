@@ -43,6 +43,8 @@ export class Saver {
   #flushing: Promise<void> = Promise.resolve();
   /** The flush queued to run next, not started yet: later flush requests join it (group commit). */
   #next: Promise<void> | null = null;
+  /** The reason {@link Saver.#next} will record: its first caller's, or a run's last save's. */
+  #nextReason = '';
   /** Set while a store transaction is open. */
   #open: OpenTransaction | null = null;
   readonly #scope: TransactionScope | null = createTransactionScope();
@@ -125,15 +127,21 @@ export class Saver {
    * request made while another flush is saving joins the next flush, which starts once that one
    * is done and every caller it released had a turn to record its next change, so the changes of
    * many units in flight share one store write (one fdatasync) instead of queueing one each.
-   * Each caller's promise still resolves only once its change is saved.
+   * Each caller's promise still resolves only once its change is saved. `last`: the run's last
+   * save (a signal, close, finish), whose reason the flush records even when it joins one queued
+   * for a page, so that the checkpoint says why the run stopped.
    */
-  flush(reason: string): Promise<void> {
+  flush(reason: string, { last = false }: { last?: boolean } = {}): Promise<void> {
     const inside = this.#insideOwnTransaction('run.flush()');
     if (inside) return Promise.reject(inside);
-    if (this.#next) return this.#next;
+    if (this.#next) {
+      if (last) this.#nextReason = reason;
+      return this.#next;
+    }
+    this.#nextReason = reason;
     const next = this.#flushing.then(turn).then(() => {
       this.#next = null;
-      return this.#flushNow(reason);
+      return this.#flushNow(this.#nextReason);
     });
     this.#next = next;
     // A failed flush must not poison the ones after it; its callers still see its error.

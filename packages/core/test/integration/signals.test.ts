@@ -53,3 +53,36 @@ describe('a real process stopped by a signal', () => {
     });
   }
 });
+
+describe('a second signal while the runs are saving', () => {
+  it('exits at once, with the code of the signal, though the save never ends', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ck-signal-'));
+    dirs.push(dir);
+    const proc = spawn(process.execPath, ['--import', tsxLoader, child, join(dir, 'job.jsonl')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, STALL_ON_SAVE: '1' },
+    });
+    let out = '';
+    proc.stdout.on('data', (data: Buffer) => {
+      out += data.toString();
+    });
+    const closed = new Promise<number | null>((resolve) => proc.on('close', resolve));
+    const seen = async (line: string) => {
+      while (!out.includes(`${line}\n`)) {
+        const ended = await Promise.race([
+          closed.then(() => true),
+          new Promise<false>((resolve) => proc.stdout.once('data', () => resolve(false))),
+        ]);
+        if (ended && !out.includes(`${line}\n`)) throw new Error(`child exited before "${line}"`);
+      }
+    };
+    await seen('ready');
+    proc.kill('SIGINT');
+    await seen('saving');
+    proc.kill('SIGTERM');
+    // Without the second signal the process would wait for the stalled save for ever (and the
+    // test time out).
+    expect(await closed).toBe(143);
+    // A guard against the hang this test exists to catch, well below the integration default.
+  }, 60_000);
+});

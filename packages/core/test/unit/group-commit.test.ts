@@ -3,6 +3,7 @@
  * flush is being saved go together in the next one, and every caller's promise resolves only
  * once its own change reached the store.
  */
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   always,
@@ -94,5 +95,40 @@ describe('group commit', () => {
     await run.flush();
     for (const key of keys) expect(saved(key, 1)).toBe(true);
     await run.close();
+  });
+
+  // docs/guarantees.md, Signals: a run "flushes, with the reason `Interrupted by SIGINT`"; and
+  // `checkpointkit show` prints the last reason. A job stopped while a page's save was queued
+  // recorded that page's reason instead (seen in sink-file's interrupt test).
+  it("a run's last save names itself even when it joins a flush queued for a page", async () => {
+    for (const [end, reason] of [
+      ['SIGINT', 'Interrupted by SIGINT'],
+      ['close', 'Closed'],
+      ['finish', 'Finished'],
+    ] as const) {
+      const { store } = slowStore();
+      const target = new EventEmitter();
+      const exited = new Promise<number>((resolve) => {
+        void openRun({
+          id: end,
+          store,
+          strategy: always(),
+          signals: { target, exit: resolve },
+        }).then(async (run) => {
+          await run.plan(['a']);
+          // The page asks for a flush, which is queued, not started, when the run ends.
+          const page = run.progress('a', { cursor: 1, items: 1 });
+          if (end === 'SIGINT') target.emit('SIGINT');
+          else if (end === 'close') await run.close();
+          else await run.finish({ cleanup: false });
+          await page;
+          if (end !== 'SIGINT') resolve(0);
+        });
+      });
+      await exited;
+      const saved = await store.load(end);
+      expect(saved?.units['a']?.cursor, end).toBe(1);
+      expect(saved?.meta.lastSaveReason, end).toBe(reason);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 const packageDir = fileURLToPath(new URL('../../', import.meta.url));
 const script = fileURLToPath(new URL('../integration/fixtures/job.ts', import.meta.url));
 
-/** A child process running test/integration/fixtures/job.ts, read line by line. */
+/** A child process running a bundled job (test/integration/fixtures/job.ts by default), read line by line. */
 export interface Child {
   process: ChildProcessWithoutNullStreams;
   lines: string[];
@@ -17,6 +17,8 @@ export interface Child {
   exited: Promise<number | null>;
   /** After `exited`, once its output has ended too: every line it printed is in `lines`. */
   closed: Promise<number | null>;
+  /** What it printed on stderr so far. */
+  readonly stderr: string;
 }
 
 /**
@@ -24,10 +26,10 @@ export interface Child {
  * a Node start, not a TypeScript toolchain start. Workspace packages resolve through the
  * tsconfig paths, from their sources.
  */
-export async function bundleJob(outDir: string): Promise<string> {
+export async function bundleJob(outDir: string, entry = script): Promise<string> {
   const outfile = join(outDir, 'job.mjs');
   await build({
-    entryPoints: [script],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -91,6 +93,9 @@ export function startJob(bundle: string, args: string[]): Child {
     lines,
     exited,
     closed,
+    get stderr() {
+      return stderr;
+    },
     async waitFor(match) {
       await waitUntil(() => lines.some(match));
       return lines.find(match) as string;

@@ -16,6 +16,8 @@ export interface Child {
   exited: Promise<number | null>;
   /** After `exited`, once its output has ended too: every line it printed is in `lines`. */
   closed: Promise<number | null>;
+  /** What it printed on stderr so far. */
+  readonly stderr: string;
 }
 
 /**
@@ -128,6 +130,9 @@ export function startChild(
     lines,
     exited,
     closed,
+    get stderr() {
+      return stderr;
+    },
     waitFor(match) {
       const seen = lines.find(match);
       if (seen !== undefined) return Promise.resolve(seen);

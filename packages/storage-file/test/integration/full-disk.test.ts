@@ -4,7 +4,7 @@
  * with a typed error naming the file, the files must keep every acknowledged flush and nothing
  * of the refused one, and once there is room again the job goes on from there.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { everyUnits, openRun } from '@checkpointkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   checkpointFileName,
   fileStore,
   journalFileName,
+  lockFileName,
   readCheckpointFiles,
 } from '../../src/index.js';
 import { bundleChild, startChild } from '../helpers/child.js';
@@ -137,6 +138,36 @@ describe('a disk that fills up', () => {
       expect(await leftovers(dir)).toEqual([]);
       await expectExactly(dir, id, acked);
       await resumeAndFlush(dir, id, acked);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  // docs/guarantees.md, Signals: on Ctrl+C a run flushes, then releases its lock; "if a run
+  // cannot save, the error is printed and the process exits anyway; what that run had not
+  // flushed is redone next time, as after a crash".
+  it('on Ctrl+C with no room left: prints why it could not save, exits 130, releases its lock, keeps every acknowledged flush', async () => {
+    const dir = await tempDir('ck-full-interrupt-');
+    const id = 'full:interrupt';
+    try {
+      const child = startChild(['interrupt-full', dir, id], {
+        bundle,
+        fileSizeLimitKiB: LIMIT_KIB,
+      });
+      const acked = Number((await child.waitFor((line) => line.startsWith('full '))).slice(5));
+      expect(acked).toBeGreaterThan(10);
+      child.process.kill('SIGINT');
+      expect(await child.closed).toBe(130);
+      expect(child.stderr).toMatch(/^checkpointkit: could not save on SIGINT: .*EFBIG/m);
+      // The lock is gone, not left for the next run to find and judge (a takeover waits 30 s
+      // when the host name changed, as a container's does on every start).
+      await expect(stat(join(dir, lockFileName(id)))).rejects.toMatchObject({ code: 'ENOENT' });
+      const parsed = await readCheckpointFiles(dir, id);
+      expect(parsed!.tornTail).toBeNull();
+      expect(parsed!.checkpoint.stats['n']).toBe(acked);
+      // Nothing it could not save: not the last unit's page, not the interrupted status.
+      expect(parsed!.checkpoint.units['u/last']).toBeUndefined();
+      expect(parsed!.checkpoint.status).toBe('running');
     } finally {
       await removeDir(dir);
     }
