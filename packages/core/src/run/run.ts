@@ -62,6 +62,8 @@ export class Run {
   #closed = false;
   /** Set once SIGINT/SIGTERM interrupted the run: the process is about to exit. */
   #interrupted = false;
+  /** Set once finish() started: a signal then waits for it instead of interrupting. */
+  #finishing: Promise<FinishResult> | null = null;
   readonly #stopping = new AbortController();
 
   /** @internal use {@link openRun}. */
@@ -254,11 +256,15 @@ export class Run {
    * Marks the job completed, saves, and deletes the checkpoint when cleanup is on and no unit
    * failed (seed 000 keeps it when pages failed). Releases the lock.
    */
-  async finish(options: FinishOptions = {}): Promise<FinishResult> {
+  finish(options: FinishOptions = {}): Promise<FinishResult> {
     // After SIGINT/SIGTERM the process is exiting with 130/143: finishing would mark it completed.
     if (this.#interrupted) return new Promise<never>(() => {});
     this.#assertOpen();
-    if (this.worker) return this.#finishWorker(options);
+    this.#finishing ??= this.worker ? this.#finishWorker(options) : this.#finishJob(options);
+    return this.#finishing;
+  }
+
+  async #finishJob(options: FinishOptions): Promise<FinishResult> {
     this.#setStatus('completed');
     await this.#saver.flush('Finished', { last: true });
     const summary = this.summary();
@@ -289,6 +295,16 @@ export class Run {
   /** @internal called by the signal handler. */
   async interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
     if (this.#closed) return;
+    // The job is done and finish() is saving that (or deleting the checkpoint): let it end. Marked
+    // interrupted, a completed job would be redone; its save after a delete would fail.
+    if (this.#finishing) {
+      try {
+        await this.#finishing;
+      } finally {
+        await this.#release();
+      }
+      return;
+    }
     // A worker stops alone: the others go on, so the checkpoint is not interrupted.
     if (!this.worker) this.#setStatus('interrupted');
     // From here on the job's own code may still call the run before the process exits: those

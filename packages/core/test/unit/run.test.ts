@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   always,
   type Change,
@@ -279,6 +279,66 @@ describe('openRun', () => {
       expect(target.listenerCount(signal)).toBeLessThanOrEqual(1);
       // The lock is free again.
       await (await openRun({ id: 'job', store, ...quiet })).close();
+    }
+  });
+
+  it('on a signal while finish() deletes or compacts, lets it end: the job is completed, not interrupted', async () => {
+    for (const cleanup of [true, false]) {
+      const inner = memoryStore();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let reached!: () => void;
+      const reachedEnd = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      // A store whose last step of finish() (delete or compact) waits until the test lets it go.
+      const store: CheckpointStore = {
+        ...inner,
+        async delete(id) {
+          reached();
+          await held;
+          return inner.delete(id);
+        },
+        async compact(id) {
+          reached();
+          await held;
+          return inner.compact?.(id);
+        },
+      };
+      const target = new EventEmitter();
+      const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+      const exits: number[] = [];
+      const exited = new Promise<void>((resolve) => {
+        const exit = (code: number) => {
+          exits.push(code);
+          resolve();
+        };
+        void (async () => {
+          const run = await openRun({ id: 'job', store, signals: { target, exit } });
+          await run.plan(['a']);
+          await run.complete('a');
+          const finished = run.finish({ cleanup });
+          await reachedEnd;
+          target.emit('SIGINT');
+          release();
+          await finished;
+        })();
+      });
+      await exited;
+      const messages = printed.mock.calls;
+      printed.mockRestore();
+      expect(exits).toEqual([130]);
+      expect(messages).toEqual([]); // no "could not save on SIGINT"
+      const saved = await inner.load('job');
+      if (cleanup) expect(saved).toBeNull();
+      else {
+        expect(saved?.status).toBe('completed');
+        expect(saved?.meta.lastSaveReason).toBe('Finished');
+      }
+      // The lock is free again.
+      await (await openRun({ id: 'job', store: inner, ...quiet })).close();
     }
   });
 
