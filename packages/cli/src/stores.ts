@@ -166,11 +166,17 @@ async function openPostgres(
   };
 }
 
-/** Warns about what a reader of the file store found amiss but could still read. */
+/**
+ * Warns about what a reader of the file store found amiss but could still read. An incomplete
+ * last batch is a crash's leftovers only when no live job holds the lock (`writing` null): with
+ * one, it is the save the job is writing as we read (not acknowledged yet, so rightly not shown),
+ * or a crash's leftovers the job keeps aside and cuts at its next save. Neither needs the user.
+ */
 export function warnDamage(
   parsed: {
     tornTail: { line: number; bytes: number } | null;
     lost: { acked: number; found: number } | null;
+    writing: LockOwner | null;
   },
   journal: string,
   warn: (message: string) => void,
@@ -181,7 +187,7 @@ export function warnDamage(
       `${journal}: DAMAGED: the journal ends at batch ${parsed.lost.found}, but batch ${parsed.lost.acked} was acknowledged: ${missing} acknowledged batch${missing === 1 ? ' is' : 'es are'} missing (the file was cut or replaced); what is shown lacks them. Run repair to keep the files aside and go on from here.`,
     );
   }
-  if (parsed.tornTail) {
+  if (parsed.tornTail && !parsed.writing) {
     warn(
       `${journal}:${parsed.tornTail.line}: ignored an incomplete last batch (${parsed.tornTail.bytes} bytes a crash left mid-write)`,
     );

@@ -125,14 +125,12 @@ export async function loadFile(
         ack,
       });
       const { checkpoint } = parsed;
-      warnDamage(parsed, journalFile, warn);
+      const lock = await readLockOwner(dir, checkpoint.id);
+      // A live job's lock: an incomplete last batch is most likely the save it is writing.
+      warnDamage({ ...parsed, writing: lock }, journalFile, warn);
       return {
         checkpoint,
-        origin: {
-          source: file,
-          format: 'checkpointkit/1, file store',
-          lock: await readLockOwner(dir, checkpoint.id),
-        },
+        origin: { source: file, format: 'checkpointkit/1, file store', lock },
         storeFiles: true,
       };
     }

@@ -8,7 +8,11 @@ import { type DecodedSnapshot, decodeSnapshot } from './snapshot.js';
 /** What {@link parseCheckpointFiles} reads from a snapshot and its journal. */
 export interface ParsedCheckpoint {
   checkpoint: Checkpoint;
-  /** What a crash left after the last complete journal batch: dropped, and reported here. */
+  /**
+   * Bytes after the last complete journal batch, dropped: what a crash left mid-write, or, in
+   * files read while a writer appends, the first part of the batch it is writing (the bytes
+   * alone cannot tell which; `readCheckpointFiles` tells by the lock).
+   */
   tornTail: { line: number; bytes: number } | null;
   /** Changes replayed from the journal on top of the snapshot. */
   journalChanges: number;

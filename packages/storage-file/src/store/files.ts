@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LockOwner } from '@checkpointkit/core';
 import { CheckpointFileError } from '../format/errors.js';
 import {
   ACK_SUFFIX,
@@ -10,7 +12,8 @@ import {
 import { type CheckpointFilesInput, type ParsedFiles, parseFiles } from '../format/parse.js';
 import { checkSnapshotLength, SNAPSHOT_HEAD_BYTES } from '../format/snapshot.js';
 import { type SummarizedCheckpoint, summarizeCheckpointFiles } from '../format/summary.js';
-import { type FileRead, type FirstLook, readOrNull, readWithIdentity } from './io.js';
+import { type FileRead, type FirstLook, isMissing, readOrNull, readWithIdentity } from './io.js';
+import { liveOwner } from './lock.js';
 
 /** The paths of one checkpoint's files in a store directory. */
 export interface CheckpointPaths {
@@ -139,5 +142,53 @@ export async function readConsistentWith<T>(
       if (attempt >= 4 || !mayBeRace(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)));
     }
+  }
+}
+
+/** What {@link readSettled} read, and who is still writing the journal's incomplete last batch. */
+export interface SettledRead<T> {
+  raw: RawFiles;
+  parsed: T | null;
+  /**
+   * When the journal ends in an incomplete batch (a torn tail): the live process that holds the
+   * checkpoint's lock, which is writing that batch or will cut it at its next save. Null when
+   * there is no torn tail, or nobody holds a live lock: then the torn tail is a crash's leftovers.
+   */
+  writing: LockOwner | null;
+}
+
+/**
+ * {@link readConsistentWith}, for a reader that does not hold the lock, telling the batch a
+ * writer is in the middle of writing from a crash's leftovers. Both look the same in the bytes:
+ * a batch is written with one write(2), but another process can read the journal while that
+ * write is still copying it in (the file grows as it goes), and sees only its first part. That
+ * part is not acknowledged yet, so the state read before it is the right one to show; it must
+ * not be reported as a crash. A live process holding the lock tells them apart. When nobody
+ * does, the writer may still have finished that batch and let go (a job's last save) between
+ * our read and our look at the lock: a journal that changed since it was read is read again.
+ */
+export async function readSettled<T extends { tornTail: unknown }>(
+  paths: CheckpointPaths,
+  parse: (paths: CheckpointPaths, raw: RawFiles) => T | null,
+  staleMs: number,
+): Promise<SettledRead<T>> {
+  for (let attempt = 0; ; attempt++) {
+    const { raw, parsed } = await readConsistentWith(paths, parse);
+    if (!parsed?.tornTail || !raw.journal) return { raw, parsed, writing: null };
+    const writing = await liveOwner(paths.lock, staleMs);
+    if (writing || attempt >= 2 || (await isUnchanged(paths.journal, raw.journal))) {
+      return { raw, parsed, writing };
+    }
+  }
+}
+
+/** Whether the file at `path` is still the one read, at the size it had. */
+async function isUnchanged(path: string, read: FileRead): Promise<boolean> {
+  try {
+    const now = await stat(path);
+    return now.dev === read.dev && now.ino === read.ino && now.size === read.bytes.length;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
   }
 }

@@ -10,21 +10,26 @@ import {
 import type { StoreContext } from './context.js';
 import {
   mismatchError,
+  parseRaw,
   pathsOf,
   readConsistent,
   readConsistentWith,
+  readSettled,
   summarizeRaw,
 } from './files.js';
 import { isMissing } from './io.js';
-import { liveOwner } from './lock.js';
 
 /**
  * Reads a checkpoint's state (null when it has no files), remembers what the writer needs, and
- * warns about a torn journal tail unless a live writer may still be writing it.
+ * warns about a torn journal tail unless a live writer may still be writing it (see
+ * {@link readSettled}).
  */
 export async function loadNow(ctx: StoreContext, id: string): Promise<Checkpoint | null> {
   const at = ctx.paths(id);
-  const { raw, parsed } = await readConsistent(at);
+  // Under our own lock nobody else writes: a torn tail is a crash's leftovers.
+  const { raw, parsed, writing } = ctx.mine.get(at.lock)
+    ? { ...(await readConsistent(at)), writing: null }
+    : await readSettled(at, parseRaw, ctx.staleMs);
   if (parsed && parsed.checkpoint.id !== id) {
     throw mismatchError(at, raw, parsed.checkpoint.id, id);
   }
@@ -33,16 +38,14 @@ export async function loadNow(ctx: StoreContext, id: string): Promise<Checkpoint
     throw lostError(at.journal, parsed.lost);
   }
   ctx.writers.remember(id, raw, parsed);
-  if (parsed?.tornTail) {
-    const writing = ctx.mine.get(at.lock) ? null : await liveOwner(at.lock, ctx.staleMs);
-    if (!writing) {
-      ctx.warn({
-        code: 'torn-tail',
-        message: `${at.journal}:${parsed.tornTail.line}: ignored ${parsed.tornTail.bytes} bytes after the last complete batch (a write cut short by a crash; the next save keeps them aside in ${at.journal}${TORN_INFIX}<time> and cuts them)`,
-        checkpointId: id,
-        file: at.journal,
-      });
-    }
+  // A torn tail that a live writer is still writing (or will cut) is no crash: nothing to say.
+  if (parsed?.tornTail && !writing) {
+    ctx.warn({
+      code: 'torn-tail',
+      message: `${at.journal}:${parsed.tornTail.line}: ignored ${parsed.tornTail.bytes} bytes after the last complete batch (a write cut short by a crash; the next save keeps them aside in ${at.journal}${TORN_INFIX}<time> and cuts them)`,
+      checkpointId: id,
+      file: at.journal,
+    });
   }
   return parsed?.checkpoint ?? null;
 }

@@ -2,22 +2,40 @@ import { resolve } from 'node:path';
 import type { LockOwner } from '@checkpointkit/core';
 import { encodeCheckpointId } from '../format/names.js';
 import type { ParsedCheckpoint } from '../format/parse.js';
-import { mismatchError, pathsOf, readConsistent } from './files.js';
+import { mismatchError, parseRaw, pathsOf, readSettled } from './files.js';
 import { DEFAULT_STALE_MS, liveOwner } from './lock.js';
+
+/** A checkpoint as {@link readCheckpointFiles} reads it. */
+export interface CheckpointRead extends ParsedCheckpoint {
+  /**
+   * When the journal ends in an incomplete batch (`tornTail`) and a live process holds the
+   * checkpoint's lock: that process. It is most likely writing that batch right now (the part
+   * read is not acknowledged yet, and the state shown is the one before it), or else it keeps a
+   * crash's leftovers aside and cuts them at its next save. Either way, nothing for a user to
+   * act on: only a torn tail with no live writer (`writing` null) is a crash's.
+   */
+  writing: LockOwner | null;
+}
 
 /**
  * Reads a checkpoint without taking its lock, for tools that show checkpoints (the CLI). While a
  * writer appends or compacts, it always gives a state the writer acknowledged: the journal is
  * read before the snapshot, and a compaction renames the new snapshot into place before it
- * replaces the journal. Null when the checkpoint does not exist; {@link CheckpointFileError} on
- * damage. The files are never modified.
+ * replaces the journal. An incomplete last batch is dropped, and `writing` tells whether a live
+ * writer is still writing it or a crash left it. Null when the checkpoint does not exist;
+ * {@link CheckpointFileError} on damage. The files are never modified.
  */
 export async function readCheckpointFiles(
   dir: string,
   id: string,
-): Promise<ParsedCheckpoint | null> {
+  options: { staleMs?: number } = {},
+): Promise<CheckpointRead | null> {
   const at = pathsOf(resolve(dir), encodeCheckpointId(id));
-  const { raw, parsed } = await readConsistent(at);
+  const { raw, parsed, writing } = await readSettled(
+    at,
+    parseRaw,
+    options.staleMs ?? DEFAULT_STALE_MS,
+  );
   if (!parsed) return null;
   if (parsed.checkpoint.id !== id) {
     throw mismatchError(at, raw, parsed.checkpoint.id, id);
@@ -27,6 +45,7 @@ export async function readCheckpointFiles(
     tornTail: parsed.tornTail,
     journalChanges: parsed.journalChanges,
     lost: parsed.lost,
+    writing,
   };
 }
 

@@ -198,7 +198,9 @@ export function checkpointTooltip(
       `$(lock) Read-only: a job holds its lock (${escapeMarkdownWithIcons(describeOwner(options.lockOwner))}).`,
     );
   }
-  if (options.tornTail)
+  // While a job holds the lock, a partly written last batch is the save it is writing as we
+  // read (shown once it is complete), or a crash's leftovers it cuts at its next save: no crash.
+  if (options.tornTail && !options.lockOwner)
     lines.push('', 'The journal ends in a partly written line (a crash mid-save); it is ignored.');
   if (options.lost) {
     const missing = options.lost.acked - options.lost.found;

@@ -12,7 +12,10 @@ export interface LoadedCheckpoint {
   tree: UnitTree;
   /** Who holds the file store lock (a running job); null when free or not a file store checkpoint. */
   lockOwner: LockOwner | null;
-  /** The journal ends in a partly written line, which reading ignored. */
+  /**
+   * The journal ends in a partly written line, which reading ignored: a crash's leftovers, or,
+   * while `lockOwner` holds the lock, most likely the save it is writing.
+   */
   tornTail: boolean;
   /** Acknowledged journal batches the files no longer hold (cut or replaced), or null. */
   lost: { acked: number; found: number } | null;

@@ -58,6 +58,21 @@ describe('present', () => {
     expect(tooltip).not.toContain('86.6');
   });
 
+  it('calls a partly written last batch a crash only when no job holds the lock', () => {
+    const summary = summarize(checkpointWith('x', { a: 'pending' }));
+    const options = { file: 'x.checkpoint.json', format: 'checkpointkit/1', tornTail: true };
+    expect(checkpointTooltip(summary, { ...options, lockOwner: null })).toContain(
+      'a crash mid-save',
+    );
+    // A running job's save read half-way: not a crash.
+    const running = checkpointTooltip(summary, {
+      ...options,
+      lockOwner: { pid: 4242, host: 'build-1', since: T0 },
+    });
+    expect(running).toContain('a job holds its lock');
+    expect(running).not.toMatch(/crash|partly written/);
+  });
+
   it('names a lock whose owner file is unreadable', () => {
     const summary = summarize(checkpointWith('x', { a: 'pending' }));
     const tooltip = checkpointTooltip(summary, {
