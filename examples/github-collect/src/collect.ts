@@ -100,16 +100,16 @@ async function collect(
     return false;
   }
   const { summary, deleted } = await run.finish();
+  const failed = summary.counts.failed;
   console.log(
     `Done: ${summary.items.done} records from ${summary.counts.complete} units into ./${output}` +
-      (summary.counts.failed > 0
-        ? `, ${summary.counts.failed} units failed (checkpoint kept)`
-        : '') +
-      (deleted ? '.' : '; checkpoint kept.'),
+      (failed > 0 ? `, ${failed} unit${failed === 1 ? '' : 's'} failed` : '') +
+      (deleted ? '.' : ', checkpoint kept.'),
   );
   // Last words: the failures (counts, first errors, how to retry), impossible to miss.
   const failures = formatFailures(result.failures);
   if (failures) console.log(failures);
+  if (result.failures.count > 0) process.exitCode = 1; // kept: the next run retries them
   return true;
 }
 

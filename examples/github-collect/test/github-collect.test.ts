@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -144,6 +146,31 @@ describe('the github-collect example', () => {
       expect(all).toHaveLength(239);
     } finally {
       await server.close();
+    }
+  });
+
+  it('with a token: a unit that failed keeps the checkpoint, names the error and exits 1', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'ck-github-collect-'));
+    dirs.push(cwd);
+    // An API that knows no organization.
+    const server = createServer((_request, response) => {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: 'Not Found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const { code, output } = await start(cwd, {
+        GITHUB_TOKEN: FIXTURE_TOKEN,
+        GITHUB_API_URL: `http://127.0.0.1:${port}`,
+        GITHUB_ORG: 'nobody',
+        CHECKPOINT_DIR: join(cwd, '.checkpoints'),
+      });
+      expect(output).toContain('1 unit failed, checkpoint kept.');
+      expect(output).toMatch(/discover\/nobody: .*404/);
+      expect(code).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -1,5 +1,12 @@
 // A whole REST API into JSON Lines, resumable at the page: posts, and each post's comments.
-import { anyOf, DEFAULT_STRATEGY, onRateLimit, openRun, pipeline } from '@checkpointkit/core';
+import {
+  anyOf,
+  DEFAULT_STRATEGY,
+  formatFailures,
+  onRateLimit,
+  openRun,
+  pipeline,
+} from '@checkpointkit/core';
 import { jsonLinesSink } from '@checkpointkit/sink-file';
 import { type HttpRecord, httpSource, linkHeader } from '@checkpointkit/source-http';
 import { fileStore } from '@checkpointkit/storage-file';
@@ -37,6 +44,12 @@ const signal = AbortSignal.any([source.signal, demo.signal]);
 const result = await pipeline({ run, source, sink, signal, onProgress: demo.onProgress });
 await (result.aborted ? run.close() : run.finish());
 await api.close();
+const failed = result.failures.count;
 console.log(
-  `${result.aborted ? 'stopped' : 'done'}: ${result.items} records in ${result.pages} pages`,
+  `${result.aborted ? 'stopped' : 'done'}: ${result.items} records in ${result.pages} pages` +
+    (failed > 0 ? `, ${failed} unit${failed === 1 ? '' : 's'} failed (checkpoint kept)` : ''),
 );
+// Last words: the failed units with their errors and how to retry them.
+const failures = formatFailures(result.failures);
+if (failures) console.log(failures);
+if (failed > 0) process.exitCode = 1;

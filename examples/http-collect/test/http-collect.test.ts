@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,5 +64,24 @@ describe('examples/http-collect', () => {
     expect(keys.filter((k) => k.startsWith('posts:'))).toHaveLength(60);
     expect(keys.filter((k) => k.startsWith('comments:'))).toHaveLength(180);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('an API that answers with errors: the failed unit is named, the checkpoint kept, exit 1', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'http-collect-'));
+    dirs.push(cwd);
+    const server = createServer((_request, response) => {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const { code, output } = await start(cwd, { API_URL: `http://127.0.0.1:${port}` });
+      expect(output).toContain('done: 0 records in 0 pages, 1 unit failed (checkpoint kept)');
+      expect(output).toMatch(/posts: .*page http:.*: 404 Not Found/);
+      expect(code).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -81,23 +81,27 @@ const result = await pipeline({
 });
 bars.stop();
 
-const report = migrationReport(run, source.unresolved(run));
-printReport(report, (performance.now() - started) / 1000, (line) => console.log(line));
-const { deleted } = await run.finish();
-if (report.failedPages === 0 && report.remainingPages === 0) {
-  console.log(
-    deleted
-      ? 'All pages migrated successfully, checkpoint cleared'
-      : 'All pages migrated successfully',
-  );
-} else {
-  console.log(
-    `${report.failedPages} pages failed, ${report.remainingPages} pages remaining. Checkpoint preserved for recovery`,
-  );
-  process.exitCode = 1;
+// Stopped by Ctrl+C: openRun's handler saves, marks the run interrupted and exits with 130 (the
+// SIGINT listener above says so). There is no report of a migration that did not end.
+if (!result.aborted) {
+  const report = migrationReport(run, source.unresolved(run));
+  printReport(report, (performance.now() - started) / 1000, (line) => console.log(line));
+  const { deleted } = await run.finish();
+  if (report.failedPages === 0 && report.remainingPages === 0) {
+    console.log(
+      deleted
+        ? 'All pages migrated successfully, checkpoint cleared'
+        : 'All pages migrated successfully',
+    );
+  } else {
+    console.log(
+      `${report.failedPages} pages failed, ${report.remainingPages} pages remaining. Checkpoint preserved for recovery`,
+    );
+    process.exitCode = 1;
+  }
+  // Last words: the failures (counts, first errors, how to retry), impossible to miss.
+  const failures = formatFailures(result.failures);
+  if (failures) console.log(failures);
+  if (result.failures.count > 0) process.exitCode = 1;
 }
-// Last words: the failures (counts, first errors, how to retry), impossible to miss.
-const failures = formatFailures(result.failures);
-if (failures) console.log(failures);
-if (result.failures.count > 0) process.exitCode = 1;
 await demo?.server.stop();

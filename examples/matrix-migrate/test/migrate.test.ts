@@ -63,6 +63,8 @@ describe('the matrix-migrate example', () => {
     expect(first.output).toContain(
       'Migration interrupted by user. Progress has been saved. Run again to resume.',
     );
+    // The interrupt message is the last word: no report of a migration that did not end.
+    expect(first.output).not.toContain('Migration Complete');
     const saved = await fileStore({ dir: join(cwd, '.checkpoints') }).load('matrix-migrate');
     expect(saved?.status).toBe('interrupted');
     expect(saved?.units['rooms/#room1795432296435:localhost']?.status).toBe('complete');

@@ -26,15 +26,30 @@ const env = {
   CHECKPOINT_AUTO_CLEANUP: 'false',
 };
 
+/**
+ * Runs the job. With `interruptAfterMs`, presses Ctrl+C (sends SIGINT) that long after the job
+ * printed its first line: it prints it once its run is open, so its Ctrl+C handler is in place
+ * whatever the machine took to start it (a busy machine can take seconds to compile and load it).
+ */
 function runJob(interruptAfterMs?: number): Promise<number | null> {
+  // stdout through a pipe, to see the first line; stderr (the progress bar) stays the terminal.
   const child = spawn(process.execPath, ['--import', tsxLoader, job], {
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+  let timer: NodeJS.Timeout | undefined;
+  child.stdout.on('data', (data: Buffer) => {
+    process.stdout.write(data);
+    if (interruptAfterMs !== undefined && timer === undefined) {
+      timer = setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+    }
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('exit', (code) => resolve(code));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
   });
 }
 
@@ -57,9 +72,10 @@ const say = (text: string) => console.log(`\n\x1b[1m${text}\x1b[0m`);
 await rm('.checkpoints', { recursive: true, force: true });
 await rm('quickstart-output', { recursive: true, force: true });
 
-say('1. Start the job. In 2 seconds this demo presses Ctrl+C for you (it sends SIGINT).');
+say('1. Start the job. 2 seconds into it, this demo presses Ctrl+C for you (it sends SIGINT).');
 const first = await runJob(2000);
-say(`   The job saved its progress and exited with code ${first} (130 = stopped by Ctrl+C).`);
+if (first !== 130) throw new Error(`the interrupted job exited with ${first}, not 130`);
+say('   The job saved its progress and exited with code 130 (stopped by Ctrl+C).');
 
 say('2. Run the same job again: it resumes where it stopped, redoing nothing that was saved.');
 const second = await runJob();
