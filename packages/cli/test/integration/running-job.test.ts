@@ -5,18 +5,16 @@
  * damage, never going back); every edit must be refused with exit 4; and the job must finish
  * unaware of them, its checkpoint what it made itself.
  */
-import { spawn } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileStore } from '@checkpointkit/storage-file';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
+import { startScriptJob } from '../helpers/script-job.js';
 
 const ID = 'crawl:live';
-/** The package folder: a child started there imports the workspace packages' builds. */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SEED = fileURLToPath(
   new URL('../fixtures/seed-000/migration_checkpoint.json', import.meta.url),
 );
@@ -52,43 +50,13 @@ await run.finish({ cleanup: false });
 console.log('done ' + completed);
 `;
 
-function startJob(dir: string) {
-  const job = spawn(process.execPath, ['--input-type=module', '-e', JOB, dir, ID], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  job.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  job.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const closed = new Promise<number | null>((resolve) => job.on('close', resolve));
-  onTestFinished(() => {
-    job.kill('SIGKILL');
-  });
-  return {
-    job,
-    closed,
-    output: () => ({ stdout, stderr }),
-    async started(): Promise<void> {
-      while (!stdout.includes('working\n')) {
-        if (job.exitCode !== null) throw new Error(`the job ended: ${stdout}${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
-  };
-}
-
 describe('every verb against the checkpoint of a job that is running', () => {
   it('shows what it saved, changes nothing (exit 4), and the job finishes with its own state', async () => {
     const dir = await tempDir();
     const seed = join(dir, 'seed.json');
     await copyFile(SEED, seed);
-    const job = startJob(dir);
-    await job.started();
+    const job = startScriptJob(JOB, [dir, ID]);
+    await job.printed('working');
     const watch = runCli(['watch', ID, '--dir', dir, '--interval', '50']);
 
     const edits = [
@@ -117,12 +85,15 @@ describe('every verb against the checkpoint of a job that is running', () => {
       stderr: '',
     });
     expect(listed).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(listed.stdout)[0]).toMatchObject({ id: ID, lockedBy: { pid: job.job.pid } });
+    expect(JSON.parse(listed.stdout)[0]).toMatchObject({
+      id: ID,
+      lockedBy: { pid: job.process.pid },
+    });
     let before = 0;
     for (const read of [shown, await runCli(['show', ID, '--dir', dir, '--json'])]) {
       expect(read).toMatchObject({ code: 0, stderr: '' });
       const { checkpoint, lockedBy } = JSON.parse(read.stdout);
-      expect(lockedBy.pid).toBe(job.job.pid);
+      expect(lockedBy.pid).toBe(job.process.pid);
       expect(checkpoint).toMatchObject({
         status: 'running',
         units: { 'u/0': { status: 'failed' } },
@@ -134,7 +105,7 @@ describe('every verb against the checkpoint of a job that is running', () => {
       before = complete;
     }
 
-    job.job.stdin.end();
+    job.process.stdin.end();
     expect(await job.closed).toBe(0);
     const { stdout, stderr } = job.output();
     expect(stderr).toBe('');
