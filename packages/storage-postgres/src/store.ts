@@ -51,8 +51,9 @@ export interface PostgresStoreOptions {
    * (default: 30 s, pauses up to 1 s). Every operation retries: flushes, transactions (their
    * work runs again), claims, loads, listings, `delete`, `compact`, migrations, taking the lock,
    * and taking it again when its connection broke. Once the store gave up, later operations make
-   * two tries until one succeeds (a run's `close()` does not wait out the bound again). A refusal that does not pass (a privilege revoked, a table of the store dropped or
-   * altered) stops the run at once with `DatabaseRefusedError`.
+   * two tries until one succeeds (a run's `close()` does not wait out the bound again). A
+   * refusal that does not pass (a privilege revoked, a table of the store dropped or altered)
+   * stops the run at once with `DatabaseRefusedError`.
    */
   retry?: Partial<RetryPolicy>;
   /**
