@@ -4,8 +4,8 @@ import type pg from 'pg';
 import { applyChanges } from './apply.js';
 import { committed, refusedDoing, type WriteContext } from './commit.js';
 import { PostgresStoreError, refusal } from './errors.js';
-import type { Hold } from './holds.js';
-import { isConnectionError, isTransient, reasonOf, retrying } from './retry.js';
+import { type Hold, watchConnection } from './holds.js';
+import { isConnectionError, isTransient, retrying } from './retry.js';
 
 /** A transaction of the PostgreSQL store: `client` is the `pg` client it runs on. */
 export interface PostgresTransaction extends StoreTransaction {
@@ -43,13 +43,7 @@ async function tryTransaction<T>(
 ): Promise<T> {
   const { pool, t } = ctx;
   const client = await pool.connect();
-  let broken: Error | undefined;
-  // The first error says why: when the server ends a connection, pg emits its reason (an idle
-  // timeout, a terminate), then "Connection terminated unexpectedly" as the socket closes.
-  const onError = (error: Error) => {
-    broken ??= error;
-  };
-  client.on('error', onError);
+  const connection = watchConnection(client);
   const batches: string[] = [];
   let lastFailure: string | null = null;
   try {
@@ -82,22 +76,16 @@ async function tryTransaction<T>(
     } catch (error) {
       const lastBatch = batches.at(-1);
       if (!isConnectionError(error) || lastBatch === undefined) throw error;
-      broken ??= error as Error;
+      connection.broke(error as Error);
       // Committed after all: done. Not committed (and now never will): the retry runs it again.
       if (!(await committed(ctx, id, lastBatch, error))) throw error;
     }
     if (hold && lastFailure !== null) hold.lastFailure = lastFailure;
     return value;
   } catch (error) {
-    if (!isConnectionError(error)) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    }
-    const reason = reasonOf(error, broken);
-    broken ??= error as Error;
-    throw reason;
+    if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => {});
+    throw connection.failure(error);
   } finally {
-    client.off('error', onError);
-    client.release(broken);
+    connection.release();
   }
 }
