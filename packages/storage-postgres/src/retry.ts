@@ -141,28 +141,28 @@ export function backoff(attempt: number, policy: RetryPolicy): Promise<void> {
 /**
  * Runs `attempt` until it succeeds, fails with an error that is not transient, or the outage
  * has lasted `policy.maxOutageMs` (or `policy.attempts` tries): then throws
- * {@link DatabaseUnavailableError} saying what the store was doing and the last cause. With a
- * {@link StorePolicy} that had given up when this started, {@link TRIES_WHEN_DOWN} tries at most.
+ * {@link DatabaseUnavailableError} saying what the store was doing and the last cause. When the
+ * store had given up when this started, {@link TRIES_WHEN_DOWN} tries at most.
  * `attempt` gets the try's number, from 1.
  */
 export async function retrying<T>(
-  policy: RetryPolicy | StorePolicy,
+  policy: StorePolicy,
   doing: string,
   attempt: (n: number) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
-  const alreadyDown = 'gaveUp' in policy && policy.gaveUp;
+  const alreadyDown = policy.gaveUp;
   const attempts = alreadyDown ? Math.min(TRIES_WHEN_DOWN, policy.attempts) : policy.attempts;
   for (let n = 1; ; n++) {
     try {
       const value = await attempt(n);
-      if ('gaveUp' in policy) policy.gaveUp = false;
+      policy.gaveUp = false;
       return value;
     } catch (error) {
       if (!isTransient(error)) throw error;
       const elapsed = Date.now() - started;
       if (elapsed >= policy.maxOutageMs || n >= attempts) {
-        if ('gaveUp' in policy) policy.gaveUp = true;
+        policy.gaveUp = true;
         throw new DatabaseUnavailableError(doing, n, elapsed, policy, error, { alreadyDown });
       }
       await backoff(n, policy);
