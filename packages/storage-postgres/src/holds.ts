@@ -152,7 +152,7 @@ export class Hold implements WorkerHold {
     // The hold's connection is gone (or its statement was refused, a lock timeout): record the
     // end of the session on another one, through transient failures like a flush, so that the
     // session does not read as failed and a worker's units go to the others without waiting
-    // for its leases to expire. Only tried once when the store gave up on the server already.
+    // for its leases to expire. Two tries only when the store gave up on the server already.
     // Not thrown: the run is over either way, and the next run or worker ends a session left
     // running once its heartbeat is missed.
     await retrying(this.#ctx.policy, `checkpoint "${this.id}": ending its session`, () =>
