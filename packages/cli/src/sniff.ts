@@ -34,18 +34,19 @@ export class BinaryFileError extends CheckpointFormatError {
  * Looks at a file before it is read and parsed, which takes seconds and several times its size
  * in memory: refuses one whose first 64 KiB are not UTF-8 text (every checkpoint format is JSON),
  * then one over `maxSize` bytes, and a named pipe, socket or device (which a read would wait on).
- * A file that cannot be opened, or a folder, is left to the reader, which reports it.
+ * A file that cannot be opened, or a folder, is left to the reader, which reports it. Returns
+ * the bytes looked at (null when nothing was looked at).
  */
-export async function sniffFile(file: string, maxSize: number): Promise<void> {
+export async function sniffFile(file: string, maxSize: number): Promise<Buffer | null> {
   // Non-blocking: a named pipe opened plainly waits for a writer, maybe for ever.
   const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch(
     () => null,
   );
-  if (!handle) return;
+  if (!handle) return null;
   try {
     const info = await handle.stat();
     // A folder is left to the reader, which says so; anything else would never be read.
-    if (info.isDirectory()) return;
+    if (info.isDirectory()) return null;
     if (!info.isFile()) throw notAFile(file, info);
     const head = Buffer.alloc(Math.min(info.size, HEAD_BYTES));
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
@@ -59,6 +60,7 @@ export async function sniffFile(file: string, maxSize: number): Promise<void> {
     }
     // After the look at the first bytes: binary junk is no checkpoint at any size limit.
     if (info.size > maxSize) throw new FileTooLargeError(file, info.size, maxSize);
+    return bytes;
   } finally {
     await handle.close();
   }

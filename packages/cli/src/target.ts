@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { type Checkpoint, errorMessage, parseCheckpointJson } from '@checkpointkit/core';
 import {
   checkpointFilesOf,
-  parseCheckpointFiles,
+  readCheckpointFilesAt,
   readLockOwner,
 } from '@checkpointkit/storage-file';
 import { type Context, withStore } from './context.js';
@@ -106,33 +106,28 @@ export async function loadFile(
   if (files) {
     const snapshotFile = join(dir, files.snapshot);
     const journalFile = join(dir, files.journal);
-    await sniffFile(snapshotFile, maxSize);
+    const snapshotHead = await sniffFile(snapshotFile, maxSize);
     await sniffFile(journalFile, maxSize);
-    const snapshot = await readOptional(snapshotFile);
-    if (isPlainDocument(snapshot) && snapshotFile === join(dir, basename(file))) {
+    await sniffFile(join(dir, files.ack), maxSize);
+    if (snapshotHead && isPlainDocument(snapshotHead)) {
       // A plain JSON document that only has the name of a snapshot: read it as such, once.
-      return parseDocument(snapshot, file, options.id);
-    }
-    if (!isPlainDocument(snapshot)) {
-      const journal = await readOptional(journalFile);
-      await sniffFile(join(dir, files.ack), maxSize);
-      const ack = await readOptional(join(dir, files.ack));
-      const parsed = parseCheckpointFiles({
-        snapshot,
-        journal,
-        file: snapshotFile,
-        journalFile,
-        ack,
-      });
-      const { checkpoint } = parsed;
-      const lock = await readLockOwner(dir, checkpoint.id);
-      // A live job's lock: an incomplete last batch is most likely the save it is writing.
-      warnDamage({ ...parsed, writing: lock }, journalFile, warn);
-      return {
-        checkpoint,
-        origin: { source: file, format: 'checkpointkit/1, file store', lock },
-        storeFiles: true,
-      };
+      if (snapshotFile === join(dir, basename(file))) {
+        return parseDocument(await readTextFile(file), file, options.id);
+      }
+    } else {
+      // In the store's order (the ack mark, the journal, then the snapshot) and read again when
+      // a compaction or delete came between: a running job's files are never mixed up.
+      const parsed = await readCheckpointFilesAt(snapshotFile);
+      if (parsed) {
+        const { checkpoint } = parsed;
+        const lock = await readLockOwner(dir, checkpoint.id);
+        warnDamage(parsed, journalFile, warn);
+        return {
+          checkpoint,
+          origin: { source: file, format: 'checkpointkit/1, file store', lock },
+          storeFiles: true,
+        };
+      }
     }
   }
   await sniffFile(file, maxSize);
@@ -144,9 +139,9 @@ function parseDocument(text: string, file: string, id: string | undefined): Load
   return { checkpoint, origin: { source: file, format, lock: null } };
 }
 
-/** A snapshot that is a plain JSON checkpoint document, not the file store's envelope. */
-function isPlainDocument(snapshot: string | null): snapshot is string {
-  return snapshot !== null && !/^\s*\{"format":"checkpointkit\/1","snapshot":/.test(snapshot);
+/** A snapshot (its first bytes) that is a plain JSON checkpoint document, not the store's envelope. */
+function isPlainDocument(head: Buffer): boolean {
+  return !/^\s*\{"format":"checkpointkit\/1","snapshot":/.test(head.toString('utf8'));
 }
 
 /** The text of a file; a missing file is a NotFoundError, anything else unreadable a failure. */
@@ -161,15 +156,6 @@ export async function readTextFile(file: string): Promise<string> {
     throw new CliError(`cannot read ${file}: ${errorMessage(error)}`, EXIT.FAILURE, {
       cause: error,
     });
-  }
-}
-
-async function readOptional(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return null;
-    throw error;
   }
 }
 

@@ -19,6 +19,11 @@ export {
 } from './store/file-store.js';
 export { type FirstLook, readCheckpointFile } from './store/io.js';
 export { DEFAULT_STALE_MS } from './store/lock.js';
-export { type CheckpointRead, readCheckpointFiles, readLockOwner } from './store/readers.js';
+export {
+  type CheckpointRead,
+  readCheckpointFiles,
+  readCheckpointFilesAt,
+  readLockOwner,
+} from './store/readers.js';
 export type { RepairReport } from './store/repair.js';
 export { CheckpointWriteError } from './store/write-error.js';

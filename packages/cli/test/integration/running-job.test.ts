@@ -8,8 +8,9 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileStore } from '@checkpointkit/storage-file';
+import { checkpointFileName, fileStore } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
+import { loadFile } from '../../src/target.js';
 import { tempDir } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
 import { startScriptJob } from '../helpers/script-job.js';
@@ -128,5 +129,29 @@ describe('every verb against the checkpoint of a job that is running', () => {
     }
     expect(saved.units[`u/${completed + 1}`]?.status).toBe('pending');
     await store.close?.();
+  });
+});
+
+describe('show <path> of a checkpoint whose job is compacting', () => {
+  it('reads the files as the store does, never a snapshot older than its journal', async () => {
+    const dir = await tempDir();
+    const job = startScriptJob(JOB, [dir, ID]);
+    await job.printed('working');
+    const file = join(dir, checkpointFileName(ID));
+    const warnings: string[] = [];
+    // In process, to read often enough to meet a compaction between two of the files' reads
+    // (the job compacts every few dozen saves, a few milliseconds apart).
+    let before = 0;
+    for (let read = 0; read < 150; read++) {
+      const { checkpoint } = await loadFile(file, { warn: (warning) => warnings.push(warning) });
+      const complete = Object.values(checkpoint.units).filter(
+        (unit) => unit.status === 'complete',
+      ).length;
+      expect(complete, `read ${read}: never an older state`).toBeGreaterThanOrEqual(before);
+      before = complete;
+    }
+    expect(warnings).toEqual([]);
+    job.process.stdin.end();
+    expect(await job.closed).toBe(0);
   });
 });

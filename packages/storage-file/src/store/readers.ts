@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { LockOwner } from '@checkpointkit/core';
-import { encodeCheckpointId } from '../format/names.js';
+import { checkpointStemFromFileName, encodeCheckpointId } from '../format/names.js';
 import type { ParsedCheckpoint } from '../format/parse.js';
 import { mismatchError, parseRaw, pathsOf, readSettled } from './files.js';
 import { DEFAULT_STALE_MS, liveOwner } from './lock.js';
@@ -40,13 +40,7 @@ export async function readCheckpointFiles(
   if (parsed.checkpoint.id !== id) {
     throw mismatchError(at, raw, parsed.checkpoint.id, id);
   }
-  return {
-    checkpoint: parsed.checkpoint,
-    tornTail: parsed.tornTail,
-    journalChanges: parsed.journalChanges,
-    lost: parsed.lost,
-    writing,
-  };
+  return readOf(parsed, writing);
 }
 
 /**
@@ -61,4 +55,31 @@ export async function readLockOwner(
 ): Promise<LockOwner | null> {
   const at = pathsOf(resolve(dir), encodeCheckpointId(id));
   return liveOwner(at.lock, options.staleMs ?? DEFAULT_STALE_MS);
+}
+
+/**
+ * {@link readCheckpointFiles} for a file rather than an id: `file` is a snapshot or journal of
+ * the file store (`<stem>.checkpoint.json` or `.jsonl`), read with the other files of its stem,
+ * in the store's order, for `checkpointkit show <path>`. The checkpoint's id is not checked
+ * against the name: a copied or renamed pair is read as it is. Null when neither file exists;
+ * a `TypeError` when `file` is not named as one of the store's files.
+ */
+export async function readCheckpointFilesAt(
+  file: string,
+  options: { staleMs?: number } = {},
+): Promise<CheckpointRead | null> {
+  const stem = checkpointStemFromFileName(file);
+  if (stem === null) {
+    throw new TypeError(`${file} is not named as a file store's snapshot or journal`);
+  }
+  // Not resolved: messages name the files as the caller wrote them.
+  const at = pathsOf(dirname(file), stem);
+  const { parsed, writing } = await readSettled(at, parseRaw, options.staleMs ?? DEFAULT_STALE_MS);
+  return parsed && readOf(parsed, writing);
+}
+
+/** What a reader returns of the parsed files (not the writer's bookkeeping). */
+function readOf(parsed: ParsedCheckpoint, writing: LockOwner | null): CheckpointRead {
+  const { checkpoint, tornTail, journalChanges, lost } = parsed;
+  return { checkpoint, tornTail, journalChanges, lost, writing };
 }
