@@ -48,7 +48,12 @@ export async function loadTarget(
 ): Promise<Loaded> {
   const warn = (message: string) => context.out.warn(message);
   if (namesFile(target)) {
-    const info = await stat(target).catch(() => null);
+    // Missing is for the store to decide (`x.json` may be an id); a loop of symbolic links or
+    // an unreadable path is said as it is, not as "no file".
+    const info = await stat(target).catch((error) => {
+      if (isMissing(error)) return null;
+      throw unreadable(target, error);
+    });
     if (info?.isFile()) return loadFile(target, { warn, maxSize });
     if (info && !info.isDirectory()) throw notAFile(target, info);
     // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
@@ -153,10 +158,20 @@ export async function readTextFile(file: string): Promise<string> {
     if (code === 'ENOENT') throw new NotFoundError(`no file ${file}`);
     if (code === 'EISDIR')
       throw new CliError(`${file} is a directory, not a checkpoint file`, EXIT.USAGE);
-    throw new CliError(`cannot read ${file}: ${errorMessage(error)}`, EXIT.FAILURE, {
-      cause: error,
-    });
+    throw unreadable(file, error);
   }
+}
+
+function unreadable(file: string, error: unknown): CliError {
+  return new CliError(`cannot read ${file}: ${errorMessage(error)}`, EXIT.FAILURE, {
+    cause: error,
+  });
+}
+
+/** No such file, or a path through something that is not a folder. */
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Checkpoint files and arguments the user did not make: what each verb prints, the exit code it
 // ends with, and that a refused command leaves every byte where it was.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Change } from '@checkpointkit/core';
@@ -229,6 +229,19 @@ describe('hostile arguments', () => {
       stdout: '',
       stderr: `checkpointkit: error: ${dir}/ is a directory, not a checkpoint file (to list the checkpoints in it: checkpointkit ls ${dir}/)\n`,
     });
+  });
+
+  it('show of a symbolic link that loops names the loop (exit 1), not "no file"', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'x.checkpoint.json');
+    await symlink('x.checkpoint.json', file);
+    const result = await runCli(['show', file]);
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^checkpointkit: error: cannot read ${escapeRegExp(file)}: ELOOP: too many symbolic links`,
+      ),
+    );
   });
 
   it('refuses a --interval a timer cannot wait (exit 2), instead of polling without pause', async () => {
