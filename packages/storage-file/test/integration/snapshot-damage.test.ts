@@ -1,8 +1,8 @@
 /**
  * A damaged snapshot must not cost the history: a compaction keeps the pair it replaces (the
  * previous generation), so `repair` rebuilds every acknowledged change from it and the journals.
- * Every single-byte flip of a small snapshot is either harmless (the state reads the same) or
- * detected, and then repaired with nothing acknowledged lost. Repair's report says what it kept,
+ * A single-byte flip of a small snapshot (every byte of its envelope, a third of its body's) is
+ * either harmless (the state reads the same) or detected, and then repaired with nothing acknowledged lost. Repair's report says what it kept,
  * recovered and dropped, and keeps every byte it replaces.
  */
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -74,7 +74,7 @@ async function restore(files: Map<string, Buffer>): Promise<void> {
 }
 
 describe('a damaged snapshot', () => {
-  it('every single-byte flip is harmless or repaired from the previous generation, with nothing acknowledged lost', async () => {
+  it('every single-byte flip tried is harmless or repaired from the previous generation, with nothing acknowledged lost', async () => {
     const expected = await writeJob();
     const pristine = await filesOf();
     // The compactions kept the previous generation beside the current pair.
@@ -83,11 +83,18 @@ describe('a damaged snapshot', () => {
     const snapshot = pristine.get(checkpointFileName(ID))!;
     const masks = [0x01, 0x20, 0x80, 0xff];
 
+    // Every byte of the envelope's head and tail, and every third of the body between, which
+    // its crc32 covers alike (each flip costs a repair: the body whole took minutes in CI).
+    const body = snapshot.indexOf('"data":') + '"data":'.length;
+    const offsets = [...snapshot.keys()].filter(
+      (offset) => offset < body || offset >= snapshot.length - 8 || (offset - body) % 3 === 0,
+    );
+
     let repaired = 0;
-    for (let offset = 0; offset < snapshot.length; offset++) {
+    for (const [i, offset] of offsets.entries()) {
       await restore(pristine);
       const flipped = Buffer.from(snapshot);
-      flipped[offset] = flipped[offset]! ^ masks[offset % masks.length]!;
+      flipped[offset] = flipped[offset]! ^ masks[i % masks.length]!;
       await writeFile(snapshotPath(), flipped);
       const store = fileStore({ dir, onWarning: () => {} });
       const read = await store.load(ID).catch((error: unknown) => error);
@@ -112,7 +119,7 @@ describe('a damaged snapshot', () => {
       repaired += 1;
     }
     // Nearly every byte is covered by the envelope's check or the body's crc32.
-    expect(repaired).toBeGreaterThan(snapshot.length * 0.9);
+    expect(repaired).toBeGreaterThan(offsets.length * 0.9);
   });
 
   it('a deleted snapshot: repair says what was damaged, keeps the journal, and recovers everything', async () => {
