@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { ApplyOptions } from './apply.js';
 import type { UnitsWritten } from './apply-units.js';
 import { encodeJson, encodeText, setKey } from './codec.js';
+import { CheckpointDeletedError } from './errors.js';
 import type { Tables } from './tables.js';
 
 export type Created = Extract<Change, { type: 'created' }>;
@@ -16,14 +17,30 @@ export function missing(id: string, cause?: unknown): CheckpointError {
   );
 }
 
+/**
+ * The error for a checkpoint that is not there: deleted under the run that holds it
+ * (`options.held`), else a log that does not start with `created`.
+ */
+export function absent(
+  t: Tables,
+  id: string,
+  options: Pick<ApplyOptions, 'held'>,
+  cause?: unknown,
+): CheckpointError {
+  return options.held === undefined
+    ? missing(id, cause)
+    : new CheckpointDeletedError(id, options.held, t.checkpoints, { cause });
+}
+
 export async function assertExists(
   client: pg.ClientBase,
   t: Tables,
   id: string,
   cid: string,
+  options: Pick<ApplyOptions, 'held'>,
 ): Promise<void> {
   const found = await client.query(`SELECT 1 FROM ${t.checkpoints} WHERE id = $1`, [cid]);
-  if (found.rowCount === 0) throw missing(id);
+  if (found.rowCount === 0) throw absent(t, id, options);
 }
 
 /** A `created` change: the checkpoint starts over (or starts). */
@@ -117,5 +134,5 @@ export async function writeCheckpoint(
       units.items,
     ],
   );
-  if (result.rowCount === 0) throw missing(id);
+  if (result.rowCount === 0) throw absent(t, id, options);
 }

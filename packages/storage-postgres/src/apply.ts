@@ -1,6 +1,6 @@
 import type { Change, Unit } from '@checkpointkit/core';
 import type pg from 'pg';
-import { assertExists, type Created, missing, reset, writeCheckpoint } from './apply-checkpoint.js';
+import { absent, assertExists, type Created, reset, writeCheckpoint } from './apply-checkpoint.js';
 import { writeCounters, writeIdMaps } from './apply-maps.js';
 import { writeUnits } from './apply-units.js';
 import { encodeText } from './codec.js';
@@ -20,6 +20,12 @@ export interface ApplyOptions {
   session: string | null;
   /** What to do with changes to units another worker took over: see `fence` in apply-units.ts. Default `throw`. */
   fence?: 'throw' | 'drop';
+  /**
+   * What the run that holds the checkpoint is doing (`saving`), when one does: a checkpoint
+   * missing then was deleted under it, a {@link CheckpointDeletedError}, not a log that lacks
+   * its `created`.
+   */
+  held?: string;
 }
 
 export interface ApplyResult {
@@ -50,7 +56,7 @@ export async function applyChanges(
   let rest: readonly Change[] = changes;
   let fresh = false;
   if (last >= 0) {
-    if (last > 0) await assertExists(client, t, id, cid);
+    if (last > 0) await assertExists(client, t, id, cid, options);
     await reset(client, t, cid, changes[last] as Created);
     rest = changes.slice(last + 1);
     fresh = true;
@@ -63,7 +69,7 @@ export async function applyChanges(
     await writeCheckpoint(client, t, id, cid, rest, options, units);
     return { units: units.after, lastFailure: units.lastFailure, dropped: units.dropped };
   } catch (error) {
-    if ((error as { code?: string }).code === '23503') throw missing(id, error);
+    if ((error as { code?: string }).code === '23503') throw absent(t, id, options, error);
     throw error;
   }
 }

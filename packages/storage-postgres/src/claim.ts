@@ -1,9 +1,9 @@
 import type { Change, ClaimRequest, ClaimResult } from '@checkpointkit/core';
 import type pg from 'pg';
 import { applyChanges } from './apply.js';
+import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { commit, type WriteContext } from './commit.js';
-import { withClient } from './holds.js';
 import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
 import { failWorkers } from './sessions.js';
 
@@ -91,6 +91,7 @@ export async function claimFreeUnits(
         batchId,
         worker,
         session: null,
+        held: 'claiming units',
       });
       return { units: keys.map((key) => ({ key, unit: result.units.get(key)! })), others };
     },

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { DatabaseUnavailableError, OutcomeUnknownError, refusal } from './errors.js';
-import { withClient } from './holds.js';
 import { isConnectionError, isDuplicateFlush, retrying, type StorePolicy } from './retry.js';
 import type { Tables } from './tables.js';
 

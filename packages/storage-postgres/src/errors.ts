@@ -111,6 +111,32 @@ export class DatabaseRefusedError extends PostgresStoreError {
   }
 }
 
+/**
+ * The checkpoint's row was deleted while a run held it: a DBA's `DELETE` or `TRUNCATE ...
+ * CASCADE`, or code that deleted it without taking its lock (`checkpointkit rm` takes it). Its
+ * units, id maps and counters went with it (`ON DELETE CASCADE`), so what the run did since
+ * cannot be saved. `storeUnavailable` tells a pipeline to stop the run with this error rather
+ * than fail the unit it was working on (every unit would meet it); the next run starts the job
+ * over.
+ */
+export class CheckpointDeletedError extends PostgresStoreError {
+  override name = 'CheckpointDeletedError';
+  readonly storeUnavailable = true;
+  constructor(
+    readonly checkpointId: string,
+    /** What the run was doing, such as `saving`. */
+    doing: string,
+    /** The table, qualified and quoted, such as `"crawler".checkpoints`. */
+    table: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `checkpoint "${checkpointId}": ${doing}: its row in ${table} was deleted while this run held it (a DELETE or TRUNCATE by someone else, or another worker's finish with cleanup): its units, id maps and counters went with it, so what the run did since cannot be saved; the next run starts the job over`,
+      options,
+    );
+  }
+}
+
 /** An error the PostgreSQL server sent (pg's `DatabaseError`): a severity and a SQLSTATE. */
 export interface ServerError extends Error {
   code: string;
@@ -140,6 +166,10 @@ function meaningOf(sqlstate: string): string | undefined {
       'the server accepts no writes: it is read-only (default_transaction_read_only, set by an administrator or by a managed service whose disk is full) or a standby',
     '25P03':
       "the server ended a transaction that was idle longer than its idle_in_transaction_session_timeout: the transaction's own work (a transactional sink) waited that long between statements",
+    '28000':
+      "the server refuses the store's role: it may not log in (NOLOGIN, VALID UNTIL passed, a pg_hba.conf rule), as when a credential rotation disables it: give the job a role that may",
+    '28P01':
+      "the server refused the connection's password: it changed (a credential rotation): give the job the new one",
     '42501':
       "the store's role lacks a privilege: it needs USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the schema's tables (and CREATE on the database or the schema to migrate)",
     '42P01': schemaChanged,

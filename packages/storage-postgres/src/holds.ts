@@ -10,9 +10,10 @@ import {
 } from '@checkpointkit/core';
 import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
+import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
-import { DatabaseUnavailableError } from './errors.js';
-import { isConnectionError, RetryLater, reasonOf, retrying, type StorePolicy } from './retry.js';
+import { DatabaseRefusedError, DatabaseUnavailableError, refusal } from './errors.js';
+import { isConnectionError, isTransient, RetryLater, retrying, type StorePolicy } from './retry.js';
 import {
   endSession,
   failDeadSessions,
@@ -56,7 +57,7 @@ export class Hold implements WorkerHold {
   readonly #ctx: HoldContext;
   readonly #key: string;
   #client: pg.PoolClient | null;
-  #lost: LockLostError | DatabaseUnavailableError | null = null;
+  #lost: LockLostError | DatabaseUnavailableError | DatabaseRefusedError | null = null;
   #recovering: Promise<void> | null = null;
   #beat: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setInterval>;
@@ -97,8 +98,9 @@ export class Hold implements WorkerHold {
   }
 
   /**
-   * Resolves while the hold is good; rejects once it is gone: with {@link LockLostError}, or with
-   * {@link DatabaseUnavailableError} when the server stayed down too long to take it again.
+   * Resolves while the hold is good; rejects once it is gone: with {@link LockLostError}, with
+   * {@link DatabaseUnavailableError} when the server stayed down too long to take it again, or
+   * with {@link DatabaseRefusedError} when the server refused its heartbeat for good.
    */
   async check(): Promise<void> {
     if (this.#recovering) await this.#recovering;
@@ -179,6 +181,36 @@ export class Hold implements WorkerHold {
       ]);
     } catch (error) {
       if (isConnectionError(error)) this.#broken(error as Error);
+      else if (!isTransient(error)) this.#refused(error);
+      // Anything else (a lock or statement timeout, a read-only server) may pass: the next beat
+      // tries again, and the run's saves meet it within the retry bound.
+    }
+  }
+
+  /**
+   * The refusal that ended the hold when the server refused its heartbeat for good, else null.
+   * The store's `validateChange` throws it for a change that works on a unit, so that the run
+   * stops at its next page rather than at its next save.
+   */
+  get refused(): DatabaseRefusedError | null {
+    return this.#lost instanceof DatabaseRefusedError ? this.#lost : null;
+  }
+
+  /**
+   * The server refused the heartbeat for a reason no retry fixes (a privilege revoked, a table
+   * or column of the store dropped): the session and a worker's leases can no longer be kept
+   * alive, so other workers take its units over once the leases expire. The hold is lost with
+   * the refusal, as a flush's refusal stops a run, rather than the run working those units on
+   * until its next save meets it.
+   */
+  #refused(error: unknown): void {
+    const alive = this.worker ? 'its session and leases' : 'its session';
+    const refused = refusal(
+      error,
+      `checkpoint "${this.id}": heartbeat (keeping ${alive} alive) in schema "${this.#ctx.t.name}"`,
+    );
+    if (refused instanceof DatabaseRefusedError && !this.#lost && !this.#released) {
+      this.#lost = refused;
     }
   }
 
@@ -194,15 +226,23 @@ export class Hold implements WorkerHold {
       .catch((cause: unknown) => {
         // A server that stayed down longer than the retry bound is an outage, reported as the
         // flushes report it (the run stops with DatabaseUnavailableError whichever noticed
-        // first); a lock another run took meanwhile is a lost lock.
+        // first); one that refuses to let the store in again (its role disabled or its password
+        // changed by a credential rotation, 28xxx) is a refusal, as a flush reports it; a lock
+        // another run took meanwhile is a lost lock.
+        const refused = refusal(
+          cause,
+          `checkpoint "${this.id}": taking its lock again after its connection broke, in schema "${this.#ctx.t.name}"`,
+        );
         this.#lost =
           cause instanceof DatabaseUnavailableError
             ? cause
-            : new LockLostError(
-                this.id,
-                `the connection that held it broke (${error.message}) and it could not be taken again`,
-                { cause },
-              );
+            : refused instanceof DatabaseRefusedError
+              ? refused
+              : new LockLostError(
+                  this.id,
+                  `the connection that held it broke (${error.message}) and it could not be taken again`,
+                  { cause },
+                );
       })
       .finally(() => {
         this.#recovering = null;
@@ -368,54 +408,5 @@ export async function acquireHold(
     // A connection closed drops the lock it took.
     client.release(locked || isConnectionError(error) ? true : undefined);
     throw error;
-  }
-}
-
-/**
- * Watches a pooled client for the error pg emits when the server ends its connection. The first
- * one says why (an idle timeout, a terminate); "Connection terminated unexpectedly" follows as
- * the socket closes. `release` drops a client whose connection broke instead of pooling it.
- */
-export function watchConnection(client: pg.PoolClient): {
-  /** Records that the connection broke, when a statement found out first. */
-  broke(error: Error): void;
-  /** What to throw for `error`: on a broken connection, the server's reason when it gave one. */
-  failure(error: unknown): unknown;
-  release(): void;
-} {
-  let broken: Error | undefined;
-  const onError = (error: Error) => {
-    broken ??= error;
-  };
-  client.on('error', onError);
-  return {
-    broke(error) {
-      broken ??= error;
-    },
-    failure(error) {
-      if (!isConnectionError(error)) return error;
-      const reason = reasonOf(error, broken);
-      broken ??= error as Error;
-      return reason;
-    },
-    release() {
-      client.off('error', onError);
-      client.release(broken);
-    },
-  };
-}
-
-export async function withClient<T>(
-  pool: pg.Pool,
-  work: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  const connection = watchConnection(client);
-  try {
-    return await work(client);
-  } catch (error) {
-    throw connection.failure(error);
-  } finally {
-    connection.release();
   }
 }

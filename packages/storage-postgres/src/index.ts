@@ -1,4 +1,5 @@
 export {
+  CheckpointDeletedError,
   DatabaseRefusedError,
   DatabaseUnavailableError,
   MigrationError,

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
+import { CheckpointError } from '@checkpointkit/core';
 import type pg from 'pg';
-import { MigrationError, SchemaNotMigratedError } from './errors.js';
+import { describeCause, MigrationError, SchemaNotMigratedError } from './errors.js';
 import { quoteIdentifier, validateSchemaName } from './identifiers.js';
-import { isTransient } from './retry.js';
+import { describePool } from './pool.js';
+import { DEFAULT_RETRY, isTransient, type RetryPolicy, retrying } from './retry.js';
 
 /** One numbered migration: `001_initial.sql` is version 1. `{{schema}}` stands for the quoted schema. */
 export interface Migration {
@@ -17,6 +19,12 @@ export interface MigrateOptions {
   schema: string;
   /** The migrations to apply; default: the SQL files this package ships in `migrations/`. */
   migrations?: readonly Migration[];
+  /**
+   * How long to keep trying through failures that pass (another step's lock past lock_timeout,
+   * a terminated connection, a restart, too many connections), as the store does. Default: the
+   * store's (30 s, pauses up to 1 s).
+   */
+  retry?: Partial<RetryPolicy>;
 }
 
 export interface MigrateResult {
@@ -62,15 +70,36 @@ export function checksum(migration: Migration): string {
 }
 
 /**
- * Brings the schema up to date: creates it, then applies each migration not yet recorded in
- * `schema_migrations`, each in its own transaction, all under a PostgreSQL advisory lock so that
- * workers starting together apply every migration exactly once. A recorded migration whose text
- * changed since is refused with a {@link MigrationError}. A failure that may pass (a lock held
- * past lock_timeout, a statement timeout, a broken connection) is thrown as the driver's error:
- * its transaction rolled back, and calling this again goes on (the store does, within its retry
- * bound).
+ * Brings the schema up to date, for a deploy step: creates it, then applies each migration not
+ * yet recorded in `schema_migrations`, each in its own transaction, all under a PostgreSQL
+ * advisory lock so that workers starting together apply every migration exactly once. A failure
+ * that may pass (another step's lock past lock_timeout, a statement timeout, a terminated
+ * connection, a restart) rolls back what it cut short and is tried again within
+ * `options.retry`, then thrown as a {@link DatabaseUnavailableError}. A recorded migration whose
+ * text changed since, a file that fails, and a refusal no retry fixes (a privilege, a host name
+ * that does not resolve) are a {@link MigrationError}. Errors name the schema and the server
+ * (`host:port/database`), never the URL's user or password.
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  validateSchemaName(options.schema);
+  const where = `schema "${options.schema}" on ${describePool(options.pool)}`;
+  const policy = { ...DEFAULT_RETRY, ...options.retry, gaveUp: false };
+  try {
+    return await retrying(policy, `migrating ${where}`, () => applyMigrations(options));
+  } catch (error) {
+    // Typed errors (a changed file, a clash, the bound run out) pass; a driver's error that no
+    // retry fixes is named with the schema and the server, which pg's own message lacks.
+    if (error instanceof CheckpointError) throw error;
+    throw new MigrationError(`of ${where}`, describeCause(error), { cause: error });
+  }
+}
+
+/**
+ * One try of {@link migrate}, without its retries (the store retries it within its own policy).
+ * A failure that may pass is thrown as the driver's error: its transaction rolled back, and
+ * calling this again goes on.
+ */
+export async function applyMigrations(options: MigrateOptions): Promise<MigrateResult> {
   const schema = quoteIdentifier(validateSchemaName(options.schema));
   const migrations = sortMigrations([...(options.migrations ?? (await bundledMigrations()))]);
   const client = await options.pool.connect();

@@ -108,15 +108,34 @@ export interface RetryPolicy {
 
 /**
  * A store's retry policy, one object shared by all its operations, with what they found out:
- * `gaveUp` is set when one of them gave up on the server and cleared when one succeeds. An
- * operation that starts while it is set makes {@link TRIES_WHEN_DOWN} tries instead of waiting
- * out another whole `maxOutageMs`: the job already knows the server is gone (it got the
- * {@link DatabaseUnavailableError}), and what follows, a run's last flush on close or its
- * cleanup, should report that at once rather than keep the process alive that long again.
- * Operations already under way keep their own bound.
+ * `gaveUp` is set when one of them gave up on the server (at `gaveUpAt`) and cleared when one
+ * succeeds. An operation that starts while it is set, less than `maxOutageMs` after, makes
+ * {@link TRIES_WHEN_DOWN} tries instead of waiting out another whole `maxOutageMs`: the job
+ * already knows the server is gone (it got the {@link DatabaseUnavailableError}), and what
+ * follows, a run's last flush on close or its cleanup, should report that at once rather than
+ * keep the process alive that long again. Operations already under way keep their own bound.
+ *
+ * Per store, not per run, on purpose: `maxOutageMs` bounds how long the job waits for one
+ * outage, and the store has just watched this one last that long with nothing reached since.
+ * Another run of the same store (another checkpoint of the process) starting an operation then
+ * would wait out a second bound for the same outage, and each run after it a third, ...: a
+ * process working N checkpoints one after another would stay N times the bound on a server that
+ * is gone. Its operations that were already retrying keep their own bound.
+ *
+ * The shortcut ends `maxOutageMs` after the give-up: what the store knew of the server is then
+ * as old as the bound, the server may be back, and of two tries one may be lost to a pooled
+ * connection the outage broke; an operation starting that late is a new wait, and gets the
+ * whole bound again.
  */
 export interface StorePolicy extends RetryPolicy {
   gaveUp: boolean;
+  /** When `gaveUp` was set (`Date.now()`). */
+  gaveUpAt?: number;
+}
+
+/** Whether an operation starting now makes {@link TRIES_WHEN_DOWN} tries: see {@link StorePolicy}. */
+function recentlyGaveUp(policy: StorePolicy): boolean {
+  return policy.gaveUp && Date.now() - (policy.gaveUpAt ?? 0) < policy.maxOutageMs;
 }
 
 /**
@@ -142,7 +161,8 @@ export function backoff(attempt: number, policy: RetryPolicy): Promise<void> {
  * Runs `attempt` until it succeeds, fails with an error that is not transient, or the outage
  * has lasted `policy.maxOutageMs` (or `policy.attempts` tries): then throws
  * {@link DatabaseUnavailableError} saying what the store was doing and the last cause. When the
- * store had given up when this started, {@link TRIES_WHEN_DOWN} tries at most.
+ * store had given up less than `maxOutageMs` before this started, {@link TRIES_WHEN_DOWN} tries
+ * at most.
  * `attempt` gets the try's number, from 1.
  */
 export async function retrying<T>(
@@ -151,7 +171,7 @@ export async function retrying<T>(
   attempt: (n: number) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
-  const alreadyDown = policy.gaveUp;
+  const alreadyDown = recentlyGaveUp(policy);
   const attempts = alreadyDown ? Math.min(TRIES_WHEN_DOWN, policy.attempts) : policy.attempts;
   for (let n = 1; ; n++) {
     try {
@@ -163,6 +183,7 @@ export async function retrying<T>(
       const elapsed = Date.now() - started;
       if (elapsed >= policy.maxOutageMs || n >= attempts) {
         policy.gaveUp = true;
+        policy.gaveUpAt = Date.now();
         throw new DatabaseUnavailableError(doing, n, elapsed, policy, error, { alreadyDown });
       }
       await backoff(n, policy);

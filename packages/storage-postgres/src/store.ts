@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  type Change,
   CheckpointError,
   type CheckpointListing,
   CheckpointLockedError,
@@ -10,16 +11,18 @@ import {
   type Json,
   type WorkerHold,
 } from '@checkpointkit/core';
-import pg from 'pg';
+import type pg from 'pg';
 import { applyChanges } from './apply.js';
 import { claimFreeUnits } from './claim.js';
+import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { commit, type WriteContext } from './commit.js';
 import { PostgresStoreError, refusal } from './errors.js';
-import { acquireHold, type Hold, type HoldContext, withClient } from './holds.js';
+import { acquireHold, type Hold, type HoldContext } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
-import { checkMigrated, type MigrateResult, migrate } from './migrate.js';
+import { applyMigrations, checkMigrated, type MigrateResult } from './migrate.js';
+import { describeTarget, makePool } from './pool.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
 import { DEFAULT_RETRY, type RetryPolicy, retrying, type StorePolicy } from './retry.js';
 import { listSessions, type SessionRecord } from './sessions.js';
@@ -137,7 +140,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   // in that transaction: a try cut short (another worker's lock past lock_timeout, a terminated
   // connection) leaves nothing half done, and the next try applies what is left.
   const runMigrations = () =>
-    retried(`migrating schema "${t.name}"`, () => migrate({ pool, schema: t.name }));
+    retried(`migrating schema "${t.name}"`, () => applyMigrations({ pool, schema: t.name }));
   const checkMigrations = () =>
     retried(`checking the migrations of schema "${t.name}"`, () =>
       checkMigrated({ pool, schema: t.name }),
@@ -185,7 +188,18 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       return result;
     },
 
-    validateChange: checkChange,
+    /**
+     * Refuses a value the tables cannot hold ({@link PostgresLimitError}), and a change that works
+     * on a unit of a run whose heartbeat the server refused for good (the refusal, a
+     * {@link DatabaseRefusedError}): the run records such a change on every page, so it stops at
+     * its next page instead of working units it may no longer hold until its next save. Other
+     * changes pass (closing a run records its status, and must reach its release).
+     */
+    validateChange(id, change) {
+      checkChange(id, change);
+      const refused = holds.get(id)?.refused;
+      if (refused && UNIT_WORK.has(change.type)) throw refused;
+    },
 
     async load(id) {
       checkId(id);
@@ -211,6 +225,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
             session: hold?.sessionId ?? null,
             // Changes to units another worker took over are stale: the new owner does them again.
             fence: 'drop',
+            ...(hold && { held: 'saving' }),
           });
           if (hold && result.lastFailure !== null) hold.lastFailure = result.lastFailure;
         },
@@ -304,80 +319,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   return store;
 }
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
-/** How much longer than the server's statement_timeout the store waits for an answer at all. */
-const ANSWER_GRACE_MS = 5_000;
-
-function connectionStringOf(options: PostgresStoreOptions): string {
-  const connectionString = options.connectionString ?? process.env['DATABASE_URL'];
-  if (!connectionString) {
-    throw new PostgresStoreError(
-      'postgresStore: no database given: pass connectionString or pool, or set DATABASE_URL',
-    );
-  }
-  // Never echo the string: it may hold a password.
-  const where = options.connectionString === undefined ? 'DATABASE_URL' : 'connectionString';
-  if (!/^postgres(ql)?:\/\//i.test(connectionString)) {
-    throw new PostgresStoreError(
-      `postgresStore: ${where} is not a postgres:// URL (expected postgres://user@host:5432/database)`,
-    );
-  }
-  try {
-    new URL(connectionString);
-  } catch {
-    throw new PostgresStoreError(`postgresStore: ${where} is not a valid URL`);
-  }
-  return connectionString;
-}
-
-/** `host:port/database` of the store's server, for messages: never the user or password. */
-function describeTarget(options: PostgresStoreOptions): string {
-  if (options.pool) {
-    const o = options.pool.options as { host?: string; port?: number; database?: string };
-    return `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
-  }
-  const url = new URL(connectionStringOf(options));
-  return `${url.hostname || 'localhost'}:${url.port || 5432}${url.pathname}`;
-}
-
-/** A number of the URL's query, or undefined. */
-function urlNumber(connectionString: string, name: string): number | undefined {
-  const value = new URL(connectionString).searchParams.get(name);
-  if (value === null || value.trim() === '' || !Number.isFinite(Number(value))) return undefined;
-  return Number(value);
-}
-
-function makePool(options: PostgresStoreOptions): pg.Pool {
-  const connectionString = connectionStringOf(options);
-  const urlConnect = urlNumber(connectionString, 'connect_timeout');
-  const connectTimeoutMs =
-    options.connectTimeoutMs ??
-    (urlConnect === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : urlConnect * 1000);
-  const statementTimeoutMs =
-    options.statementTimeoutMs ??
-    urlNumber(connectionString, 'statement_timeout') ??
-    DEFAULT_STATEMENT_TIMEOUT_MS;
-  const pool = new pg.Pool({
-    connectionString,
-    max: options.maxConnections ?? 10,
-    application_name: options.applicationName ?? 'checkpointkit',
-    connectionTimeoutMillis: connectTimeoutMs,
-    ...(statementTimeoutMs > 0 && {
-      statement_timeout: statementTimeoutMs,
-      query_timeout: statementTimeoutMs + ANSWER_GRACE_MS,
-    }),
-  });
-  // A pooled connection that the server closes while idle is dropped and replaced; without a
-  // listener its error would end the process.
-  pool.on('error', () => {});
-  // The same for a connection in use: the server may end it (pg_terminate_backend, a shutdown)
-  // between two statements, even in the packet that answered the one before, so pg reports it
-  // as an event before the code that holds the connection could listen. The next statement on
-  // it fails as a broken connection, and is retried; unheard, the event would end the process.
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}
+/** Changes that record work on a unit: refused once the run's heartbeat was refused. */
+const UNIT_WORK = new Set<Change['type']>(['unit.started', 'unit.progressed', 'unit.completed']);
 
 /**
  * A driver error wrapped with what the store was doing and where: a {@link DatabaseRefusedError}

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { StoreTransaction } from '@checkpointkit/core';
 import type pg from 'pg';
 import { applyChanges } from './apply.js';
+import { watchConnection } from './clients.js';
 import { committed, refusedDoing, type WriteContext } from './commit.js';
 import { PostgresStoreError, refusal } from './errors.js';
-import { type Hold, watchConnection } from './holds.js';
+import type { Hold } from './holds.js';
 import { isConnectionError, isTransient, retrying } from './retry.js';
 
 /** A transaction of the PostgreSQL store: `client` is the `pg` client it runs on. */
@@ -58,6 +59,7 @@ async function tryTransaction<T>(
           batchId,
           worker: hold?.worker ?? null,
           session: hold?.sessionId ?? null,
+          ...(hold && { held: 'transaction' }),
         }).catch((error: unknown) => {
           // One that may pass (a lock timeout, a read-only server) is retried with the rest.
           throw isTransient(error) ? error : refusal(error, refusedDoing(ctx, id, 'transaction'));

@@ -154,6 +154,28 @@ describe('deleting, compacting and listing sessions', () => {
     expect(await s.delete(id)).toBe(true);
   });
 
+  it('an operation that starts retry.maxOutageMs after the store gave up, with nothing reached since, waits out the bound in full again', async () => {
+    const schema = freshSchema('hk_stale');
+    const bound = 400;
+    const s = store(schema, { statementTimeoutMs: 100, retry: { maxOutageMs: bound } });
+    const id = 'crawl:stale';
+    await savedCheckpoint(s, id);
+    const lock = await holdLock(schema, { tables: ['checkpoints', 'flushes', 'sessions'] });
+    try {
+      const first = await rejection(s.compact(id));
+      expect((first as DatabaseUnavailableError).tries).toBeGreaterThan(TRIES_WHEN_DOWN);
+      // What the store knew of the server is as old as the bound now: the server may be back
+      // (and one of two tries lost to a connection the outage broke), so no shortcut.
+      await new Promise((resolve) => setTimeout(resolve, bound + 100));
+      const later = await rejection(s.sessions(id));
+      expect(later).toBeInstanceOf(DatabaseUnavailableError);
+      expect((later as DatabaseUnavailableError).tries).toBeGreaterThan(TRIES_WHEN_DOWN);
+      expect((later as Error).message).not.toContain('already given up');
+    } finally {
+      await lock.release();
+    }
+  });
+
   it('a table of the store renamed stops delete at once with DatabaseRefusedError (42P01)', async () => {
     const schema = freshSchema('hk_refused');
     const s = store(schema, { retry: { maxOutageMs: 10_000 } });

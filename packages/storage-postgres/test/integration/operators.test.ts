@@ -1,0 +1,203 @@
+/**
+ * What operators do to the database under a running job that the fault suites do not: a DBA
+ * deletes the job's checkpoint row ("clean up that stuck job") while it runs, and an
+ * administrator disables the job's role (a credential rotation) while it runs. The job stops
+ * with a typed error that names the cause and stops every unit, instead of failing units one by
+ * one or reporting a lost lock; the connection's password never shows.
+ *
+ * On the shared test server, as a role of this file's own (so that it can be disabled).
+ */
+import { inspect } from 'node:util';
+import { everyUnits, openRun, pipeline, type Sink, type Source } from '@checkpointkit/core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  CheckpointDeletedError,
+  DatabaseRefusedError,
+  type PostgresStore,
+  postgresStore,
+} from '../../src/index.js';
+import { databaseUrl, dropSchema, freshSchema, withDb } from '../helpers.js';
+
+const SECRET = 'Pw-2e7f-operators-never-shown';
+const ROLE = freshSchema('oprole');
+const stores: PostgresStore[] = [];
+
+beforeAll(async () => {
+  await withDb(async (db) => {
+    await db.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${SECRET}'`);
+    await db.query(
+      `GRANT CREATE ON DATABASE "${new URL(databaseUrl()).pathname.slice(1)}" TO ${ROLE}`,
+    );
+  });
+});
+afterAll(async () => {
+  for (const store of stores.splice(0)) {
+    await store.close().catch(() => {});
+    await dropSchema(store.schema);
+  }
+  await withDb(async (db) => {
+    await db.query(`DROP OWNED BY ${ROLE}`);
+    await db.query(`DROP ROLE ${ROLE}`);
+  });
+});
+
+function store(schema: string): PostgresStore {
+  const url = new URL(databaseUrl());
+  url.username = ROLE;
+  url.password = SECRET;
+  // A bound far above the test's time: what no retry fixes must not be retried.
+  const made = postgresStore({
+    connectionString: url.toString(),
+    schema,
+    maxConnections: 3,
+    retry: { maxOutageMs: 60_000 },
+  });
+  stores.push(made);
+  return made;
+}
+
+/** Units u0..u5 of two pages each; `during()` runs once, before the first page of u2. */
+function pages(during: () => Promise<unknown>): Source<number> {
+  let ran = false;
+  return {
+    units: () => Array.from({ length: 6 }, (_, i) => ({ key: `u${i}` })),
+    async *read({ key, cursor }) {
+      for (let page = (cursor as number | null) ?? 0; page < 2; page++) {
+        if (key === 'u2' && !ran) {
+          ran = true;
+          await during();
+        }
+        yield { items: [page], cursor: page + 1 };
+      }
+    },
+  };
+}
+
+const sink: Sink<number> = { async write() {} };
+
+/** Runs the pipeline: its rejection (or null) and the units it reported failed. */
+async function work(run: Parameters<typeof pipeline>[0]['run'], source: Source<number>) {
+  const failed: string[] = [];
+  const error = await pipeline({
+    run,
+    source,
+    sink,
+    concurrency: 2,
+    onProgress: (event) => {
+      if (event.type === 'unit-failed') failed.push(`${event.key}: ${event.message}`);
+    },
+  }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  return { error, failed };
+}
+
+it.each([
+  { mode: 'an exclusive run', worker: undefined },
+  { mode: 'a worker', worker: { id: 'w1', leaseMs: 5000 } },
+])(
+  "a DBA's DELETE of the checkpoint row under $mode stops it with CheckpointDeletedError naming the table; no unit failed; the next run starts over",
+  async ({ worker }) => {
+    const schema = freshSchema('op_del');
+    const s = store(schema);
+    const id = 'job:deleted';
+    const run = await openRun({
+      id,
+      store: s,
+      strategy: everyUnits(1),
+      signals: false,
+      ...(worker && { worker }),
+    });
+    const { error, failed } = await work(
+      run,
+      pages(() =>
+        withDb(async (db) => {
+          // The cascade to the units meets a flush's row locks: when the server picks the
+          // DELETE as the deadlock's victim (40P01), the DBA runs it again.
+          for (;;) {
+            try {
+              return await db.query(`DELETE FROM "${schema}".checkpoints WHERE id = $1`, [id]);
+            } catch (error) {
+              if ((error as { code?: string }).code !== '40P01') throw error;
+            }
+          }
+        }),
+      ),
+    );
+    expect(error).toBeInstanceOf(CheckpointDeletedError);
+    expect((error as Error).message).toContain(
+      `checkpoint "${id}": saving: its row in "${schema}".checkpoints was deleted while this run held it`,
+    );
+    expect(inspect(error, { depth: 10 })).not.toContain(SECRET);
+    expect(failed).toEqual([]);
+    expect(run.summary().counts.failed).toBe(0);
+    await expect(run.close()).rejects.toBeInstanceOf(CheckpointDeletedError);
+
+    // The rows went with it (ON DELETE CASCADE): the next run starts the job over.
+    const next = await openRun({
+      id,
+      store: s,
+      signals: false,
+      ...(worker && { worker: { ...worker, id: 'w2' } }),
+    });
+    expect(next.summary().counts.complete).toBe(0);
+    const again = await work(
+      next,
+      pages(async () => {}),
+    );
+    expect(again).toEqual({ error: null, failed: [] });
+    expect(next.summary().counts.complete).toBe(6);
+    await next.close();
+  },
+);
+
+it("the job's role disabled mid-run (NOLOGIN) and its connections ended: the run stops with DatabaseRefusedError naming it, no unit failed, no lost lock", async () => {
+  const schema = freshSchema('op_nologin');
+  const s = store(schema);
+  const id = 'job:nologin';
+  const run = await openRun({
+    id,
+    store: s,
+    strategy: everyUnits(1),
+    signals: false,
+    worker: { id: 'w1', leaseMs: 5000 },
+  });
+  const { error, failed } = await work(
+    run,
+    pages(async () => {
+      await withDb(async (db) => {
+        await db.query(`ALTER ROLE ${ROLE} NOLOGIN`);
+        // As a rotation does, so that the pool has to connect again.
+        await db.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1',
+          [ROLE],
+        );
+      });
+    }),
+  );
+  try {
+    expect(error).toBeInstanceOf(DatabaseRefusedError);
+    expect((error as DatabaseRefusedError).sqlstate).toBe('28000');
+    expect((error as Error).message).toMatch(/role ".*" is not permitted to log in/);
+    expect(inspect(error, { depth: 10 })).not.toContain(SECRET);
+    expect(failed).toEqual([]);
+  } finally {
+    await withDb((db) => db.query(`ALTER ROLE ${ROLE} LOGIN`));
+  }
+  await run.close().catch(() => {});
+  // Once the role may log in again, the job goes on.
+  const next = await openRun({
+    id,
+    store: s,
+    signals: false,
+    worker: { id: 'w2', leaseMs: 5000 },
+  });
+  expect(
+    await work(
+      next,
+      pages(async () => {}),
+    ),
+  ).toEqual({ error: null, failed: [] });
+  await next.finish();
+});
