@@ -75,7 +75,9 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
   const base = options.retryAfterBaseMs ?? 1000;
   return new GithubOctokit({
     auth: options.auth,
-    ...(options.baseUrl && { baseUrl: options.baseUrl }),
+    // Octokit appends paths to it as given: `/api/v3/` made every request `/api/v3//repos/...`,
+    // and then no Link GitHub gave was taken for the same list.
+    ...(options.baseUrl && { baseUrl: options.baseUrl.replace(/\/+$/, '') }),
     userAgent: options.userAgent ?? 'checkpointkit-source-github',
     log,
     request: {
@@ -149,10 +151,20 @@ const consoleLog: GithubLog = {
   error: (message, ...rest) => console.error(message, ...rest),
 };
 
-/** Replaces every occurrence of the token (and of its digest id) by `[REDACTED]`. */
+/**
+ * The token as it goes over the wire: @octokit/auth-token strips a leading `token ` or `bearer `,
+ * and fetch drops the whitespace around a header value (a token file's newline). Redacting only
+ * what was given missed that bare token when a server echoed it.
+ */
+export function bareToken(token: string): string {
+  return token.trim().replace(/^(token|bearer) +/i, '') || token;
+}
+
+/** Replaces every occurrence of the token, as it is sent (see {@link bareToken}), by `[REDACTED]`. */
 export function redactor(token: string | undefined): (text: string) => string {
   if (!token) return (text) => text;
-  return (text) => text.split(token).join('[REDACTED]');
+  const secret = bareToken(token);
+  return (text) => text.split(secret).join('[REDACTED]');
 }
 
 /** A log that never writes the token, whatever a plugin hands it. */
@@ -178,7 +190,8 @@ export function redactingLog(log: GithubLog, token: string | undefined): GithubL
 
 /** A stable id for a token that does not reveal it: the key its requests are serialized under. */
 export function tokenId(token: string): string {
-  return `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  // The same token with or without its prefix is one rate limit, so one queue.
+  return `token-${createHash('sha256').update(bareToken(token)).digest('hex').slice(0, 16)}`;
 }
 
 const queues = new Map<number, Bottleneck.Group>();

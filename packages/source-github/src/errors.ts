@@ -215,10 +215,22 @@ function githubMessage(failure: HttpFailure): string {
   ) {
     return (data as { message: string }).message;
   }
+  if (typeof data === 'string' && /^\s*</.test(data)) return htmlPage(failure.status, data);
   if (failure.response && /^Unknown error\b/.test(failure.message)) {
     return STATUS_CODES[failure.status] ?? 'Unknown error';
   }
   return failure.message;
+}
+
+/**
+ * An HTML error page (a proxy's, a load balancer's, GitHub's own "Unicorn!") as a person reads
+ * it: the status's name and the page's title. Its markup, octokit's message, filled the
+ * checkpoint and the terminal with 500 characters of tags.
+ */
+function htmlPage(status: number, html: string): string {
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(html)?.[1]?.replace(/\s+/g, ' ').trim();
+  const titled = title ? ` titled "${clip(title, 100)}"` : '';
+  return `${STATUS_CODES[status] ?? 'Error'} (an HTML page${titled}, not GitHub's JSON)`;
 }
 
 /** The URL as a person reads it: `%20` and `%C3%A9` decoded; left as is when it does not decode. */

@@ -91,6 +91,7 @@ export class Requester {
       const requested = absolute(url, octokit);
       // A fetch of the caller's may leave Response.url empty: then nothing redirected.
       const served = response.url || requested;
+      refuseRedirectAway(requested, served, root, display, redact);
       const next = options.paginated === false ? null : nextLink(response.headers.link);
       if (next !== null) {
         checkNext(next, served, root, display, redact);
@@ -118,6 +119,10 @@ export class Requester {
     } catch (error) {
       if (options.signal.aborted || !isHttpFailure(error)) throw error;
       this.requests += 1;
+      // Answered elsewhere (a 401 there blamed the token, which fetch had not sent on).
+      const answered = (error.response as { url?: unknown } | undefined)?.url;
+      if (typeof answered === 'string' && answered !== '')
+        refuseRedirectAway(absolute(url, octokit), answered, root, display, redact);
       const outcome = classifyFailure(
         error,
         display,
@@ -142,6 +147,39 @@ export class Requester {
       }
     }
   }
+}
+
+/**
+ * Fetch follows redirects, and to another origin (`http://` to `https://`, another host) it drops
+ * the Authorization header: the answer there is not the API's for this token (a 401 that blamed
+ * the token, a page walked without it). Fails the unit naming the baseUrl to use instead.
+ */
+function refuseRedirectAway(
+  requested: string,
+  served: string,
+  root: string,
+  request: string,
+  redact: (text: string) => string,
+): void {
+  const from = new URL(requested);
+  let to: URL;
+  try {
+    to = new URL(served);
+  } catch {
+    return;
+  }
+  if (to.origin === from.origin) return;
+  // The path below the API root: what stands before it over there is the root to use.
+  const below = from.pathname.slice(new URL(root).pathname.replace(/\/$/, '').length);
+  const base = to.pathname.endsWith(below)
+    ? to.origin + to.pathname.slice(0, to.pathname.length - below.length)
+    : to.origin;
+  throw new GithubResponseError(
+    request,
+    'redirect',
+    `the server redirected it to ${redact(decodedUrl(to.origin + to.pathname))}, another address, which the token is not sent to; set baseUrl to ${redact(decodedUrl(base))}`,
+    { retryable: false },
+  );
 }
 
 /** The rel="next" URL of a Link header, untouched. */

@@ -11,7 +11,7 @@ import {
 } from '@checkpointkit/core';
 import type { Octokit } from '@octokit/core';
 import type Bottleneck from 'bottleneck';
-import { createGithubClient, redactor, requestQueue, tokenId } from './client.js';
+import { bareToken, createGithubClient, redactor, requestQueue, tokenId } from './client.js';
 import { readReviewsCursor, readWalkCursor } from './cursor.js';
 import {
   type GithubEndpoint,
@@ -87,7 +87,7 @@ class GithubRestSource implements GithubSource {
     const token = options.auth;
     this.#octokit = options.octokit ?? createGithubClient({ ...options, auth: token as string });
     this.#redact = redactor(token);
-    this.#token = token;
+    this.#token = token === undefined ? undefined : bareToken(token);
     const queue: Bottleneck = requestQueue(
       token ? tokenId(token) : instanceKey(this.#octokit),
       resolved.concurrency,

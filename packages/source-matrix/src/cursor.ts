@@ -12,6 +12,12 @@ export interface MatrixCursor {
   roomId: string;
   from: string | null;
   held: MatrixMessage[];
+  /**
+   * The id of the last event read before `from`: when the server refuses `from` on a resume, the
+   * read finds its place again after this event (`/context`). Absent in cursors written before
+   * the source kept it; null while no event was read.
+   */
+  last?: string | null;
 }
 
 export function writeCursor(cursor: MatrixCursor): Json {
@@ -20,6 +26,7 @@ export function writeCursor(cursor: MatrixCursor): Json {
     roomId: cursor.roomId,
     from: cursor.from,
     held: cursor.held,
+    ...(cursor.last !== undefined && { last: cursor.last }),
   }) as unknown as Json;
 }
 
@@ -28,17 +35,24 @@ export function readCursor(unit: string, value: Json): MatrixCursor | null {
   if (value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value))
     throw new MatrixCursorError(unit, 'not an object');
-  const { roomId, from, held } = value as Record<string, Json | undefined>;
+  const { roomId, from, held, last } = value as Record<string, Json | undefined>;
   if (typeof roomId !== 'string' || !roomId.startsWith('!'))
     throw new MatrixCursorError(unit, 'roomId is not a room id');
   if (from !== null && typeof from !== 'string')
     throw new MatrixCursorError(unit, 'from is neither a token nor null');
   if (!Array.isArray(held)) throw new MatrixCursorError(unit, 'held is not a list');
+  if (last !== undefined && last !== null && !(typeof last === 'string' && last.startsWith('$')))
+    throw new MatrixCursorError(unit, 'last is neither an event id nor null');
   held.forEach((message, i) => {
     const problem = messageProblem(message);
     if (problem) throw new MatrixCursorError(unit, `held[${i}] ${problem}`);
   });
-  return { roomId, from, held: structuredClone(held) as unknown as MatrixMessage[] };
+  return {
+    roomId,
+    from,
+    held: structuredClone(held) as unknown as MatrixMessage[],
+    ...(last !== undefined && { last }),
+  };
 }
 
 const STRING_OR_NULL = ['msgtype', 'body', 'formattedBody', 'inReplyTo', 'threadRoot'] as const;

@@ -52,6 +52,8 @@ export class MatrixRequestError extends UnitError {
   readonly endpoint: string;
   readonly status: number | null;
   readonly errcode: string | null;
+  /** What went wrong, as the server said it (free of secrets), without the endpoint and status. */
+  readonly detail: string;
   constructor(init: MatrixRequestErrorInit) {
     const status = init.status === null ? 'no response' : String(init.status);
     const code = init.errcode ? ` ${init.errcode}` : '';
@@ -63,6 +65,7 @@ export class MatrixRequestError extends UnitError {
     this.endpoint = init.endpoint;
     this.status = init.status;
     this.errcode = init.errcode;
+    this.detail = init.detail;
   }
 }
 

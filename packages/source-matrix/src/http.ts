@@ -2,6 +2,7 @@ import { BodyTooLarge, parseJson, readAtMost } from './body.js';
 import {
   AUTH_ERRCODES,
   MatrixAuthenticationError,
+  MatrixConfigError,
   MatrixRateLimitError,
   MatrixRequestError,
   redact,
@@ -10,6 +11,9 @@ import type { ResolvedOptions } from './options.js';
 import { backoffMs, retryAfterMs } from './retry-after.js';
 
 export type Query = Record<string, string | number | undefined>;
+
+/** Statuses that send a request elsewhere (a 304 answers a conditional request, never sent here). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Statuses worth another attempt: rate limits and the server errors proxies and restarts produce. */
 const TRANSIENT = new Set([500, 502, 503, 504]);
@@ -44,6 +48,9 @@ export class MatrixHttp {
       try {
         response = await options.fetch(url, {
           headers: { authorization: `Bearer ${this.#token}`, accept: 'application/json' },
+          // Followed, a redirect to another origin lost the Authorization header on the way,
+          // and the run stopped on a 401 that blamed the token.
+          redirect: 'manual',
           signal: AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs)]),
         });
       } catch (error) {
@@ -61,6 +68,7 @@ export class MatrixHttp {
         await this.#wait(endpoint, attempt, backoffMs(attempt), detail, signal);
         continue;
       }
+      if (REDIRECTS.has(response.status)) throw this.#redirected(url, path, endpoint, response);
       let text: string;
       try {
         text = await readAtMost(response, options.maxResponseBytes);
@@ -160,6 +168,34 @@ export class MatrixHttp {
 
   #clean(text: string): string {
     return redact(text, this.#token);
+  }
+
+  /**
+   * A redirect is not followed: the token would go wherever the server says, or (another origin)
+   * be dropped by fetch and the 401 that follows blame it. The homeserverUrl to use is the target
+   * without the path asked for (`https://matrix.example.org` for a server name that redirects).
+   */
+  #redirected(url: URL, path: string, endpoint: string, response: Response): MatrixConfigError {
+    response.body?.cancel().catch(() => {});
+    const location = response.headers.get('location');
+    let target: URL | null = null;
+    try {
+      target = location === null ? null : new URL(location, url);
+    } catch {
+      // Not a URL: said as "without saying where".
+    }
+    const given = this.#options.homeserverUrl;
+    const where = target
+      ? `to ${this.#clean(target.origin + target.pathname)} (${response.status})`
+      : `(${response.status}) without saying where`;
+    const base =
+      target?.pathname.endsWith(path) === true
+        ? this.#clean(target.origin + target.pathname.slice(0, -path.length))
+        : 'the address of the homeserver itself';
+    return new MatrixConfigError(
+      'homeserverUrl',
+      `${given} redirects ${endpoint} ${where}; the access token goes to no other address: set homeserverUrl to ${base}`,
+    );
   }
 
   async #wait(

@@ -158,8 +158,9 @@ async function* readRoom(
     (room.startsWith('#') ? await resolveAlias(context.http, room, signal) : room);
   claimRoom(context, unit.key, roomId);
   let held = stored?.held ?? [];
+  let last = stored?.last ?? null;
   const cursor = (from: string | null, waiting: MatrixMessage[]): Json =>
-    writeCursor({ roomId, from, held: waiting } satisfies MatrixCursor);
+    writeCursor({ roomId, from, held: waiting, last } satisfies MatrixCursor);
   const fold = {
     roomId,
     stripReplyFallbacks: options.stripReplyFallbacks,
@@ -170,7 +171,10 @@ async function* readRoom(
   };
 
   if (stored === null || stored.from !== null) {
-    for await (const page of forwardPages(context, roomId, stored?.from ?? undefined, signal)) {
+    const resume =
+      stored !== null && stored.from !== null ? { from: stored.from, last } : undefined;
+    for await (const page of forwardPages(context, roomId, resume, signal)) {
+      last = page.last;
       const candidates = [...held, ...foldPage(page.events, held, fold)];
       const { ready, waiting } = partition(candidates, isMapped);
       // Beyond maxHeld the oldest held replies go out now, unresolved, to bound the cursor.

@@ -1,5 +1,5 @@
-import { eventContext, messagesForward, roomState } from './api.js';
-import { MatrixPaginationError } from './errors.js';
+import { eventContext, type MessagesResponse, messagesForward, roomState } from './api.js';
+import { MatrixPaginationError, MatrixRequestError } from './errors.js';
 import type { MatrixHttp } from './http.js';
 import type { ResolvedOptions } from './options.js';
 import { RecentEvents } from './repeats.js';
@@ -8,6 +8,8 @@ import { RecentEvents } from './repeats.js';
 export interface RawPage {
   events: unknown[];
   next: string | null;
+  /** The id of the last event read so far (on this page or before): where `next` stands. */
+  last: string | null;
 }
 
 export interface TimelineContext {
@@ -16,17 +18,19 @@ export interface TimelineContext {
 }
 
 /**
- * Pages forward through a room's history from `from`, or from its very first event when `from` is
- * undefined. The `end` token of each page is the next `from`; no `end` means the end of the history,
- * while an empty chunk that has an `end` is just an empty page. A token the server already handed
- * out in this read is caught instead of looping: an empty page that repeats the token it was asked
- * for ends the history, anything else fails the room. Events a recent page already had are dropped,
- * and a page with nothing new counts as an empty page.
+ * Pages forward through a room's history from `resume.from`, or from its very first event when
+ * there is nothing to resume. A resumed token the server refuses (400) is replaced by the one
+ * after `resume.last`, the last event read before it (see {@link placeAfter}). The `end` token of
+ * each page is the next `from`; no `end` means the end of the history, while an empty chunk that
+ * has an `end` is just an empty page. A token the server already handed out in this read is
+ * caught instead of looping: an empty page that repeats the token it was asked for ends the
+ * history, anything else fails the room. Events a recent page already had are dropped, and a
+ * page with nothing new counts as an empty page.
  */
 export async function* forwardPages(
   context: TimelineContext,
   roomId: string,
-  from: string | undefined,
+  resume: { from: string; last: string | null } | undefined,
   signal: AbortSignal,
 ): AsyncGenerator<RawPage> {
   const { http, options } = context;
@@ -39,10 +43,13 @@ export async function* forwardPages(
     );
 
   const recent = new RecentEvents();
+  let from = resume?.from;
+  let last = resume?.last ?? null;
   if (from === undefined) {
     const first = await ask(undefined);
     if (first.chunk.length > 0) {
-      yield { events: recent.sift(first.chunk).events, next: first.end };
+      last = lastEventId(first.chunk) ?? last;
+      yield { events: recent.sift(first.chunk).events, next: first.end, last };
       if (first.end === null) return;
       from = first.end;
     } else {
@@ -60,9 +67,21 @@ export async function* forwardPages(
 
   const seen = new Set<string>();
   let empties = 0;
+  let resumed = resume !== undefined;
   for (;;) {
     seen.add(from);
-    const page = await ask(from);
+    let page: MessagesResponse;
+    try {
+      page = await ask(from);
+    } catch (error) {
+      // Only the token a resume brought from the checkpoint: one this read was just given and
+      // then refused is the server's fault, and a bad filter would be refused again.
+      if (!(resumed && refusedToken(error))) throw error;
+      resumed = false;
+      from = await placeAfter(context, roomId, last, error, signal);
+      continue;
+    }
+    resumed = false;
     if (page.end !== null && seen.has(page.end)) {
       if (page.chunk.length === 0 && page.end === from) {
         options.onWarning({
@@ -93,10 +112,70 @@ export async function* forwardPages(
         `${empties} pages in a row with no new event (maxEmptyPages ${options.maxEmptyPages}); last token ${from}`,
       );
     }
-    yield { events, next: page.end };
+    last = lastEventId(page.chunk) ?? last;
+    yield { events, next: page.end, last };
     if (page.end === null) return;
     from = page.end;
   }
+}
+
+/** Errcodes of a 400 that blames the JSON `filter`, not the token. */
+const FILTER_ERRCODES = new Set(['M_BAD_JSON', 'M_NOT_JSON']);
+
+/** A 400 that may be about the `from` token: M_INVALID_PARAM, M_UNKNOWN, or no errcode at all. */
+function refusedToken(error: unknown): error is MatrixRequestError {
+  return (
+    error instanceof MatrixRequestError &&
+    error.status === 400 &&
+    !FILTER_ERRCODES.has(error.errcode ?? '')
+  );
+}
+
+/** The id of the last event of a chunk that has one. */
+function lastEventId(chunk: readonly unknown[]): string | null {
+  for (let i = chunk.length - 1; i >= 0; i--) {
+    const id = (chunk[i] as { event_id?: unknown } | null)?.event_id;
+    if (isEventId(id)) return id;
+  }
+  return null;
+}
+
+/**
+ * The server refused the token a resume brought (400: it expired, or the checkpoint outlived a
+ * migration or a restore of the server). The token just after the last event read, from
+ * `/context/{last}?limit=0`, stands where the refused one stood. Without such an event, the
+ * room fails saying so: only starting it over can read it now.
+ */
+async function placeAfter(
+  context: TimelineContext,
+  roomId: string,
+  last: string | null,
+  refused: MatrixRequestError,
+  signal: AbortSignal,
+): Promise<string> {
+  const code = refused.errcode ? ` ${refused.errcode}` : '';
+  const why = `the homeserver refused the pagination token stored in the checkpoint (${refused.status}${code}: ${refused.detail})`;
+  const fail = (how: string) =>
+    new MatrixPaginationError(
+      roomId,
+      `${why}, ${how}: reset the unit to read the room again from its start (its messages then reach the sink again)`,
+    );
+  if (last === null) throw fail('and the cursor names no event read to find the place by');
+  let after: string | null;
+  try {
+    after = (await eventContext(context.http, roomId, last, signal)).end;
+  } catch (error) {
+    if (!(error instanceof MatrixRequestError) || error.retryable) throw error;
+    throw fail(`and the last event read, ${last}, cannot be found either (${error.message})`);
+  }
+  if (after === null) throw fail(`and /context of the last event read, ${last}, gave no end token`);
+  context.options.onWarning({
+    code: 'token-refused',
+    roomId,
+    eventId: last,
+    message: `room ${roomId}: ${why}; reading on after the last event read, ${last}`,
+  });
+  return after;
 }
 
 /**

@@ -39,6 +39,7 @@ export interface MatrixWarning {
     | 'start-fallback'
     | 'repeated-token'
     | 'repeated-events'
+    | 'token-refused'
     | 'unresolved-reply';
   message: string;
   roomId?: string;

@@ -10,7 +10,10 @@ import {
   reply,
 } from '../hostile.js';
 
-/** Hostile answers with status 200: bodies of the wrong shape, and the token echoed back. */
+/**
+ * Hostile answers: 200 bodies of the wrong shape, the token echoed back (also in the form octokit
+ * sends it), and error pages that are not GitHub's JSON.
+ */
 
 const start = hostileServers();
 
@@ -154,4 +157,92 @@ describe('the token echoed by the server', () => {
     expect(result).toMatchObject({ failed: 1 });
     expect(run.unit('discover/acme')?.error?.message).toMatch(/token/);
   });
+});
+
+/**
+ * Tokens given the way people paste them: with the `token ` or `bearer ` prefix that octokit
+ * strips before it sends them, or with the newline a token file ends with, which fetch drops from
+ * the header. The server gets the bare token; a server that echoes it back must get it redacted.
+ */
+
+const BARE = {
+  classic: 'ghp_FORMS0CANARY0token0source0github0000',
+  fineGrained: `github_pat_11FORMS0CANARY0${'A'.repeat(20)}_${'b'.repeat(59)}`,
+  app: 'ghs_FORMS0CANARY0installation0token00000',
+  hex: 'a3f1c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a1',
+};
+
+describe('a token given with a prefix or whitespace', () => {
+  it.each([
+    ['a classic token after "token "', 'token ', BARE.classic, ''],
+    ['a fine-grained token after "Bearer "', 'Bearer ', BARE.fineGrained, ''],
+    ['an app token read from a file, with its newline', '', BARE.app, '\n'],
+    ['a 40-hex token with a CRLF', '', BARE.hex, '\r\n'],
+  ])(
+    '%s: the bare token echoed back reaches no checkpoint, log or error',
+    async (_what, before, bare, after) => {
+      const api = await start((_request, response, path) => {
+        if (path === '/repos/acme/api') return reply(response, REPOSITORY);
+        // An ETag the cursor would keep, and an error text a message would carry.
+        if (path.startsWith('/repos/acme/api/issues'))
+          return reply(response, [issue(1)], { etag: `"${bare}"` });
+        reply(response, { message: `token ${bare} may not read this` }, {}, 404);
+      });
+      const { run, log, storage, result } = await collectFrom(api.url, {
+        auth: `${before}${bare}${after}`,
+        endpoints: ['issues', 'pulls'],
+      });
+      // What octokit sent: the bare token.
+      expect(api.received.map((r) => r.authorization)).toContain(`token ${bare}`);
+      // Before: only the string as given was redacted, so the issues unit completed with the
+      // ETag (the token) in its cursor, and the pulls unit's error carried it.
+      expect(result).toMatchObject({ failed: 2 });
+      expect(run.unit('repos/acme/api/issues')?.error?.message).toMatch(/echoed the token into/);
+      expect(run.unit('repos/acme/api/pulls')?.error?.message).toContain(
+        'token [REDACTED] may not',
+      );
+      const texts = [
+        everythingStored(storage),
+        ...log.lines,
+        ...Object.values(run.checkpoint.units).map((u) => JSON.stringify(u.error)),
+      ];
+      for (const text of texts) expect(text).not.toContain(bare);
+    },
+  );
+});
+
+/** nginx's own 502 page, byte for byte. */
+const NGINX_502 =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+/** A page with styles, far longer than a message should be. */
+const BIG_404 = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>\n  Page not found · GitHub Enterprise\n</title><style>${'body{margin:0}'.repeat(80)}</style></head><body><h1>404</h1></body></html>`;
+
+const firstPage = '/repos/acme/api/issues?state=all&sort=updated&direction=desc&per_page=2';
+
+describe('an HTML error page', () => {
+  it.each([
+    [
+      502,
+      NGINX_502,
+      true,
+      `GET ${firstPage}: 502 Bad Gateway (an HTML page titled "502 Bad Gateway", not GitHub's JSON)`,
+    ],
+    [
+      404,
+      BIG_404,
+      false,
+      `GET ${firstPage}: 404 Not Found (an HTML page titled "Page not found · GitHub Enterprise", not GitHub's JSON) (not retryable)`,
+    ],
+  ])(
+    '%i: the message names the status and the page title, not its markup',
+    async (status, page, retryable, message) => {
+      const api = await start((_request, response, path) => {
+        if (path === '/repos/acme/api') return reply(response, REPOSITORY);
+        reply(response, page, {}, status);
+      });
+      const { run } = await collectFrom(api.url, { retries: 0 });
+      // Before: the message was the page's first 500 characters, markup and line breaks included.
+      expect(run.unit('repos/acme/api/issues')?.error).toMatchObject({ retryable, message });
+    },
+  );
 });

@@ -91,3 +91,56 @@ describe('a Link header', () => {
     expect(run.unit(unit)?.error).toMatchObject({ retryable: false });
   });
 });
+
+/** `baseUrl` as people write it: GitHub Enterprise's API root, often with a trailing slash. */
+
+describe('a baseUrl with a trailing slash', () => {
+  it('is the same API root: requests have no "//", and the Links of GitHub Enterprise are followed', async () => {
+    const api = await start((_request, response, raw) => {
+      // nginx in front of GitHub Enterprise merges slashes (merge_slashes on, its default).
+      const path = raw.replace(/\/{2,}/g, '/').replace(/^\/api\/v3/, '');
+      if (path === '/repos/acme/api') return reply(response, REPOSITORY);
+      if (path.startsWith('/repos/acme/api/issues'))
+        return reply(response, [issue(1), issue(2)], {
+          link: `<${api.url}/api/v3/repositories/1/issues?per_page=2&page=2>; rel="next"`,
+        });
+      reply(response, [issue(3)]);
+    });
+    const { result, run, sink } = await collectFrom(`${api.url}/api/v3/`, {});
+    // Before: "the rel="next" Link <…/api/v3/repositories/1/issues…> lists something else than
+    // //repos/acme/api/issues; not followed", after GETs of /api/v3//repos/acme/api....
+    expect(run.unit('repos/acme/api/issues')?.error).toBeNull();
+    expect(result).toMatchObject({ completed: 2, failed: 0 });
+    expect(sink.records.filter((r) => r.endpoint === 'issues').map((r) => r.data['id'])).toEqual([
+      1, 2, 3,
+    ]);
+    expect(api.received.map((r) => r.path)).toEqual([
+      '/api/v3/repos/acme/api',
+      '/api/v3/repos/acme/api/issues?state=all&sort=updated&direction=desc&per_page=2',
+      '/api/v3/repositories/1/issues?per_page=2&page=2',
+    ]);
+  });
+});
+
+describe('a baseUrl that redirects to another address', () => {
+  it('(http to https, or another host): the unit fails naming the baseUrl to use, not the token', async () => {
+    const https = await start((request, response, path) => {
+      // GitHub without a token: 401 "Requires authentication".
+      if (!request.headers.authorization)
+        return reply(response, { message: 'Requires authentication' }, {}, 401);
+      if (path === '/api/v3/repos/acme/api') return reply(response, REPOSITORY);
+      reply(response, [issue(1)]);
+    });
+    const http = await start((request, response) => {
+      response.writeHead(301, { location: `${https.url}${request.url}` }).end();
+    });
+    // Before: fetch followed the redirect, dropped the Authorization header on the way (another
+    // origin), and the run stopped on "GitHub refused the credentials (401 ...): check the token".
+    const { result, run } = await collectFrom(`${http.url}/api/v3`, {});
+    expect(result).toMatchObject({ failed: 1 });
+    expect(run.unit('discover/acme/api')?.error).toMatchObject({
+      retryable: false,
+      message: `GET /repos/acme/api: the server redirected it to ${https.url}/api/v3/repos/acme/api, another address, which the token is not sent to; set baseUrl to ${https.url}/api/v3 (not retryable)`,
+    });
+  });
+});

@@ -14,7 +14,7 @@ import {
   type Sink,
 } from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
-import type { MatrixCursor } from '../../src/index.js';
+import type { MatrixCursor, MatrixWarning } from '../../src/index.js';
 import {
   type Comment,
   commentsSink,
@@ -23,9 +23,10 @@ import {
   newRoom,
   parentsOf,
   source,
+  TOKEN,
   toComments,
 } from '../support/harness.js';
-import type { FakeHomeserver } from '../support/homeserver.js';
+import { checkedHomeserver, type FakeHomeserver } from '../support/homeserver.js';
 
 const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: true });
 
@@ -255,5 +256,116 @@ describe('resume', () => {
       for (const [child, parent] of parentsOf(sink))
         expect(parent, `${child} after a crash at ${crashAt}`).toBeDefined();
     }
+  });
+});
+
+/**
+ * A resume whose stored pagination token the homeserver no longer accepts: the server was
+ * migrated or restored from a backup, so its stream positions, and with them its tokens, changed
+ * (it answers an old one with 400 M_INVALID_PARAM). The cursor names the last event read, so the
+ * source finds its place again through `/context`; a cursor that cannot (written before it named
+ * one) fails the room saying what happened and what to do.
+ */
+const KEY = 'rooms/#moved:localhost';
+
+/** The same room (same events, same ids), its tokens in the shape `stream` gives them. */
+function movedRoom(stream: number) {
+  const room = newRoom('moved', { tokenShape: { topo: 0, stream } });
+  for (let i = 0; i < 12; i++) room.message(`m${i}`);
+  return room;
+}
+
+/** A first run on the old server, stopped (Ctrl+C) after two pages of five. */
+async function stoppedOnTheOldServer(
+  store: CheckpointStore,
+  sink: ReturnType<typeof commentsSink>,
+) {
+  const old = await checkedHomeserver({
+    accessToken: TOKEN,
+    rooms: [movedRoom(1000)],
+    legacyForwardWithoutFrom: false,
+  }).start();
+  const stop = new AbortController();
+  let writes = 0;
+  const stopping = {
+    write(items: readonly Comment[], context: Parameters<typeof sink.write>[1]) {
+      if (++writes === 2) stop.abort();
+      return sink.write(items, context);
+    },
+  };
+  const first = await exportAll(source(old), stopping, { store, signal: stop.signal });
+  await first.run.close();
+  await old.stop();
+  expect(old.violations).toEqual([]);
+}
+
+describe('a stored token the server refuses', () => {
+  it('finds its place again after the last event read, when the server refuses the stored token', async () => {
+    const storage = new MemoryStorage();
+    const store = memoryStore(storage);
+    const sink = commentsSink();
+    await stoppedOnTheOldServer(store, sink);
+    expect(sink.comments.size).toBe(10);
+
+    const room = movedRoom(5000);
+    const fake = await serve(room);
+    const warnings: MatrixWarning[] = [];
+    const { run, result } = await exportAll(
+      source(fake, { onWarning: (w) => warnings.push(w) }),
+      sink,
+      { store },
+    );
+    // Before: the room failed, not retryable, with "400 M_INVALID_PARAM: Invalid from parameter".
+    expect(run.unit(KEY)?.error).toBeNull();
+    expect(result).toMatchObject({ completed: 1, failed: 0 });
+    expect([...sink.comments.values()].map((c) => c.body)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `m${i}`),
+    );
+    expect(sink.writes).toBe(3); // two pages before, one after: nothing delivered twice
+    const tenth = room.events.filter((e) => e.type === 'm.room.message')[9]!.event_id;
+    const after = room.position(tenth) + 1;
+    expect(
+      fake.requests.map((r) => [r.operation, r.status, r.params['from'] ?? r.params['eventId']]),
+    ).toEqual([
+      ['getRoomEvents', 400, movedRoom(1000).token(after)], // the old server's token
+      ['getEventContext', 200, tenth],
+      ['getRoomEvents', 200, room.token(after)],
+      ['getRoomEvents', 200, room.token(room.length)], // the end: an empty page without `end`
+    ]);
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ code: 'token-refused', roomId: room.roomId, eventId: tenth }),
+    );
+    const stored = JSON.stringify([...storage.entries.values()]);
+    expect(stored).toContain(`"last":"${tenth}"`);
+    expect(stored + JSON.stringify(warnings)).not.toContain(TOKEN);
+  });
+
+  it.each([
+    ['names no event to find the place by', {}],
+    ['names an event the server no longer has', { last: '$purged' }],
+  ])('fails the room, saying what to do, when the cursor %s', async (_what, extra) => {
+    const storage = new MemoryStorage();
+    const store = memoryStore(storage);
+    // A cursor of the old server's, as an earlier version of the source wrote it (or with `extra`).
+    const run = await openRun({ id: 'matrix:test', store, signals: false });
+    await run.plan([KEY]);
+    await run.start(KEY);
+    const from = movedRoom(1000).token(8);
+    await run.progress(KEY, {
+      cursor: { roomId: '!movedRoom:localhost', from, held: [], ...extra },
+    });
+    await run.close();
+
+    const fake = await serve(movedRoom(5000));
+    const { run: again, result } = await exportAll(source(fake), commentsSink(), { store });
+    expect(result).toMatchObject({ failed: 1 });
+    const failure = again.unit(KEY)?.error;
+    expect(failure).toMatchObject({ retryable: false });
+    // Before: "GET /_matrix/client/v3/rooms/!movedRoom:localhost/messages failed: 400
+    // M_INVALID_PARAM: Invalid from parameter", nothing about the checkpoint or what to do.
+    expect(failure?.message).toMatch(
+      /^room !movedRoom:localhost: the homeserver refused the pagination token stored in the checkpoint \(400 M_INVALID_PARAM: Invalid from parameter\), and .* reset the unit to read the room again from its start/,
+    );
+    expect(JSON.stringify([...storage.entries.values()])).not.toContain(TOKEN);
   });
 });

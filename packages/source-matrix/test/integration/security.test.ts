@@ -2,6 +2,8 @@
  * The access token goes in the Authorization header and nowhere else: not in a URL, a checkpoint,
  * a warning, an error message or the source object, even when the server echoes it back.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { MemoryStorage, memoryStore } from '@checkpointkit/core';
 import { expect, it } from 'vitest';
@@ -81,4 +83,35 @@ it('does not echo a malformed token in the config error', () => {
     'MatrixConfigError: matrixSource: option "accessToken" must not contain whitespace',
   );
   expect(inspect(error)).not.toContain(TOKEN);
+});
+
+it('does not follow a redirect to another address: the room fails naming the homeserverUrl to use', async () => {
+  const room = newRoom('moved');
+  room.message('x');
+  const fake = await serve(room);
+  // `http://` where the server wants `https://`, or the server name where the homeserver lives on
+  // another host: the web server answers every request with a redirect there.
+  const asked: (string | undefined)[] = [];
+  const redirecting = createServer((request, response) => {
+    asked.push(request.headers.authorization);
+    response.writeHead(301, { location: `${fake.url}${request.url}` }).end();
+  });
+  await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = redirecting.address() as AddressInfo;
+    const src = source(fake, { homeserverUrl: `http://127.0.0.1:${port}` });
+    // Before: fetch followed the redirect and dropped the Authorization header on the way (another
+    // origin), so the run stopped on "401 M_MISSING_TOKEN ... check the access token".
+    const { run, result } = await exportAll(src, commentsSink());
+    expect(result).toMatchObject({ failed: 1 });
+    expect(run.unit('rooms/#moved:localhost')?.error).toMatchObject({
+      retryable: false,
+      message: `matrixSource: option "homeserverUrl" http://127.0.0.1:${port} redirects GET /_matrix/client/v3/directory/room/#moved:localhost to ${fake.url}/_matrix/client/v3/directory/room/%23moved%3Alocalhost (301); the access token goes to no other address: set homeserverUrl to ${fake.url}`,
+    });
+    expect(fake.requests).toEqual([]); // nothing reached the other address
+    expect(asked).toEqual([`Bearer ${TOKEN}`]);
+  } finally {
+    redirecting.closeAllConnections();
+    await new Promise((resolve) => redirecting.close(resolve));
+  }
 });

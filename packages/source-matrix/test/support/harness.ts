@@ -20,7 +20,7 @@ import {
   parentOf,
   resolveParent,
 } from '../../src/index.js';
-import type { FakeHomeserverOptions } from '../../src/testing/index.js';
+import type { FakeHomeserverOptions, FakeRoomInit } from '../../src/testing/index.js';
 import { FakeRoom } from '../../src/testing/index.js';
 import { checkedHomeserver, type FakeHomeserver } from './homeserver.js';
 
@@ -28,12 +28,16 @@ export const TOKEN = 'syt_dGVzdA_SeCrEtToKeN4242_1a2b3c';
 export const USER = '@exporter:localhost';
 
 /** A room with the default state events, under an alias. */
-export function newRoom(name: string, options: { style?: FakeRoom['style'] } = {}): FakeRoom {
+export function newRoom(
+  name: string,
+  options: { style?: FakeRoom['style']; tokenShape?: FakeRoomInit['tokenShape'] } = {},
+): FakeRoom {
   return new FakeRoom({
     roomId: `!${name}Room:localhost`,
     aliases: [`#${name}:localhost`],
     userId: USER,
     ...(options.style && { style: options.style }),
+    ...(options.tokenShape && { tokenShape: options.tokenShape }),
   }).createDefaults(name);
 }
 

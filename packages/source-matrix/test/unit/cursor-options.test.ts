@@ -40,6 +40,7 @@ describe('cursor', () => {
     [{ roomId: '#alias:x', from: null, held: [] }, 'roomId is not a room id'],
     [{ roomId: '!r:x', from: 3, held: [] }, 'from is neither a token nor null'],
     [{ roomId: '!r:x', from: null }, 'held is not a list'],
+    [{ roomId: '!r:x', from: 't1', held: [], last: '..' }, 'last is neither an event id nor null'],
     [{ roomId: '!r:x', from: null, held: [{ ...message, ts: 'x' }] }, 'held[0] has no ts'],
     [
       { roomId: '!r:x', from: null, held: [{ ...message, body: 5 }] },
