@@ -25,8 +25,9 @@ export async function decoded(
   limit: number,
 ): Promise<string> {
   const bytes = await readAtMost(body, limit);
-  if (encoding === undefined || encoding === 'identity') return text(bytes);
-  const name = String(encoding).trim().toLowerCase();
+  // Codings are case-insensitive (RFC 9110 §8.4.1): servers send "Identity", or an empty header.
+  const name = encoding === undefined ? '' : String(encoding).trim().toLowerCase();
+  if (name === '' || name === 'identity') return text(bytes);
   const decode = DECODERS.get(name);
   if (!decode) throw new UndecodableBody(`content-encoding "${name}" was not asked for`);
   try {

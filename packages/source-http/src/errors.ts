@@ -66,9 +66,10 @@ export class HttpAuthError extends AuthenticationError {
 }
 
 /**
- * A body that is not JSON, a JSON pointer that finds nothing usable in it, a page the same as the
- * one before it (the API ignored the paginator's parameter), or a next page's URL that cannot be
- * saved as a cursor (a secret outside its query).
+ * A body that is not JSON, a JSON pointer that finds nothing usable in it (a cursor integer past
+ * 2^53 included), a page the same as the one before it (the API ignored the paginator's
+ * parameter), or a next page's URL that cannot be followed or saved as a cursor (a secret outside
+ * its query, user info, another origin).
  */
 export class HttpBodyError extends UnitError {
   override name = 'HttpBodyError';

@@ -8,6 +8,8 @@ export interface Repeat {
   /** The page it repeats (its URL as shown in messages). */
   url: string;
   previous: boolean;
+  /** Found by the records' ids from the same URL, their other fields (or order) changed. */
+  byId: boolean;
 }
 
 /**
@@ -15,7 +17,9 @@ export interface Repeat {
  * same as an earlier page's (an API that ignores the paginator's parameter, links from B back to
  * A, a next link that only reorders its query) would have its records written again and again;
  * records, not the body, are compared (by a sample, see {@link fingerprint}), so a body that
- * changes on every request (a request id, a timestamp) does not hide the loop. Pages that differ go on, even from the same URL (a queue).
+ * changes on every request (a request id, a timestamp) does not hide the loop. Pages that differ
+ * go on, even from the same URL (a queue), unless the same URL answers with the same record ids
+ * again (records whose served-at time or order changes, from a cursor that never moves).
  * Empty pages write nothing but would be asked for ever: one whose next page is an empty page
  * already read (itself included) is a loop too.
  */
@@ -25,6 +29,8 @@ export class LoopGuard {
   #last: string | undefined;
   /** The URLs (query sorted) of the empty pages read. */
   readonly #empty = new Set<string>();
+  /** A page's URL (query sorted) and its records' ids, to the page they came from. */
+  readonly #ids = new Map<string, string>();
 
   /** Remembers a page; returns the page it repeats, if it has records and repeats one. */
   page(url: URL, records: readonly unknown[], shown: string): Repeat | undefined {
@@ -38,9 +44,19 @@ export class LoopGuard {
     const previous = this.#last === key;
     this.#last = key;
     const earlier = this.#pages.get(key);
-    if (earlier !== undefined) return { url: earlier, previous };
+    if (earlier !== undefined) return { url: earlier, previous, byId: false };
     this.#pages.set(key, shown);
     if (this.#pages.size > WINDOW) this.#pages.delete(this.#pages.keys().next().value ?? '');
+    // A cursor that never moves, over records with a served-at time, a view count or no stable
+    // order, differs in every answer: the same URL answering the same ids again is the loop.
+    // Only from the same URL: pages of a stats API (`?date=`) may well share their ids.
+    const ids = idKey(records);
+    if (ids === undefined) return undefined;
+    const at = `${normalized(url)}\n${ids}`;
+    const same = this.#ids.get(at);
+    if (same !== undefined) return { url: same, previous: false, byId: true };
+    this.#ids.set(at, shown);
+    if (this.#ids.size > WINDOW) this.#ids.delete(this.#ids.keys().next().value ?? '');
     return undefined;
   }
 
@@ -60,6 +76,19 @@ function fingerprint(records: readonly unknown[]): string {
   const n = records.length;
   const sample = JSON.stringify([n, records[0], records[n >> 1], records[n - 1]]);
   return createHash('sha256').update(sample).digest('base64');
+}
+
+/** The records' ids (`id`, else `_id`), sorted, hashed; undefined unless every record has one. */
+function idKey(records: readonly unknown[]): string | undefined {
+  const ids: string[] = [];
+  for (const record of records) {
+    if (typeof record !== 'object' || record === null) return undefined;
+    const fields = record as Record<string, unknown>;
+    const id = Object.hasOwn(fields, 'id') ? fields['id'] : fields['_id'];
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    ids.push(`${typeof id}:${id}`);
+  }
+  return createHash('sha256').update(JSON.stringify(ids.sort())).digest('base64');
 }
 
 /** A URL with its query sorted and no fragment: `?b=2&a=1` and `?a=1&b=2` are one page. */

@@ -1,5 +1,7 @@
 import type { Json } from '@checkpointkit/core';
+import LinkHeader from 'http-link-header';
 import { nonEmptyText, pointerOption, wholeNumber } from './checks.js';
+import { headerText } from './header-text.js';
 import { isMissing, resolvePointer } from './pointer.js';
 
 /** One page as a paginator sees it. */
@@ -39,7 +41,8 @@ export function linkHeader(): Paginator {
   return {
     describe: { type: 'link' },
     next: ({ url, headers }) => {
-      const next = parseLink(headers.get('link'))['next'];
+      const link = headers.get('link');
+      const next = parseLink(link === null ? null : headerText(link))['next'];
       return next === undefined ? null : new URL(next, url);
     },
   };
@@ -85,6 +88,13 @@ export function bodyCursor(options: BodyFieldOptions & { param: string }): Pagin
           options.pointer,
           `expected a cursor (string or number), found ${kind(value)}`,
         );
+      // JSON.parse rounds integers past 2^53 (64-bit ids, as Twitter's cursors were): sent back
+      // rounded, the cursor names another page, and records are skipped or read twice, silently.
+      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value))
+        throw new PointerError(
+          options.pointer,
+          `expected a cursor, found an integer past 2^53 (${value}) that JSON numbers lose digits of; point at the cursor's string form if the API sends one (such as next_cursor_str)`,
+        );
       const next = new URL(url);
       next.searchParams.set(options.param, String(value));
       return next;
@@ -96,8 +106,10 @@ export function bodyCursor(options: BodyFieldOptions & { param: string }): Pagin
 export type Total = { header: string } | { pointer: string };
 
 /**
- * Offset and limit: `?offset=0&limit=100`, then 100, 200…; ends on a short page, or when the
- * offset reaches the `total` the API states.
+ * Offset and limit: `?offset=0&limit=100`, then 100, 200…; ends when the offset reaches the
+ * `total` the API states (or on an empty page), and without a total on a short page. An API that
+ * caps the limit below the one asked for (ask 500, get 100) ends the resource after its first
+ * page when no total is given: keep `limit` at most the API's maximum.
  */
 export function offsetLimit(options: {
   limit: number;
@@ -124,8 +136,13 @@ export function offsetLimit(options: {
     next: (page) => {
       const offset = Number(page.url.searchParams.get(offsetParam) ?? 0) + page.records.length;
       const total = readTotal(page, options.total);
-      if (page.records.length < options.limit || (total !== undefined && offset >= total))
-        return null;
+      // Given a total, only it (or an empty page) ends: a short page before it is an API that
+      // caps the limit below ours (GitHub, Stripe: 100), and stopping there lost the rest.
+      const last =
+        total === undefined
+          ? page.records.length < options.limit
+          : page.records.length === 0 || offset >= total;
+      if (last) return null;
       const next = new URL(page.url);
       next.searchParams.set(offsetParam, String(offset));
       return next;
@@ -210,13 +227,27 @@ export function kind(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** `<url>; rel="next", <url>; rel="last"` → `{ next: url, last: url }`. */
+/** A `Link` header that is not one (RFC 8288); the source adds the resource and page URL. */
+export class LinkHeaderError extends Error {}
+
+/**
+ * `<url>; rel="next", <url>; rel="last"` → `{ next: url, last: url }` (RFC 8288, with
+ * http-link-header: quoted parameters may hold `,` and `;`, such as a `title="Page 2, newest
+ * first"` before the rel, which a hand-written split had cut the link at, ending the resource
+ * after its first page). A header that is no Link is a {@link LinkHeaderError}: taken for no
+ * next link, it would end the resource silently too.
+ */
 export function parseLink(header: string | null): Record<string, string> {
   const links: Record<string, string> = {};
   if (!header) return links;
-  for (const match of header.matchAll(/<([^>]*)>\s*((?:;\s*[^,;]+)*)/g)) {
-    const rel = /;\s*rel\s*=\s*"?([^";]+)"?/i.exec(match[2] ?? '')?.[1];
-    for (const name of rel?.split(/\s+/) ?? []) links[name.toLowerCase()] = match[1] as string;
+  let refs: LinkHeader.Reference[];
+  try {
+    refs = LinkHeader.parse(header).refs;
+  } catch (error) {
+    throw new LinkHeaderError(
+      `its Link header is not one RFC 8288 can read (${(error as Error).message})`,
+    );
   }
+  for (const ref of refs) links[ref.rel.toLowerCase()] ??= ref.uri;
   return links;
 }

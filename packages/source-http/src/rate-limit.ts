@@ -61,11 +61,20 @@ function info(
 function resetAt(value: string | null, now: Date): string | undefined {
   const seconds = Number(value);
   if (value === null || !Number.isFinite(seconds)) return undefined;
-  return seconds < 1e9 ? relative(seconds, now) : new Date(seconds * 1000).toISOString();
+  return seconds < 1e9 ? relative(seconds, now) : isoDate(seconds * 1000);
 }
 
-function relative(seconds: number, now: Date): string {
-  return new Date(now.getTime() + seconds * 1000).toISOString();
+function relative(seconds: number, now: Date): string | undefined {
+  return isoDate(now.getTime() + seconds * 1000);
+}
+
+/**
+ * The time as an ISO string, or undefined past what a Date holds (±275,760 years): a reset in
+ * microseconds or `t=1e20` made toISOString throw a RangeError that failed the page it came with.
+ */
+function isoDate(ms: number): string | undefined {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** A structured-field list item: `"name";r=1;t=2` or `name;r=1`. */

@@ -1,4 +1,13 @@
 import { type Dispatcher, request } from 'undici';
+import { headerText } from './header-text.js';
+
+/** The URL as it may be shown: without its `user:password@`. */
+export function withoutUserInfo(url: URL): string {
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  return shown.href;
+}
 
 /** Redirect statuses followed (all for a GET: 303 too). */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -48,8 +57,9 @@ export async function requestFollowing(target: URL, hops: Hops): Promise<Dispatc
       dispatcher: hops.dispatcher,
     });
     const status = response.statusCode;
-    const location = REDIRECTS.has(status) ? [response.headers.location].flat()[0] : undefined;
-    if (location === undefined) return response;
+    const raw = REDIRECTS.has(status) ? [response.headers.location].flat()[0] : undefined;
+    if (raw === undefined) return response;
+    const location = headerText(raw);
     // Free the connection for the next hop.
     await response.body.dump();
     if (hop === MAX_REDIRECTS)
@@ -58,6 +68,12 @@ export async function requestFollowing(target: URL, hops: Hops): Promise<Dispatc
     const shown = hops.redact(next?.href ?? location);
     if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:'))
       throw new RedirectRefused(status, `redirected to ${shown}, not an http(s) URL`);
+    // Credentials in a Location are none of ours to send (fetch refuses such URLs), nor to show.
+    if (next.username || next.password)
+      throw new RedirectRefused(
+        status,
+        `redirected to a URL with user info (${hops.redact(withoutUserInfo(next))}), not followed`,
+      );
     if (next.origin !== target.origin || headers === hops.plain) {
       headers = hops.plain;
       next = hops.forOtherOrigin(next);

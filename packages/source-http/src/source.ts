@@ -18,8 +18,9 @@ import {
 } from './errors.js';
 import { LoopGuard, type Repeat } from './loop-guard.js';
 import type { HttpRecord, HttpSourceOptions } from './options.js';
-import { kind, linkHeader, PointerError } from './paginators.js';
+import { kind, LinkHeaderError, linkHeader, PointerError } from './paginators.js';
 import { isMissing, resolvePointer } from './pointer.js';
+import { withoutUserInfo } from './redirects.js';
 import { Requester } from './requester.js';
 import {
   firstUrl,
@@ -209,10 +210,19 @@ class HttpRestSource implements HttpSource {
       } catch (error) {
         if (error instanceof PointerError)
           throw new HttpBodyError(at, error.pointer, error.message);
+        if (error instanceof LinkHeaderError) throw new HttpBodyError(at, undefined, error.message);
         throw error;
       }
       // Planned before the page is handed over: its cursor is never saved ahead of its children.
       if (resource.children.length > 0) await this.#planChildren(at, resource, records);
+      // `user:password@` in a link is not on the URL's origin, so would be followed, saved in the
+      // checkpoint and shown in messages: refused, as for baseUrl (fetch refuses such URLs too).
+      if (next && (next.username || next.password))
+        throw new HttpBodyError(
+          at,
+          undefined,
+          `the next page's URL (${this.#requester.redact(withoutUserInfo(next))}) carries user info (user:password@), so it is not followed or saved`,
+        );
       // A next page elsewhere (another host, file:, data:) would get the credentials, or a cursor
       // no run can follow: refused before it is followed or saved.
       if (next && next.origin !== this.#origin)
@@ -258,6 +268,8 @@ class HttpRestSource implements HttpSource {
     } catch {
       throw new HttpCursorError(unit.key, 'holds a next URL that is not a URL');
     }
+    if (url.username || url.password)
+      throw new HttpCursorError(unit.key, 'holds a next URL with user info (user:password@)');
     if (url.origin !== this.#origin)
       throw new HttpCursorError(
         unit.key,
@@ -306,9 +318,11 @@ class HttpRestSource implements HttpSource {
 
 /** The error for a page whose records repeat an earlier page's, before they reach the sink. */
 function repeated(at: PageLocation, repeat: Repeat, describe: Json): HttpBodyError {
-  const what = repeat.previous
-    ? `the same page as the one before it (${repeat.url})`
-    : `the same records as an earlier page (${repeat.url})`;
+  const what = repeat.byId
+    ? `the same records (by id) as an earlier answer from the same URL (${repeat.url}), only their other fields or order changed`
+    : repeat.previous
+      ? `the same page as the one before it (${repeat.url})`
+      : `the same records as an earlier page (${repeat.url})`;
   return new HttpBodyError(
     at,
     undefined,

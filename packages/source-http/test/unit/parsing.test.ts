@@ -7,7 +7,7 @@ import {
   pageNumber,
   rateLimitFromHeaders,
 } from '../../src/index.js';
-import { parseLink } from '../../src/paginators.js';
+import { LinkHeaderError, parseLink } from '../../src/paginators.js';
 import { isMissing, resolvePointer } from '../../src/pointer.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -68,6 +68,13 @@ describe('Link headers, pointers, paginators', () => {
     });
     expect(parseLink(null)).toEqual({});
   });
+  it('refuses a Link header that is none, rather than taking it for the last page', () => {
+    expect(() => parseLink('https://a/x?page=2; rel=next')).toThrow(LinkHeaderError);
+    // The first of two rels of one link counts (RFC 8288 3.3), whatever its case.
+    expect(parseLink('<https://a/x?page=2>; REL=Next; rel=prev')).toEqual({
+      next: 'https://a/x?page=2',
+    });
+  });
   it('resolves RFC 6901 pointers, escapes included', () => {
     const doc = { 'a/b': { '~c': [10, 20] } };
     expect(resolvePointer(doc, '/a~1b/~0c/1')).toBe(20);
@@ -87,7 +94,10 @@ describe('Link headers, pointers, paginators', () => {
     });
     expect(paginator.next(page({ total: 5 }, [1, 2]))?.search).toBe('?offset=2&limit=2');
     expect(paginator.next(page({ total: 2 }, [1, 2]))).toBeNull();
-    expect(paginator.next(page({ total: 9 }, [1]))).toBeNull();
+    // Short of the limit but not of the total: an API that caps the limit; read on.
+    expect(paginator.next(page({ total: 9 }, [1]))?.search).toBe('?offset=1&limit=2');
+    expect(paginator.next(page({ total: 9 }, []))).toBeNull();
+    expect(offsetLimit({ limit: 2 }).next(page({}, [1]))).toBeNull();
     expect(() => paginator.next(page({ total: '5' }, [1, 2]))).toThrow(
       'expected a number, found a string',
     );
