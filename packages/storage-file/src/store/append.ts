@@ -5,7 +5,8 @@ import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
 import { TORN_INFIX } from '../format/names.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
-import { writeAll } from './io.js';
+import { readOrNull, writeAll } from './io.js';
+import { leftoverError } from './leftovers.js';
 import { asWriteError } from './write-error.js';
 import { SYNCED_WRITES, type Writer } from './writer.js';
 
@@ -57,6 +58,11 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
         `checkpoint "${id}" does not exist in ${ctx.dir}; its log must start with "created", not "${changes[0]?.type}"`,
       );
     }
+    if (!writer) {
+      // Not loaded first (a store used directly): refuse as load does.
+      const leftover = await leftoverError(at, await readOrNull(at.ack));
+      if (leftover) throw leftover;
+    }
     const header = encodeJournalHeader(id, writer?.seq ?? 0);
     const seq = (writer?.seq ?? 0) + 1;
     await writers.startJournal(id, at, Buffer.concat([header, encodeBatch(changes, seq)]), {
@@ -106,6 +112,15 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
     await handle.truncate(writer.validLength).catch(() => {});
     await writers.drop(id);
     throw asWriteError(id, at.journal, error);
+  }
+  // A takeover while this process was stopped between its check and its write fenced the journal
+  // off (fence.ts): the batch may have gone to a file no name leads to. Not acknowledged, then;
+  // nor cut back, since the journal is the new holder's.
+  if (ctx.mine.has(at.lock)) {
+    await ctx.mayWrite(at, id).catch(async (error: unknown) => {
+      await writers.drop(id);
+      throw error;
+    });
   }
   writer.seq += 1;
   writer.validLength += batch.length;

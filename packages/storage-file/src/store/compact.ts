@@ -108,12 +108,16 @@ async function switchOver(
   } else if (writer && writer.ino !== 0) {
     return false; // a journal was started since: prepare again from it
   }
+  // Again right before the renames, which no fence stops (fence.ts): the reads above may have
+  // let a takeover happen.
+  await ctx.mayWrite(at, id);
   await keepPreviousGeneration(at, ctx.dir, {
     snapshot: prepared.hadSnapshot,
     journal: prepared.hadJournal,
   });
   await writingTo(id, at.snapshot, () => commitTempFile(prepared.temp, at.snapshot));
   const header = encodeJournalHeader(id, prepared.seq);
+  await ctx.mayWrite(at, id);
   await ctx.writers.startJournal(id, at, Buffer.concat([header, tail]), {
     seq: writer && from ? writer.seq : prepared.seq,
     headerLength: header.length,

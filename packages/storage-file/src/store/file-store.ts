@@ -5,6 +5,7 @@ import { appendNow, validateChanges } from './append.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
 import { deleteNow } from './delete.js';
+import { fenceOffOldWriter } from './fence.js';
 import { pathsOf } from './files.js';
 import { ensureDir } from './io.js';
 import { acquireLock, assertMayWrite, DEFAULT_STALE_MS, type HeldLock } from './lock.js';
@@ -123,7 +124,17 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       mine.set(at.lock, held);
       // What this store cached of the journal before it held the lock may be stale: others
       // could write then. Under the lock, the journal must be read afresh once.
-      await serialize(id, () => writers.drop(id));
+      try {
+        await serialize(id, async () => {
+          await writers.drop(id);
+          // A holder taken over may be alive, with a write it checked before: fence it off.
+          if (held.tookOver) await fenceOffOldWriter(id, at);
+        });
+      } catch (error) {
+        if (mine.get(at.lock) === held) mine.delete(at.lock);
+        await held.release();
+        throw error;
+      }
       return {
         id,
         owner: held.owner,

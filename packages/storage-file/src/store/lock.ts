@@ -61,6 +61,11 @@ export interface HeldLock {
   readonly identity: { ino: number; birthtimeMs: number };
   /** Set when the lock was removed or taken over: every write must stop. */
   lost: Error | null;
+  /**
+   * Taken over from an owner judged dead or stale, who may still be alive (stopped, or named
+   * dead by a tampered owner file) and resume a write it had checked before: see fence.ts.
+   */
+  readonly tookOver: boolean;
   release(): Promise<void>;
 }
 
@@ -278,12 +283,12 @@ export async function acquireLock(options: {
   const ownerJson = JSON.stringify({ ...owner, token });
   for (let round = 0; round < ACQUIRE_ROUNDS; round++) {
     if (await makeLock(lockDir, ownerJson))
-      return held(lockDir, checkpointId, owner, token, staleMs);
+      return held(lockDir, checkpointId, owner, token, staleMs, false);
     const state = await inspect(lockDir, staleMs);
     if (state.kind === 'live') throw new CheckpointLockedError(checkpointId, state.owner);
     if (state.kind === 'missing') continue; // released meanwhile: try again
     const outcome = await takeOver(lockDir, ownerJson, state.token, staleMs);
-    if (outcome === 'won') return held(lockDir, checkpointId, owner, token, staleMs);
+    if (outcome === 'won') return held(lockDir, checkpointId, owner, token, staleMs, true);
     if (outcome === 'busy') await waitWhileExists(lockDir + TAKEOVER_SUFFIX);
   }
   throw new CheckpointLockedError(checkpointId, await liveOwner(lockDir, staleMs));
@@ -305,6 +310,7 @@ async function held(
   owner: LockOwner,
   token: string,
   staleMs: number,
+  tookOver: boolean,
 ): Promise<HeldLock> {
   heldTokens.add(token);
   const { ino, birthtimeMs } = await stat(lockDir);
@@ -317,6 +323,7 @@ async function held(
     token,
     identity: { ino, birthtimeMs },
     lost: null,
+    tookOver,
     async release() {
       if (released) return;
       released = true;

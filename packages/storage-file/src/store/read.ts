@@ -18,6 +18,7 @@ import {
   summarizeRaw,
 } from './files.js';
 import { isMissing } from './io.js';
+import { leftoverError } from './leftovers.js';
 
 /**
  * Reads a checkpoint's state (null when it has no files), remembers what the writer needs, and
@@ -32,6 +33,12 @@ export async function loadNow(ctx: StoreContext, id: string): Promise<Checkpoint
     : await readSettled(at, parseRaw, ctx.staleMs);
   if (parsed && parsed.checkpoint.id !== id) {
     throw mismatchError(at, raw, parsed.checkpoint.id, id);
+  }
+  if (!parsed && ctx.mine.get(at.lock)) {
+    // No files: a new checkpoint, unless a previous generation or an ack mark says it was removed.
+    // Under the lock only, where no delete (which takes the mark first) runs beside this read.
+    const leftover = await leftoverError(at, raw.ack);
+    if (leftover) throw leftover;
   }
   if (parsed?.lost) {
     // Writing now would build on a state that lacks acknowledged changes, and cut the evidence.

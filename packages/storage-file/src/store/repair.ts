@@ -9,6 +9,7 @@ import { decodeAck, encodeAck } from '../format/parse.js';
 import { decodeSnapshot, encodeSnapshot } from '../format/snapshot.js';
 import { type CheckpointPaths, mismatchError, parseRaw, readRaw } from './files.js';
 import { fsyncDir, isMissing, readOrNull, replaceFile } from './io.js';
+import { leftoverError } from './leftovers.js';
 import { type RecoveredFrom, recover, type SnapshotCandidate } from './recover.js';
 
 /** One damage `repair` found: the file, the line (for a journal) and the cause. */
@@ -121,7 +122,13 @@ function emptyReport(id: string, exists: boolean): RepairReport {
 export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise<RepairReport> {
   const raw = await readRaw(at, { whole: true });
   const report = emptyReport(id, raw.journal !== null || raw.snapshot !== null);
-  if (!report.exists) return report;
+  if (!report.exists) {
+    // Removed outside the store: rebuilt from the previous generation, or the mark cleared.
+    const leftover = await leftoverError(at, raw.ack);
+    if (!leftover) return report;
+    report.damage.push(describe(leftover));
+    return rebuild(id, at, report, raw);
+  }
   try {
     const parsed = parseRaw(at, raw);
     if (parsed && parsed.checkpoint.id !== id) {
