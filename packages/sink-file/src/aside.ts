@@ -22,13 +22,26 @@ export type Found = 'none' | 'ours' | 'kept';
  * ({@link asideName}), never over another file: a hard link fails on a name that exists, where a
  * rename would replace it. A file modified since `jobSince` (the checkpoint's creation, ms) is the
  * job's own output that no flush acknowledged, and an empty file holds nothing: both stay where
- * they are, to be cut back. Says which it was.
+ * they are, to be cut back. With `links`, a link is kept aside whatever it reaches. Says which
+ * it was.
  */
-export async function keepAside(path: string, jobSince: number, at = new Date()): Promise<Found> {
+export async function keepAside(
+  path: string,
+  jobSince: number,
+  at = new Date(),
+  { links = false }: { links?: boolean } = {},
+): Promise<Found> {
   try {
-    // Through a symbolic link: the data it points at decides (the link itself is kept aside).
-    const found = await stat(path);
-    if (!found.isFile() || found.size === 0 || found.mtimeMs >= jobSince - CLOCK_SLACK_MS)
+    // `links`: a symbolic link (even one to nowhere, which open would create a file through) or a
+    // second name of a file is never the sink's own: writing through it writes someone's file.
+    const own = links ? await lstat(path) : null;
+    const linked = own !== null && (own.isSymbolicLink() || (own.isFile() && own.nlink > 1));
+    // Else through a symbolic link: the data it points at decides (the link itself is kept aside).
+    const found = linked ? null : await stat(path);
+    if (
+      found &&
+      (!found.isFile() || found.size === 0 || found.mtimeMs >= jobSince - CLOCK_SLACK_MS)
+    )
       return 'ours';
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';

@@ -4,7 +4,7 @@ import { SinkClaims } from './claims.js';
 import { type SinkFileConflictError, SinkFileError, SinkFilePathError } from './errors.js';
 import { checkOptions } from './options.js';
 import { OutputNames } from './part-names.js';
-import { freshPart, type OpenPart, type PartAccess, resumePart } from './parts.js';
+import { freshPart, nextPart, type OpenPart, type PartAccess, resumePart } from './parts.js';
 import {
   fileState,
   otherSinksFiles,
@@ -90,7 +90,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     if (!file) {
       // Never recorded: no acknowledged page is in it, so it starts empty (what was there kept aside).
       const known = recorded.get(path);
-      file = known ? resumePart(path, known, access) : freshPart(path, access, jobSince);
+      file = known ? resumePart(path, known, access, jobSince) : freshPart(path, access, jobSince);
       files.set(path, file);
       // A file that failed to open is tried again by the next page.
       file.catch(() => files.delete(path));
@@ -103,7 +103,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     const current = await fileFor(path);
     if (current.file.size < maxBytes) return current;
     await current.file.close();
-    const next = resumePart(path, { part: current.part + 1, bytes: 0 }, access);
+    const next = nextPart(path, current.part, access);
     files.set(path, next);
     next.catch(() => files.delete(path));
     return next;

@@ -43,20 +43,27 @@ export interface OpenPart {
  * Opens the part of an output the checkpoint recorded, cut back to its size, once the parts
  * before it are found whole (each holds at least one page). When the output rotates, the parts
  * after it are removed: a crash after a rotation that no flush acknowledged leaves them, and their
- * pages will be written again. An output that does not rotate has no parts, so files named like
- * them are someone else's and stay.
+ * pages will be written again; a file there from before the job (`jobSince`) is kept aside. An
+ * output that does not rotate has no parts, so files named like them are someone else's and stay.
  */
 export async function resumePart(
   path: string,
   { part, bytes, tail }: RecordedFile,
   access: PartAccess,
+  jobSince: number,
 ): Promise<OpenPart> {
   for (let earlier = 0; earlier < part; earlier++) await expectWholePart(path, earlier, part);
   const file = await openPart(access, partPath(path, part), bytes, tail);
   try {
-    // Parts are numbered without gaps: the first one missing ends them.
-    if (access.rotating) {
-      for (let next = part + 1; await removePart(partPath(path, next), access); next++);
+    // Parts are numbered without gaps: the first one missing ends them. One dated before the
+    // job is no part of it (a file of the user under that name): kept aside, not removed.
+    const at = new Date();
+    for (let next = part + 1; access.rotating; next++) {
+      const later = partPath(path, next);
+      await access.guard(later);
+      const found = await keepAside(later, jobSince, at);
+      if (found === 'none') break;
+      if (found === 'ours') await removePart(later, access);
     }
   } catch (error) {
     await file.close();
@@ -107,6 +114,20 @@ export async function freshPart(
     }
   }
   return { part: 0, file: await openPart(access, path, 0) };
+}
+
+/**
+ * Opens the part after `part` of an output, when the one before is full. The sink made none of
+ * it yet: a resume removed the parts after the recorded one, so whatever has the name now came
+ * from someone else during the run (a file, a link to one). It is kept aside, whatever its date,
+ * as a file found at a fresh output is, never cut to nothing or written through; only an empty
+ * file of its own stays. Later parts are not the sink's either, and are left alone.
+ */
+export async function nextPart(path: string, part: number, access: PartAccess): Promise<OpenPart> {
+  const file = partPath(path, part + 1);
+  await access.guard(file);
+  await keepAside(file, Number.POSITIVE_INFINITY, new Date(), { links: true });
+  return { part: part + 1, file: await openPart(access, file, 0) };
 }
 
 /** Removes a part (unless it is another output's file); false when there was none. */

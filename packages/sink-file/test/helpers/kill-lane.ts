@@ -12,7 +12,8 @@ import { killHard, startJob } from './child.js';
 import { PAGES, SIZE, tempDir, UNITS } from './jobs.js';
 
 export type Mode = 'shared' | 'per-unit';
-export type Format = 'jsonl' | 'csv';
+/** `both`: a JSON Lines sink and a CSV sink on one run. */
+export type Format = 'jsonl' | 'csv' | 'both';
 export interface Lane {
   mode: Mode;
   format: Format;
