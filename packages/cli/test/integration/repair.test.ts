@@ -115,6 +115,42 @@ describe('checkpointkit repair', () => {
     expect(await readFile(join(dir, aside[0]!), 'utf8')).toBe(journal);
   });
 
+  it('snapshot and journal removed by hand: show and ls name what is left, repair recovers it, rm deletes it', async () => {
+    const dir = await tempDir();
+    const store = fileStore({ dir });
+    try {
+      await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
+      await store.append(ID, [planned('a')]);
+      await store.compact(ID);
+      await store.append(ID, [planned('b')]);
+      await store.compact(ID);
+    } finally {
+      await store.close();
+    }
+    await unlink(join(dir, checkpointFileName(ID)));
+    await unlink(join(dir, journalFileName(ID)));
+    const backup = await filesOf(dir);
+    // Before: "no checkpoint" (exit 3) for each, while a job opening it was refused.
+    const shown = await runCli(['show', ID, '--dir', dir]);
+    expect(shown.code).toBe(5);
+    expect(shown.stderr).toContain('the previous generation a compaction kept is there');
+    expect(shown.stderr).toContain(`checkpointkit repair ${ID} --dir`);
+    const listed = await runCli(['ls', dir]);
+    expect(listed.stderr).toContain('the snapshot and the journal are missing');
+    const repaired = await runCli(['repair', ID, '--yes', '--dir', dir]);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toMatch(
+      /^ {2}recovered +2 units, up to batch 3: the previous snapshot/m,
+    );
+    expect((await runCli(['show', ID, '--dir', dir])).code).toBe(0);
+
+    for (const [name, bytes] of Object.entries(backup)) await writeFile(join(dir, name), bytes);
+    for (const name of await readdir(dir)) if (!(name in backup)) await unlink(join(dir, name));
+    const removed = await runCli(['rm', ID, '--yes', '--dir', dir]);
+    expect(removed).toMatchObject({ code: 0, stderr: '' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('refuses without --yes when standard input is not a terminal (exit 2), changing nothing', async () => {
     const { dir } = await damaged();
     const before = await filesOf(dir);

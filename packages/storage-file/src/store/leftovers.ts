@@ -8,8 +8,15 @@
  */
 import { lstat } from 'node:fs/promises';
 import { CheckpointFileError } from '../format/errors.js';
+import {
+  ACK_SUFFIX,
+  checkpointStemFromFileName,
+  PREVIOUS_SUFFIX,
+  SNAPSHOT_SUFFIX,
+} from '../format/names.js';
 import { decodeAck } from '../format/parse.js';
 import type { CheckpointPaths } from './files.js';
+import { readOrNull } from './io.js';
 
 /**
  * Why a checkpoint without snapshot and journal is not new, or null when it is: a previous
@@ -39,6 +46,31 @@ export async function leftoverError(
       'lost',
       `the snapshot and the journal are missing, but batch ${acked} was acknowledged (${at.ack}): they were removed or replaced outside the store; ${remedy}`,
     );
+  }
+  return null;
+}
+
+/**
+ * {@link leftoverError} for a reader without the lock that found neither snapshot nor journal
+ * (`checkpointkit show`, `ls`, `rm`, `repair`): the ack mark read afresh, since a delete removes
+ * it before those two. Null when a job started the checkpoint anew meanwhile (a journal is there
+ * now: it writes that before any mark).
+ */
+export async function leftoversOnly(at: CheckpointPaths): Promise<CheckpointFileError | null> {
+  const leftover = await leftoverError(at, await readOrNull(at.ack));
+  if (!leftover) return null;
+  const anew =
+    (await lstat(at.journal).catch(() => null)) ?? (await lstat(at.snapshot).catch(() => null));
+  return anew ? null : leftover;
+}
+
+/** The stem of a previous generation's or an ack mark's file name of ours, else null. */
+export function leftoverStem(name: string): string | null {
+  if (name.endsWith(PREVIOUS_SUFFIX)) {
+    return checkpointStemFromFileName(name.slice(0, -PREVIOUS_SUFFIX.length));
+  }
+  if (name.endsWith(ACK_SUFFIX)) {
+    return checkpointStemFromFileName(name.slice(0, -ACK_SUFFIX.length) + SNAPSHOT_SUFFIX);
   }
   return null;
 }

@@ -18,7 +18,7 @@ import {
   summarizeRaw,
 } from './files.js';
 import { isMissing } from './io.js';
-import { leftoverError } from './leftovers.js';
+import { leftoverError, leftoverStem, leftoversOnly } from './leftovers.js';
 
 /**
  * Reads a checkpoint's state (null when it has no files), remembers what the writer needs, and
@@ -69,7 +69,8 @@ export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
   const stems = new Set<string>();
   for (const name of names) {
     if (name.includes(CORRUPT_INFIX)) continue;
-    const stem = checkpointStemFromFileName(name);
+    // A previous generation or ack mark alone: named by the warning below, not passed over.
+    const stem = checkpointStemFromFileName(name) ?? leftoverStem(name);
     if (stem !== null) stems.add(stem);
   }
   const listings: CheckpointListing[] = [];
@@ -78,7 +79,11 @@ export async function listNow(ctx: StoreContext): Promise<CheckpointListing[]> {
     try {
       // The summary only: a listing of large checkpoints does not build their units.
       const { parsed } = await readConsistentWith(at, summarizeRaw);
-      if (!parsed) continue;
+      if (!parsed) {
+        const leftover = await leftoversOnly(at);
+        if (leftover) throw leftover;
+        continue;
+      }
       const id = parsed.summary.id;
       if (encodeCheckpointId(id) !== stem) {
         ctx.warn({

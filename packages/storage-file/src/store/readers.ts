@@ -2,7 +2,8 @@ import { dirname, resolve } from 'node:path';
 import type { LockOwner } from '@checkpointkit/core';
 import { checkpointStemFromFileName, encodeCheckpointId } from '../format/names.js';
 import type { ParsedCheckpoint } from '../format/parse.js';
-import { mismatchError, parseRaw, pathsOf, readSettled } from './files.js';
+import { type CheckpointPaths, mismatchError, parseRaw, pathsOf, readSettled } from './files.js';
+import { leftoversOnly } from './leftovers.js';
 import { DEFAULT_STALE_MS, liveOwner } from './lock.js';
 
 /** A checkpoint as {@link readCheckpointFiles} reads it. */
@@ -36,7 +37,7 @@ export async function readCheckpointFiles(
     parseRaw,
     options.staleMs ?? DEFAULT_STALE_MS,
   );
-  if (!parsed) return null;
+  if (!parsed) return nothingOrLeftovers(at);
   if (parsed.checkpoint.id !== id) {
     throw mismatchError(at, raw, parsed.checkpoint.id, id);
   }
@@ -75,7 +76,18 @@ export async function readCheckpointFilesAt(
   // Not resolved: messages name the files as the caller wrote them.
   const at = pathsOf(dirname(file), stem);
   const { parsed, writing } = await readSettled(at, parseRaw, options.staleMs ?? DEFAULT_STALE_MS);
-  return parsed && readOf(parsed, writing);
+  return parsed ? readOf(parsed, writing) : nothingOrLeftovers(at);
+}
+
+/**
+ * Null for a checkpoint with no files; a `CheckpointFileError` for one whose snapshot and journal
+ * were removed outside the store, leaving its previous generation or ack mark (which the store
+ * refuses to open: `repair` recovers it, `delete` removes what is left).
+ */
+async function nothingOrLeftovers(at: CheckpointPaths): Promise<null> {
+  const leftover = await leftoversOnly(at);
+  if (leftover) throw leftover;
+  return null;
 }
 
 /** What a reader returns of the parsed files (not the writer's bookkeeping). */

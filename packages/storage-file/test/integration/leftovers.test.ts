@@ -14,9 +14,12 @@ import {
   ACK_SUFFIX,
   CheckpointFileError,
   checkpointFileName,
+  type FileStoreWarning,
   fileStore,
   journalFileName,
   PREVIOUS_SUFFIX,
+  readCheckpointFiles,
+  readCheckpointFilesAt,
   SNAPSHOT_SUFFIX,
 } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
@@ -96,6 +99,9 @@ describe('snapshot and journal removed outside the store', () => {
     ).rejects.toMatchObject({ kind: 'lost' });
     expect(await readdir(dir)).toEqual([ack().slice(dir.length + 1)]);
 
+    // Something was deleted: what a `checkpointkit rm` reports.
+    expect(await store.delete(ID)).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
     expect(await store.delete(ID)).toBe(false);
     expect(await open(store)).toEqual([]);
     await store.close();
@@ -113,6 +119,25 @@ describe('snapshot and journal removed outside the store', () => {
     expect(report.lost!.acked).toBeGreaterThan(KEYS.length);
     expect(await readdir(dir)).toEqual([]);
     expect(await open(store)).toEqual([]);
+    await store.close();
+  });
+
+  it('readers without the lock and list() name what is left instead of seeing no checkpoint', async () => {
+    await writeJob();
+    await rm(snapshot());
+    await rm(journal());
+    // What `checkpointkit show`, `rm` and `repair` read first: "no checkpoint" sent users away.
+    await expect(readCheckpointFiles(dir, ID)).rejects.toMatchObject({ kind: 'missing' });
+    await expect(readCheckpointFilesAt(snapshot())).rejects.toMatchObject({ kind: 'missing' });
+    const warnings: FileStoreWarning[] = [];
+    const store = fileStore({ dir, onWarning: (warning) => warnings.push(warning) });
+    expect(await store.list()).toEqual([]);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        code: 'unreadable-checkpoint',
+        message: expect.stringContaining(snapshot() + PREVIOUS_SUFFIX),
+      }),
+    ]);
     await store.close();
   });
 });
