@@ -4,7 +4,13 @@
  * tree may be a moment old) and appends core changes through the file store.
  */
 import { type Change, type Checkpoint, checkpointToChanges } from '@checkpointkit/core';
-import { checkpointFileName, journalFileName } from '@checkpointkit/storage-file';
+import {
+  ACK_SUFFIX,
+  checkpointFileName,
+  encodeCheckpointId,
+  journalFileName,
+  PREVIOUS_SUFFIX,
+} from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
 import { failedUnitKeys } from '../model/unit-tree.js';
 import { type CheckpointEntry, primaryFile } from '../state/entry.js';
@@ -105,8 +111,20 @@ export async function resetUnit(
   return outcome;
 }
 
+/** What an edit changed, for the registry at once (the watcher reports it a moment later). */
 function fileEvents(dir: vscode.Uri, id: string, kind: 'created' | 'deleted') {
-  return [checkpointFileName(id), journalFileName(id)].map((name) => ({
+  const snapshot = checkpointFileName(id);
+  const journal = journalFileName(id);
+  // A delete takes what the store keeps beside them too; the entry goes with its last file.
+  const kept =
+    kind === 'deleted'
+      ? [
+          `${snapshot}${PREVIOUS_SUFFIX}`,
+          `${journal}${PREVIOUS_SUFFIX}`,
+          encodeCheckpointId(id) + ACK_SUFFIX,
+        ]
+      : [];
+  return [...kept, snapshot, journal].map((name) => ({
     kind,
     uri: vscode.Uri.joinPath(dir, name),
   }));

@@ -2,10 +2,15 @@
  * Edits go through storage-file's store and honour its lock: take the checkpoint's lock, do the
  * work, release it. A lock held by a running job refuses the edit with the owner's name.
  */
-import { CheckpointLockedError, type CheckpointStore } from '@checkpointkit/core';
+import {
+  CheckpointFormatError,
+  CheckpointLockedError,
+  type CheckpointStore,
+} from '@checkpointkit/core';
 import { fileStore } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
 import { type CheckpointEntry, primaryFile } from '../state/entry.js';
+import { errorText } from '../state/error-text.js';
 import { type Outcome, refused } from './context.js';
 import { whyNotWritable } from './file-safety.js';
 import { lockedMessage } from './guard.js';
@@ -53,6 +58,14 @@ export async function withLockedStore(
     const now = await whyNotWritable(root, dir, id);
     if (now) return unsafe(id, now);
     return await work(store);
+  } catch (error) {
+    // Damaged since the view read it (the store refuses to build on it): nothing was written.
+    if (error instanceof CheckpointFormatError) {
+      return refused(
+        `CheckpointKit: "${id}" was not changed: ${errorText(entry.folder, error)}. It is left as it is.`,
+      );
+    }
+    throw error;
   } finally {
     await lock.release();
     await store.close?.();

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { folderPatterns } from '../settings.js';
+import { type DiscoveryPatterns, LEFTOVER_GLOB } from './globs.js';
 
 export interface FolderFiles {
   folder: vscode.WorkspaceFolder;
@@ -18,14 +19,30 @@ export async function findCheckpointFiles(
   maxFiles: number,
   token?: vscode.CancellationToken,
 ): Promise<FolderFiles> {
-  const patterns = folderPatterns(folder);
-  const files = await vscode.workspace.findFiles(
-    new vscode.RelativePattern(folder, patterns.include),
-    patterns.exclude ?? null,
-    maxFiles,
-    token,
-  );
-  return { folder, files, truncated: files.length >= maxFiles };
+  const { files, truncated } = await searchFiles(folder, folderPatterns(folder), maxFiles, token);
+  return { folder, files, truncated };
+}
+
+/**
+ * Checkpoint files below `base` (a workspace folder or a folder in one), then the files a
+ * checkpoint leaves beside them (see LEFTOVER_GLOB), searched apart so they count against a cap
+ * of their own: `truncated` says whether the checkpoint files reached theirs.
+ */
+export async function searchFiles(
+  base: vscode.WorkspaceFolder | vscode.Uri,
+  patterns: DiscoveryPatterns,
+  maxFiles: number,
+  token?: vscode.CancellationToken,
+): Promise<{ files: vscode.Uri[]; truncated: boolean }> {
+  const search = (include: string) =>
+    vscode.workspace.findFiles(
+      new vscode.RelativePattern(base, include),
+      patterns.exclude ?? null,
+      maxFiles,
+      token,
+    );
+  const [files, leftovers] = await Promise.all([search(patterns.include), search(LEFTOVER_GLOB)]);
+  return { files: [...files, ...leftovers], truncated: files.length >= maxFiles };
 }
 
 /** The path of `uri` inside `folder`, `/` separated, or null when it is not inside. */

@@ -9,11 +9,21 @@ import picomatch from 'picomatch';
 /** Snapshots and journals of the file store (`<id>.checkpoint.json`, `<id>.checkpoint.jsonl`). */
 export const CANONICAL_GLOBS = ['**/*.checkpoint.json', '**/*.checkpoint.jsonl'] as const;
 
+/**
+ * Files the store keeps beside a snapshot and journal: the previous generation and the ack mark.
+ * Searched apart from the checkpoint files (every checkpoint has some, and they must not use up
+ * `checkpointkit.maxFiles`): they matter when the snapshot and journal were removed by hand.
+ */
+export const LEFTOVER_GLOB = '**/*.checkpoint.{ack,json.prev,jsonl.prev}';
+
 /** Files that may hold a seed-format checkpoint; their content decides (default of `checkpointkit.seedFiles`). */
 export const DEFAULT_SEED_GLOBS = ['**/*checkpoint*.json'] as const;
 
-/** What the one file watcher watches: checkpoint files and their journals only. */
-export const WATCH_GLOB = '**/*checkpoint*.{json,jsonl}';
+/**
+ * What the one file watcher watches: checkpoint files, their journals, lock folders, ack marks
+ * and previous generations.
+ */
+export const WATCH_GLOB = '**/*checkpoint*.{json,jsonl,lock,ack,prev}';
 
 /** Folders never searched, whatever the settings say: dependencies, VCS data, caches. */
 export const ALWAYS_EXCLUDED = [

@@ -3,7 +3,13 @@
  * missing), grouped by folder and file-name stem; any other candidate file is one possible seed
  * checkpoint, recognised later by its content. Pure.
  */
-import { checkpointIdFromFileName, checkpointStemFromFileName } from '@checkpointkit/storage-file';
+import {
+  ACK_SUFFIX,
+  checkpointStemFromFileName,
+  decodeCheckpointStem,
+  PREVIOUS_SUFFIX,
+  SNAPSHOT_SUFFIX,
+} from '@checkpointkit/storage-file';
 
 export interface CanonicalFiles<T> {
   kind: 'canonical';
@@ -14,6 +20,12 @@ export interface CanonicalFiles<T> {
   id: string | null;
   snapshot: T | null;
   journal: T | null;
+  /**
+   * A file the store keeps beside them (the previous generation, the ack mark), or null. It
+   * keeps the checkpoint in view when its snapshot and journal were removed by hand: the store
+   * then refuses to open it, and the view says so instead of forgetting it.
+   */
+  leftover: T | null;
 }
 
 export interface SeedFile<T> {
@@ -30,11 +42,25 @@ export interface FileName {
   name: string;
 }
 
+export type FileStoreRole = 'snapshot' | 'journal' | 'leftover';
+
 /** The stem and role of a file store file name, or null for any other name. */
-export function fileStoreName(name: string): { stem: string; role: 'snapshot' | 'journal' } | null {
+export function fileStoreName(name: string): { stem: string; role: FileStoreRole } | null {
   const stem = checkpointStemFromFileName(name);
-  if (stem === null) return null;
-  return { stem, role: name.endsWith('.jsonl') ? 'journal' : 'snapshot' };
+  if (stem !== null) return { stem, role: name.endsWith('.jsonl') ? 'journal' : 'snapshot' };
+  // `<stem>.checkpoint.json.prev`, `<stem>.checkpoint.jsonl.prev`, `<stem>.checkpoint.ack`.
+  const base = name.endsWith(PREVIOUS_SUFFIX)
+    ? name.slice(0, -PREVIOUS_SUFFIX.length)
+    : name.endsWith(ACK_SUFFIX)
+      ? name.slice(0, -ACK_SUFFIX.length) + SNAPSHOT_SUFFIX
+      : null;
+  const leftover = base === null ? null : checkpointStemFromFileName(base);
+  return leftover === null ? null : { stem: leftover, role: 'leftover' };
+}
+
+/** A file of the checkpoint that was found (where its folder is). */
+export function anyFileOf<T>(files: CanonicalFiles<T>): T {
+  return (files.snapshot ?? files.journal ?? files.leftover)!;
 }
 
 export function canonicalKey(dir: string, stem: string): string {
@@ -62,13 +88,15 @@ export function groupCheckpointFiles<T>(
           kind: 'canonical',
           key,
           stem: store.stem,
-          id: checkpointIdFromFileName(name),
+          id: decodeCheckpointStem(store.stem),
           snapshot: null,
           journal: null,
+          leftover: null,
         };
         groups.set(key, group);
       }
-      group[store.role] = file;
+      if (store.role === 'leftover') group.leftover ??= file;
+      else group[store.role] = file;
     } else if (name.endsWith('.json') && isSeedCandidate(file)) {
       const key = `${dir}/${name}`;
       groups.set(key, { kind: 'seed', key, file });

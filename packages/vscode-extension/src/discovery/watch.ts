@@ -1,5 +1,6 @@
 /**
- * One narrow FileSystemWatcher for checkpoint files, their journals and lock folders. Events are
+ * One narrow FileSystemWatcher for checkpoint files, their journals, lock folders and the files the
+ * store keeps beside them (see WATCH_GLOB). Events are
  * collected and handed over in batches at most once per `intervalMs` (a journal that a running job
  * appends to many times a second gives a few batches a second, and one after its last write).
  *
@@ -30,13 +31,12 @@ export interface WatchOptions {
   mayHoldCheckpoints(uri: vscode.Uri): boolean;
 }
 
-/** Watches `**\/*checkpoint*.{json,jsonl,lock}` in every workspace folder, and deleted folders. */
+/** Watches {@link WATCH_GLOB} in every workspace folder, and deleted folders. */
 export function watchCheckpointFiles(
   onBatch: (events: FileEvent[]) => void,
   options: WatchOptions,
 ): vscode.Disposable {
-  const pattern = WATCH_GLOB.replace('{json,jsonl}', '{json,jsonl,lock}');
-  const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+  const watcher = vscode.workspace.createFileSystemWatcher(WATCH_GLOB);
   const folders = vscode.workspace.createFileSystemWatcher('**/*', false, true, false);
   let pending = new Map<string, FileEvent>();
   const flush = new Throttle(
@@ -48,7 +48,7 @@ export function watchCheckpointFiles(
     options.intervalMs ?? 100,
     { leading: false },
   );
-  const narrowName = /checkpoint.*\.(json|jsonl|lock)$/;
+  const narrowName = /checkpoint.*\.(json|jsonl|lock|ack|prev)$/;
   const narrow = (uri: vscode.Uri) =>
     narrowName.test(uri.path.slice(uri.path.lastIndexOf('/') + 1));
   const record = (kind: FileEventKind) => (uri: vscode.Uri) => {

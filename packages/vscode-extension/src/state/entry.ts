@@ -1,7 +1,7 @@
 /** One checkpoint found in the workspace: its files and what reading them gave. */
 import type { Checkpoint, CheckpointSummary, DocumentFormat, LockOwner } from '@checkpointkit/core';
 import type * as vscode from 'vscode';
-import type { CheckpointFiles } from '../discovery/group-files.js';
+import { anyFileOf, type CheckpointFiles } from '../discovery/group-files.js';
 import type { UnitTree } from '../model/unit-tree.js';
 
 /** A checkpoint read successfully. */
@@ -37,10 +37,13 @@ export interface CheckpointEntry {
   state: EntryState;
 }
 
-/** The file Open Raw shows and messages name: the snapshot, else the journal, else the seed file. */
+/**
+ * The file Open Raw shows and messages name: the snapshot, else the journal, else what they left
+ * behind (see CanonicalFiles.leftover), else the seed file.
+ */
 export function primaryFile(entry: CheckpointEntry): vscode.Uri {
   const files = entry.files;
-  return files.kind === 'seed' ? files.file : (files.snapshot ?? files.journal)!;
+  return files.kind === 'seed' ? files.file : anyFileOf(files);
 }
 
 /** The checkpoint id: from the content when read, else from the file name. */

@@ -1,7 +1,7 @@
 /**
- * Reads a checkpoint's files (see read-file.ts: Node's fs in `file:` folders, `workspace.fs`
- * elsewhere) and parses them with core and storage-file: a file store snapshot plus journal, or
- * a seed-format file recognised by its content.
+ * Reads a checkpoint's files: a file store snapshot plus journal (read-store.ts), or a seed-format
+ * file recognised by its content (read-file.ts: Node's fs in `file:` folders, `workspace.fs`
+ * elsewhere), and builds what the view shows.
  */
 import {
   CheckpointFormatError,
@@ -9,26 +9,19 @@ import {
   parseCheckpointJson,
   summarize,
 } from '@checkpointkit/core';
-import {
-  ACK_SUFFIX,
-  checkSnapshotLength,
-  JOURNAL_SUFFIX,
-  parseCheckpointFiles,
-  readLockOwner,
-  SNAPSHOT_HEAD_BYTES,
-  SNAPSHOT_SUFFIX,
-} from '@checkpointkit/storage-file';
+import { CheckpointFileError, readLockOwner, SNAPSHOT_SUFFIX } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
-import { baseName, relativePath } from '../discovery/find.js';
-import type { CheckpointFiles } from '../discovery/group-files.js';
+import { relativePath } from '../discovery/find.js';
+import { anyFileOf, type CheckpointFiles } from '../discovery/group-files.js';
 import { UnitTree } from '../model/unit-tree.js';
+import { displayName } from './display-name.js';
 import type { EntryState } from './entry.js';
+import { errorText } from './error-text.js';
+import { isForeignJson, isNotACheckpoint } from './foreign-json.js';
 import { readBytes } from './read-file.js';
+import { readStoreFiles } from './read-store.js';
 
-/** How a file is named in messages: its path inside the workspace folder. */
-export function displayName(folder: vscode.WorkspaceFolder, uri: vscode.Uri): string {
-  return relativePath(folder, uri) ?? baseName(uri);
-}
+export { displayName };
 
 /** Who holds a file store checkpoint's lock; only `file:` folders have lock files we can check. */
 export async function lockOwnerOf(dir: vscode.Uri, id: string | null): Promise<LockOwner | null> {
@@ -40,18 +33,13 @@ export async function lockOwnerOf(dir: vscode.Uri, id: string | null): Promise<L
   }
 }
 
-/** A seed candidate whose content belongs to no checkpoint format is not a checkpoint: skip it quietly. */
-function isNotACheckpoint(error: CheckpointFormatError): boolean {
-  return /not a checkpoint: (none of its fields|expected a JSON object)/.test(error.message);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Where the time of reads goes, summed over reads (the benchmark splits its figures with it). */
 export interface ReadClock {
-  /** Event-loop time spent parsing files into checkpoints, summaries and unit trees. */
+  /**
+   * Event-loop time spent parsing files into checkpoints, summaries and unit trees. In `file:`
+   * folders storage-file's reader decodes the files between its reads: only the summaries and
+   * unit trees are counted there.
+   */
   parseMs: number;
 }
 
@@ -99,43 +87,23 @@ export async function readCheckpointFiles(
         value: { checkpoint, format, summary, tree, lockOwner: null, tornTail: false, lost: null },
       };
     }
-    // Both files of the stem, whichever events reported: a snapshot and its journal written
-    // together may be reported one at a time, or (in a folder just created) not at all.
-    const dir = vscode.Uri.joinPath((files.snapshot ?? files.journal)!, '..');
-    const snapshotUri = vscode.Uri.joinPath(dir, files.stem + SNAPSHOT_SUFFIX);
-    const journalUri = vscode.Uri.joinPath(dir, files.stem + JOURNAL_SUFFIX);
-    const ackUri = vscode.Uri.joinPath(dir, files.stem + ACK_SUFFIX);
-    const snapshotName = displayName(folder, snapshotUri);
-    const journalName = displayName(folder, journalUri);
-    // In the store's order: the acknowledgement mark, the journal, then the snapshot, so that a
-    // compaction running meanwhile (it renames the new snapshot into place before it replaces
-    // the journal) never pairs a newer journal with an older snapshot. A snapshot whose first
-    // line or length shows damage is refused before it is read whole.
-    const ack = await readBytes(ackUri, displayName(folder, ackUri));
-    const journal = await readBytes(journalUri, journalName);
-    const snapshot = await readBytes(snapshotUri, snapshotName, {
-      bytes: SNAPSHOT_HEAD_BYTES,
-      check: (head, size) => checkSnapshotLength(head, size, snapshotName),
-    });
-    if (snapshot === null && journal === null) return { kind: 'ignored' };
-    files.snapshot = snapshot === null ? null : snapshotUri;
-    files.journal = journal === null ? null : journalUri;
-    const { parsed, summary, tree } = timed(() => {
-      const parsed = parseCheckpointFiles({
-        snapshot,
-        journal,
-        file: snapshotName,
-        journalFile: journalName,
-        ack,
-      });
+    const stored = await readStoreFiles(folder, files);
+    if (stored.kind === 'none') return { kind: 'ignored' };
+    if (stored.kind === 'failed') {
+      const { error, leftoversOnly } = stored;
+      if (await isOtherToolsFile(folder, files, error)) return { kind: 'ignored' };
+      const message = errorText(folder, error);
       return {
-        parsed,
-        summary: summarize(parsed.checkpoint),
-        tree: UnitTree.of(parsed.checkpoint),
+        kind: 'damaged',
+        message: leftoversOnly ? message + repairHint(folder, files) : message,
       };
-    });
-    const checkpoint = parsed.checkpoint;
-    const lockOwner = await lockOwnerOf(dir, checkpoint.id);
+    }
+    const { checkpoint, tornTail, lost, writing } = stored.read;
+    const { summary, tree } = timed(() => ({
+      summary: summarize(checkpoint),
+      tree: UnitTree.of(checkpoint),
+    }));
+    const lockOwner = await lockOwnerOf(vscode.Uri.joinPath(anyFileOf(files), '..'), checkpoint.id);
     return {
       kind: 'loaded',
       value: {
@@ -144,11 +112,41 @@ export async function readCheckpointFiles(
         summary,
         tree,
         lockOwner,
-        tornTail: parsed.tornTail !== null,
-        lost: parsed.lost,
+        // A torn last line a live job is still writing is no crash's (storage-file's `writing`).
+        tornTail: tornTail !== null && writing === null,
+        lost,
       },
     };
   } catch (error) {
-    return { kind: 'damaged', message: message(error) };
+    return { kind: 'damaged', message: errorText(folder, error) };
   }
+}
+
+/**
+ * What to run for a checkpoint whose snapshot and journal were removed by hand, leaving files
+ * the store refuses to start anew over: the CLI's repair and rm reach such a checkpoint.
+ */
+function repairHint(
+  folder: vscode.WorkspaceFolder,
+  files: CheckpointFiles<vscode.Uri> & { kind: 'canonical' },
+): string {
+  const word = (text: string) =>
+    /^[\w.:/@-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+  const dir = relativePath(folder, vscode.Uri.joinPath(anyFileOf(files), '..')) || '.';
+  const args = `${files.id === null ? '<id>' : word(files.id)} --dir ${word(dir)}`;
+  return `. In a terminal in ${folder.name}: \`checkpointkit repair ${args}\` recovers the checkpoint from them, \`checkpointkit rm ${args}\` removes them to start anew.`;
+}
+
+/** A snapshot whose first line is no snapshot's, which is another tool's JSON (foreign-json.ts). */
+async function isOtherToolsFile(
+  folder: vscode.WorkspaceFolder,
+  files: CheckpointFiles<vscode.Uri> & { kind: 'canonical' },
+  error: unknown,
+): Promise<boolean> {
+  if (!(error instanceof CheckpointFileError) || error.line !== 1) return false;
+  if (error.kind !== 'json' && error.kind !== 'schema') return false;
+  const name = files.stem + SNAPSHOT_SUFFIX;
+  if (!error.file?.endsWith(name)) return false;
+  const snapshot = vscode.Uri.joinPath(anyFileOf(files), '..', name);
+  return isForeignJson(snapshot, files.stem, displayName(folder, snapshot));
 }

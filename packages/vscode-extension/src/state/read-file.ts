@@ -5,8 +5,26 @@
  * over 2 GiB with an error that named none); it also read the benchmark's 200 small checkpoints
  * in about half the time. Other schemes (virtual file systems) go through `workspace.fs`.
  */
+import { lstat } from 'node:fs/promises';
 import { type FirstLook, readCheckpointFile } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
+
+/** Whether something (a file, a folder, a link) is at `uri`. */
+export async function exists(uri: vscode.Uri): Promise<boolean> {
+  if (uri.scheme === 'file') {
+    return lstat(uri.fsPath).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+    );
+  }
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch (error) {
+    if (error instanceof vscode.FileSystemError && error.code === 'FileNotFound') return false;
+    throw error;
+  }
+}
 
 /**
  * The bytes of `uri`, or null when it does not exist (a journal not written yet, a file just

@@ -3,11 +3,19 @@
  * events (no rescan for a changed file; a rescan for bulk changes), each re-read at most a few
  * times a second while its journal grows.
  */
-import { checkpointIdFromFileName } from '@checkpointkit/storage-file';
+import { decodeCheckpointStem } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
-import { baseName, dirKey, findCheckpointFiles, relativePath } from '../discovery/find.js';
+import {
+  baseName,
+  dirKey,
+  findCheckpointFiles,
+  relativePath,
+  searchFiles,
+} from '../discovery/find.js';
 import type { DiscoveryPatterns } from '../discovery/globs.js';
 import {
+  anyFileOf,
+  type CanonicalFiles,
   type CheckpointFiles,
   canonicalKey,
   fileStoreName,
@@ -189,6 +197,19 @@ export class CheckpointRegistry implements vscode.Disposable {
       const state = await readCheckpointFiles(entry.folder, entry.files, this.#clock);
       if (this.#entries.get(entry.key) !== entry) return;
       entry.state = state;
+      const files = entry.files;
+      if (
+        state.kind === 'ignored' &&
+        files.kind === 'canonical' &&
+        !files.snapshot &&
+        !files.journal &&
+        !files.leftover
+      ) {
+        // Nothing of it is left (its last files were deleted): forget it.
+        this.#remove(entry.key);
+        this.#onDidChange.fire({ kind: 'all' });
+        return;
+      }
       this.#onDidChange.fire({ kind: 'entries', entries: [entry] });
       if (state.kind === 'loaded' && state.value.lockOwner) this.#pollLocks();
     } finally {
@@ -216,7 +237,7 @@ export class CheckpointRegistry implements vscode.Disposable {
   async #refreshLock(entry: CheckpointEntry): Promise<void> {
     if (entry.state.kind !== 'loaded' || entry.files.kind !== 'canonical') return;
     const value = entry.state.value;
-    const dir = vscode.Uri.joinPath((entry.files.snapshot ?? entry.files.journal)!, '..');
+    const dir = vscode.Uri.joinPath(anyFileOf(entry.files), '..');
     const owner = await lockOwnerOf(dir, value.checkpoint.id);
     if ((owner === null) !== (value.lockOwner === null) || owner?.pid !== value.lockOwner?.pid) {
       value.lockOwner = owner;
@@ -273,19 +294,39 @@ export class CheckpointRegistry implements vscode.Disposable {
       if (store) {
         const key = canonicalKey(dir, store.stem);
         const existing = this.#entries.get(key)?.files;
-        files =
+        // A file of no checkpoint we know went (a compaction replaces the previous generation).
+        if (event.kind === 'deleted' && existing?.kind !== 'canonical') continue;
+        const canonical: CanonicalFiles<vscode.Uri> =
           existing?.kind === 'canonical'
             ? existing
-            : { kind: 'canonical', key, stem: store.stem, id: null, snapshot: null, journal: null };
-        files[store.role] = event.kind === 'deleted' ? null : event.uri;
-        if (files.id === null && event.kind !== 'deleted')
-          files = { ...files, id: checkpointIdFromFileName(name) };
-        if (!files.snapshot && !files.journal) files = null;
-        if (!files) {
+            : {
+                kind: 'canonical',
+                key,
+                stem: store.stem,
+                id: decodeCheckpointStem(store.stem),
+                snapshot: null,
+                journal: null,
+                leftover: null,
+              };
+        if (event.kind !== 'deleted') canonical[store.role] = event.uri;
+        else if (
+          store.role !== 'leftover' ||
+          canonical.leftover?.toString() === event.uri.toString()
+        )
+          canonical[store.role] = null;
+        // Nothing of it left that we know of: gone. A leftover's own deletion is read (#read
+        // removes the entry) since others of its kind may remain.
+        if (
+          !canonical.snapshot &&
+          !canonical.journal &&
+          !canonical.leftover &&
+          store.role !== 'leftover'
+        ) {
           structural = this.#entries.has(key) || structural;
           this.#remove(key);
           continue;
         }
+        files = canonical;
       } else if (name.endsWith('.json') && patterns.isSeedCandidate(path)) {
         const key = `${dir}/${name}`;
         if (event.kind === 'deleted') {
@@ -352,11 +393,7 @@ export class CheckpointRegistry implements vscode.Disposable {
         const folder = vscode.workspace.getWorkspaceFolder(uri);
         if (!folder) continue;
         const patterns = this.#patternsOf(folder);
-        const files = await vscode.workspace.findFiles(
-          new vscode.RelativePattern(uri, patterns.include),
-          patterns.exclude ?? null,
-          maxFiles,
-        );
+        const { files } = await searchFiles(uri, patterns, maxFiles);
         for (const file of files)
           if (!this.#knows(file)) found.push({ kind: 'created', uri: file });
       }
@@ -374,10 +411,7 @@ export class CheckpointRegistry implements vscode.Disposable {
     const key = store ? canonicalKey(dirKey(uri), store.stem) : `${dirKey(uri)}/${name}`;
     const files = this.#entries.get(key)?.files;
     if (!files) return false;
-    return (
-      files.kind === 'seed' ||
-      (store?.role === 'snapshot' ? files.snapshot !== null : files.journal !== null)
-    );
+    return files.kind === 'seed' || (store !== null && files[store.role] !== null);
   }
 
   /** True when some checkpoint has a file inside the folder `uri` (a deleted folder may be one). */

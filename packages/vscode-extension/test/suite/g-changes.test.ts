@@ -69,6 +69,34 @@ suite('changes on disk', () => {
     rmSync(staging, { recursive: true });
   });
 
+  test('a checkpoint whose snapshot and journal are removed by hand stays, damaged, saying what to run', async () => {
+    const kit = await api();
+    await watcherReady(kit);
+    const dir = join(fixture().project, 'by-hand');
+    await writeCheckpoint(dir, { id: 'by-hand', units: { a: 'complete', b: 'failed' } });
+    const state = () =>
+      kit.registry.entries().find((entry) => entry.key.endsWith('/by-hand/by-hand.checkpoint'))
+        ?.state;
+    await eventually('it to be read', () => state()?.kind === 'loaded');
+    // The previous generation and the ack mark stay: the store refuses to start it anew.
+    rmSync(join(dir, 'by-hand.checkpoint.json'));
+    rmSync(join(dir, 'by-hand.checkpoint.jsonl'));
+    const damaged = () => {
+      const now = state();
+      return (
+        now?.kind === 'damaged' &&
+        now.message.includes('`checkpointkit repair by-hand --dir by-hand`')
+      );
+    };
+    await eventually('it to show as damaged', damaged, undefined, () => JSON.stringify(state()));
+    // A search finds it by those files alone.
+    await vscode.commands.executeCommand('checkpointkit.refresh');
+    await kit.registry.whenIdle();
+    assert.ok(damaged(), JSON.stringify(state()));
+    rmSync(dir, { recursive: true });
+    await eventually('it to go with its last files', () => state() === undefined);
+  });
+
   test('a changed exclude setting applies at once', async () => {
     const kit = await api();
     const project = vscode.workspace.workspaceFolders![0]!;

@@ -71,6 +71,7 @@ suite('a folder on another file system', () => {
         id,
         snapshot: vscode.Uri.joinPath(root, 'jobs', name),
         journal: null,
+        leftover: null,
       });
 
       const stem = encodeCheckpointId(FIXTURE.failing);

@@ -102,6 +102,7 @@ async function entryOf(file: string): Promise<CheckpointEntry> {
           id: checkpointIdFromFileName(name),
           snapshot: name.endsWith('.jsonl') ? null : uri,
           journal: name.endsWith('.jsonl') ? uri : null,
+          leftover: null,
         };
   const state = await readCheckpointFiles(folder(), files, { parseMs: 0 });
   return { key: files.key, folder: folder(), files, state };
@@ -236,6 +237,31 @@ describe('edits on files a stranger made', () => {
       expect(outcome).toMatchObject({ ok: false });
       expect(outcome?.message).toContain('job.checkpoint.json is not a regular file');
     }
+    expect(bytesBelow(scratch)).toEqual(before);
+  });
+
+  it('refuse a checkpoint whose snapshot and journal were removed by hand, keeping what is left', async () => {
+    const dir = join(workspace, '.checkpoints');
+    await writeCheckpoint(dir, { id: 'job', units: FAILING });
+    const entry = await entryOf(join(dir, checkpointFileName('job')));
+    expect(entry.state.kind).toBe('loaded');
+    // The tree read it before: the commands act on what is on disk now.
+    rmSync(join(dir, checkpointFileName('job')));
+    rmSync(join(dir, journalFileName('job')));
+    const before = bytesBelow(scratch);
+    const stale = await resetFailed(contextOf(entry), node(entry));
+    expect(stale?.ok, stale?.message).toBe(false);
+    expect(stale?.message).toMatch(
+      /"job" was not changed: .*the snapshot and the journal are missing/,
+    );
+    expect(stale?.message).not.toContain(workspace);
+    expect(bytesBelow(scratch)).toEqual(before);
+    // Read again, as the registry does on the files' delete events: damaged, refused with why.
+    const reread = await entryOf(join(dir, checkpointFileName('job')));
+    const outcome = await resetFailed(contextOf(reread), node(reread));
+    expect(outcome?.message).toMatch(
+      /cannot be read \(.*previous generation.*checkpointkit repair job/,
+    );
     expect(bytesBelow(scratch)).toEqual(before);
   });
 

@@ -46,4 +46,38 @@ describe('groupCheckpointFiles', () => {
       { kind: 'seed', key: '/w/My Job.checkpoint.json', file: '/w/My Job.checkpoint.json' },
     ]);
   });
+
+  it('keeps a checkpoint whose snapshot and journal are gone by what the store left beside them', () => {
+    const files = [
+      '/w/.checkpoints/gone.checkpoint.ack',
+      '/w/.checkpoints/gone.checkpoint.json.prev',
+      '/w/.checkpoints/job.checkpoint.jsonl.prev',
+      '/w/.checkpoints/job.checkpoint.json',
+      // Not the store's: a seed candidate's backup, a lock folder, another tool's file.
+      '/w/.checkpoints/notes.json.prev',
+      '/w/.checkpoints/job.checkpoint.lock',
+      '/w/.checkpoints/Job.checkpoint.ack',
+    ];
+    const groups = groupCheckpointFiles(files, split, () => true);
+    expect(groups).toEqual([
+      {
+        kind: 'canonical',
+        key: '/w/.checkpoints/gone.checkpoint',
+        stem: 'gone',
+        id: 'gone',
+        snapshot: null,
+        journal: null,
+        leftover: files[0],
+      },
+      {
+        kind: 'canonical',
+        key: '/w/.checkpoints/job.checkpoint',
+        stem: 'job',
+        id: 'job',
+        snapshot: files[3],
+        journal: null,
+        leftover: files[2],
+      },
+    ]);
+  });
 });
