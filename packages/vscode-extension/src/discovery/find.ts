@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { folderPatterns } from '../settings.js';
-import { type DiscoveryPatterns, LEFTOVER_GLOB } from './globs.js';
+import { combineGlobs, type DiscoveryPatterns, isLeftover, LEFTOVER_GLOB } from './globs.js';
 
 export interface FolderFiles {
   folder: vscode.WorkspaceFolder;
@@ -24,9 +24,11 @@ export async function findCheckpointFiles(
 }
 
 /**
- * Checkpoint files below `base` (a workspace folder or a folder in one), then the files a
- * checkpoint leaves beside them (see LEFTOVER_GLOB), searched apart so they count against a cap
- * of their own: `truncated` says whether the checkpoint files reached theirs.
+ * Checkpoint files below `base` (a workspace folder or a folder in one), with the files a
+ * checkpoint leaves beside them (see LEFTOVER_GLOB). One search, not two: a second search of a
+ * 20,000-file workspace measured seconds more to a listed tree on 2 cores. Up to 3 of those per
+ * checkpoint, so they get room of their own in the limit; `truncated` says whether the checkpoint
+ * files reached `maxFiles`.
  */
 export async function searchFiles(
   base: vscode.WorkspaceFolder | vscode.Uri,
@@ -34,15 +36,19 @@ export async function searchFiles(
   maxFiles: number,
   token?: vscode.CancellationToken,
 ): Promise<{ files: vscode.Uri[]; truncated: boolean }> {
-  const search = (include: string) =>
-    vscode.workspace.findFiles(
-      new vscode.RelativePattern(base, include),
-      patterns.exclude ?? null,
-      maxFiles,
-      token,
-    );
-  const [files, leftovers] = await Promise.all([search(patterns.include), search(LEFTOVER_GLOB)]);
-  return { files: [...files, ...leftovers], truncated: files.length >= maxFiles };
+  const limit = maxFiles * 4;
+  const found = await vscode.workspace.findFiles(
+    new vscode.RelativePattern(base, combineGlobs([patterns.include, LEFTOVER_GLOB])!),
+    patterns.exclude ?? null,
+    limit,
+    token,
+  );
+  const leftovers = found.filter((uri) => isLeftover(uri.path));
+  const files = found.filter((uri) => !isLeftover(uri.path)).slice(0, maxFiles);
+  return {
+    files: [...files, ...leftovers],
+    truncated: files.length >= maxFiles || found.length >= limit,
+  };
 }
 
 /** The path of `uri` inside `folder`, `/` separated, or null when it is not inside. */

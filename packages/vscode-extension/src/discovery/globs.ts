@@ -11,10 +11,15 @@ export const CANONICAL_GLOBS = ['**/*.checkpoint.json', '**/*.checkpoint.jsonl']
 
 /**
  * Files the store keeps beside a snapshot and journal: the previous generation and the ack mark.
- * Searched apart from the checkpoint files (every checkpoint has some, and they must not use up
- * `checkpointkit.maxFiles`): they matter when the snapshot and journal were removed by hand.
+ * Searched with the checkpoint files, with room of their own (every checkpoint has some, and
+ * they must not use up `checkpointkit.maxFiles`): they matter when the snapshot and journal were removed by hand.
  */
 export const LEFTOVER_GLOB = '**/*.checkpoint.{ack,json.prev,jsonl.prev}';
+
+/** Whether a path (or name) is one of {@link LEFTOVER_GLOB}'s. */
+export function isLeftover(path: string): boolean {
+  return /\.checkpoint\.(ack|json\.prev|jsonl\.prev)$/.test(path);
+}
 
 /** Files that may hold a seed-format checkpoint; their content decides (default of `checkpointkit.seedFiles`). */
 export const DEFAULT_SEED_GLOBS = ['**/*checkpoint*.json'] as const;
