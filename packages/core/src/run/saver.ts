@@ -47,6 +47,12 @@ export class Saver {
   #nextReason = '';
   /** Set while a store transaction is open. */
   #open: OpenTransaction | null = null;
+  /**
+   * Set when the store could not tell whether it saved (`outcomeUnknown`): the run closed and
+   * dropped its buffer, also the changes of callers waiting for the next flush, which then saves
+   * nothing and must reject rather than tell them their changes were saved.
+   */
+  #unknown: { error: unknown } | null = null;
   readonly #scope: TransactionScope | null = createTransactionScope();
 
   constructor(init: SaverInit) {
@@ -201,6 +207,7 @@ export class Saver {
   }
 
   async #flushNow(reason: string): Promise<void> {
+    if (this.#unknown) throw this.#unknown.error;
     if (this.#buffer.length === 0) return;
     const changes = this.#buffer;
     const saved: Change = { type: 'saved', at: this.#at(), reason };
@@ -228,6 +235,7 @@ export class Saver {
         // The store cannot tell whether it saved them: saving them again could apply them twice.
         // The run stops here; reopening it loads what the store holds.
         this.#buffer = [];
+        this.#unknown = { error };
         await this.#release();
       }
       throw error;
@@ -287,6 +295,7 @@ export class Saver {
       if (isOutcomeUnknown(error)) {
         // The store cannot tell whether it committed: this run's state can no longer be trusted.
         this.#buffer = [];
+        this.#unknown = { error };
         await this.#release();
       }
       throw error;

@@ -9,6 +9,7 @@ import {
   always,
   type Change,
   type CheckpointStore,
+  MemoryStorage,
   memoryStore,
   openRun,
 } from '../../src/index.js';
@@ -95,6 +96,43 @@ describe('group commit', () => {
     await run.flush();
     for (const key of keys) expect(saved(key, 1)).toBe(true);
     await run.close();
+  });
+
+  // A store that cannot tell whether it saved closes the run, which drops its buffer: also the
+  // changes recorded while that append was under way, whose callers wait for the next flush.
+  // That flush found nothing to save and resolved, telling them their changes were saved (found
+  // by the seeded fault test of pipeline()).
+  it('a flush queued behind one whose outcome is unknown rejects: its changes were dropped', async () => {
+    const storage = new MemoryStorage();
+    const inner = memoryStore(storage);
+    const lost = Object.assign(new Error('connection lost during commit'), {
+      outcomeUnknown: true,
+    });
+    let appending = false;
+    const store: CheckpointStore = {
+      ...inner,
+      async append(id, changes) {
+        if (!changes.some((c) => c.type === 'unit.progressed')) return inner.append(id, changes);
+        appending = true;
+        await new Promise((resolve) => setImmediate(resolve));
+        throw lost;
+      },
+    };
+    const run = await openRun({ id: 'unknown', store, strategy: always(), signals: false });
+    await run.plan(['a', 'b']);
+    const first = run.progress('a', { cursor: 1, items: 1 });
+    while (!appending) await new Promise((resolve) => setImmediate(resolve));
+    // Recorded while a's save is under way: it joins the next flush.
+    const second = run.progress('b', { cursor: 1, items: 1 });
+    const results = await Promise.allSettled([first, second]);
+    expect(results).toEqual([
+      { status: 'rejected', reason: lost },
+      { status: 'rejected', reason: lost },
+    ]);
+    expect(run.closed).toBe(true);
+    expect((await memoryStore(storage).load('unknown'))?.units['b']).toMatchObject({ done: 0 });
+    // Nor does a later flush of the closed run claim to have saved anything.
+    await expect(run.flush()).rejects.toBe(lost);
   });
 
   // docs/guarantees.md, Signals: a run "flushes, with the reason `Interrupted by SIGINT`"; and
