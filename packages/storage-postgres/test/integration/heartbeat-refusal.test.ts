@@ -9,47 +9,12 @@
  */
 import { inspect } from 'node:util';
 import { everyUnits, openRun, pipeline, type Sink, type Source } from '@checkpointkit/core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DatabaseRefusedError, type PostgresStore, postgresStore } from '../../src/index.js';
-import { databaseUrl, dropSchema, freshSchema, withDb } from '../helpers.js';
+import { expect, it } from 'vitest';
+import { DatabaseRefusedError } from '../../src/index.js';
+import { freshSchema, roleStores, withDb } from '../helpers.js';
 
 const SECRET = 'Pw-5d2b-heartbeat-never-shown';
-const ROLE = freshSchema('hbrole');
-const stores: PostgresStore[] = [];
-
-beforeAll(async () => {
-  await withDb(async (db) => {
-    await db.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${SECRET}'`);
-    await db.query(
-      `GRANT CREATE ON DATABASE "${new URL(databaseUrl()).pathname.slice(1)}" TO ${ROLE}`,
-    );
-  });
-});
-afterAll(async () => {
-  for (const store of stores.splice(0)) {
-    await store.close().catch(() => {});
-    await dropSchema(store.schema);
-  }
-  await withDb(async (db) => {
-    await db.query(`DROP OWNED BY ${ROLE}`);
-    await db.query(`DROP ROLE ${ROLE}`);
-  });
-});
-
-function store(schema: string): PostgresStore {
-  const url = new URL(databaseUrl());
-  url.username = ROLE;
-  url.password = SECRET;
-  // A bound far above the test's time: a refusal must not be retried.
-  const made = postgresStore({
-    connectionString: url.toString(),
-    schema,
-    maxConnections: 3,
-    retry: { maxOutageMs: 60_000 },
-  });
-  stores.push(made);
-  return made;
-}
+const { role: ROLE, store } = roleStores('hbrole', SECRET);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
