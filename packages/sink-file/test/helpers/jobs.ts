@@ -5,9 +5,12 @@ import {
   type CheckpointStore,
   type MemoryStorage,
   memoryStore,
+  openRun,
+  pipeline,
   type Sink,
   type Source,
 } from '@checkpointkit/core';
+import { jsonLinesSink } from '../../src/index.js';
 
 /** The kill test's job: units, pages per unit, rows per page. */
 export const UNITS = 5;
@@ -96,4 +99,31 @@ export function bothSinks(first: Sink<Row>, second: Sink<Row>): Sink<Row> {
       await second.close?.();
     },
   };
+}
+
+/** Runs 2 units of 5 pages into `path`, saving every page, and dies after `pages` pages. */
+export async function crashAfter(
+  storage: MemoryStorage,
+  path: string,
+  pages: number,
+  maxBytes?: number,
+) {
+  const { store, kill } = killableStore(storage);
+  const run = await openRun({ id: 'job', store, signals: false });
+  const stop = new AbortController();
+  let seen = 0;
+  await pipeline({
+    run,
+    source: numberedSource(2, 5),
+    sink: jsonLinesSink<Row>({ path, maxBytes }),
+    signal: stop.signal,
+    onProgress: async (event) => {
+      if (event.type === 'page' && ++seen === pages) {
+        await run.flush();
+        kill();
+        stop.abort();
+      }
+    },
+  }).catch(() => {});
+  await run.abandon();
 }

@@ -16,39 +16,11 @@ import {
   SinkFileStateError,
   sinkStateKey,
 } from '../../src/index.js';
-import {
-  killableStore,
-  numberedSource,
-  type Row,
-  removeTempDirs,
-  tempDir,
-} from '../helpers/jobs.js';
+import { crashAfter, numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
 
 afterAll(removeTempDirs);
 const startDir = process.cwd();
 afterEach(() => process.chdir(startDir));
-
-/** Runs 2 units of 5 pages into `path`, saving every page, and dies after `pages` pages. */
-async function crashAfter(storage: MemoryStorage, path: string, pages: number, maxBytes?: number) {
-  const { store, kill } = killableStore(storage);
-  const run = await openRun({ id: 'job', store, signals: false });
-  const stop = new AbortController();
-  let seen = 0;
-  await pipeline({
-    run,
-    source: numberedSource(2, 5),
-    sink: jsonLinesSink<Row>({ path, maxBytes }),
-    signal: stop.signal,
-    onProgress: async (event) => {
-      if (event.type === 'page' && ++seen === pages) {
-        await run.flush();
-        kill();
-        stop.abort();
-      }
-    },
-  }).catch(() => {});
-  await run.abandon();
-}
 
 /** Resumes the job; what it rejected with. */
 async function resumeError(storage: MemoryStorage, path: string, maxBytes?: number) {

@@ -9,46 +9,18 @@ import { join } from 'node:path';
 import { MemoryStorage, memoryStore, openRun, pipeline } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonLinesSink, partPath, recordedFiles } from '../../src/index.js';
-import {
-  killableStore,
-  numberedSource,
-  type Row,
-  removeTempDirs,
-  tempDir,
-} from '../helpers/jobs.js';
+import { crashAfter, numberedSource, type Row, removeTempDirs, tempDir } from '../helpers/jobs.js';
 
 afterAll(removeTempDirs);
 
 const THEIRS = 'a backup of the user, restored under this name\n';
-
-/** 2 units of 5 pages into `path`, parts of 200 bytes, saving after every page; dies after `pages`. */
-async function crashAfter(storage: MemoryStorage, path: string, pages: number): Promise<void> {
-  const { store, kill } = killableStore(storage);
-  const run = await openRun({ id: 'job', store, signals: false });
-  const stop = new AbortController();
-  let seen = 0;
-  await pipeline({
-    run,
-    source: numberedSource(2, 5),
-    sink: jsonLinesSink<Row>({ path, maxBytes: 200 }),
-    signal: stop.signal,
-    onProgress: async (event) => {
-      if (event.type === 'page' && ++seen === pages) {
-        await run.flush();
-        kill();
-        stop.abort();
-      }
-    },
-  }).catch(() => {});
-  await run.abandon();
-}
 
 describe('a file of the user at the name of a part after the recorded one', () => {
   it('is kept aside by the resume, byte for byte, and the output is complete', async () => {
     const dir = await tempDir();
     const path = join(dir, 'out.jsonl');
     const storage = new MemoryStorage();
-    await crashAfter(storage, path, 4);
+    await crashAfter(storage, path, 4, 200);
     const checkpoint = await memoryStore(storage).load('job');
     const { part } = recordedFiles(checkpoint!, 'sink-file').get(path)!;
     const theirs = partPath(path, part + 1);

@@ -20,6 +20,7 @@ import {
   replay,
   type SaveStrategy,
 } from '../../../src/index.js';
+import { prng } from '../../../src/testing/index.js';
 import {
   Faults,
   faultySink,
@@ -28,7 +29,6 @@ import {
   Incarnation,
   pagesRead,
   prefixOf,
-  random,
   type Shape,
   shapeOf,
   transactionalSink,
@@ -61,7 +61,7 @@ export type SinkKind = 'meta' | 'plain' | 'transactional';
 
 /** Runs the job of `seed` until it finished, with faults (`faulty`) or without. */
 export async function runJob(seed: number, kind: SinkKind, faulty = true): Promise<JobOutcome> {
-  const rand = random(seed);
+  const rand = prng(seed);
   const shape = shapeOf(rand);
   const [strategyName, strategy, saves] = STRATEGIES[Math.floor(rand() * STRATEGIES.length)]!;
   const concurrency = 1 + Math.floor(rand() * 3);

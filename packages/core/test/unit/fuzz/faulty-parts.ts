@@ -17,18 +17,6 @@ import {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** mulberry32: a small seeded generator, so a failing seed replays the same faults. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** What the job reads: items per page of each unit; `discover` plans `found/i` on its page i. */
 export interface Shape {
   units: Map<string, number[]>;
