@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpointFiles } from '@checkpointkit/storage-file';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureWorkspace, FIXTURE, type FixtureWorkspace } from '../fixtures/workspace.js';
 import { launchChromium, openWorkbench } from '../harness/browser.js';
 import { type CodeServer, installExtension, startCodeServer } from '../harness/code-server.js';
@@ -58,6 +58,43 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
       })
       .first();
   const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+  /**
+   * A failure's error gets what the workbench showed then (CI keeps only the log): the tree's rows,
+   * the notifications, the quick input; and a screenshot. A CI run on a busy machine once failed
+   * two of these tests with nothing saying what was on the screen.
+   */
+  afterEach(async ({ task }) => {
+    const error = task.result?.errors?.[0];
+    if (task.result?.state !== 'fail' || !error || !page) return;
+    const texts = async (selector: string) =>
+      (
+        await page
+          .locator(selector)
+          .allTextContents()
+          .catch(() => [])
+      ).map((t) => t.trim());
+    await shot(`failed-${task.id}`).catch(() => {});
+    const screen = {
+      rows: await texts('#workbench\\.parts\\.sidebar .monaco-list-row'),
+      notifications: await texts('.notifications-toasts .notification-list-item'),
+      quickInput: {
+        visible: await page
+          .locator('.quick-input-widget')
+          .first()
+          .isVisible()
+          .catch(() => false),
+        placeholder: await page
+          .locator('.quick-input-widget input')
+          .first()
+          .getAttribute('placeholder', { timeout: 1000 })
+          .catch(() => null),
+        rows: await texts('.quick-input-widget .quick-input-list .monaco-list-row'),
+      },
+      dialogs: await texts('.monaco-dialog-box'),
+    };
+    error.message += `\n[the screen then] ${JSON.stringify(screen)}`;
+  });
 
   /**
    * Opens the view from its activity bar icon, clicked near its top left corner. The badge sits on
