@@ -127,11 +127,14 @@ export class IdMapConflictError extends CheckpointError {
   }
 }
 
-/** The run was used after it was finished or closed. */
+/** The run was used after it was finished or closed. `detail` says what that left undone. */
 export class RunClosedError extends CheckpointError {
   override name = 'RunClosedError';
-  constructor(readonly checkpointId: string) {
-    super(`the run of checkpoint "${checkpointId}" is closed`);
+  constructor(
+    readonly checkpointId: string,
+    detail?: string,
+  ) {
+    super(`the run of checkpoint "${checkpointId}" is closed${detail ? `: ${detail}` : ''}`);
   }
 }
 

@@ -247,8 +247,19 @@ export class Run {
     await this.#saver.maybeSave();
   }
 
-  /** Saves what is buffered now. Resolves when the store acknowledged it. */
+  /**
+   * Saves what is buffered now. Resolves when the store acknowledged it. After the run was closed
+   * there is nothing to save, unless its last save failed: then it rejects with
+   * {@link RunClosedError} rather than write without the lock, over the work of whichever process
+   * took the checkpoint over since.
+   */
   flush(reason = 'Manual flush'): Promise<void> {
+    const unsaved = this.#saver.unsaved;
+    if (this.#closed && unsaved > 0) {
+      const detail = `${unsaved} change${unsaved === 1 ? '' : 's'} its last save could not write ${unsaved === 1 ? 'is' : 'are'} not saved (the next run redoes that work)`;
+      return Promise.reject(new RunClosedError(this.id, detail));
+    }
+    // Closed with nothing unsaved, the saver resolves, or rejects for a save of unknown outcome.
     return this.#saver.flush(reason);
   }
 

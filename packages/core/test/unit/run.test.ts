@@ -198,6 +198,26 @@ describe('openRun', () => {
     await run.close();
   });
 
+  it('a flush after a close whose last save failed writes nothing without the lock: it rejects, and the next run redoes the work', async () => {
+    const { store, inner, appended, failNext } = recordingStore();
+    const run = await openRun({ id: 'job', store, strategy: everyUnits(100), ...quiet });
+    await run.complete('a');
+    failNext();
+    await expect(run.close()).rejects.toThrow('disk full');
+    // Another process takes the checkpoint over once the lock is free.
+    const next = await openRun({ id: 'job', store, ...quiet });
+    const before = appended.length;
+    await expect(run.flush()).rejects.toBeInstanceOf(RunClosedError);
+    await expect(run.flush()).rejects.toThrow(
+      /2 changes its last save could not write are not saved/,
+    );
+    expect(appended.length).toBe(before);
+    expect((await inner.load('job'))?.units['a']).toBeUndefined();
+    await next.close();
+    // Nothing left unsaved: a flush after close has nothing to do, and says it did it.
+    await expect(next.flush()).resolves.toBeUndefined();
+  });
+
   it('counts attempts, keeps counters and meta, and resets units', async () => {
     const run = await openRun({ id: 'job', store: memoryStore(), strategy: always(), ...quiet });
     await run.start('u');
