@@ -126,7 +126,10 @@ describe('deleting, compacting and listing sessions', () => {
 
   it('give up after retry.maxOutageMs with DatabaseUnavailableError naming what they did, never the password', async () => {
     const schema = freshSchema('hk_giveup');
-    const s = store(schema, { statementTimeoutMs: 100, retry: { maxOutageMs: 600 } });
+    // The shortcut lasts the bound after the give-up: long enough here for the two operations
+    // after it even on a loaded CI machine.
+    const bound = 1000;
+    const s = store(schema, { statementTimeoutMs: 100, retry: { maxOutageMs: bound } });
     const id = 'crawl:rm-late';
     await savedCheckpoint(s, id);
     const lock = await holdLock(schema, { tables: ['checkpoints', 'flushes', 'sessions'] });
@@ -141,10 +144,14 @@ describe('deleting, compacting and listing sessions', () => {
         expect((error as Error).message, what).toContain('SQLSTATE 57014');
         expect((error as Error).message, what).not.toContain(SECRET);
       }
-      // The first waited out the bound; the store had given up then, so the others tried twice.
-      expect((errors.delete as DatabaseUnavailableError).tries).toBeGreaterThan(TRIES_WHEN_DOWN);
-      expect((errors.compact as DatabaseUnavailableError).tries).toBe(TRIES_WHEN_DOWN);
-      expect((errors.sessions as DatabaseUnavailableError).tries).toBe(TRIES_WHEN_DOWN);
+      // The first waited out the bound (how many tries fit in it depends on the machine's load);
+      // the store had given up then, so the others tried twice, and say why.
+      expect((errors.delete as DatabaseUnavailableError).elapsedMs).toBeGreaterThanOrEqual(bound);
+      expect((errors.delete as Error).message).not.toContain('already given up');
+      for (const what of ['compact', 'sessions'] as const) {
+        expect((errors[what] as DatabaseUnavailableError).tries, what).toBe(TRIES_WHEN_DOWN);
+        expect((errors[what] as Error).message, what).toContain('already given up');
+      }
       expect((errors.delete as Error).message).toContain(`deleting checkpoint "${id}"`);
       expect((errors.compact as Error).message).toContain(`compacting checkpoint "${id}"`);
       expect((errors.sessions as Error).message).toContain(`listing the sessions of "${id}"`);
@@ -216,14 +223,14 @@ describe('migrating while another session holds a lock (a rolling deploy)', () =
     const ledger = await withDb((db) =>
       db.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations`),
     );
-    expect(ledger.rows.map((row) => row.version).sort()).toEqual([0, 1]);
+    expect(ledger.rows.map((row) => row.version).sort()).toEqual([0, 1, 2]);
   });
 
   it('store.migrate() waits while another worker holds the migration lock, under lock_timeout (55P03)', async () => {
     const schema = freshSchema('hk_migl');
     const s = store(schema, { connectionString: jobUrl(50), retry: { maxOutageMs: 5000 } });
     const lock = await holdLock(schema, { advisory: `checkpointkit:migrate:${schema}` }, 400);
-    expect(await s.migrate()).toEqual({ applied: [1] });
+    expect(await s.migrate()).toEqual({ applied: [1, 2] });
     await lock.release();
   });
 });
