@@ -248,7 +248,9 @@ describe('closing a run after the store gave up', () => {
       await run.count('after');
       const first = await rejection(run.flush('during'));
       expect(first).toBeInstanceOf(DatabaseUnavailableError);
-      expect((first as DatabaseUnavailableError).tries).toBeGreaterThan(TRIES_WHEN_DOWN);
+      // Waited out the bound (how many tries fit in it depends on the machine's load).
+      expect((first as DatabaseUnavailableError).elapsedMs).toBeGreaterThanOrEqual(800);
+      expect((first as Error).message).not.toContain('already given up');
 
       const last = await rejection(run.close());
       expect(last).toBeInstanceOf(DatabaseUnavailableError);

@@ -52,7 +52,7 @@ it('migrate() waits while another deploy step holds the migration lock past lock
   const releasing = sleep(300).then(() => other.release());
   const result = await migrate({ pool: deployPool(), schema, retry: { maxOutageMs: 10_000 } });
   await releasing;
-  expect(result).toEqual({ applied: [1] });
+  expect(result).toEqual({ applied: [1, 2] });
 });
 
 it('migrate() gives up after retry.maxOutageMs with DatabaseUnavailableError naming the schema, the server and 55P03, never the password', async () => {
@@ -71,7 +71,8 @@ it('migrate() gives up after retry.maxOutageMs with DatabaseUnavailableError nam
       `migrating schema "${schema}" on ${hostname}:${port || 5432}${pathname}: gave up after`,
     );
     expect((error as Error).message).toMatch(/lock timeout \(SQLSTATE 55P03: /);
-    expect((error as DatabaseUnavailableError).tries).toBeGreaterThan(1);
+    // Kept trying for the whole bound (how many tries fit in it depends on the machine's load).
+    expect((error as DatabaseUnavailableError).elapsedMs).toBeGreaterThanOrEqual(300);
     expect(inspect(error, { depth: 10 })).not.toContain(SECRET);
   } finally {
     await other.release();
