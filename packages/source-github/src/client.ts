@@ -5,6 +5,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
 import { DEFAULT_MAX_RESPONSE_BYTES, readWithin } from './body.js';
 import { checkClientOptions } from './client-options.js';
+import { metPlain429, plainRateLimits } from './plain-rate-limit.js';
 
 /** Where the source writes what it does (waits, renames); octokit's own `log` shape. */
 export interface GithubLog {
@@ -52,8 +53,11 @@ export interface GithubClientOptions {
   retryAfterBaseMs?: number;
 }
 
-/** Octokit with the throttling and retry plugins: every wait and retry is theirs. */
-export const GithubOctokit = Octokit.plugin(throttling, retry);
+/**
+ * Octokit with the throttling and retry plugins: every wait and retry is theirs. A 429 without
+ * GitHub's "secondary rate limit" message (a proxy's) reaches the throttling plugin as one.
+ */
+export const GithubOctokit = Octokit.plugin(plainRateLimits, throttling, retry);
 export type GithubOctokit = InstanceType<typeof GithubOctokit>;
 
 /** Statuses the retry plugin leaves alone: client errors, and 409 (an empty repository). */
@@ -104,22 +108,21 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
         return true;
       },
       onSecondaryRateLimit: (retryAfter, request, _octokit, retryCount) => {
+        const limit = metPlain429(request) ? 'rate limit (429)' : 'secondary rate limit';
         // retry-after is the server's: days away it would hold every request of the token that
         // long, and past a timer's limit (or Infinity) Node fires the wait at once.
         if (!(retryAfter <= maxResetWait)) {
           log.warn(
-            `secondary rate limit on ${describe(request)}: retry-after ${retryAfter} s is beyond maxResetWait (${maxResetWait} s); not waiting`,
+            `${limit} on ${describe(request)}: retry-after ${retryAfter} s is beyond maxResetWait (${maxResetWait} s); not waiting`,
           );
           return false;
         }
         if (retryCount >= secondaryRetries) {
-          log.warn(
-            `secondary rate limit on ${describe(request)}: giving up after ${retryCount} retries`,
-          );
+          log.warn(`${limit} on ${describe(request)}: giving up after ${retryCount} retries`);
           return false;
         }
         log.warn(
-          `secondary rate limit on ${describe(request)}: waiting ${retryAfter} s (retry ${retryCount + 1} of ${secondaryRetries})`,
+          `${limit} on ${describe(request)}: waiting ${retryAfter} s (retry ${retryCount + 1} of ${secondaryRetries})`,
         );
         return true;
       },

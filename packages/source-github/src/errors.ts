@@ -6,7 +6,7 @@ import {
   type RateLimitInfo,
   UnitError,
 } from '@checkpointkit/core';
-import { formatResumeTime, rateLimitFromHeaders } from './rate-limit.js';
+import { askedWait, formatResumeTime, rateLimitFromHeaders } from './rate-limit.js';
 
 /** An option of `githubSource` that cannot work. Names the option and the cause. */
 export class GithubSourceConfigError extends CheckpointError {
@@ -177,8 +177,13 @@ export function classifyFailure(
   }
   const secondary = (status === 403 || status === 429) && /secondary rate|abuse/i.test(reason);
   if (secondary || status === 429) {
+    // A 429 without GitHub's words (a proxy's) was waited for like a secondary limit, but it
+    // is no "retries exhausted": it may not have been retried at all (a wait past maxResetWait).
+    const what = secondary
+      ? `${status} secondary rate limit, retries exhausted (${reason})`
+      : `429 rate limited (${reason})`;
     const error = new GithubRequestError(
-      `${request}: ${status} secondary rate limit, retries exhausted (${reason})`,
+      `${request}: ${what}; ${waitAsked(headers, now)}`,
       status,
       request,
       { retryable: true, failureCause },
@@ -194,6 +199,31 @@ export function classifyFailure(
     { retryable, failureCause },
   );
   return { kind: 'failed', error };
+}
+
+/** How long a rate-limited response asked to wait, for a person. */
+function waitAsked(
+  headers: Record<string, string | number | undefined> | undefined,
+  now: Date,
+): string {
+  const seconds = askedWait(headers, now);
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
+    return 'the server said for how long in no readable retry-after (60 s assumed)';
+  }
+  const until = new Date(now.getTime() + seconds * 1000).toISOString();
+  return `the server asks to wait ${seconds} s: retry after ${formatResumeTime(until, now)}`;
+}
+
+/** Messages as the server gave them, of failures {@link relabel} changed. */
+const givenMessages = new WeakMap<object, string>();
+
+/**
+ * Changes a failure's message (the throttling plugin knows a secondary limit only by it), while
+ * the unit's error keeps the server's own.
+ */
+export function relabel(failure: HttpFailure, message: string): void {
+  if (!givenMessages.has(failure)) givenMessages.set(failure, failure.message);
+  failure.message = message;
 }
 
 /** Keeps an unexpected error body (an HTML page, a proxy's dump) from filling the checkpoint. */
@@ -216,10 +246,12 @@ function githubMessage(failure: HttpFailure): string {
     return (data as { message: string }).message;
   }
   if (typeof data === 'string' && /^\s*</.test(data)) return htmlPage(failure.status, data);
-  if (failure.response && /^Unknown error\b/.test(failure.message)) {
+  const message = givenMessages.get(failure) ?? failure.message;
+  // An empty message (`{"message": ""}`, an empty body) said nothing either.
+  if (failure.response && /^(Unknown error\b|\s*$)/.test(message)) {
     return STATUS_CODES[failure.status] ?? 'Unknown error';
   }
-  return failure.message;
+  return message;
 }
 
 /**

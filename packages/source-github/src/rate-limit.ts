@@ -39,3 +39,28 @@ export function formatResumeTime(resetAt: string | undefined, now: Date): string
   const time = `${iso.slice(11, 16)} UTC`;
   return iso.slice(0, 10) === now.toISOString().slice(0, 10) ? time : `${iso.slice(0, 10)} ${time}`;
 }
+
+/**
+ * Seconds a rate-limited response asks to wait: its `retry-after` (seconds, or an HTTP date), or
+ * else, when it says nothing of its primary limit's requests left, its `x-ratelimit-reset` plus
+ * a second (as the throttling plugin waits for a primary reset). Undefined when it asks nothing
+ * readable. A date already past gives 1, not 0: the plugin reads 0 as "absent", 60 s.
+ */
+export function askedWait(headers: Headers | undefined, now: Date): number | undefined {
+  const given = headers?.['retry-after'];
+  if (given !== undefined && String(given).trim() !== '') {
+    const seconds = Number(given);
+    if (!Number.isNaN(seconds)) return seconds;
+    const date = Date.parse(String(given));
+    if (!Number.isNaN(date)) return Math.max(Math.ceil((date - now.getTime()) / 1000), 1);
+  }
+  const reset = Number(headers?.['x-ratelimit-reset']);
+  if (
+    headers?.['x-ratelimit-remaining'] === undefined &&
+    headers?.['x-ratelimit-reset'] !== undefined &&
+    Number.isFinite(reset)
+  ) {
+    return Math.max(Math.ceil(reset - now.getTime() / 1000) + 1, 1);
+  }
+  return undefined;
+}
