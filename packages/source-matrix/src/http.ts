@@ -21,7 +21,8 @@ const TRANSIENT = new Set([500, 502, 503, 504]);
 /**
  * GETs JSON from the homeserver's Client-Server API with the access token in the
  * `Authorization: Bearer` header (never in the URL), retrying 429, 5xx and network errors a bounded
- * number of times. Errors name the endpoint, status and errcode, and never the token.
+ * number of times, after the `Retry-After` a 429 or 5xx gives (within `maxRetryWaitMs`), else
+ * with backoff. Errors name the endpoint, status and errcode, and never the token.
  */
 export class MatrixHttp {
   readonly #token: string;
@@ -113,7 +114,7 @@ export class MatrixHttp {
         if (!left || wait > options.maxRetryWaitMs) {
           const why = !left
             ? `still rate limited after ${attempt + 1} attempts`
-            : `the server asks to wait ${wait} ms, more than maxRetryWaitMs (${options.maxRetryWaitMs} ms)`;
+            : this.#tooLong(wait);
           throw new MatrixRateLimitError({
             endpoint,
             errcode,
@@ -126,19 +127,22 @@ export class MatrixHttp {
         continue;
       }
       if (TRANSIENT.has(response.status)) {
-        if (!left)
+        // A proxy's 502 or 503 may say when the homeserver is back: waited for as a 429's is.
+        const asked = retryAfterMs(response.headers.get('retry-after'), null);
+        const wait = asked ?? backoffMs(attempt);
+        if (!left || wait > options.maxRetryWaitMs)
           throw new MatrixRequestError({
             endpoint,
             status: response.status,
             errcode,
-            detail,
+            detail: left ? `${detail} (${this.#tooLong(wait)})` : detail,
             retryable: true,
             url: causeUrl,
           });
         await this.#wait(
           endpoint,
           attempt,
-          backoffMs(attempt),
+          wait,
           `${response.status} ${errcode ?? ''}`.trim(),
           signal,
         );
@@ -164,6 +168,10 @@ export class MatrixHttp {
         url: causeUrl,
       });
     }
+  }
+
+  #tooLong(wait: number): string {
+    return `the server asks to wait ${wait} ms, more than maxRetryWaitMs (${this.#options.maxRetryWaitMs} ms)`;
   }
 
   #clean(text: string): string {

@@ -36,11 +36,20 @@ export interface MatrixSourceOptions {
   idMap?: string | null;
   /** Most replies held at once per room; beyond it the oldest go out unresolved. Default 1000. */
   maxHeld?: number;
+  /**
+   * Most bytes of replies held at once per room (as JSON, as the cursor stores them); beyond it
+   * the oldest go out unresolved. Bounds memory and every save against a server whose events are
+   * far past the spec's 64 KiB. Default 16 MiB.
+   */
+  maxHeldBytes?: number;
   /** Remove the `> ` quote and `<mx-reply>` a reply carries for old clients. Default true. */
   stripReplyFallbacks?: boolean;
   /** Attempts after the first for 429, 5xx and network errors. Default 5. */
   maxRetries?: number;
-  /** The longest wait for one retry; a 429 asking for more fails the room (retryable). Default 60 s. */
+  /**
+   * The longest wait for one retry; a 429, or a 5xx with `Retry-After`, asking for more fails the
+   * room at once (retryable). Default 60 s.
+   */
   maxRetryWaitMs?: number;
   /** Gives up on a request after this long (then retries). Default 60 s. */
   requestTimeoutMs?: number;
@@ -71,6 +80,7 @@ export interface ResolvedOptions {
   filter: RoomEventFilter | null;
   idMap: string | null;
   maxHeld: number;
+  maxHeldBytes: number;
   stripReplyFallbacks: boolean;
   maxRetries: number;
   maxRetryWaitMs: number;
@@ -94,6 +104,12 @@ export const DEFAULT_ID_MAP = 'matrix-event';
  */
 const DEFAULT_MAX_RESPONSE_BYTES = 100 * 1024 * 1024;
 
+/**
+ * The default of `maxHeldBytes`: a thousand held replies of a few KiB each are a few MiB; a
+ * thousand at the spec's 64 KiB would be 64 MiB in memory and in every save of the room.
+ */
+const DEFAULT_MAX_HELD_BYTES = 16 * 1024 * 1024;
+
 /** The longest timer Node keeps (2^31 - 1 ms, about 24.8 days): it fires a longer one at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -106,6 +122,7 @@ export function resolveOptions(options: MatrixSourceOptions): ResolvedOptions {
     filter: filter(options.filter),
     idMap: idMap(options.idMap),
     maxHeld: whole('maxHeld', options.maxHeld, 1000, 0),
+    maxHeldBytes: whole('maxHeldBytes', options.maxHeldBytes, DEFAULT_MAX_HELD_BYTES, 0),
     stripReplyFallbacks: flag('stripReplyFallbacks', options.stripReplyFallbacks, true),
     maxRetries: whole('maxRetries', options.maxRetries, 5, 0),
     maxRetryWaitMs: whole('maxRetryWaitMs', options.maxRetryWaitMs, 60_000, 0, MAX_TIMER_MS),

@@ -69,3 +69,23 @@ export function firstMissing(
 ): string | null {
   return dependencies(message).find((id) => !isMapped(id)) ?? null;
 }
+
+/**
+ * The oldest of `waiting` that cannot stay held: beyond `maxHeld` replies, then beyond
+ * `maxHeldBytes` (their size as JSON, as the cursor stores them). The count alone let a server
+ * whose events are megabytes (the spec bounds one at 64 KiB) fill memory and every save with
+ * a thousand of them.
+ */
+export function overflowing(
+  waiting: readonly MatrixMessage[],
+  bounds: { maxHeld: number; maxHeldBytes: number },
+): MatrixMessage[] {
+  let cut = Math.max(0, waiting.length - bounds.maxHeld);
+  const sizes = waiting.map((message) => Buffer.byteLength(JSON.stringify(message)));
+  let bytes = sizes.slice(cut).reduce((sum, size) => sum + size, 0);
+  while (bytes > bounds.maxHeldBytes && cut < waiting.length) {
+    bytes -= sizes[cut] as number;
+    cut += 1;
+  }
+  return waiting.slice(0, cut);
+}

@@ -18,7 +18,7 @@ import {
   type RoomEventFilter,
   resolveOptions,
 } from './options.js';
-import { firstMissing, orphans, partition } from './replies.js';
+import { firstMissing, orphans, overflowing, partition } from './replies.js';
 import { forwardPages } from './timeline.js';
 import type { MatrixMessage, UnresolvedReply } from './types.js';
 
@@ -177,8 +177,9 @@ async function* readRoom(
       last = page.last;
       const candidates = [...held, ...foldPage(page.events, held, fold)];
       const { ready, waiting } = partition(candidates, isMapped);
-      // Beyond maxHeld the oldest held replies go out now, unresolved, to bound the cursor.
-      const overflow = waiting.splice(0, Math.max(0, waiting.length - options.maxHeld));
+      // Beyond maxHeld or maxHeldBytes the oldest held replies go out now, unresolved, to bound
+      // the cursor.
+      const overflow = waiting.splice(0, overflowing(waiting, options).length);
       await release(overflow);
       held = waiting;
       const out =

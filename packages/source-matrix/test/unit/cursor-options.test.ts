@@ -129,6 +129,7 @@ describe('options', () => {
       'must be a whole number from 0 to 2147483647, got 2147483648',
     ],
     [{ maxResponseBytes: 0 }, 'maxResponseBytes', 'must be a whole number from 1, got 0'],
+    [{ maxHeldBytes: -1 }, 'maxHeldBytes', 'must be a whole number from 0, got -1'],
     [{ onWarning: 'console' }, 'onWarning', 'must be a function'],
     [{ sleep: 5 }, 'sleep', 'must be a function'],
     [{ fetch: {} }, 'fetch', 'must be a function'],

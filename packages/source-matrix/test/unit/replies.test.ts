@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dependencies, type MatrixMessage, parentOf, resolveParent } from '../../src/index.js';
-import { firstMissing, orphans, partition } from '../../src/replies.js';
+import { firstMissing, orphans, overflowing, partition } from '../../src/replies.js';
 
 const m = (
   eventId: string,
@@ -64,5 +64,24 @@ describe('holding', () => {
     expect(firstMissing(held[0]!, isMapped)).toBe('$orphan');
     // A cycle cannot happen in Matrix, but must not stall either.
     expect(orphans([m('$x', '$y'), m('$y', '$x')], isMapped)).toHaveLength(2);
+  });
+});
+
+describe('held replies past their bounds', () => {
+  const sized = (id: string, bytes: number) => ({ ...m(id, '$p'), body: 'x'.repeat(bytes) });
+  const size = (message: MatrixMessage) => Buffer.byteLength(JSON.stringify(message));
+
+  it('are the oldest: beyond maxHeld in number, then beyond maxHeldBytes in size', () => {
+    const held = [sized('$1', 100), sized('$2', 5000), sized('$3', 100), sized('$4', 100)];
+    const ids = (out: MatrixMessage[]) => out.map((message) => message.eventId);
+    expect(ids(overflowing(held, { maxHeld: 10, maxHeldBytes: 1e9 }))).toEqual([]);
+    expect(ids(overflowing(held, { maxHeld: 3, maxHeldBytes: 1e9 }))).toEqual(['$1']);
+    const three = size(held[1]!) + size(held[2]!) + size(held[3]!);
+    expect(ids(overflowing(held, { maxHeld: 10, maxHeldBytes: three }))).toEqual(['$1']);
+    expect(ids(overflowing(held, { maxHeld: 10, maxHeldBytes: three - 1 }))).toEqual(['$1', '$2']);
+    // One reply larger than the bound is not held at all.
+    expect(ids(overflowing([sized('$big', 5000)], { maxHeld: 10, maxHeldBytes: 4000 }))).toEqual([
+      '$big',
+    ]);
   });
 });
