@@ -1,5 +1,6 @@
 import { headerName, headerSafe } from './checks.js';
 import { HttpSourceConfigError } from './errors.js';
+import { redactorOf } from './redact.js';
 /**
  * How requests are authenticated. Secrets given here are applied to each request only: they are
  * never part of a cursor, the source's `config`, a log line or an error message.
@@ -122,7 +123,7 @@ export function cursorUrl(
   return redact(url.href) === url.href ? url : null;
 }
 
-/** The secrets of `auth`, each also in its URL- and base64-encoded forms. */
+/** The secrets of `auth` (a basic auth's also in their base64 form). */
 export function secretsOf(auth: Auth | undefined): string[] {
   if (!auth) return [];
   const raw =
@@ -138,13 +139,15 @@ export function secretsOf(auth: Auth | undefined): string[] {
         : auth.type === 'custom'
           ? [...(auth.secrets ?? [])]
           : [auth.value];
-  return raw.filter(Boolean).flatMap((s) => [s, encodeURIComponent(s)]);
+  return raw.filter(Boolean);
 }
 
-/** A function that replaces every secret in a text with `***`. */
+/**
+ * A function that replaces every secret in a text with `***`, in whatever encoding the text
+ * holds it (see redact.ts).
+ */
 export function redactor(auth: Auth | undefined): (text: string) => string {
-  const secrets = [...new Set(secretsOf(auth))].sort((a, b) => b.length - a.length);
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+  return redactorOf(secretsOf(auth));
 }
 
 /** The auth as it may appear in a config digest: its kind and names, never its values. */

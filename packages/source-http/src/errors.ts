@@ -1,4 +1,11 @@
-import { AuthenticationError, CheckpointError, UnitError } from '@checkpointkit/core';
+import { inspect } from 'node:util';
+import {
+  AuthenticationError,
+  CheckpointError,
+  errorMessage,
+  isRetryable,
+  UnitError,
+} from '@checkpointkit/core';
 
 /** An option of `httpSource` that cannot work. Names the option and the cause. */
 export class HttpSourceConfigError extends CheckpointError {
@@ -62,6 +69,75 @@ export class HttpAuthError extends AuthenticationError {
     this.resource = at.resource;
     this.unit = at.unit;
     this.url = at.url;
+  }
+}
+
+/**
+ * A custom `auth.apply` threw. Its message is kept with the auth's `secrets` replaced by `***`,
+ * in any encoding; the error itself is not kept (as `cause` or its `failureCause`), since
+ * whatever it holds would reach the checkpoint and every log line that prints the unit's error.
+ * Retryable unless the thrown error says `retryable: false` (a `UnitError`).
+ */
+export class HttpAuthApplyError extends UnitError {
+  override name = 'HttpAuthApplyError';
+  readonly resource: string;
+  readonly url: string;
+  constructor(at: PageLocation, thrown: unknown, redact: (text: string) => string) {
+    const said = (thrown as { retryable?: unknown } | null)?.retryable;
+    super(`${where(at)}: auth.apply threw: ${redact(thrownText(thrown))}`, {
+      retryable: said !== false,
+    });
+    this.resource = at.resource;
+    this.url = at.url;
+  }
+}
+
+/**
+ * What a throwing `auth.apply` fails with: an {@link HttpAuthApplyError}, or, when it threw
+ * core's {@link AuthenticationError} (credentials refused: no unit can succeed), another one
+ * with the secrets taken out, so that the run still stops at once.
+ */
+export function authApplyFailure(
+  at: PageLocation,
+  thrown: unknown,
+  redact: (text: string) => string,
+): HttpAuthApplyError | AuthenticationError {
+  if (!(thrown instanceof AuthenticationError)) return new HttpAuthApplyError(at, thrown, redact);
+  return new AuthenticationError(
+    redact(thrown.service),
+    `auth.apply for ${where(at)}: ${redact(thrown.detail)}`,
+    redact(thrown.fix),
+  );
+}
+
+/**
+ * An error leaving the source as core records it and a log prints it. The source's own errors
+ * are made without secrets; an error of the user's code (a paginator quoting a Link header the
+ * API echoed the key in, a page cache) is not: when anything of it (message, structured cause,
+ * the error it wraps) holds a secret, a {@link UnitError} with its message, secrets replaced, and
+ * the same retryable, or an {@link AuthenticationError} the same way; else the error itself.
+ */
+export function scrubbed(error: unknown, redact: (text: string) => string): unknown {
+  let shown: string;
+  try {
+    shown = inspect(error, { depth: 4 });
+  } catch {
+    shown = errorMessage(error);
+  }
+  if (redact(shown) === shown) return error;
+  if (error instanceof AuthenticationError)
+    return new AuthenticationError(redact(error.service), redact(error.detail), redact(error.fix));
+  return new UnitError(redact(errorMessage(error)), { retryable: isRetryable(error) });
+}
+
+/** What a thrown value says: its name and message, or itself when it is no Error. */
+function thrownText(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`;
+    const message = (thrown as { message?: unknown } | null)?.message;
+    return typeof message === 'string' ? message : String(thrown);
+  } catch {
+    return 'a value whose message cannot be read';
   }
 }
 

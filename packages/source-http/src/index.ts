@@ -1,5 +1,6 @@
 export type { Auth } from './auth.js';
 export {
+  HttpAuthApplyError,
   HttpAuthError,
   HttpBodyError,
   HttpCursorError,

@@ -152,7 +152,11 @@ export function offsetLimit(options: {
 
 /**
  * Page numbers: `?page=1`, 2, 3…; ends on an empty page, or at the `total` the API states
- * (records, with `size`; or pages, with `totalIs: 'pages'`).
+ * (records, with `size`; or pages, with `totalIs: 'pages'`). With `size` and a total of records,
+ * a page shorter than the size asked before the total is an API that caps the size (ask 100,
+ * get 50): the next pages are asked with the size it served (`per_page=50`), so no record is
+ * skipped. An API that returns fewer records than its page size (it filters a page after
+ * paging) may then have records read twice: duplicates, never gaps.
  */
 export function pageNumber(options: {
   param?: string;
@@ -182,17 +186,26 @@ export function pageNumber(options: {
       if (options.size) url.searchParams.set(options.size.param, String(options.size.value));
     },
     next: (page) => {
-      if (page.records.length === 0) return null;
+      const got = page.records.length;
+      if (got === 0) return null;
       const current = Number(page.url.searchParams.get(param) ?? start);
       const done = current - start + 1;
       const total = readTotal(page, options.total);
-      if (total !== undefined) {
-        if (options.totalIs === 'pages' && done >= total) return null;
-        if (options.totalIs !== 'pages' && options.size && done * options.size.value >= total)
-          return null;
-      }
       const next = new URL(page.url);
       next.searchParams.set(param, String(current + 1));
+      if (total === undefined) return next;
+      if (options.totalIs === 'pages') return done >= total ? null : next;
+      if (!options.size) return next;
+      // The size this page was asked with: the page's URL says, a resumed one too.
+      const asked = Number(page.url.searchParams.get(options.size.param)) || options.size.value;
+      // Where this page ends in the list if the API served the size asked: then exact.
+      if ((done - 1) * asked + got >= total) return null;
+      // Short of the size asked while the total says more follow: the API caps the size (Django
+      // REST's max_page_size, GitHub's per_page at 100) and numbers its pages by the size it
+      // serves. Taking page × size asked for the records read (as offsetLimit once took a short
+      // page for the last) ended the resource early and lost the rest. Asking the next pages
+      // with the size served keeps page numbers and the total in step, across resumes too.
+      if (got < asked) next.searchParams.set(options.size.param, String(got));
       return next;
     },
   };

@@ -5,7 +5,14 @@ import pRetry from 'p-retry';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { type Auth, applyAuth, cursorUrl, redactor } from './auth.js';
 import { decoded, PageTooLarge, UndecodableBody } from './body.js';
-import { HttpAuthError, HttpBodyError, HttpRequestError, type PageLocation } from './errors.js';
+import {
+  authApplyFailure,
+  HttpAuthError,
+  HttpBodyError,
+  HttpRequestError,
+  type PageLocation,
+} from './errors.js';
+import { describeHtml, isHtml } from './html.js';
 import { type CachedPage, keptHeaders, type PageCache, revalidatedHeaders } from './page-cache.js';
 import { rateLimitFromHeaders } from './rate-limit.js';
 import { RedirectRefused, requestFollowing } from './redirects.js';
@@ -23,6 +30,8 @@ export interface Fetched {
   /** The body as the API sent it (decoded), to tell a page from the one before it. */
   text: string;
   rateLimit: RateLimitInfo | undefined;
+  /** A `204 No Content`: no body, no records, and the end of the resource. */
+  noContent?: true;
 }
 
 export interface RequesterOptions {
@@ -92,7 +101,11 @@ export class Requester {
     }
     // Without credentials: what a redirect to another origin is sent with.
     const plain = Object.fromEntries(headers);
-    await applyAuth(this.#options.auth, target, headers);
+    try {
+      await applyAuth(this.#options.auth, target, headers);
+    } catch (error) {
+      throw authApplyFailure(at, error, this.redact);
+    }
     let answer: Answer;
     try {
       answer = await this.#fetchWithRetries(
@@ -106,6 +119,10 @@ export class Requester {
     const rateLimit = rateLimitFromHeaders(answer.headers, this.#options.now());
     if (rateLimit) this.#options.onRateLimit?.(rateLimit);
     if (answer.status === 304) return this.#reuse(at, kept, answer, rateLimit);
+    // An empty list, said without a body (an empty collection, a page past the last): parsed,
+    // its empty body failed the unit as "not JSON".
+    if (answer.status === 204)
+      return { headers: answer.headers, body: undefined, text: '', rateLimit, noContent: true };
     const body = this.#parse(at, answer.text);
     const etag = answer.headers.get('etag');
     // Kept with secrets replaced: APIs echo a query key in their Link headers, even in bodies.
@@ -166,6 +183,11 @@ export class Requester {
         headers: toHeaders(response.headers),
         text: await decoded(response.headers['content-encoding'], response.body, maxPageBytes),
       };
+      // HTML where JSON was expected (a maintenance page served with 200): reported as such,
+      // and tried again when the server said when, rather than failed as a body not JSON.
+      if (answer.status >= 200 && answer.status < 300 && answer.status !== 204)
+        if (isHtml(answer.headers.get('content-type'), answer.text))
+          throw new StatusFailure(answer, true);
       if ((answer.status >= 200 && answer.status < 300) || answer.status === 304) return answer;
       throw new StatusFailure(answer);
     } finally {
@@ -213,8 +235,21 @@ export class Requester {
         );
       }
       if (status === 403) return new HttpAuthError(at, status);
-      const detail = clip(this.redact(text));
-      const reason = `${STATUS_CODES[status] ?? ''} ${detail}`.trim();
+      // Retryable by the next run whatever its status: an HTML page where JSON was expected is
+      // a maintenance page, a proxy's or a captive portal's, which pass; failed for good, the
+      // unit would wait for someone to reset it. A baseUrl that points at the website fails
+      // again, as it says.
+      if (error.html)
+        return new HttpRequestError(
+          at,
+          status,
+          `${STATUS_CODES[status] ?? ''}, but ${this.redact(describeHtml(text))} where JSON was expected`,
+          { retryable: true },
+        );
+      // An error page in HTML: its title, not 200 characters of markup.
+      const reason = isHtml(headers.get('content-type'), text)
+        ? `${STATUS_CODES[status] ?? ''}: ${this.redact(describeHtml(text))}`
+        : `${STATUS_CODES[status] ?? ''} ${clip(this.redact(text))}`.trim();
       // A later run may well get a 501 or 505 through, though a retry now would not.
       return new HttpRequestError(at, status, reason, {
         retryable: status === 408 || status === 429 || status >= 500,

@@ -18,12 +18,22 @@ export interface Answer {
   text: string;
 }
 
-/** An answer that is not a page: p-retry tries again when `retryable`; the last one is reported. */
+/**
+ * An answer that is not a page: an error status, or a 2xx HTML page where JSON was expected
+ * (`html`). p-retry tries again when `retryable`; the last one is reported.
+ */
 export class StatusFailure extends Error {
   readonly retryable: boolean;
-  constructor(readonly answer: Answer) {
+  constructor(
+    readonly answer: Answer,
+    readonly html = false,
+  ) {
     super(`${answer.status} ${STATUS_CODES[answer.status] ?? ''}`.trim());
-    this.retryable = RETRYABLE_STATUSES.has(answer.status);
+    // A 200 maintenance page is tried again now only when the server said when (Retry-After):
+    // without it, nothing tells that a try a second later would not get the same page.
+    this.retryable =
+      RETRYABLE_STATUSES.has(answer.status) ||
+      (html && answer.status < 300 && answer.headers.has('retry-after'));
   }
 }
 
@@ -64,10 +74,12 @@ export function isNetworkError(error: unknown): boolean {
 /**
  * How long the server asked to wait before the next try, in ms: `Retry-After` (seconds or an
  * HTTP date), else the rate limit's reset (`RateLimit`, `RateLimit-Reset`, `X-RateLimit-Reset`),
- * on 413, 429 and 503 only. Undefined when it said nothing usable.
+ * on 413, 429 and 503, and on a 2xx HTML page in place of JSON. Undefined when it said nothing
+ * usable.
  */
 export function serverWaitMs(response: Answer, now: Date): number | undefined {
-  if (!WAIT_STATUSES.has(response.status)) return undefined;
+  // A 2xx failure is an HTML page (a maintenance page) that said when to come back.
+  if (!WAIT_STATUSES.has(response.status) && response.status >= 300) return undefined;
   const retryAfter = response.headers.get('retry-after');
   if (retryAfter !== null) {
     const trimmed = retryAfter.trim();

@@ -1,11 +1,12 @@
-import type {
-  Json,
-  Page,
-  Run,
-  Source,
-  SourceContext,
-  UnitPlan,
-  UnitRead,
+import {
+  AuthenticationError,
+  type Json,
+  type Page,
+  type Run,
+  type Source,
+  type SourceContext,
+  type UnitPlan,
+  type UnitRead,
 } from '@checkpointkit/core';
 import { checkAuth, cursorUrl, describeAuth, stripAuth } from './auth.js';
 import { headersOption, optionalFunction, optionalMethods, wholeNumber } from './checks.js';
@@ -15,6 +16,7 @@ import {
   HttpCursorError,
   HttpSourceConfigError,
   type PageLocation,
+  scrubbed,
 } from './errors.js';
 import { LoopGuard, type Repeat } from './loop-guard.js';
 import type { HttpRecord, HttpSourceOptions } from './options.js';
@@ -166,6 +168,15 @@ class HttpRestSource implements HttpSource {
   }
 
   async *read(unit: UnitRead, signal: AbortSignal): AsyncIterable<Page<HttpRecord>> {
+    try {
+      yield* this.#pages(unit, signal);
+    } catch (error) {
+      // The user's paginator, cache or auth code may quote a secret: never recorded or logged.
+      throw scrubbed(error, this.#requester.redact);
+    }
+  }
+
+  async *#pages(unit: UnitRead, signal: AbortSignal): AsyncIterable<Page<HttpRecord>> {
     if (this.#stop.signal.aborted) throw this.#stop.signal.reason;
     const target = parseUnit(unit.key, this.#resources);
     if (!target)
@@ -185,8 +196,18 @@ class HttpRestSource implements HttpSource {
         // stops; a composite signal per read made every request measurably slower.
         fetched = await this.#requester.get(at, url, signal);
       } catch (error) {
-        if (error instanceof HttpAuthError && !this.#stop.signal.aborted) this.#stop.abort(error);
+        // An HttpAuthError, or what a custom auth.apply threw as credentials refused.
+        if (error instanceof AuthenticationError && !this.#stop.signal.aborted)
+          this.#stop.abort(error);
         throw error;
+      }
+      if (fetched.noContent) {
+        // No body to read a next page from; and a Link header beside "nothing here" is not
+        // worth following: an API that answers 204 says the list is over.
+        const cursor: HttpCursor = { next: null };
+        const done = { items: [], cursor: cursor as unknown as Json };
+        yield fetched.rateLimit ? { ...done, rateLimit: fetched.rateLimit } : done;
+        return;
       }
       const records = resolvePointer(fetched.body, resource.records);
       if (isMissing(records))

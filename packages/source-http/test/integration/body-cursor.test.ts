@@ -128,7 +128,7 @@ describe('a cursor in the body (our own API)', () => {
     expect(error).toContain('resource "posts"');
     // The page URL as the source keeps it: without the query credential at all.
     expect(error).toContain(`page ${api.url}/posts?cursor=`);
-    expect(error).toContain('not JSON');
+    expect(error).toContain('an HTML page ("maintenance") where JSON was expected');
     expect(error).not.toContain(SECRET);
     // The first page was saved: a new run would start at the page that failed.
     expect(run.unit('posts')?.done).toBe(3);

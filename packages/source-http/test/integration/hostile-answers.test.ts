@@ -93,11 +93,7 @@ describe('answers that lie, stall or leak', () => {
   });
 
   const badBodies: [string, string, RegExp][] = [
-    [
-      'an HTML error page',
-      '<html><body>Bad gateway</body></html>',
-      /the body is not JSON \(<html>/,
-    ],
+    // An HTML page labelled JSON: html-answers.test.ts.
     ['an empty body', '', /the body is not JSON \(\)/],
     ['a JSON string', '"ok"', /pointer "\/data": the body has no such field/],
     [

@@ -121,6 +121,22 @@ describe('secrets and config', () => {
     const basic = Buffer.from('me:p@ss word').toString('base64');
     expect(redact(`x p@ss word y p%40ss%20word z ${basic}`)).toBe('x *** y *** z ***');
   });
+  it('redacts every encoding of a secret, and only the secret, whatever its characters', () => {
+    const secret = 'a.b*c(d)[e]\\f$g é🔑';
+    const redact = redactor({ type: 'bearer', token: secret });
+    const forms = [
+      secret,
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).toLowerCase(),
+      new URLSearchParams({ k: secret }).toString().slice(2),
+      encodeURIComponent(encodeURIComponent(secret)),
+      JSON.stringify(secret).slice(1, -1),
+    ];
+    for (const form of forms) expect(redact(`<${form}>`), form).toBe('<***>');
+    // Regular-expression characters in a secret stand for themselves.
+    expect(redact('aXb*c(d)[e]\\f$g é🔑')).toBe('aXb*c(d)[e]\\f$g é🔑');
+    expect(redactor(undefined)('a%2Fb')).toBe('a%2Fb');
+  });
   it('keeps every kind of secret out of the config digest input', () => {
     for (const auth of [
       { type: 'bearer', token: 'SECRET1' },
