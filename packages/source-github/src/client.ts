@@ -6,6 +6,7 @@ import Bottleneck from 'bottleneck';
 import { DEFAULT_MAX_RESPONSE_BYTES, readWithin } from './body.js';
 import { checkClientOptions } from './client-options.js';
 import { metPlain429, plainRateLimits } from './plain-rate-limit.js';
+import { DEFAULT_MAX_RESET_WAIT, serverRetryAfter } from './server-retry-after.js';
 
 /** Where the source writes what it does (waits, renames); octokit's own `log` shape. */
 export interface GithubLog {
@@ -39,12 +40,16 @@ export interface GithubClientOptions {
   /**
    * When the primary rate limit runs out, wait for its reset if that is at most this many
    * seconds away; otherwise give up (the source then stops with "resume after HH:MM"). A
-   * secondary limit's `retry-after` beyond it is not waited for either. Default 900 (15 minutes).
+   * `retry-after` beyond it (of a secondary limit, a 429 or a 5xx) is not waited for either.
+   * Default 900 (15 minutes).
    */
   maxResetWait?: number;
   /** Retries of a request hit by a secondary rate limit. Default 3. */
   secondaryRetries?: number;
-  /** Retries of a request that failed with a 5xx or a network error. Default 3. */
+  /**
+   * Retries of a request that failed with a 5xx or a network error, after a backoff of 1, 4, 9...
+   * seconds, or the response's `retry-after` when that is longer. Default 3.
+   */
   retries?: number;
   /**
    * Milliseconds waited per second of `retry-after` (or of backoff). Default 1000; tests set 1 to
@@ -55,9 +60,11 @@ export interface GithubClientOptions {
 
 /**
  * Octokit with the throttling and retry plugins: every wait and retry is theirs. A 429 without
- * GitHub's "secondary rate limit" message (a proxy's) reaches the throttling plugin as one.
+ * GitHub's "secondary rate limit" message (a proxy's) reaches the throttling plugin as one, and
+ * the retry plugin waits at least a 5xx's `retry-after` (at most the `serverRetryAfter.maxWait`
+ * option, default 900 s, else it does not retry).
  */
-export const GithubOctokit = Octokit.plugin(plainRateLimits, throttling, retry);
+export const GithubOctokit = Octokit.plugin(plainRateLimits, throttling, retry, serverRetryAfter);
 export type GithubOctokit = InstanceType<typeof GithubOctokit>;
 
 /** Statuses the retry plugin leaves alone: client errors, and 409 (an empty repository). */
@@ -69,12 +76,13 @@ const describe = (options: { method?: string; url?: string }) => `${options.meth
 /**
  * An octokit for collecting: primary rate limits are waited out when the reset is near
  * (`maxResetWait`), secondary limits honour `retry-after` (60 s when absent) a bounded number of
- * times, and 5xx or network errors are retried with backoff.
+ * times, and 5xx or network errors are retried with backoff (at least their `retry-after`, within
+ * `maxResetWait`).
  */
 export function createGithubClient(options: GithubClientOptions): GithubOctokit {
   checkClientOptions(options);
   const log = redactingLog(options.log ?? consoleLog, options.auth);
-  const maxResetWait = options.maxResetWait ?? 900;
+  const maxResetWait = options.maxResetWait ?? DEFAULT_MAX_RESET_WAIT;
   const secondaryRetries = options.secondaryRetries ?? 3;
   const base = options.retryAfterBaseMs ?? 1000;
   return new GithubOctokit({
@@ -128,6 +136,7 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
       },
     },
     retry: { doNotRetry: DO_NOT_RETRY, retries: options.retries ?? 3, retryAfterBaseValue: base },
+    serverRetryAfter: { maxWait: maxResetWait },
   });
 }
 

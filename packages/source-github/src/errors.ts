@@ -6,7 +6,12 @@ import {
   type RateLimitInfo,
   UnitError,
 } from '@checkpointkit/core';
-import { askedWait, formatResumeTime, rateLimitFromHeaders } from './rate-limit.js';
+import {
+  askedWait,
+  formatResumeTime,
+  rateLimitFromHeaders,
+  retryAfterSeconds,
+} from './rate-limit.js';
 
 /** An option of `githubSource` that cannot work. Names the option and the cause. */
 export class GithubSourceConfigError extends CheckpointError {
@@ -183,7 +188,7 @@ export function classifyFailure(
       ? `${status} secondary rate limit, retries exhausted (${reason})`
       : `429 rate limited (${reason})`;
     const error = new GithubRequestError(
-      `${request}: ${what}; ${waitAsked(headers, now)}`,
+      `${request}: ${what}; ${waitAsked(askedWait(headers, now), now)}`,
       status,
       request,
       { retryable: true, failureCause },
@@ -192,8 +197,11 @@ export function classifyFailure(
   }
   const retryable = !NOT_RETRYABLE.has(status) && (status >= 500 || status < 400 || status === 408);
   const what = status === 500 && !failure.response ? 'network error' : String(status);
+  // A 5xx's retry-after (a load balancer's) was waited for, or was beyond maxResetWait.
+  const asked = status >= 500 ? retryAfterSeconds(headers?.['retry-after'], now) : undefined;
+  const wait = asked === undefined ? '' : `; ${waitAsked(asked, now)}`;
   const error = new GithubRequestError(
-    `${request}: ${what} ${reason}${retryable ? '' : ' (not retryable)'}`,
+    `${request}: ${what} ${reason}${wait}${retryable ? '' : ' (not retryable)'}`,
     status,
     request,
     { retryable, failureCause },
@@ -201,17 +209,15 @@ export function classifyFailure(
   return { kind: 'failed', error };
 }
 
-/** How long a rate-limited response asked to wait, for a person. */
-function waitAsked(
-  headers: Record<string, string | number | undefined> | undefined,
-  now: Date,
-): string {
-  const seconds = askedWait(headers, now);
+/** How long a response asked to wait (see {@link askedWait}), for a person. */
+function waitAsked(seconds: number | undefined, now: Date): string {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
     return 'the server said for how long in no readable retry-after (60 s assumed)';
   }
-  const until = new Date(now.getTime() + seconds * 1000).toISOString();
-  return `the server asks to wait ${seconds} s: retry after ${formatResumeTime(until, now)}`;
+  const until = new Date(now.getTime() + seconds * 1000);
+  // Millions of years away no date holds: toISOString threw, and that was the unit's error.
+  if (Number.isNaN(until.getTime())) return `the server asks to wait ${seconds} s`;
+  return `the server asks to wait ${seconds} s: retry after ${formatResumeTime(until.toISOString(), now)}`;
 }
 
 /** Messages as the server gave them, of failures {@link relabel} changed. */

@@ -15,7 +15,8 @@ export const metPlain429 = (options: object): boolean => plain.has(options);
  * without `retry-after`) it left alone, and the unit failed at once. This hands such a 429 to the
  * plugin as a secondary limit, so `onSecondaryRateLimit` decides (within `maxResetWait` and
  * `secondaryRetries`), with the wait the response asks for in seconds: the plugin reads only a
- * number of seconds in `retry-after`, not an HTTP date nor `x-ratelimit-reset`.
+ * number of seconds in `retry-after`, not an HTTP date nor `x-ratelimit-reset`; a `retry-after`
+ * that is neither whole seconds nor an HTTP date is removed, so the plugin takes it as absent.
  */
 export function plainRateLimits(octokit: Octokit): Record<string, never> {
   octokit.hook.wrap('request', async (request, options) => {
@@ -28,7 +29,9 @@ export function plainRateLimits(octokit: Octokit): Record<string, never> {
       const secondary = /\bsecondary rate\b/i.test(error.message);
       if (!secondary && error.status === 403) throw error;
       const seconds = askedWait(headers, new Date());
+      // The plugin reads `retry-after` with Number(): `-5` or `1e400` would be a wait to it.
       if (seconds !== undefined) headers['retry-after'] = String(seconds);
+      else delete headers['retry-after'];
       if (!secondary) {
         plain.add(options);
         relabel(error, `${error.message} (429: handled as a secondary rate limit)`);
