@@ -57,7 +57,7 @@ export async function reset(
        VALUES ($1, $2, 'running', $3, '{}', 0, NULL, $4, $4)
        ON CONFLICT (id) DO UPDATE SET
          format = excluded.format, status = excluded.status, config_digest = excluded.config_digest,
-         meta = excluded.meta, save_count = 0, last_save_reason = NULL,
+         meta = excluded.meta, save_count = 0, last_save_reason = NULL, unit_count = 0,
          created_at = excluded.created_at, changed_at = excluded.changed_at
        RETURNING id
      ),
@@ -115,7 +115,8 @@ export async function writeCheckpoint(
        meta = meta || $5::jsonb,
        save_count = save_count + $6,
        last_save_reason = CASE WHEN $6 > 0 THEN $7 ELSE last_save_reason END,
-       changed_at = GREATEST(changed_at, $8::timestamptz)
+       changed_at = GREATEST(changed_at, $8::timestamptz),
+       unit_count = unit_count + $14
      WHERE id = $1
      RETURNING id`,
     [
@@ -132,6 +133,7 @@ export async function writeCheckpoint(
       units.completed,
       units.failed,
       units.items,
+      units.delta,
     ],
   );
   if (result.rowCount === 0) throw absent(t, id, options);

@@ -10,6 +10,7 @@ import type { ApplyOptions } from './apply.js';
 import { encodeText, ownKey, setKey } from './codec.js';
 import { keyFromRow } from './rows.js';
 import type { Tables } from './tables.js';
+import { assertUnitsIntact } from './unit-count.js';
 import { type LoadedUnit, lockUnits, UnitArrays, writeUnitRows } from './unit-rows.js';
 
 type UnitChange = Extract<Change, { key: string; at: string }>;
@@ -26,6 +27,15 @@ const UNIT_CHANGES = new Set<Change['type']>([
 
 const isUnitChange = (change: Change): change is UnitChange => UNIT_CHANGES.has(change.type);
 
+/** Changes that work on a unit, whose row must be there unless the batch plans it. */
+const WORK = new Set<Change['type']>([
+  'unit.started',
+  'unit.progressed',
+  'unit.completed',
+  'unit.failed',
+  'unit.reset',
+]);
+
 export interface UnitsWritten {
   after: Map<string, Unit>;
   dropped: string[];
@@ -33,6 +43,8 @@ export interface UnitsWritten {
   completed: number;
   failed: number;
   items: number;
+  /** Units rows inserted minus those deleted: what the checkpoint's unit_count changes by. */
+  delta: number;
 }
 
 /**
@@ -57,7 +69,15 @@ export async function writeUnits(
     completed: 0,
     failed: 0,
     items: 0,
+    delta: 0,
   };
+  // A run's finish or close records its status: the units it leaves must all be there (see
+  // unit-count.ts). A batch that starts the checkpoint over (fresh) has just set the count.
+  let checked = false;
+  if (!fresh && options.held !== undefined && changes.some((change) => change.type === 'status')) {
+    await assertUnitsIntact(client, t, id, cid, options.held);
+    checked = true;
+  }
   let unitChanges = changes.filter(isUnitChange);
   if (!fresh) unitChanges = await dropKnownPlans(client, t, cid, unitChanges);
   if (unitChanges.length === 0) return written;
@@ -70,6 +90,14 @@ export async function writeUnits(
     keys = keys.filter((key) => !fenced.has(key));
     for (const key of fenced) loaded.delete(key);
     written.dropped = [...fenced];
+  }
+  if (!fresh && !checked && options.held !== undefined) {
+    // Work on a unit whose row is missing, and that this batch does not plan: it was planned
+    // before, so its row was deleted, unless the job works on units it never planned.
+    const planned = new Set(unitChanges.filter((c) => c.type === 'unit.planned').map((c) => c.key));
+    if (unitChanges.some((c) => WORK.has(c.type) && !loaded.has(c.key) && !planned.has(c.key))) {
+      await assertUnitsIntact(client, t, id, cid, options.held);
+    }
   }
   const mini = emptyCheckpoint(id, '', null);
   // The loaded units are fresh objects: the reducer may change them in place.
@@ -103,10 +131,11 @@ export async function writeUnits(
   const worker = options.worker;
   const gone = [...removed].filter((key) => loaded.has(key));
   if (gone.length > 0) {
-    await client.query(`DELETE FROM ${t.units} WHERE checkpoint = $1 AND key = ANY($2::text[])`, [
-      cid,
-      gone.map(encodeText),
-    ]);
+    const deleted = await client.query(
+      `DELETE FROM ${t.units} WHERE checkpoint = $1 AND key = ANY($2::text[])`,
+      [cid, gone.map(encodeText)],
+    );
+    written.delta -= deleted.rowCount ?? 0;
   }
 
   // Units that stay in place first (they keep their seq), then new ones in the order they appeared.
@@ -132,6 +161,7 @@ export async function writeUnits(
   }
   await writeUnitRows(client, t, cid, kept, 'update', worker?.leaseMs ?? 0);
   const inserted = await writeUnitRows(client, t, cid, added, 'insert', worker?.leaseMs ?? 0);
+  written.delta += inserted;
   if (inserted < added.keys.length) {
     // Another transaction created some of these units after we looked: our state for them is
     // not theirs. Start over (the caller retries), now that they can be read.

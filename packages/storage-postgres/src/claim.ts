@@ -6,6 +6,7 @@ import { encodeText } from './codec.js';
 import { commit, type WriteContext } from './commit.js';
 import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
 import { failWorkers } from './sessions.js';
+import { assertUnitsIntact } from './unit-count.js';
 
 /**
  * A unit a worker may claim: unfinished with no live lease, or failed when the claim retries
@@ -79,6 +80,12 @@ export async function claimFreeUnits(
           others.leasedElsewhere += n;
           others.nextExpiry = new Date().toISOString();
         }
+        // Nothing left anywhere: the job is done, or its units (or its checkpoint row) were
+        // deleted under this worker, which must then stop instead of finishing as if done.
+        // Counted only here, not on every poll while other workers hold units: a count of a
+        // million units rows on each of them would cost more than the claim.
+        if (others.leasedElsewhere === 0)
+          await assertUnitsIntact(client, t, id, cid, 'claiming units');
         return { units: [], others };
       }
       const keys = free.rows.map(keyFromRow);

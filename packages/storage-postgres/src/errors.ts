@@ -137,6 +137,36 @@ export class CheckpointDeletedError extends PostgresStoreError {
   }
 }
 
+/**
+ * Units rows of the checkpoint were deleted while a run held it: a DBA's `DELETE` on the units
+ * table or a `TRUNCATE` of it. The store counts the units it writes (`checkpoints.unit_count`)
+ * and finds fewer: the work recorded in the missing rows is gone, so the run stops rather than
+ * claim nothing more and report the job completed. `storeUnavailable` tells a pipeline to stop
+ * the run with this error rather than fail the unit it was working on. The next run goes on from
+ * the units that are left: it plans the missing ones again and does them again.
+ */
+export class UnitsDeletedError extends PostgresStoreError {
+  override name = 'UnitsDeletedError';
+  readonly storeUnavailable = true;
+  constructor(
+    readonly checkpointId: string,
+    /** The schema of the units table (unquoted). */
+    readonly schema: string,
+    /** What the run was doing, such as `saving` or `claiming units`. */
+    doing: string,
+    /** The units rows the store wrote for the checkpoint. */
+    readonly expected: number,
+    /** The units rows there are. */
+    readonly found: number,
+    /** The table, qualified and quoted, such as `"crawler".units`. */
+    table: string,
+  ) {
+    super(
+      `checkpoint "${checkpointId}": ${doing}: ${expected - found} of its ${expected} rows in ${table} were deleted while this run held it (a DELETE or TRUNCATE by someone else): the work recorded in them is lost, so the run stops instead of reporting the job done; the next run plans the missing units again and does them again`,
+    );
+  }
+}
+
 /** An error the PostgreSQL server sent (pg's `DatabaseError`): a severity and a SQLSTATE. */
 export interface ServerError extends Error {
   code: string;

@@ -13,15 +13,18 @@ import type { WorkerContext } from './apply.js';
 import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { DatabaseRefusedError, DatabaseUnavailableError, refusal } from './errors.js';
+import { backendOf, lockHolders } from './locks.js';
 import { isConnectionError, isTransient, RetryLater, retrying, type StorePolicy } from './retry.js';
 import {
   endSession,
   failDeadSessions,
   failStaleSessions,
   ownerOf,
+  type SessionStart,
   startSession,
 } from './sessions.js';
 import type { Tables } from './tables.js';
+import { acceptUnits } from './unit-count.js';
 
 export interface HoldContext {
   pool: pg.Pool;
@@ -56,6 +59,7 @@ export class Hold implements WorkerHold {
   lastFailure: string | null = null;
   readonly #ctx: HoldContext;
   readonly #key: string;
+  readonly #session: SessionStart;
   #client: pg.PoolClient | null;
   #lost: LockLostError | DatabaseUnavailableError | DatabaseRefusedError | null = null;
   #recovering: Promise<void> | null = null;
@@ -72,7 +76,7 @@ export class Hold implements WorkerHold {
     client: pg.PoolClient;
     owner: LockOwner;
     created: boolean;
-    sessionId: string;
+    session: SessionStart;
     worker: WorkerContext | null;
   }) {
     this.#ctx = init.ctx;
@@ -82,7 +86,8 @@ export class Hold implements WorkerHold {
     this.#client = init.client;
     this.owner = init.owner;
     this.created = init.created;
-    this.sessionId = init.sessionId;
+    this.#session = init.session;
+    this.sessionId = init.session.sessionId;
     this.worker = init.worker;
     init.client.on('error', this.#onError);
     const every = this.worker ? Math.max(20, this.worker.leaseMs / 3) : EXCLUSIVE_HEARTBEAT_MS;
@@ -176,9 +181,14 @@ export class Hold implements WorkerHold {
           [this.cid, this.worker.id, this.worker.leaseMs],
         );
       }
-      await client.query(`UPDATE ${t.sessions} SET heartbeat_at = now() WHERE session_id = $1`, [
-        this.sessionId,
-      ]);
+      const beat = await client.query(
+        `UPDATE ${t.sessions} SET heartbeat_at = now() WHERE session_id = $1`,
+        [this.sessionId],
+      );
+      // Its row was deleted (a retention job, a DBA): written again as the run started it, not
+      // a reason to stop. It is a record that nothing the run does depends on, and a long job
+      // outlives retention windows; only its counts before that are lost.
+      if (beat.rowCount === 0) await startSession(client, t, this.#session, this.owner.since);
     } catch (error) {
       if (isConnectionError(error)) this.#broken(error as Error);
       else if (!isTransient(error)) this.#refused(error);
@@ -300,26 +310,6 @@ export class Hold implements WorkerHold {
   }
 }
 
-/** The server process of a connection (from its BackendKeyData), or null when unknown. */
-function backendOf(client: pg.PoolClient | null): number | null {
-  const pid = (client as { processID?: unknown } | null)?.processID;
-  return typeof pid === 'number' ? pid : null;
-}
-
-/**
- * The server processes holding the advisory lock of `key` now. A bigint advisory key shows in
- * pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
- */
-async function lockHolders(client: pg.PoolClient, key: string): Promise<number[]> {
-  const found = await client.query<{ pid: number }>(
-    `SELECT l.pid FROM pg_locks l, (SELECT hashtextextended($1, 0) AS k) h
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-        AND l.classid::bigint = (h.k >> 32) & 4294967295 AND l.objid::bigint = h.k & 4294967295`,
-    [key],
-  );
-  return found.rows.map((row) => row.pid);
-}
-
 /**
  * The unfinished units leased to worker $2 in checkpoint $1, locked in key order: the order every
  * transaction of the store locks units in, so that none of them deadlocks another.
@@ -375,7 +365,8 @@ export async function acquireHold(
     } else {
       await failStaleSessions(client, t, cid, null);
     }
-    await startSession(client, t, {
+    await acceptUnits(client, t, cid);
+    const session: SessionStart = {
       sessionId,
       cid,
       mode: join ? 'worker' : 'exclusive',
@@ -386,7 +377,8 @@ export async function acquireHold(
         ...ctx.sessionOptions,
         ...(join && { worker: join.worker, leaseMs: join.leaseMs }),
       },
-    });
+    };
+    await startSession(client, t, session);
     const started = await client.query<{ started_at: Date }>(
       `SELECT started_at FROM ${t.sessions} WHERE session_id = $1`,
       [sessionId],
@@ -400,7 +392,7 @@ export async function acquireHold(
       client,
       owner: { pid: ctx.pid, host: ctx.host, since: started.rows[0]!.started_at.toISOString() },
       created,
-      sessionId,
+      session,
       worker: join ? { id: join.worker, leaseMs: join.leaseMs } : null,
     });
   } catch (error) {

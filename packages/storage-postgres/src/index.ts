@@ -7,6 +7,7 @@ export {
   PostgresStoreError,
   SchemaNameError,
   SchemaNotMigratedError,
+  UnitsDeletedError,
 } from './errors.js';
 export { DEFAULT_SCHEMA, quoteIdentifier, validateSchemaName } from './identifiers.js';
 export { LIMITS, PostgresLimitError } from './limits.js';

@@ -39,7 +39,7 @@ const FILE = /^(\d+)_[\w-]+\.sql$/;
  * `migrate: false` can check the schema without reading them: a worker bundled into one file
  * (esbuild, ncc) has no `migrations/` folder beside it. A unit test keeps the two equal.
  */
-export const SHIPPED_MIGRATIONS: readonly string[] = ['001_initial.sql'];
+export const SHIPPED_MIGRATIONS: readonly string[] = ['001_initial.sql', '002_unit_count.sql'];
 
 /** The SQL files shipped in the package's `migrations/` folder, in version order. */
 export async function bundledMigrations(): Promise<Migration[]> {

@@ -11,8 +11,10 @@ import {
 } from '@checkpointkit/core';
 import type pg from 'pg';
 import { decodeJson, decodeText, encodeText, ownKey, setKey } from './codec.js';
+import { CheckpointDeletedError } from './errors.js';
 import { keyFromRow, UNIT_COLUMNS, type UnitRow, unitFromRow } from './rows.js';
 import type { Tables } from './tables.js';
+import { unitsDeleted } from './unit-count.js';
 
 interface CheckpointRow {
   id: string;
@@ -30,22 +32,28 @@ const CHECKPOINT_COLUMNS =
 
 /**
  * The checkpoint as its rows hold it, read in one repeatable-read transaction so that units,
- * id maps and counters are of the same moment.
+ * id maps and counters are of the same moment. `held`: a run of this store holds it, so units
+ * rows fewer than the store wrote were deleted under it ({@link UnitsDeletedError}), and so was
+ * the checkpoint row when a worker holds it (a worker's join creates it; an exclusive run's
+ * checkpoint may not exist yet).
  */
 export async function loadCheckpoint(
   client: pg.ClientBase,
   t: Tables,
   id: string,
+  held?: { worker: boolean },
 ): Promise<Checkpoint | null> {
   const cid = encodeText(id);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const head = await client.query<CheckpointRow>(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM ${t.checkpoints} WHERE id = $1`,
+    // unit_count is a bigint, which pg gives as a string.
+    const head = await client.query<CheckpointRow & { unit_count: string }>(
+      `SELECT ${CHECKPOINT_COLUMNS}, unit_count FROM ${t.checkpoints} WHERE id = $1`,
       [cid],
     );
     const row = head.rows[0];
     if (!row) {
+      if (held?.worker) throw new CheckpointDeletedError(id, 'loading', t.checkpoints);
       await client.query('COMMIT');
       return null;
     }
@@ -53,6 +61,7 @@ export async function loadCheckpoint(
       `SELECT ${UNIT_COLUMNS} FROM ${t.units} WHERE checkpoint = $1 ORDER BY seq`,
       [cid],
     );
+    if (held) unitsDeleted(t, id, 'loading', Number(row.unit_count), units.rows.length);
     const maps = await client.query<{ namespace: string; source_id: string; target_id: MappedId }>(
       `SELECT namespace, source_id, target_id FROM ${t.idMaps} WHERE checkpoint = $1 ORDER BY seq`,
       [cid],

@@ -35,14 +35,20 @@ export interface SessionStart {
   options: Record<string, Json>;
 }
 
+/**
+ * Records a run's session as running. `startedAt`: when the run started, for a row written again
+ * after it was deleted under the run (it then stays as it is, should it be there after all).
+ */
 export async function startSession(
   client: pg.ClientBase,
   t: Tables,
   start: SessionStart,
+  startedAt?: string,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO ${t.sessions} (session_id, checkpoint, mode, worker, host, pid, options)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+    `INSERT INTO ${t.sessions} (session_id, checkpoint, mode, worker, host, pid, options, started_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, COALESCE($8::timestamptz, now()))
+     ${startedAt === undefined ? '' : 'ON CONFLICT (session_id) DO NOTHING'}`,
     [
       start.sessionId,
       start.cid,
@@ -51,6 +57,7 @@ export async function startSession(
       encodeText(start.host),
       start.pid,
       encodeJson(start.options) ?? '{}',
+      startedAt ?? null,
     ],
   );
 }

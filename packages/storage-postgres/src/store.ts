@@ -204,8 +204,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     async load(id) {
       checkId(id);
       await ready();
+      const hold = holds.get(id);
+      const held = hold && { worker: hold.worker !== null };
       return retried(`loading checkpoint "${id}"`, () =>
-        withClient(pool, (client) => loadCheckpoint(client, t, id)),
+        withClient(pool, (client) => loadCheckpoint(client, t, id, held)),
       );
     },
 

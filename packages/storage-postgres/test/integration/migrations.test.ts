@@ -78,13 +78,13 @@ describe('migrations', () => {
   });
 
   it('refuses a schema that a newer version of the package migrated, and changes nothing', async () => {
-    // A rolling deploy: a new worker applied migration 2; an old worker, which knows only 1,
-    // starts against the same schema. It must not write rows in the old shape.
+    // A rolling deploy: a new worker applied a migration this release does not know; an old
+    // worker starts against the same schema. It must not write rows in the old shape.
     const name = schema();
     const bundled = await bundledMigrations();
     const newer: Migration = {
-      version: 2,
-      name: '002_from_the_future.sql',
+      version: 999,
+      name: '999_from_the_future.sql',
       sql: 'ALTER TABLE {{schema}}.units ADD COLUMN IF NOT EXISTS future text;',
     };
     await migrate({ pool: pool(), schema: name, migrations: [...bundled, newer] });
@@ -94,7 +94,7 @@ describe('migrations', () => {
     const refused = await migrate({ pool: pool(), schema: name }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(MigrationError);
     expect((refused as Error).message).toContain(`schema "${name}"`);
-    expect((refused as Error).message).toContain('002_from_the_future.sql');
+    expect((refused as Error).message).toContain('999_from_the_future.sql');
     expect((refused as Error).message).toContain('newer');
     const after = await withDb((db) =>
       db.query(`SELECT version, checksum FROM "${name}".schema_migrations ORDER BY version`),
@@ -110,7 +110,7 @@ describe('migrations', () => {
       try {
         const error = await store.load('job').catch((e: unknown) => e);
         expect(error).toBeInstanceOf(MigrationError);
-        expect((error as Error).message).toContain('002_from_the_future.sql');
+        expect((error as Error).message).toContain('999_from_the_future.sql');
       } finally {
         await store.close();
       }
@@ -126,7 +126,10 @@ describe('migrations', () => {
     try {
       const error = await store.load('job').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SchemaNotMigratedError);
-      expect(error).toMatchObject({ schema: name, missing: ['001_initial.sql'] });
+      expect(error).toMatchObject({
+        schema: name,
+        missing: ['001_initial.sql', '002_unit_count.sql'],
+      });
       expect((error as Error).message).toContain('001_initial.sql');
       expect((error as Error).message).toContain('migrate: false');
       const found = await withDb((db) =>
@@ -194,7 +197,7 @@ describe('migrations', () => {
   it('ships idempotent SQL: each bundled file runs twice without error', async () => {
     const name = schema();
     const migrations = await bundledMigrations();
-    expect(migrations.map((m) => m.version)).toEqual([1]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2]);
     await migrate({ pool: pool(), schema: name, migrations });
     await withDb(async (db) => {
       for (const migration of migrations)
