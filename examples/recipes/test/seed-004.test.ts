@@ -5,7 +5,7 @@ describe('recipe 004: the PostgreSQL crawler checkpoints', () => {
   it('records a stopped and a completed session and imports every bookmark exactly once', async () => {
     // DATABASE_URL when given (a schema of its own), else a throwaway cluster.
     const outcome = await main({ schema: `recipe_${process.pid}_${Date.now()}` });
-    expect(outcome.migrationsApplied).toBe(1);
+    expect(outcome.migrationsApplied).toBe(2);
     expect(outcome.sessions.map((s) => s.status)).toEqual(['stopped', 'completed']);
     expect(outcome.sessions[0]?.options).toEqual({
       direct_import: true,
