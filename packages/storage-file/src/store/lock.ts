@@ -12,27 +12,38 @@
  * its own before it lets go. So of many processes that find a dead owner at once, exactly one
  * wins; the others wait for the takeover to end and are refused naming the winner.
  *
+ * A takeover lock left for `TAKEOVER_STALE_MS` counts as abandoned, but its holder may only be
+ * stopped (SIGSTOP, a suspended machine) between judging the lock dead and removing it, while
+ * another process took the lock over. Removing by name would then remove that process's fresh
+ * lock (both held it). So a takeover moves the lock to a name of its own (one atomic rename) and
+ * checks it there, where it cannot change: removed if it is the directory judged dead (identity
+ * and owner token), else put back, and the takeover starts over and finds the live owner. Should
+ * a third process make a lock in that instant, the lock moved aside cannot go back: its holder
+ * finds its lock made anew at its next check (`LockLostError`). A write it had checked before
+ * may still reach the journal then (the third process took nothing over, so it fenced nothing),
+ * which needs a takeover stopped for 10 s and a lock made in the microseconds between two
+ * renames. See lock-dir.ts (`removeIfStill`) and test/integration/takeover-paused.test.ts.
+ *
  * This replaced proper-lockfile, whose stale takeover (remove the stale lock, then make a new
  * one) let two contenders each remove the other's fresh lock: with 4 processes opening at once
  * after a kill -9, 2 rounds of 30 ended with more than one holder.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readFile,
-  rename,
-  rm,
-  stat,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointLockedError, LockLostError, type LockOwner } from '@checkpointkit/core';
 import { isMissing } from './io.js';
+import {
+  type DirIdentity,
+  isSameDirectory,
+  makeLock,
+  OWNER_FILE,
+  type OwnerRecord,
+  readOwnerRecord,
+  removeIfStill,
+} from './lock-dir.js';
 
 /**
  * Default time after which a lock that is no longer kept fresh counts as abandoned. Generous,
@@ -40,16 +51,11 @@ import { isMissing } from './io.js';
  * millions of units blocks for seconds; a dead owner on this host is taken over at once anyway.
  */
 export const DEFAULT_STALE_MS = 30_000;
-const OWNER_FILE = 'owner.json';
 const TAKEOVER_SUFFIX = '.takeover';
 /** A takeover lock older than this was left by a process that died in the middle of one. */
 const TAKEOVER_STALE_MS = 10_000;
 /** Rounds of "make it, or take it over" before a contender gives up and reports the holder. */
 const ACQUIRE_ROUNDS = 100;
-
-interface OwnerRecord extends LockOwner {
-  token: string;
-}
 
 /** A lock this process holds. */
 export interface HeldLock {
@@ -69,36 +75,11 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+/** @internal Steps of a takeover the multi-process tests stop a process at (SIGSTOP): not for use. */
+export const lockTestHooks: { step?: (step: 'judged-dead' | 'moved-aside') => void } = {};
+
 /** Tokens of the locks this process holds: an owner record with our pid but another token is a previous process's. */
 const heldTokens = new Set<string>();
-
-async function readOwnerRecord(lockDir: string): Promise<OwnerRecord | null> {
-  try {
-    const record = JSON.parse(
-      await readFile(join(lockDir, OWNER_FILE), 'utf8'),
-    ) as Partial<OwnerRecord>;
-    if (
-      typeof record.pid !== 'number' ||
-      typeof record.host !== 'string' ||
-      typeof record.since !== 'string'
-    )
-      return null;
-    return {
-      pid: record.pid,
-      host: record.host,
-      since: record.since,
-      token: String(record.token ?? ''),
-    };
-  } catch (error) {
-    if (
-      isMissing(error) ||
-      error instanceof SyntaxError ||
-      (error as NodeJS.ErrnoException).code === 'ENOTDIR'
-    )
-      return null;
-    throw error;
-  }
-}
 
 /** A zombie (killed, not yet reaped by its parent) still answers kill -0, but is dead. Linux only. */
 function isZombie(pid: number): boolean {
@@ -134,16 +115,19 @@ function isStale(mtime: number, staleMs: number, owner: OwnerRecord | null): boo
   return age > limit || (age < -limit && owner?.host !== hostname());
 }
 
-/** What a lock directory holds now: missing, held by a live owner, or free to take over. */
+/**
+ * What a lock directory holds now: missing, held by a live owner, or free to take over (the
+ * directory judged dead: its identity and owner token).
+ */
 type LockState =
   | { kind: 'missing' }
   | { kind: 'live'; owner: LockOwner }
-  | { kind: 'dead'; token: string };
+  | { kind: 'dead'; token: string; identity: DirIdentity };
 
 async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
-  let mtime: number;
+  let found: { mtimeMs: number } & DirIdentity;
   try {
-    mtime = (await stat(lockDir)).mtimeMs;
+    found = await stat(lockDir);
   } catch (error) {
     if (isMissing(error)) return { kind: 'missing' };
     throw error;
@@ -155,14 +139,17 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
   for (let attempt = 0; !record && attempt < 5; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 2 + attempt * 4));
     try {
-      mtime = (await stat(lockDir)).mtimeMs;
+      found = await stat(lockDir);
     } catch (error) {
       if (isMissing(error)) return { kind: 'missing' };
       throw error;
     }
     record = await readOwnerRecord(lockDir);
   }
-  if (isStale(mtime, staleMs, record)) return { kind: 'dead', token: record?.token ?? '' };
+  const mtime = found.mtimeMs;
+  const identity = { ino: found.ino, birthtimeMs: found.birthtimeMs };
+  if (isStale(mtime, staleMs, record))
+    return { kind: 'dead', token: record?.token ?? '', identity };
   // An owner file that cannot be read, in a fresh lock: someone holds it; we cannot tell who.
   if (!record)
     return {
@@ -174,7 +161,7 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
         unreadableOwnerFile: join(lockDir, OWNER_FILE),
       },
     };
-  if (!mayBeAlive(record)) return { kind: 'dead', token: record.token };
+  if (!mayBeAlive(record)) return { kind: 'dead', token: record.token, identity };
   return { kind: 'live', owner: { pid: record.pid, host: record.host, since: record.since } };
 }
 
@@ -184,47 +171,15 @@ export async function liveOwner(lockDir: string, staleMs: number): Promise<LockO
   return state.kind === 'live' ? state.owner : null;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    (error: unknown) => (isMissing(error) ? false : Promise.reject(error)),
-  );
-}
-
-/** Makes the lock directory with its owner file in one step; false when it exists already. */
-async function makeLock(lockDir: string, ownerJson: string): Promise<boolean> {
-  const staging = `${lockDir}.${randomBytes(6).toString('hex')}.new`;
-  await mkdir(staging);
-  try {
-    await writeFile(join(staging, OWNER_FILE), ownerJson);
-    // A rename replaces an empty directory: a held lock whose owner file someone removed. Such
-    // a lock is someone's (see inspect), so only a missing one is made; a lock that appears
-    // meanwhile is made by a rename too, with its owner file, and the rename then fails.
-    if (await exists(lockDir)) return false;
-    await rename(staging, lockDir);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM' || code === 'EISDIR') {
-      return false;
-    }
-    throw error;
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
-}
-
-/** Moves a directory out of the way and deletes it; false when it was gone already. */
-async function removeDir(dir: string): Promise<boolean> {
-  const grave = `${dir}.dead-${randomBytes(6).toString('hex')}`;
-  try {
-    await rename(dir, grave);
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-  await rm(grave, { recursive: true, force: true });
-  return true;
+/** Whether `dir` is the directory judged: the same identity, and the same owner token. */
+function isJudgedLock(judged: { token: string; identity: DirIdentity }) {
+  return async (dir: string): Promise<boolean> => {
+    lockTestHooks.step?.('moved-aside');
+    return (
+      (await isSameDirectory(dir, judged.identity)) &&
+      ((await readOwnerRecord(dir))?.token ?? '') === judged.token
+    );
+  };
 }
 
 /**
@@ -244,20 +199,29 @@ async function takeOver(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     // Left by a process that died mid-takeover (seconds old; a takeover takes milliseconds)?
-    // (Dated in the future beyond that: set before the clock stepped back, as old.)
-    const since = (await stat(takeover).catch(() => null))?.mtimeMs;
-    if (since !== undefined && Math.abs(Date.now() - since) > TAKEOVER_STALE_MS)
-      await removeDir(takeover);
+    // (Dated in the future beyond that: set before the clock stepped back, as old.) Or stopped
+    // in it: removed all the same, which is why the takeover itself checks what it removes.
+    const found = await stat(takeover).catch(() => null);
+    if (found && Math.abs(Date.now() - found.mtimeMs) > TAKEOVER_STALE_MS)
+      await removeIfStill(takeover, (aside) => isSameDirectory(aside, found));
     return 'busy';
   }
+  const mine = await stat(takeover).catch(() => null);
   try {
     const state = await inspect(lockDir, staleMs);
     if (state.kind === 'live') return 'again';
     if (state.kind === 'dead' && state.token !== token) return 'again'; // another dead one: judge it anew
-    if (state.kind === 'dead') await removeDir(lockDir);
+    if (state.kind === 'dead') {
+      lockTestHooks.step?.('judged-dead');
+      // Our takeover lock may have been judged abandoned meanwhile (we were stopped for long):
+      // then the lock may be another's now. Only the one judged dead is removed.
+      const removal = await removeIfStill(lockDir, isJudgedLock(state));
+      if (removal === 'restored' || removal === 'displaced') return 'again';
+    }
     return (await makeLock(lockDir, ownerJson)) ? 'won' : 'again';
   } finally {
-    await rm(takeover, { recursive: true, force: true });
+    // Ours, unless it was judged abandoned and another takeover made its own meanwhile.
+    if (mine) await removeIfStill(takeover, (aside) => isSameDirectory(aside, mine));
   }
 }
 
@@ -294,15 +258,6 @@ export async function acquireLock(options: {
   throw new CheckpointLockedError(checkpointId, await liveOwner(lockDir, staleMs));
 }
 
-/** Whether `path` is still the directory of that identity (inode and birth time). */
-async function isSameDirectory(
-  path: string,
-  identity: { ino: number; birthtimeMs: number },
-): Promise<boolean> {
-  const current = await stat(path).catch(() => null);
-  return current?.ino === identity.ino && current.birthtimeMs === identity.birthtimeMs;
-}
-
 /** The lock we made: refreshed while held, checked before every write, removed on release. */
 async function held(
   lockDir: string,
@@ -335,7 +290,12 @@ async function held(
       if (current && current.token !== token) return; // taken over: not ours to remove
       // An owner file someone removed or emptied: the directory we made is still ours to remove.
       if (!current && !(await isSameDirectory(lockDir, entry.identity))) return;
-      await removeDir(lockDir);
+      // Checked again once moved aside: it may have been taken over while we were stopped here.
+      await removeIfStill(lockDir, async (aside) => {
+        const current = await readOwnerRecord(aside);
+        if (current && current.token !== token) return false;
+        return isSameDirectory(aside, entry.identity);
+      });
     },
   };
   // Keep it fresh for contenders on other hosts, and find out early if it was tampered with or

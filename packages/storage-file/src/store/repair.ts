@@ -23,7 +23,11 @@ export interface RepairDamage {
 /** What `repair` found, kept, recovered and dropped. */
 export interface RepairReport {
   id: string;
-  /** What made the checkpoint unreadable: empty when it was readable (a torn tail or cut journal at most). */
+  /**
+   * What made the checkpoint unreadable: empty when it was readable (a torn tail or cut journal at
+   * most). Also a previous generation that does not read whole, even beside a readable checkpoint
+   * (then `recoveredFrom` is null): the fallback a later repair would need is gone.
+   */
   damage: RepairDamage[];
   /**
    * Every file repair replaced, cut or removed, kept byte for byte beside the checkpoint: under
@@ -152,6 +156,10 @@ export async function repairCheckpoint(id: string, at: CheckpointPaths): Promise
       report.movedAside.push(await cutTornTail(at.journal, raw.journal.bytes, parsed.journal));
     }
     await replaceFile(at.ack, encodeAck(parsed.seq));
+    // Readable now, but the fallback a later damage would need may not be: say so, keep its bytes.
+    for (const file of await damagedPreviousGeneration(id, at, report)) {
+      report.movedAside.push(await keepAside(file));
+    }
     return report;
   } catch (error) {
     if (!(error instanceof CheckpointFileError) || error.kind === 'version') throw error;
@@ -182,6 +190,59 @@ function addDamage(report: RepairReport, error: CheckpointFileError): void {
   if (!known) report.damage.push(describe(error));
 }
 
+/** A snapshot of this checkpoint, or a {@link CheckpointFileError} (kind `mismatch`: another's). */
+function decodeOwnSnapshot(id: string, file: string, bytes: Buffer) {
+  const decoded = decodeSnapshot(bytes, file);
+  if (decoded.checkpoint.id !== id) {
+    throw new CheckpointFileError(
+      file,
+      'mismatch',
+      `holds checkpoint ${JSON.stringify(decoded.checkpoint.id)}, not ${JSON.stringify(id)}`,
+    );
+  }
+  return decoded;
+}
+
+/**
+ * The files of a readable checkpoint's previous generation that do not read whole, their damage
+ * added to the report. They stay in place (what still verifies in them can serve a later repair;
+ * the next compaction replaces them), so the caller keeps their bytes aside. A file of a newer
+ * version is no damage: left alone.
+ */
+async function damagedPreviousGeneration(
+  id: string,
+  at: CheckpointPaths,
+  report: RepairReport,
+): Promise<string[]> {
+  const damaged: string[] = [];
+  const snapshot = await readOrNull(at.previousSnapshot);
+  if (snapshot) {
+    try {
+      decodeOwnSnapshot(id, at.previousSnapshot, snapshot);
+    } catch (error) {
+      if (!(error instanceof CheckpointFileError)) throw error;
+      if (error.kind !== 'version') {
+        addDamage(report, error);
+        damaged.push(at.previousSnapshot);
+      }
+    }
+  }
+  const journal = await readOrNull(at.previousJournal);
+  if (journal) {
+    const errors: CheckpointFileError[] = [];
+    const parsed = parseJournal(journal, at.previousJournal, (d) => errors.push(d.error));
+    if (parsed.header.id !== '' && parsed.header.id !== id) {
+      const message = `the journal belongs to checkpoint ${JSON.stringify(parsed.header.id)}`;
+      errors.push(new CheckpointFileError(at.previousJournal, 'mismatch', message, 1));
+    }
+    if (errors.length > 0 && !errors.some((e) => e.kind === 'version')) {
+      for (const error of errors) addDamage(report, error);
+      damaged.push(at.previousJournal);
+    }
+  }
+  return damaged;
+}
+
 /**
  * Rebuilds an unreadable checkpoint from every piece that still verifies: the snapshot and the
  * previous snapshot (whichever reaches furthest), and the batches of the journal and the
@@ -203,14 +264,7 @@ async function rebuild(
   ] as const) {
     if (!bytes) continue;
     try {
-      const decoded = decodeSnapshot(bytes, file);
-      if (decoded.checkpoint.id !== id) {
-        throw new CheckpointFileError(
-          file,
-          'mismatch',
-          `holds checkpoint ${JSON.stringify(decoded.checkpoint.id)}, not ${JSON.stringify(id)}`,
-        );
-      }
+      const decoded = decodeOwnSnapshot(id, file, bytes);
       snapshots.push({ kind, file, checkpoint: decoded.checkpoint, seq: decoded.seq });
     } catch (error) {
       if (!(error instanceof CheckpointFileError) || error.kind === 'version') throw error;
