@@ -1,5 +1,5 @@
 import { relative, resolve } from 'node:path';
-import { CheckpointFormatError } from '@checkpointkit/core';
+import { CheckpointFormatError, CheckpointLockedError } from '@checkpointkit/core';
 import type { RepairReport } from '@checkpointkit/storage-file';
 import { Command } from 'commander';
 import { checkpointId } from '../arguments.js';
@@ -37,7 +37,14 @@ export function repairCommand(context: Context): Command {
         let damage: string;
         try {
           if (!(await handle.read(id))) throw notFound(handle, id);
-          context.out.line(printable(`checkpoint "${id}" is readable: nothing to repair`));
+          await checkPreviousGeneration(context, handle.store, id, repair, (report) =>
+            printReport(
+              context,
+              report,
+              handle.description,
+              resolve(storeDir(storeOptions, context.io.env)),
+            ),
+          );
           return;
         } catch (error) {
           if (!(error instanceof CheckpointFormatError)) throw error;
@@ -69,6 +76,34 @@ export function repairCommand(context: Context): Command {
 }
 
 /**
+ * A readable checkpoint: the store's repair still looks at its previous generation (`.prev`),
+ * which the checkpoint no longer reads but a later repair may need, and reports one that is
+ * damaged (kept aside as a hard link; nothing is changed, so nothing is asked). Under the lock,
+ * which a running job holds: then there is nothing this command may do.
+ */
+async function checkPreviousGeneration(
+  context: Context,
+  store: { lock(id: string): Promise<{ release(): Promise<void> }> },
+  id: string,
+  repair: (id: string) => Promise<RepairReport>,
+  print: (report: RepairReport) => void,
+): Promise<void> {
+  const lock = await store.lock(id).catch((error: unknown) => {
+    if (error instanceof CheckpointLockedError) return null;
+    throw error;
+  });
+  if (!lock) {
+    context.out.line(printable(`checkpoint "${id}" is readable: nothing to repair`));
+    return;
+  }
+  try {
+    print(await repair(id));
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
  * What was damaged, kept, recovered and dropped, file names relative to the store's directory
  * `dir`. Every line is printed, "none" included, so a script (or a worried user) can read it.
  */
@@ -86,11 +121,18 @@ function printReport(
     out.line(`checkpoint "${report.id}" is readable: nothing to repair`);
     return;
   }
-  out.line(`repaired checkpoint "${report.id}" in ${description}`);
+  // A readable checkpoint (the files as they were) whose previous generation is damaged.
+  const untouched = report.exists && report.recoveredFrom === null && report.droppedBatches === 0;
+  out.line(
+    untouched && !report.tornTail
+      ? `checkpoint "${report.id}" in ${description} is readable; a file it no longer reads is damaged, kept aside (the next compaction replaces it):`
+      : `repaired checkpoint "${report.id}" in ${description}`,
+  );
   for (const damage of report.damage) {
     out.line(`  damaged      ${name(damage.file)}${lineOf(damage.line)}: ${reasonOf(damage)}`);
   }
   for (const file of report.movedAside) out.line(`  kept aside   ${name(file)}`);
+  if (untouched && !report.tornTail) return;
   out.line(`  recovered    ${recovered(report)}`);
   out.line(`  dropped      ${dropped(report)}`);
   out.line(

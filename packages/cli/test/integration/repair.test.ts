@@ -177,6 +177,37 @@ describe('checkpointkit repair', () => {
     expect(await filesOf(dir)).toEqual(before);
   });
 
+  it('reports a damaged previous generation beside a readable checkpoint, keeping it aside, without asking', async () => {
+    const dir = await tempDir();
+    const store = fileStore({ dir });
+    try {
+      await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
+      await store.append(ID, [planned('a')]);
+      await store.compact(ID);
+      await store.append(ID, [planned('b')]);
+      await store.compact(ID);
+    } finally {
+      await store.close();
+    }
+    const prev = `${checkpointFileName(ID)}.prev`;
+    const bytes = await readFile(join(dir, prev));
+    const middle = bytes.length >> 1; // a byte of the body: its crc32 no longer matches
+    bytes[middle] = bytes[middle]! ^ 0x01;
+    await writeFile(join(dir, prev), bytes);
+    const result = await runCli(['repair', ID, '--dir', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(
+      /^checkpoint "job:42" in file store at .* is readable; a file it no longer reads is damaged, kept aside/,
+    );
+    expect(result.stdout).toContain(`  damaged      ${prev}`);
+    expect(result.stdout).toMatch(
+      new RegExp(`  kept aside   ${prev.replace(/[.]/g, '\\.')}\\.corrupt-`),
+    );
+    // The checkpoint itself was readable and stays as it was.
+    expect((await runCli(['show', ID, '--dir', dir])).code).toBe(0);
+  });
+
   it('exits 3 for an unknown id', async () => {
     const dir = await tempDir();
     const result = await runCli(['repair', 'nope', '--yes', '--dir', dir]);
