@@ -94,9 +94,14 @@ export async function writeUnits(
   if (!fresh && !checked && options.held !== undefined) {
     // Work on a unit whose row is missing, and that this batch does not plan: it was planned
     // before, so its row was deleted, unless the job works on units it never planned.
-    const planned = new Set(unitChanges.filter((c) => c.type === 'unit.planned').map((c) => c.key));
-    if (unitChanges.some((c) => WORK.has(c.type) && !loaded.has(c.key) && !planned.has(c.key))) {
-      await assertUnitsIntact(client, t, id, cid, options.held);
+    // (Every flush passes here: the plans are looked at only when a row is missing.)
+    const missing = unitChanges.filter((c) => WORK.has(c.type) && !loaded.has(c.key));
+    if (missing.length > 0) {
+      const planned = new Set(
+        unitChanges.filter((c) => c.type === 'unit.planned').map((c) => c.key),
+      );
+      if (missing.some((c) => !planned.has(c.key)))
+        await assertUnitsIntact(client, t, id, cid, options.held);
     }
   }
   const mini = emptyCheckpoint(id, '', null);

@@ -30,6 +30,25 @@ async function damaged(): Promise<{ dir: string; journal: string; bytes: string 
   return { dir, journal, bytes };
 }
 
+/**
+ * A checkpoint written by the real store and compacted twice: units a and b in its snapshot and
+ * journal, unit a in its previous generation (`.prev`).
+ */
+async function twoGenerations(): Promise<string> {
+  const dir = await tempDir();
+  const store = fileStore({ dir });
+  try {
+    await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
+    await store.append(ID, [planned('a')]);
+    await store.compact(ID);
+    await store.append(ID, [planned('b')]);
+    await store.compact(ID);
+  } finally {
+    await store.close();
+  }
+  return dir;
+}
+
 /** Every file in the store directory with its bytes (lock directories as names only). */
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
@@ -116,17 +135,7 @@ describe('checkpointkit repair', () => {
   });
 
   it('snapshot and journal removed by hand: show and ls name what is left, repair recovers it, rm deletes it', async () => {
-    const dir = await tempDir();
-    const store = fileStore({ dir });
-    try {
-      await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
-      await store.append(ID, [planned('a')]);
-      await store.compact(ID);
-      await store.append(ID, [planned('b')]);
-      await store.compact(ID);
-    } finally {
-      await store.close();
-    }
+    const dir = await twoGenerations();
     await unlink(join(dir, checkpointFileName(ID)));
     await unlink(join(dir, journalFileName(ID)));
     const backup = await filesOf(dir);
@@ -178,17 +187,7 @@ describe('checkpointkit repair', () => {
   });
 
   it('reports a damaged previous generation beside a readable checkpoint, keeping it aside, without asking', async () => {
-    const dir = await tempDir();
-    const store = fileStore({ dir });
-    try {
-      await store.append(ID, [{ type: 'created', at: at(0), id: ID, configDigest: null }]);
-      await store.append(ID, [planned('a')]);
-      await store.compact(ID);
-      await store.append(ID, [planned('b')]);
-      await store.compact(ID);
-    } finally {
-      await store.close();
-    }
+    const dir = await twoGenerations();
     const prev = `${checkpointFileName(ID)}.prev`;
     const bytes = await readFile(join(dir, prev));
     const middle = bytes.length >> 1; // a byte of the body: its crc32 no longer matches

@@ -20,6 +20,21 @@ export interface Child {
   readonly stderr: string;
 }
 
+/** What the child prints once it opened the store: the lock it took, or how it was refused. */
+export interface LockOutcome {
+  locked?: { pid: number; host: string };
+  refused?: {
+    name: string;
+    message: string;
+    owner: { pid: number; host: string; since: string } | null;
+  };
+}
+
+/** The child's outcome line (its first JSON line). */
+export async function lockOutcomeOf(child: Child): Promise<LockOutcome> {
+  return JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as LockOutcome;
+}
+
 /**
  * Bundles the child script into one JavaScript file in `outDir`: a test that restarts the child
  * hundreds of times then pays a Node start each time, not a TypeScript toolchain start.

@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import { always, LockLostError, openRun } from '@checkpointkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileStore, readCheckpointFiles } from '../../src/index.js';
-import { type Child, startChild } from '../helpers/child.js';
+import { type Child, lockOutcomeOf, startChild } from '../helpers/child.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
-
-interface Outcome {
-  locked?: { pid: number };
-  refused?: { name: string; owner: { pid: number } | null };
-}
 
 let root: string;
 let dir: string;
@@ -33,10 +28,7 @@ describe('one folder, several spellings', () => {
       const children: Child[] = spellings.map((spelling) => startChild(['hold', spelling, id]));
       try {
         const outcomes = await Promise.all(
-          children.map(
-            async (child) =>
-              JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome,
-          ),
+          children.map(async (child) => await lockOutcomeOf(child)),
         );
         const winners = outcomes.filter((o) => o.locked);
         expect(winners).toHaveLength(1);

@@ -7,16 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleChild, type Child, startChild } from '../helpers/child.js';
+import { bundleChild, type Child, lockOutcomeOf, startChild } from '../helpers/child.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
 const ROUNDS = 16;
 const OPENERS = 4;
-
-interface Outcome {
-  locked?: { pid: number; host: string };
-  refused?: { name: string; message: string; owner: { pid: number; host: string } | null };
-}
 
 let bundleDir: string;
 let bundle: string;
@@ -25,9 +20,6 @@ beforeAll(async () => {
   bundle = await bundleChild(bundleDir);
 });
 afterAll(() => removeDir(bundleDir));
-
-const outcomeOf = async (child: Child) =>
-  JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome;
 
 function state(pid: number): string | null {
   try {
@@ -51,7 +43,7 @@ describe('taking over a dead holder’s lock', () => {
       return child;
     };
     try {
-      let holder = await outcomeOf(start(false));
+      let holder = await lockOutcomeOf(start(false));
       expect(holder.locked).toBeDefined();
       const problems: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -65,7 +57,7 @@ describe('taking over a dead holder’s lock', () => {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
         const openers = Array.from({ length: OPENERS }, () => start(round % 2 === 0));
-        const outcomes = await Promise.all(openers.map(outcomeOf));
+        const outcomes = await Promise.all(openers.map(lockOutcomeOf));
         const winners = outcomes.filter((o) => o.locked);
         if (winners.length !== 1) {
           problems.push(

@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { CheckpointLockedError } from '@checkpointkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCheckpointId, fileStore, LOCK_SUFFIX, readLockOwner } from '../../src/index.js';
-import { type Child, killHard, startChild } from '../helpers/child.js';
+import {
+  type Child,
+  killHard,
+  type LockOutcome,
+  lockOutcomeOf,
+  startChild,
+} from '../helpers/child.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
-
-interface Outcome {
-  locked?: { pid: number };
-  refused?: { name: string; owner: { pid: number } | null };
-}
 
 let dir: string;
 const children: Child[] = [];
@@ -27,10 +28,10 @@ afterEach(async () => {
 
 const lockDirOf = (id: string) => join(dir, encodeCheckpointId(id) + LOCK_SUFFIX);
 
-async function hold(id: string): Promise<{ child: Child; outcome: Outcome }> {
+async function hold(id: string): Promise<{ child: Child; outcome: LockOutcome }> {
   const child = startChild(['hold', dir, id]);
   children.push(child);
-  const outcome = JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome;
+  const outcome = await lockOutcomeOf(child);
   return { child, outcome };
 }
 

@@ -2,17 +2,8 @@
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileStore, readLockOwner } from '../../src/index.js';
-import { killHard, startChild } from '../helpers/child.js';
+import { killHard, lockOutcomeOf, startChild } from '../helpers/child.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
-
-interface Outcome {
-  locked?: { pid: number; host: string };
-  refused?: {
-    name: string;
-    message: string;
-    owner: { pid: number; host: string; since: string } | null;
-  };
-}
 
 let dir: string;
 beforeEach(async () => {
@@ -25,12 +16,7 @@ describe('locks across processes', () => {
     for (let round = 0; round < 3; round++) {
       const id = `race:${round}`;
       const children = [startChild(['hold', dir, id]), startChild(['hold', dir, id])];
-      const outcomes = await Promise.all(
-        children.map(
-          async (child) =>
-            JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome,
-        ),
-      );
+      const outcomes = await Promise.all(children.map(async (child) => await lockOutcomeOf(child)));
       const winners = outcomes.filter((o) => o.locked);
       const losers = outcomes.filter((o) => o.refused);
       expect(winners).toHaveLength(1);
@@ -52,7 +38,7 @@ describe('locks across processes', () => {
   it('takes over the lock of a process killed with kill -9 at once', async () => {
     const id = 'dead:1';
     const child = startChild(['hold', dir, id]);
-    const outcome = JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome;
+    const outcome = await lockOutcomeOf(child);
     expect(outcome.locked).toBeDefined();
     await killHard(child);
     // The lock directory is still there and fresh, but its owner is dead: no stale wait.

@@ -10,18 +10,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCheckpointId, LOCK_SUFFIX, readLockOwner } from '../../src/index.js';
-import { bundleChild, type Child, startChild } from '../helpers/child.js';
+import { bundleChild, type Child, lockOutcomeOf, startChild } from '../helpers/child.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
 const ROUNDS = 8;
 const OPENERS = 12;
 const STALE_MS = 2000;
 const ID = 'job:stale-race';
-
-interface Outcome {
-  locked?: { pid: number };
-  refused?: { name: string; owner: { pid: number } | null };
-}
 
 let bundleDir: string;
 let bundle: string;
@@ -30,9 +25,6 @@ beforeAll(async () => {
   bundle = await bundleChild(bundleDir);
 });
 afterAll(() => removeDir(bundleDir));
-
-const outcomeOf = async (child: Child) =>
-  JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -54,7 +46,7 @@ describe('many processes racing for one stale lock', () => {
       (await readFile(witness, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
     try {
       let holderChild = start();
-      let holder = (await outcomeOf(holderChild)).locked!.pid;
+      let holder = (await lockOutcomeOf(holderChild)).locked!.pid;
       expect(await holders()).toEqual([holder]);
       const problems: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -69,7 +61,7 @@ describe('many processes racing for one stale lock', () => {
         }
         const before = (await holders()).length;
         const openers = Array.from({ length: OPENERS }, start);
-        const outcomes = await Promise.all(openers.map(outcomeOf));
+        const outcomes = await Promise.all(openers.map(lockOutcomeOf));
         const winners = outcomes.filter((o) => o.locked).map((o) => o.locked!.pid);
         const added = (await holders()).slice(before);
         if (winners.length !== 1 || added.length !== 1 || added[0] !== winners[0]) {

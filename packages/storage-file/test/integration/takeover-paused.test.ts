@@ -14,15 +14,10 @@ import { join } from 'node:path';
 import { always, LockLostError, openRun, type Run } from '@checkpointkit/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCheckpointId, fileStore, LOCK_SUFFIX, readLockOwner } from '../../src/index.js';
-import { bundleChild, type Child, killHard, startChild } from '../helpers/child.js';
+import { bundleChild, type Child, killHard, lockOutcomeOf, startChild } from '../helpers/child.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
 const ID = 'job:takeover-paused';
-
-interface Outcome {
-  locked?: { pid: number };
-  refused?: { name: string; owner: { pid: number } | null };
-}
 
 let bundleDir: string;
 let bundle: string;
@@ -31,9 +26,6 @@ beforeAll(async () => {
   bundle = await bundleChild(bundleDir);
 });
 afterAll(() => removeDir(bundleDir));
-
-const outcomeOf = async (child: Child) =>
-  JSON.parse(await child.waitFor((line) => line.startsWith('{'))) as Outcome;
 
 /** Until the process is stopped (state T): it stops itself right after the line it printed. */
 async function stopped(pid: number): Promise<void> {
@@ -64,7 +56,7 @@ describe.runIf(process.platform === 'linux')('a process stopped in its own takeo
    */
   async function stoppedInTakeover(pauses: string): Promise<{ paused: Child; run: Run }> {
     const dead = start();
-    expect((await outcomeOf(dead)).locked).toBeDefined();
+    expect((await lockOutcomeOf(dead)).locked).toBeDefined();
     await killHard(dead);
     const paused = start({ PAUSE_IN_TAKEOVER: pauses });
     await paused.waitFor((line) => line === 'takeover judged-dead');
@@ -97,7 +89,7 @@ describe.runIf(process.platform === 'linux')('a process stopped in its own takeo
     const { paused, run } = await stoppedInTakeover('judged-dead');
     paused.process.kill('SIGCONT');
     // Exactly one holder: the one that resumed is refused, naming this process.
-    expect(await outcomeOf(paused)).toEqual({
+    expect(await lockOutcomeOf(paused)).toEqual({
       refused: expect.objectContaining({
         name: 'CheckpointLockedError',
         owner: expect.objectContaining({ pid: process.pid }),
@@ -117,10 +109,10 @@ describe.runIf(process.platform === 'linux')('a process stopped in its own takeo
     await paused.waitFor((line) => line === 'takeover moved-aside');
     await stopped(paused.process.pid!);
     const third = start();
-    const thirdPid = (await outcomeOf(third)).locked?.pid;
+    const thirdPid = (await lockOutcomeOf(third)).locked?.pid;
     expect(thirdPid).toBe(third.process.pid);
     paused.process.kill('SIGCONT');
-    expect(await outcomeOf(paused)).toEqual({
+    expect(await lockOutcomeOf(paused)).toEqual({
       refused: expect.objectContaining({ owner: expect.objectContaining({ pid: thirdPid }) }),
     });
     // One holder, the third; this process finds its lock gone before it writes anything.

@@ -8,50 +8,14 @@
  * On the shared test server, as a role of this file's own (so that it can be disabled).
  */
 import { inspect } from 'node:util';
-import { everyUnits, openRun, pipeline, type Sink, type Source } from '@checkpointkit/core';
+import { everyUnits, openRun } from '@checkpointkit/core';
 import { expect, it } from 'vitest';
 import { CheckpointDeletedError, DatabaseRefusedError } from '../../src/index.js';
 import { freshSchema, roleStores, withDb } from '../helpers.js';
+import { pages, work } from '../operator-job.js';
 
 const SECRET = 'Pw-2e7f-operators-never-shown';
 const { role: ROLE, store } = roleStores('oprole', SECRET);
-
-/** Units u0..u5 of two pages each; `during()` runs once, before the first page of u2. */
-function pages(during: () => Promise<unknown>): Source<number> {
-  let ran = false;
-  return {
-    units: () => Array.from({ length: 6 }, (_, i) => ({ key: `u${i}` })),
-    async *read({ key, cursor }) {
-      for (let page = (cursor as number | null) ?? 0; page < 2; page++) {
-        if (key === 'u2' && !ran) {
-          ran = true;
-          await during();
-        }
-        yield { items: [page], cursor: page + 1 };
-      }
-    },
-  };
-}
-
-const sink: Sink<number> = { async write() {} };
-
-/** Runs the pipeline: its rejection (or null) and the units it reported failed. */
-async function work(run: Parameters<typeof pipeline>[0]['run'], source: Source<number>) {
-  const failed: string[] = [];
-  const error = await pipeline({
-    run,
-    source,
-    sink,
-    concurrency: 2,
-    onProgress: (event) => {
-      if (event.type === 'unit-failed') failed.push(`${event.key}: ${event.message}`);
-    },
-  }).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  return { error, failed };
-}
 
 it.each([
   { mode: 'an exclusive run', worker: undefined },
@@ -106,7 +70,7 @@ it.each([
       next,
       pages(async () => {}),
     );
-    expect(again).toEqual({ error: null, failed: [] });
+    expect(again).toMatchObject({ error: null, failed: [] });
     expect(next.summary().counts.complete).toBe(6);
     await next.close();
   },
@@ -158,6 +122,6 @@ it("the job's role disabled mid-run (NOLOGIN) and its connections ended: the run
       next,
       pages(async () => {}),
     ),
-  ).toEqual({ error: null, failed: [] });
+  ).toMatchObject({ error: null, failed: [] });
   await next.finish();
 });
