@@ -23,6 +23,8 @@ export const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 interface Registration {
   runs: Set<Interruptible>;
   exit: (code: number) => void;
+  /** The default exit: let the process's own output leave it first (see outputDrained). */
+  drainOutput: boolean;
   listeners: Record<'SIGINT' | 'SIGTERM', () => void>;
   stopping: boolean;
 }
@@ -43,6 +45,7 @@ export function handleSignals(run: Interruptible, options: SignalOptions = {}): 
     const created: Registration = {
       runs: new Set(),
       exit: options.exit ?? ((code) => globalThis.process.exit(code)),
+      drainOutput: !options.exit,
       stopping: false,
       listeners: {
         SIGINT: () => void stop(created, 'SIGINT'),
@@ -78,5 +81,23 @@ async function stop(registration: Registration, signal: 'SIGINT' | 'SIGTERM'): P
       console.error(`checkpointkit: could not save on ${signal}: ${String(result.reason)}`);
     }
   }
+  if (registration.drainOutput) await outputDrained(OUTPUT_DRAIN_MS);
   registration.exit(code);
+}
+
+/** How long an exit on a signal waits, at most, for the process's output to leave it. */
+const OUTPUT_DRAIN_MS = 5000;
+
+/**
+ * Resolves once what the process wrote to stdout and stderr has left it, or after `ms`. Node
+ * writes to pipes asynchronously: while the reader lags (a log collector, `| tee`), a job's
+ * last lines queue in the process, and `process.exit` drops them.
+ */
+async function outputDrained(ms: number): Promise<void> {
+  const process = globalThis.process;
+  const streams = [process.stdout, process.stderr];
+  const deadline = Date.now() + ms;
+  while (streams.some((stream) => stream?.writableLength > 0) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -54,6 +54,60 @@ describe('a real process stopped by a signal', () => {
   }
 });
 
+describe('a job whose output is read slowly', () => {
+  it('exits on a signal only once its last log lines have left it', async () => {
+    // Node writes to a pipe asynchronously: while the reader (a log collector, `| tee`) lags, a
+    // job's lines queue in the process, and process.exit would drop them.
+    const dir = await mkdtemp(join(tmpdir(), 'ck-signal-'));
+    dirs.push(dir);
+    const lines = 100_000; // about 1 MB: more than the reader buffers while paused
+    const proc = spawn(process.execPath, ['--import', tsxLoader, child, join(dir, 'job.jsonl')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LOG_LINES: String(lines) },
+    });
+    let out = '';
+    const closed = new Promise<number | null>((resolve) => proc.on('close', resolve));
+    const ready = new Promise<void>((resolve) => {
+      proc.stdout.on('data', (data: Buffer) => {
+        out += data.toString();
+        if (out.includes('ready\n')) resolve();
+      });
+    });
+    await ready;
+    proc.stdout.pause(); // the reader lags: the pipe fills and the job's lines queue
+    // Let the job queue its lines, stop it, and read again a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proc.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proc.stdout.resume();
+    expect(await closed).toBe(143);
+    const logged = out.split('\n').filter((line) => line.startsWith('log '));
+    expect(logged).toHaveLength(lines);
+    expect(logged.at(-1)).toBe(`log ${lines - 1}`);
+    const saved = await jsonlStore(join(dir, 'job.jsonl')).load('job');
+    expect(saved?.status).toBe('interrupted');
+  });
+  it('exits all the same when its output is never read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ck-signal-'));
+    dirs.push(dir);
+    const proc = spawn(process.execPath, ['--import', tsxLoader, child, join(dir, 'job.jsonl')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LOG_LINES: '100000' },
+    });
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    await new Promise<void>((resolve) =>
+      proc.stdout.on('data', (data: Buffer) => data.toString().includes('ready') && resolve()),
+    );
+    proc.stdout.pause(); // and never resumed: a log collector that hangs
+    proc.kill('SIGTERM');
+    // The wait for the output is bounded: the job exits, its progress saved.
+    expect(await exited).toBe(143);
+    const saved = await jsonlStore(join(dir, 'job.jsonl')).load('job');
+    expect(saved?.status).toBe('interrupted');
+    proc.stdout.destroy();
+  }, 30_000);
+});
+
 describe('a second signal while the runs are saving', () => {
   it('exits at once, with the code of the signal, though the save never ends', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ck-signal-'));
