@@ -3,6 +3,12 @@ import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
+import {
+  type AbortableWaitsOptions,
+  abortableWaits,
+  signalOf,
+  waitOrStop,
+} from './abortable-waits.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readWithin } from './body.js';
 import { checkClientOptions } from './client-options.js';
 import { metPlain429, plainRateLimits } from './plain-rate-limit.js';
@@ -62,9 +68,16 @@ export interface GithubClientOptions {
  * Octokit with the throttling and retry plugins: every wait and retry is theirs. A 429 without
  * GitHub's "secondary rate limit" message (a proxy's) reaches the throttling plugin as one, and
  * the retry plugin waits at least a 5xx's `retry-after` (at most the `serverRetryAfter.maxWait`
- * option, default 900 s, else it does not retry).
+ * option, default 900 s, else it does not retry). Given the `abortableWaits` option (as
+ * {@link createGithubClient} gives it), the plugins' waits end when the request's signal aborts.
  */
-export const GithubOctokit = Octokit.plugin(plainRateLimits, throttling, retry, serverRetryAfter);
+export const GithubOctokit = Octokit.plugin(
+  plainRateLimits,
+  throttling,
+  abortableWaits,
+  retry,
+  serverRetryAfter,
+);
 export type GithubOctokit = InstanceType<typeof GithubOctokit>;
 
 /** Statuses the retry plugin leaves alone: client errors, and 409 (an empty repository). */
@@ -101,7 +114,8 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
     },
     throttle: {
       id: tokenId(options.auth),
-      retryAfterBaseValue: base,
+      // Waited by the handlers, on the request's signal (see below).
+      retryAfterBaseValue: 0,
       fallbackSecondaryRateRetryAfter: 60,
       onRateLimit: (retryAfter, request, _octokit, retryCount) => {
         if (retryCount >= 1 || !(retryAfter <= maxResetWait)) {
@@ -113,7 +127,7 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
         log.warn(
           `rate limit exhausted on ${describe(request)}: waiting ${retryAfter} s for the reset`,
         );
-        return true;
+        return waitOrStop(retryAfter * base, signalOf(request));
       },
       onSecondaryRateLimit: (retryAfter, request, _octokit, retryCount) => {
         const limit = metPlain429(request) ? 'rate limit (429)' : 'secondary rate limit';
@@ -132,10 +146,14 @@ export function createGithubClient(options: GithubClientOptions): GithubOctokit 
         log.warn(
           `${limit} on ${describe(request)}: waiting ${retryAfter} s (retry ${retryCount + 1} of ${secondaryRetries})`,
         );
-        return true;
+        return waitOrStop(retryAfter * base, signalOf(request));
       },
     },
-    retry: { doNotRetry: DO_NOT_RETRY, retries: options.retries ?? 3, retryAfterBaseValue: base },
+    // The plugins' own waits (Bottleneck timers) cannot be stopped: made 0, and waited instead by
+    // the handlers above and the abortableWaits plugin, on the request's signal. See
+    // abortable-waits.ts for why this goes through their options rather than a fork.
+    retry: { doNotRetry: DO_NOT_RETRY, retries: options.retries ?? 3, retryAfterBaseValue: 0 },
+    abortableWaits: { baseMs: base } satisfies AbortableWaitsOptions,
     serverRetryAfter: { maxWait: maxResetWait },
   });
 }

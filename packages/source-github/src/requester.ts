@@ -117,7 +117,10 @@ export class Requester {
         ),
       };
     } catch (error) {
-      if (options.signal.aborted || !isHttpFailure(error)) throw error;
+      // Stopped (during a plugin's wait too, which then gives up with the rate limit's error):
+      // the stop is what happened, not a failure of the request.
+      if (options.signal.aborted) throw options.signal.reason;
+      if (!isHttpFailure(error)) throw error;
       this.requests += 1;
       // Answered elsewhere (a 401 there blamed the token, which fetch had not sent on).
       const answered = (error.response as { url?: unknown } | undefined)?.url;

@@ -1,5 +1,6 @@
 import type { Octokit, OctokitOptions } from '@octokit/core';
 import type { RetryPlugin } from '@octokit/plugin-retry';
+import { noteRetryWait } from './abortable-waits.js';
 import { retryAfterSeconds } from './rate-limit.js';
 
 /** Seconds waited at most for a reset or a `retry-after` when nobody said otherwise. */
@@ -18,7 +19,8 @@ export interface ServerRetryAfterOptions {
  * wraps the plugin's own `retryRequest`, the hook its error handler asks for the next wait: a
  * response that carries a readable `retry-after` is retried after at least that (the backoff
  * when it is longer), as many times as the plugin would; one asking for more than `maxWait` is
- * not retried at all (the unit's error then says how long it asked).
+ * not retried at all (the unit's error then says how long it asked). Each wait is noted for the
+ * `abortableWaits` plugin, which waits it out on the request's signal.
  */
 export function serverRetryAfter(octokit: Octokit, options: OctokitOptions): Record<string, never> {
   const plugin = (octokit as Partial<RetryPlugin>).retry;
@@ -28,7 +30,10 @@ export function serverRetryAfter(octokit: Octokit, options: OctokitOptions): Rec
   const retryRequest = plugin.retryRequest;
   plugin.retryRequest = (error, retries, backoff) => {
     const asked = retryAfterSeconds(error.response?.headers['retry-after'], new Date());
-    if (asked === undefined) return retryRequest(error, retries, backoff);
+    if (asked === undefined) {
+      noteRetryWait(error, backoff);
+      return retryRequest(error, retries, backoff);
+    }
     const request = `${error.status} on ${error.request.method} ${shown(octokit, error.request.url)}`;
     // The server's number: days away it would hold every request of the token that long, and
     // past a timer's limit Node fires the wait at once.
@@ -46,6 +51,7 @@ export function serverRetryAfter(octokit: Octokit, options: OctokitOptions): Rec
         `${request}: waiting ${wait} s (retry-after ${asked} s; retry ${retry} of ${retries})`,
       );
     }
+    noteRetryWait(error, wait);
     return retryRequest(error, retries, wait);
   };
   return {};
