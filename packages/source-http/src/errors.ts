@@ -48,6 +48,21 @@ export class HttpRequestError extends UnitError {
 }
 
 /**
+ * A 2xx answer with an empty body where a page of JSON was expected: a worker that died after
+ * its headers, a proxy's or a gateway's fault, not the end of the list (an API says that with
+ * a `204` or an empty page, which end it). Tried again within `retries`, then retryable by the
+ * next run. An {@link HttpRequestError}, naming the page URL without credentials.
+ */
+export class HttpEmptyBodyError extends HttpRequestError {
+  override name = 'HttpEmptyBodyError';
+  constructor(at: PageLocation, status: number) {
+    super(at, status, 'with an empty body where a page of JSON was expected', {
+      retryable: true,
+    });
+  }
+}
+
+/**
  * The API refused the credentials (401, or 403 without a rate limit). Retrying will not help: it
  * is core's {@link AuthenticationError}, so `pipeline()` stops the run at once and rejects with
  * it, marks no unit failed, and the next run with good credentials continues where it stopped.

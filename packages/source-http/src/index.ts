@@ -4,6 +4,7 @@ export {
   HttpAuthError,
   HttpBodyError,
   HttpCursorError,
+  HttpEmptyBodyError,
   HttpRequestError,
   HttpSourceConfigError,
   type PageLocation,

@@ -2,6 +2,7 @@ import type { Json } from '@checkpointkit/core';
 import LinkHeader from 'http-link-header';
 import { nonEmptyText, pointerOption, wholeNumber } from './checks.js';
 import { headerText } from './header-text.js';
+import { PageCounts } from './page-counts.js';
 import { isMissing, resolvePointer } from './pointer.js';
 
 /** One page as a paginator sees it. */
@@ -22,6 +23,11 @@ export interface Paginator {
   /** Sets the first page's parameters on its URL (an offset of 0, page 1). */
   first?(url: URL): void;
   next(page: PageInfo): URL | null;
+  /**
+   * Whether a `404` for `url`, a next page this paginator returned, means the list ended before
+   * it (an API past its last page) rather than a failure. Optional; without it a 404 fails the unit.
+   */
+  endsOnNotFound?(url: URL): boolean;
   /** What the paginator does, for the config digest (a changed paginator is a changed config). */
   readonly describe: Json;
 }
@@ -152,7 +158,10 @@ export function offsetLimit(options: {
 
 /**
  * Page numbers: `?page=1`, 2, 3…; ends on an empty page, or at the `total` the API states
- * (records, with `size`; or pages, with `totalIs: 'pages'`). With `size` and a total of records,
+ * (records; or pages, with `totalIs: 'pages'`). Without `size`, the records read are counted
+ * page by page; a read resumed mid-list counts the pages before as full as the largest it saw,
+ * and a `404` for the page after one that may have been the last (Django REST Framework's
+ * `{"detail":"Invalid page."}`) ends the list. With `size` and a total of records,
  * a page shorter than the size asked before the total is an API that caps the size (ask 100,
  * get 50): the next pages are asked with the size it served (`per_page=50`), so no record is
  * skipped. An API that returns fewer records than its page size (it filters a page after
@@ -172,6 +181,7 @@ export function pageNumber(options: {
     nonEmptyText('pageNumber.size.param', options.size.param);
     wholeNumber('pageNumber.size.value', options.size.value, 1);
   }
+  const counts = new PageCounts();
   return {
     describe: {
       type: 'page',
@@ -185,8 +195,10 @@ export function pageNumber(options: {
       url.searchParams.set(param, String(start));
       if (options.size) url.searchParams.set(options.size.param, String(options.size.value));
     },
+    endsOnNotFound: (url) => counts.mayBePastLast(url),
     next: (page) => {
       const got = page.records.length;
+      const before = counts.take(page.url);
       if (got === 0) return null;
       const current = Number(page.url.searchParams.get(param) ?? start);
       const done = current - start + 1;
@@ -195,7 +207,7 @@ export function pageNumber(options: {
       next.searchParams.set(param, String(current + 1));
       if (total === undefined) return next;
       if (options.totalIs === 'pages') return done >= total ? null : next;
-      if (!options.size) return next;
+      if (!options.size) return counts.follow(next, done, got, total, before);
       // The size this page was asked with: the page's URL says, a resumed one too.
       const asked = Number(page.url.searchParams.get(options.size.param)) || options.size.value;
       // Where this page ends in the list if the API served the size asked: then exact.

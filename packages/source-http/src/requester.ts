@@ -9,6 +9,7 @@ import {
   authApplyFailure,
   HttpAuthError,
   HttpBodyError,
+  HttpEmptyBodyError,
   HttpRequestError,
   type PageLocation,
 } from './errors.js';
@@ -185,9 +186,13 @@ export class Requester {
       };
       // HTML where JSON was expected (a maintenance page served with 200): reported as such,
       // and tried again when the server said when, rather than failed as a body not JSON.
-      if (answer.status >= 200 && answer.status < 300 && answer.status !== 204)
+      if (answer.status >= 200 && answer.status < 300 && answer.status !== 204) {
         if (isHtml(answer.headers.get('content-type'), answer.text))
           throw new StatusFailure(answer, true);
+        // Nothing where a page was expected: not the end of the list (a 204 or an empty page says
+        // that), and taken for one a proxy's fault would end the list early, without a word.
+        if (answer.text.trim() === '') throw new StatusFailure(answer, false, true);
+      }
       if ((answer.status >= 200 && answer.status < 300) || answer.status === 304) return answer;
       throw new StatusFailure(answer);
     } finally {
@@ -224,6 +229,7 @@ export class Requester {
     if (signal.aborted) return signal.reason;
     if (error instanceof StatusFailure) {
       const { status, headers, text } = error.answer;
+      if (error.empty) return new HttpEmptyBodyError(at, status);
       if (status === 401) return new HttpAuthError(at, status);
       const rateLimit = rateLimitFromHeaders(headers, this.#options.now());
       if (status === 403 && rateLimit?.remaining === 0) {

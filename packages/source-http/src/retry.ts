@@ -19,19 +19,23 @@ export interface Answer {
 }
 
 /**
- * An answer that is not a page: an error status, or a 2xx HTML page where JSON was expected
- * (`html`). p-retry tries again when `retryable`; the last one is reported.
+ * An answer that is not a page: an error status, a 2xx HTML page where JSON was expected
+ * (`html`), or a 2xx with an empty body (`empty`). p-retry tries again when `retryable`; the last
+ * one is reported.
  */
 export class StatusFailure extends Error {
   readonly retryable: boolean;
   constructor(
     readonly answer: Answer,
     readonly html = false,
+    readonly empty = false,
   ) {
     super(`${answer.status} ${STATUS_CODES[answer.status] ?? ''}`.trim());
     // A 200 maintenance page is tried again now only when the server said when (Retry-After):
-    // without it, nothing tells that a try a second later would not get the same page.
+    // without it, nothing tells that a try a second later would not get the same page. An empty
+    // 200 is a worker that died after its headers, or a proxy's: the next try usually passes.
     this.retryable =
+      empty ||
       RETRYABLE_STATUSES.has(answer.status) ||
       (html && answer.status < 300 && answer.headers.has('retry-after'));
   }

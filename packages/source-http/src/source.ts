@@ -14,6 +14,7 @@ import {
   HttpAuthError,
   HttpBodyError,
   HttpCursorError,
+  HttpRequestError,
   HttpSourceConfigError,
   type PageLocation,
   scrubbed,
@@ -196,6 +197,17 @@ class HttpRestSource implements HttpSource {
         // stops; a composite signal per read made every request measurably slower.
         fetched = await this.#requester.get(at, url, signal);
       } catch (error) {
+        // Past the last page: an API that answers so (Django REST Framework's "Invalid page.")
+        // ends the list where the paginator says the page before may have been the last.
+        if (
+          error instanceof HttpRequestError &&
+          error.status === 404 &&
+          resource.paginator.endsOnNotFound?.(url) === true
+        ) {
+          const cursor: HttpCursor = { next: null };
+          yield { items: [], cursor: cursor as unknown as Json };
+          return;
+        }
         // An HttpAuthError, or what a custom auth.apply threw as credentials refused.
         if (error instanceof AuthenticationError && !this.#stop.signal.aborted)
           this.#stop.abort(error);

@@ -94,7 +94,7 @@ describe('answers that lie, stall or leak', () => {
 
   const badBodies: [string, string, RegExp][] = [
     // An HTML page labelled JSON: html-answers.test.ts.
-    ['an empty body', '', /the body is not JSON \(\)/],
+    // An empty body: empty-body.test.ts.
     ['a JSON string', '"ok"', /pointer "\/data": the body has no such field/],
     [
       'records that are an object',

@@ -1,8 +1,9 @@
 /**
  * Secrets in the forms an API or the user's own code hands them back in: percent-encoded in
  * lowercase (`%2f`), as a form encodes them (`~` as `%7E`), twice over, with a JSON-escaped
- * slash; and a custom `auth.apply` that throws an error naming its own key. None reaches a unit's
- * error, the checkpoint or a progress event, and a next URL holding one is never saved.
+ * slash, as character references (`&#x2F;`, `&amp;`); and a custom `auth.apply` that throws an
+ * error naming its own key. None reaches a unit's error, the checkpoint or a progress event, and
+ * a next URL holding one is never saved.
  */
 import {
   AuthenticationError,
@@ -29,6 +30,12 @@ const echoes: [string, string][] = [
   ['percent-encoded twice', encodeURIComponent(encodeURIComponent(SECRET))],
   ['in mixed case', encodeURIComponent(SECRET).replace('%2F', '%2f')],
   ['JSON-escaped, slash and all', JSON.stringify(SECRET).replaceAll('/', '\\/').slice(1, -1)],
+  // As OWASP-style encoders write every character but letters, digits and `-` (an XML error).
+  [
+    'as hex character references',
+    SECRET.replace(/[^\w-]/g, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`),
+  ],
+  ['as decimal character references', SECRET.replace(/[^\w-]/g, (c) => `&#${c.charCodeAt(0)};`)],
 ];
 
 describe('secrets in every encoding', () => {
@@ -65,6 +72,18 @@ describe('secrets in every encoding', () => {
     const shown = JSON.stringify({ checkpoint: opened.checkpoint, events });
     return { error: opened.unit('posts')?.error, shown };
   };
+
+  it('an XML error body with the token in named references (&amp;, &lt;...) is redacted', async () => {
+    const token = `tok&${LEAK}<"'>`;
+    api.handler = (_q, response) => {
+      response.writeHead(422, { 'content-type': 'application/xml' });
+      response.end(`<error>bad key tok&amp;${LEAK}&lt;&quot;&apos;&gt;</error>`);
+    };
+    const { error, shown } = await run({ type: 'bearer', token });
+    expect(error?.message).toContain('422 Unprocessable Entity');
+    expect(error?.message).toContain('bad key ***');
+    expect(shown).not.toContain(LEAK);
+  });
 
   for (const [name, echoed] of echoes) {
     it(`an error body with the token ${name} is redacted`, async () => {
