@@ -9,6 +9,16 @@ export function checkpointId(value: string): string {
   return value;
 }
 
+/**
+ * A unit key or key prefix (`reset <unit-key>`, `reset-failed --under`): not empty. An empty one
+ * (a script's unset variable) matched no unit, and `reset-failed --under ""` said there were no
+ * failed units at all.
+ */
+export function unitKey(value: string): string {
+  if (value === '') throw new InvalidArgumentError('a unit key is never empty');
+  return value;
+}
+
 /** The longest wait a Node timer takes: longer ones fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -29,15 +29,26 @@ export class NotFoundError extends CliError {
 
 /**
  * A checkpoint of the file store that cannot be read because its files are damaged: reported as
- * the format error it wraps (exit 5), followed by how `checkpointkit repair` gets out of it.
+ * the format error it wraps (exit 5), followed by how `checkpointkit repair` gets out of it (or,
+ * for what repair does not move, what to do instead).
  */
 export class DamagedCheckpointError extends CheckpointFormatError {
   override name = 'DamagedCheckpointError';
   /** What to run to repair it, for the message at the top. */
   readonly hint: string;
+  /** False when `repair` cannot deal with it either: `hint` then says what to do instead. */
+  readonly repairable: boolean = true;
   /** `dir`: the `--dir` the failed command was given, repeated in the hint so it can be pasted. */
   constructor(error: CheckpointFormatError, id: string, dir?: string) {
     super(error.file, error.cause_, error.line, { cause: error });
+    // A folder, named pipe or device under a checkpoint file's name (storage-file's kind `type`):
+    // repair moves damaged files aside, not those, and refused with this same message.
+    if ((error as { kind?: unknown }).kind === 'type') {
+      this.hint =
+        'it is no file CheckpointKit wrote and `checkpointkit repair` does not move it: move it out of the store';
+      this.repairable = false;
+      return;
+    }
     const command = ['checkpointkit', 'repair', id, ...(dir === undefined ? [] : ['--dir', dir])]
       .map(shellWord)
       .join(' ');

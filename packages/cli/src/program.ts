@@ -11,6 +11,7 @@ import type { Context } from './context.js';
 import { classify } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { type Io, Output, processIo } from './output.js';
+import { checkStoreOptions } from './stores.js';
 import { VERSION } from './version.js';
 
 const EXIT_HELP = `
@@ -50,6 +51,8 @@ export function buildProgram(context: Context): Command {
     .addHelpText('after', EXIT_HELP)
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
+    // Every verb, even one given a file that opens no store (`show ./x.json --url ''`).
+    .hook('preAction', (_program, action) => checkStoreOptions(action.optsWithGlobals()))
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),

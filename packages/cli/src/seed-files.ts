@@ -6,6 +6,8 @@ import {
   parseCheckpointJson,
   summarize,
 } from '@checkpointkit/core';
+import { DEFAULT_MAX_SIZE, formatSize } from './size.js';
+import { FileTooLargeError, sniffFile } from './sniff.js';
 
 /** A seed-format checkpoint file found beside a store: its format and its summary. */
 export interface SeedListing {
@@ -75,6 +77,18 @@ async function walk(root: string, dir: string, depth: number, search: SeedSearch
 
 async function readOne(root: string, path: string, search: SeedSearch): Promise<void> {
   const file = relative(root, path) || path;
+  // Looked at first, as `show <file>` does: a huge or binary file someone named *checkpoint*.json
+  // was read whole (memory several times its size) for a parse error at its end.
+  try {
+    await sniffFile(path, DEFAULT_MAX_SIZE);
+  } catch (error) {
+    const message =
+      error instanceof FileTooLargeError
+        ? `${path}: ${formatSize(error.size)}, over the ${formatSize(error.limit)} limit for a checkpoint file; it was not read (show it with --max-size to read a larger one)`
+        : errorMessage(error);
+    search.refused.push({ file, message });
+    return;
+  }
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { CheckpointFormatError } from '@checkpointkit/core';
 import { describeNonFile } from '@checkpointkit/storage-file';
 import { CliError } from './errors.js';
@@ -40,7 +40,13 @@ export class BinaryFileError extends CheckpointFormatError {
 export async function sniffFile(file: string, maxSize: number): Promise<Buffer | null> {
   // Non-blocking: a named pipe opened plainly waits for a writer, maybe for ever.
   const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch(
-    () => null,
+    async () => {
+      // A socket cannot be opened at all (ENXIO, which names no cause a user knows): said as
+      // what it is, like a pipe. Anything else that fails to open is left to the reader.
+      const info = await stat(file).catch(() => null);
+      if (info?.isSocket()) throw notAFile(file, info);
+      return null;
+    },
   );
   if (!handle) return null;
   try {

@@ -1,4 +1,6 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { describeNonFile } from '@checkpointkit/storage-file';
 import { CliError, NotFoundError, shellWord } from './errors.js';
 import { EXIT } from './exit-codes.js';
 
@@ -14,9 +16,9 @@ export async function checkStoreDir(dir: string, mustExist = false): Promise<voi
   if (dir === '') {
     throw new CliError('--dir is empty: name the folder of the file store', EXIT.USAGE);
   }
-  let isDirectory: boolean;
+  let info: Stats;
   try {
-    isDirectory = (await stat(dir)).isDirectory();
+    info = await stat(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') {
@@ -29,7 +31,14 @@ export async function checkStoreDir(dir: string, mustExist = false): Promise<voi
     // Missing, or unreadable (a loop of links, no permission): the store's own error says which.
     return;
   }
-  if (!isDirectory) {
+  // A device or pipe (`/dev/null`) is no file `show` could read either: said as what it is.
+  if (!info.isDirectory() && !info.isFile()) {
+    throw new CliError(
+      `${dir}: it is ${describeNonFile(info)}, not a directory of checkpoints`,
+      EXIT.USAGE,
+    );
+  }
+  if (!info.isDirectory()) {
     throw new CliError(
       `${dir} is a file, not a directory of checkpoints (to read a checkpoint file: checkpointkit show ${shellWord(dir)})`,
       EXIT.USAGE,

@@ -50,8 +50,44 @@ export function storeDir(options: StoreOptions, env: NodeJS.ProcessEnv): string 
   return options.dir ?? (env.CHECKPOINT_DIR || '.checkpoints');
 }
 
+/**
+ * Refuses store options that cannot mean what they say, before any verb acts: an empty `--url`
+ * or `--schema` (a script's unset variable: an empty `--url` chose the file store of the working
+ * folder, where `rm --yes` deleted), and options of both stores at once (`--dir` with `--url`
+ * or `--store postgres`, `--store file` with `--url`), of which one was silently ignored.
+ */
+export function checkStoreOptions(options: StoreOptions): void {
+  if (options.url === '') {
+    throw new CliError(
+      '--url is empty: name the PostgreSQL database (postgres://user@host:5432/database)',
+      EXIT.USAGE,
+    );
+  }
+  if (options.schema === '') {
+    throw new CliError(
+      '--schema is empty: name the PostgreSQL schema of the store (or leave --schema out)',
+      EXIT.USAGE,
+    );
+  }
+  const postgres =
+    options.url !== undefined ? '--url' : options.store === 'postgres' ? '--store postgres' : null;
+  if (options.dir !== undefined && postgres) {
+    throw new CliError(
+      `--dir names a file store and ${postgres} a PostgreSQL one: pass the options of one store`,
+      EXIT.USAGE,
+    );
+  }
+  if (options.store === 'file' && options.url !== undefined) {
+    throw new CliError(
+      '--url names a PostgreSQL store and --store file the file store: pass the options of one store',
+      EXIT.USAGE,
+    );
+  }
+}
+
 /** Which store: `--store`, else postgres when `--url` is given, else `CHECKPOINT_STORE`, else file. */
 export function storeKind(options: StoreOptions, env: NodeJS.ProcessEnv): 'file' | 'postgres' {
+  checkStoreOptions(options);
   const kind = options.store ?? (options.url ? 'postgres' : env.CHECKPOINT_STORE || 'file');
   if (kind === 'file' || kind === 'postgres') return kind;
   throw new CliError(`unknown store "${kind}" (expected "file" or "postgres")`, EXIT.USAGE);
@@ -134,19 +170,22 @@ async function openPostgres(
       EXIT.USAGE,
     );
   }
+  checkConnectionString(url, options.url !== undefined ? '--url' : 'DATABASE_URL');
   // Loaded only here, so the file store path never loads pg.
   const { postgresStore } = await import('@checkpointkit/storage-postgres');
-  const store = postgresStore({
-    connectionString: url,
-    migrate: create,
-    maxConnections: 2,
-    applicationName: 'checkpointkit-cli',
-    // A person is waiting: a server that is down is reported within seconds, not after the
-    // 30 s a job would wait out a restart.
-    retry: { maxOutageMs: 3000 },
-    connectTimeoutMs: 5000,
-    ...(options.schema ? { schema: options.schema } : {}),
-  });
+  const store = usageOf(() =>
+    postgresStore({
+      connectionString: url,
+      migrate: create,
+      maxConnections: 2,
+      applicationName: 'checkpointkit-cli',
+      // A person is waiting: a server that is down is reported within seconds, not after the
+      // 30 s a job would wait out a restart.
+      retry: { maxOutageMs: 3000 },
+      connectTimeoutMs: 5000,
+      ...(options.schema ? { schema: options.schema } : {}),
+    }),
+  );
   return {
     kind: 'postgres',
     store,
@@ -164,6 +203,42 @@ async function openPostgres(
       await store.close?.();
     },
   };
+}
+
+/**
+ * The store's own check of a connection string names its option (`connectionString`), which the
+ * user never typed, and exits 1: said here as a usage error naming `--url` or `DATABASE_URL`. The
+ * string is never echoed: it may hold a password.
+ */
+function checkConnectionString(url: string, from: string): void {
+  const expected = 'expected postgres://user@host:5432/database; the value is not shown';
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    throw new CliError(`${from} is not a postgres:// URL (${expected})`, EXIT.USAGE);
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new CliError(`${from} is not a valid postgres:// URL (${expected})`, EXIT.USAGE);
+  }
+}
+
+/**
+ * Runs the store's constructor; a schema name it refuses (storage-postgres's `SchemaNameError`,
+ * known by its name as the package is loaded lazily) is a usage error naming `--schema`.
+ */
+function usageOf<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'SchemaNameError') {
+      throw new CliError(
+        `--schema ${error.message.replace(/^postgresStore: schema /, '')}`,
+        EXIT.USAGE,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /**

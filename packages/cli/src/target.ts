@@ -47,6 +47,8 @@ export async function loadTarget(
   maxSize = DEFAULT_MAX_SIZE,
 ): Promise<Loaded> {
   const warn = (message: string) => context.out.warn(message);
+  /** A folder is at the path: said if the store has no such id either. */
+  let folder = false;
   if (namesFile(target)) {
     // Missing is for the store to decide (`x.json` may be an id); a loop of symbolic links or
     // an unreadable path is said as it is, not as "no file".
@@ -56,6 +58,7 @@ export async function loadTarget(
     });
     if (info?.isFile()) return loadFile(target, { warn, maxSize });
     if (info && !info.isDirectory()) throw notAFile(target, info);
+    folder = info !== null;
     // A snapshot path whose checkpoint lives only in its journal so far (not compacted yet).
     const files = checkpointFilesOf(basename(target));
     if (files && (await isFile(join(dirname(target), files.journal)))) {
@@ -76,6 +79,13 @@ export async function loadTarget(
   return withStore(context, options, async (handle) => {
     const checkpoint = await handle.read(target);
     if (!checkpoint) {
+      // A folder named like a file (`progress.json`) is neither: "no file" would be wrong.
+      if (folder) {
+        throw new CliError(
+          `${target} is a directory, not a checkpoint file, and no checkpoint "${target}" is in ${handle.description}`,
+          EXIT.USAGE,
+        );
+      }
       if (namesFile(target)) {
         throw new NotFoundError(
           `no file ${target} and no checkpoint "${target}" in ${handle.description}`,

@@ -134,6 +134,12 @@ function targetDir(
 ): string {
   const { out } = options;
   const { dir } = storeOptions;
+  if (out !== undefined && storeKind(storeOptions, env) === 'postgres') {
+    throw new CliError(
+      '--out names a file store, but the store is PostgreSQL (--url, --store postgres or CHECKPOINT_STORE): pass the options of one store',
+      EXIT.USAGE,
+    );
+  }
   if (out !== undefined && dir !== undefined && resolve(out) !== resolve(dir)) {
     throw new CliError(
       `--dir and --out name different directories (${dir}, ${out}): pass one of them`,

@@ -6,7 +6,7 @@ import { checkpointId } from '../arguments.js';
 import { confirm } from '../confirm.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { notFound } from '../edit.js';
-import { CliError } from '../errors.js';
+import { CliError, DamagedCheckpointError } from '../errors.js';
 import { printable } from '../excerpt.js';
 import { EXIT } from '../exit-codes.js';
 import { storeDir, storeKind } from '../stores.js';
@@ -48,6 +48,9 @@ export function repairCommand(context: Context): Command {
           return;
         } catch (error) {
           if (!(error instanceof CheckpointFormatError)) throw error;
+          // A folder or pipe under a file's name: the store's repair would refuse it after the
+          // question; said at once, with what to do instead.
+          if (error instanceof DamagedCheckpointError && !error.repairable) throw error;
           damage = error.message;
         }
         // A running job's lock: CheckpointLockedError naming the owner (exit 4), nothing touched.

@@ -1,6 +1,6 @@
 import { type Change, isUnderPrefix } from '@checkpointkit/core';
 import { Command } from 'commander';
-import { checkpointId } from '../arguments.js';
+import { checkpointId, unitKey } from '../arguments.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { editCheckpoint } from '../edit.js';
 import { printable } from '../excerpt.js';
@@ -18,12 +18,13 @@ export function resetFailedCommand(context: Context): Command {
     .argument('<id>', 'checkpoint id', checkpointId)
     .option('--restart', 'start the units over instead of resuming from their cursor')
     .option('--retryable-only', 'only units whose error was marked retryable')
-    .option('--under <prefix>', 'only units at or below this key prefix')
+    .option('--under <prefix>', 'only units at or below this key prefix', unitKey)
     .action(async (id: string, options: ResetFailedOptions, command: Command) => {
-      const keys = await withStore(context, storeOptionsOf(command), (handle) =>
+      const { keys, failed } = await withStore(context, storeOptionsOf(command), (handle) =>
         editCheckpoint(handle, id, (checkpoint) => {
           const at = new Date(context.now()).toISOString();
-          const chosen = failedUnits(checkpoint)
+          const all = failedUnits(checkpoint);
+          const chosen = all
             .filter(({ unit }) => !options.retryableOnly || unit.error?.retryable !== false)
             .filter(({ key }) => options.under === undefined || isUnderPrefix(key, options.under))
             .map(({ key }) => key);
@@ -33,11 +34,26 @@ export function resetFailedCommand(context: Context): Command {
             key,
             keepCursor: !options.restart,
           }));
-          return { changes, result: chosen };
+          return { changes, result: { keys: chosen, failed: all.length } };
         }),
       );
-      if (keys.length === 0) {
+      if (failed === 0) {
         context.out.line(`no failed units to reset in "${printable(id)}"`);
+        return;
+      }
+      if (keys.length === 0) {
+        // "No failed units" would be false: there are some, which the options left out.
+        const which = [
+          options.retryableOnly ? 'retryable' : '',
+          options.under !== undefined ? `under "${options.under}"` : '',
+        ]
+          .filter(Boolean)
+          .join(' and ');
+        context.out.line(
+          printable(
+            `none of the ${failed} failed ${failed === 1 ? 'unit' : 'units'} of "${id}" is ${which}: nothing was reset`,
+          ),
+        );
         return;
       }
       const one = keys.length === 1;

@@ -1,6 +1,6 @@
 import { type Change, isUnderPrefix } from '@checkpointkit/core';
 import { Command } from 'commander';
-import { checkpointId } from '../arguments.js';
+import { checkpointId, unitKey } from '../arguments.js';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
 import { editCheckpoint } from '../edit.js';
 import { NotFoundError } from '../errors.js';
@@ -15,7 +15,7 @@ export function resetCommand(context: Context): Command {
   return new Command('reset')
     .description('put one unit (or every unit under a key prefix) back to pending')
     .argument('<id>', 'checkpoint id', checkpointId)
-    .argument('<unit-key>', 'the unit key, such as collect/acme/api/pulls')
+    .argument('<unit-key>', 'the unit key, such as collect/acme/api/pulls', unitKey)
     .option('--keep-cursor', 'resume from the unit cursor instead of starting it over')
     .option('--prefix', 'reset every unit at or below <unit-key>')
     .action(async (id: string, key: string, options: ResetOptions, command: Command) => {
