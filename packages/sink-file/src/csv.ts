@@ -53,16 +53,48 @@ export function csvSink<Item>(options: CsvSinkOptions<Item>): Sink<Item> {
     throw new OptionsError('csvSink', 'columns', 'must name at least one column');
   const row = (cells: readonly unknown[]) =>
     cells.map((cell) => csvCell(cell, delimiter)).join(delimiter) + newline;
-  const headerRow = row(columns.map((column) => column.header));
+  const headers = columns.map((column) => column.header);
+  const unpaired = headers.find((header) => LONE_SURROGATE.test(header));
+  if (unpaired !== undefined) {
+    throw new OptionsError(
+      'csvSink',
+      'columns',
+      `header ${JSON.stringify(unpaired)} holds a lone surrogate, which UTF-8 cannot hold`,
+    );
+  }
+  const headerRow = row(headers);
   return fileSink<Item>(options, (items, target) => {
     let text = target.fresh && options.header !== false ? headerRow : '';
     for (const [index, item] of items.entries()) {
-      text += encodeItem(target, index, () =>
-        row(columns.map((column) => column.value(item, target.unit))),
-      );
+      text += encodeItem(target, index, () => {
+        const cells = columns.map((column) => column.value(item, target.unit));
+        const line = row(cells);
+        // One scan of the row; the cell is looked for only when there is one to name.
+        if (LONE_SURROGATE.test(line)) throw loneSurrogate(columns, cells, delimiter);
+        return line;
+      });
     }
     return text;
   });
+}
+
+/**
+ * Half of a UTF-16 surrogate pair without the other half (a string cut in the middle of an
+ * emoji): UTF-8 cannot hold it, and writing it silently turned it into U+FFFD, changing the
+ * user's text. JSON Lines needs no such check: JSON.stringify writes it as a `\ud83d` escape.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** The error for a row with a lone surrogate, naming the first column that holds one. */
+function loneSurrogate<Item>(
+  columns: readonly CsvColumn<Item>[],
+  cells: readonly unknown[],
+  delimiter: string,
+): Error {
+  const at = cells.findIndex((cell) => LONE_SURROGATE.test(csvCell(cell, delimiter)));
+  return new Error(
+    `column ${JSON.stringify(columns[at]?.header)} holds a lone surrogate (half of a UTF-16 pair), which UTF-8 cannot hold; it would be written as U+FFFD`,
+  );
 }
 
 /** One cell: quoted when it holds the delimiter, a quote, a line break, or spaces at its ends. */

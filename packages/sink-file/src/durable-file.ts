@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
-import { type BigIntStats, constants } from 'node:fs';
+import { type BigIntStats, constants, fstatSync, statSync } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SinkFileChangedError, SinkFileError, SinkFileLostError } from './errors.js';
+import {
+  SinkFileChangedError,
+  SinkFileDisturbedError,
+  SinkFileError,
+  SinkFileLostError,
+} from './errors.js';
 
 /** How many of a file's last bytes its fingerprint covers. */
 const TAIL_BYTES = 64;
@@ -27,12 +32,23 @@ export class DurableFile {
   #size: number;
   /** The file's last bytes (up to {@link TAIL_BYTES}). */
   #tail: Buffer;
+  /** `device:inode` of the file opened, to tell whether the path still reaches it. */
+  readonly #identity: string;
+  /** Set once the file was found disturbed: no append goes through after it. */
+  #disturbed: SinkFileDisturbedError | null = null;
 
-  private constructor(path: string, handle: FileHandle, size: number, tail: Buffer) {
+  private constructor(
+    path: string,
+    handle: FileHandle,
+    size: number,
+    tail: Buffer,
+    identity: string,
+  ) {
     this.path = path;
     this.#handle = handle;
     this.#size = size;
     this.#tail = tail;
+    this.#identity = identity;
   }
 
   /**
@@ -42,14 +58,21 @@ export class DurableFile {
    * bytes do not match `fingerprint` (when the checkpoint has one) is another file:
    * {@link SinkFileChangedError}. Both leave the file as it was, and so does `claim`, which gets
    * the file's identity (`device:inode`) before anything is cut and throws when the file is
-   * another output's (a link to it).
+   * another output's (a link to it). With `was`, the file is one this process wrote and closed
+   * (while idle), to open again as it left it: it must be that file (`was` is its identity),
+   * holding exactly `bytes`, else {@link SinkFileDisturbedError}; nothing is cut.
    */
   static async open(
     path: string,
     bytes: number,
-    { fingerprint, claim }: { fingerprint?: string; claim?: (identity: string) => void } = {},
+    {
+      fingerprint,
+      claim,
+      was,
+    }: { fingerprint?: string; claim?: (identity: string) => void; was?: string } = {},
   ): Promise<DurableFile> {
     const handle = await attempt(path, 'open', () => openOrCreate(path, bytes === 0));
+    if (!handle && was !== undefined) throw new SinkFileDisturbedError(path, MISSING);
     if (!handle) throw new SinkFileLostError(path, bytes, 0);
     try {
       // Bigint: an inode number may pass 2^53 on some file systems.
@@ -57,7 +80,10 @@ export class DurableFile {
       // Positioned writes, cutting back and fdatasync mean nothing on a pipe or a device.
       if (!stat.isFile())
         throw new SinkFileError(path, 'open', new Error(`it is ${kindOf(stat)}, not a file`));
-      claim?.(fileIdentity(stat));
+      const identity = fileIdentity(stat);
+      const disturbed = was === undefined ? null : disturbanceOf(stat, was, bytes);
+      if (disturbed) throw new SinkFileDisturbedError(path, disturbed);
+      claim?.(identity);
       const size = Number(stat.size);
       if (size < bytes) throw new SinkFileLostError(path, bytes, size);
       const tail = Buffer.alloc(Math.min(bytes, TAIL_BYTES));
@@ -74,11 +100,16 @@ export class DurableFile {
           await handle.datasync();
         });
       }
-      return new DurableFile(path, handle, bytes, tail);
+      return new DurableFile(path, handle, bytes, tail, identity);
     } catch (error) {
       await handle.close().catch(() => {});
       throw error;
     }
+  }
+
+  /** `device:inode` of the file, for {@link DurableFile.open}'s `was` when it is opened again. */
+  get identity(): string {
+    return this.#identity;
   }
 
   /** Bytes the file holds: everything written so far, all of it synced. */
@@ -91,9 +122,17 @@ export class DurableFile {
     return fingerprintOf(this.#tail);
   }
 
-  /** Writes `data` at the end, syncs it, and returns the new size. A failed append is cut off again. */
+  /**
+   * Writes `data` at the end, syncs it, and returns the new size. A failed append is cut off
+   * again. Throws {@link SinkFileDisturbedError} when the file was disturbed since the last
+   * append (see {@link DurableFile.#disturbance}), and from then on.
+   */
   async append(data: Uint8Array): Promise<number> {
+    if (this.#disturbed) throw this.#disturbed;
     const start = this.#size;
+    // Before writing: a file cut or written by someone else would get a hole of zeros, or have
+    // their bytes written over, at the offset this process knows.
+    this.#expect(this.#disturbance(start, 'descriptor'));
     try {
       let written = 0;
       while (written < data.length) {
@@ -103,6 +142,11 @@ export class DurableFile {
           data.length - written,
           start + written,
         );
+        // A short write goes on where it stopped; one that wrote nothing would spin forever.
+        if (bytesWritten === 0)
+          throw new Error(
+            `the file system wrote 0 bytes of ${data.length - written}, with no error`,
+          );
         written += bytesWritten;
       }
       await this.#handle.datasync();
@@ -111,7 +155,25 @@ export class DurableFile {
       await this.#handle.truncate(start).catch(() => {});
       throw new SinkFileError(this.path, 'write', cause);
     }
-    this.#size = start + data.length;
+    const end = start + data.length;
+    // After the sync, through the path: a file renamed, deleted or replaced before or during the
+    // write took the page with it, and the page must not be recorded as written at the path.
+    let moved: string | null;
+    try {
+      moved = this.#disturbance(end, this.#statPath());
+    } catch (error) {
+      // The path could not be looked at: the page is not recorded, so it must not stay either.
+      await this.#handle.truncate(start).catch(() => {});
+      throw error;
+    }
+    if (moved) {
+      // The page is in a file no longer at the path: take it back out, so that file holds
+      // exactly the recorded pages and can be put back to resume. Only when nothing else wrote.
+      const now = await this.#handle.stat().catch(() => null);
+      if (now?.size === end) await this.#handle.truncate(start).catch(() => {});
+      this.#expect(moved);
+    }
+    this.#size = end;
     // A copy of the last bytes only: a page may be megabytes.
     this.#tail =
       data.length >= TAIL_BYTES
@@ -120,9 +182,83 @@ export class DurableFile {
     return this.#size;
   }
 
+  /**
+   * Throws {@link SinkFileDisturbedError} when the file is no longer at its path as the sink left
+   * it: called before the output rotates, since the next part's name would otherwise be looked
+   * up in whatever folder is at the path now, and the job go on there.
+   */
+  verify(): void {
+    if (this.#disturbed) throw this.#disturbed;
+    this.#expect(this.#disturbance(this.#size, this.#statPath()));
+  }
+
+  /**
+   * What happened to the file, or null when nothing did: it must hold `size` bytes (nothing else
+   * writes it) and, `found` through its path, be the file opened (not renamed, moved, deleted or
+   * replaced). With `descriptor`, looked at through the open descriptor instead. Both lookups are
+   * synchronous: on a file just written both took 14 µs, 3-6% of a page's write and fdatasync on
+   * ext4, where awaited through the thread pool they took 80 µs (20-30%).
+   * Per page, never per item.
+   */
+  #disturbance(size: number, found: BigIntStats | 'missing' | 'descriptor'): string | null {
+    if (found === 'descriptor') {
+      try {
+        found = fstatSync(this.#handle.fd, { bigint: true });
+      } catch (error) {
+        throw new SinkFileError(this.path, 'write', error);
+      }
+    }
+    return disturbanceOf(found, this.#identity, size);
+  }
+
+  /**
+   * The file at the path (through links, as the sink opened it), or `missing`. Synchronous for
+   * the reason {@link DurableFile.#disturbance} gives: the path was looked up at the last page
+   * too, so the kernel's caches answer it.
+   */
+  #statPath(): BigIntStats | 'missing' {
+    try {
+      return statSync(this.path, { bigint: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A folder of the path gone, or replaced by a file.
+      if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+      throw new SinkFileError(this.path, 'write', error);
+    }
+  }
+
+  /** Throws for a disturbance found, and keeps throwing: the file is not written again. */
+  #expect(reason: string | null): void {
+    if (reason === null) return;
+    this.#disturbed = new SinkFileDisturbedError(this.path, reason);
+    throw this.#disturbed;
+  }
+
   async close(): Promise<void> {
     await this.#handle.close();
   }
+}
+
+const MISSING = 'was renamed, moved or deleted (nothing is at its path now)';
+
+/**
+ * What happened to a file the sink opened as `identity` and wrote `size` bytes of, seen as `found`
+ * (through its path or its descriptor), or null when nothing did.
+ */
+function disturbanceOf(
+  found: BigIntStats | 'missing',
+  identity: string,
+  size: number,
+): string | null {
+  // Unlinked but still open (seen through the descriptor), or nothing at the path.
+  if (found === 'missing' || found.nlink === 0n) return MISSING;
+  if (fileIdentity(found) !== identity)
+    return 'was replaced: its path now reaches another file (it was renamed, moved or deleted, and another made in its place)';
+  if (found.size < BigInt(size))
+    return `was cut to ${found.size} bytes (the sink had written ${size})`;
+  if (found.size > BigInt(size))
+    return `grew to ${found.size} bytes (the sink had written ${size}): something else writes it`;
+  return null;
 }
 
 /** What tells a file from every other one, whatever name or link reaches it. */
@@ -148,8 +284,14 @@ async function openOrCreate(path: string, create: boolean): Promise<FileHandle |
   if (!create) return null;
   await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, constants.O_RDWR | constants.O_CREAT);
-  // A new file's name must survive a power loss as its content does: sync the folder once.
-  await syncDir(dirname(path));
+  try {
+    // A new file's name must survive a power loss as its content does: sync the folder once.
+    await syncDir(dirname(path));
+  } catch (error) {
+    // Not left for the garbage collector (out of descriptors, EMFILE, this is where it fails).
+    await handle.close().catch(() => {});
+    throw error;
+  }
   return handle;
 }
 

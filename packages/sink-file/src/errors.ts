@@ -97,6 +97,34 @@ export class SinkFileChangedError extends CheckpointError {
 }
 
 /**
+ * The output file was disturbed while the job ran, after the sink opened it: renamed, moved or
+ * deleted (its folder too), replaced by another file at its path, cut, or written by something
+ * else. The sink writes through the file it opened, so before this check its pages went on into
+ * the renamed or unlinked file, or over someone's bytes, and were recorded as written. The page
+ * that found it is not recorded; when it went into a file that is no longer at the path, it is
+ * taken back out of it, so that file holds exactly the pages the checkpoint recorded: put it back
+ * at its path and run the job again to resume. Fails the unit, and each unit that writes the
+ * file at its next page (the sink does not write the file again in this run). Retryable: the next
+ * run retries it, and the sink's checks on open decide there (resumed when the file is back as it
+ * was; {@link SinkFileLostError} when it is missing or shorter than recorded).
+ */
+export class SinkFileDisturbedError extends UnitError {
+  override name = 'SinkFileDisturbedError';
+  constructor(
+    /** The output file (the path the sink opened it at). */
+    readonly file: string,
+    /** What happened to it. */
+    readonly reason: string,
+  ) {
+    super(
+      `file sink: ${file} ${reason} while the job ran; the sink stopped writing it, and no page after the last one recorded counts as written. ` +
+        'If the file was moved, move it back unchanged and run the job again to resume; otherwise restore it, or reset the job to write it again',
+      { retryable: true },
+    );
+  }
+}
+
+/**
  * Two outputs would write one file: a unit's file is a part of another output that rotates
  * (`report.1.jsonl` is part 1 of `report.jsonl`), two paths name one file through a symbolic or
  * hard link, or another file sink of the run writes it. Either writer would cut, remove or

@@ -4,7 +4,14 @@ import { SinkClaims } from './claims.js';
 import { type SinkFileConflictError, SinkFileError, SinkFilePathError } from './errors.js';
 import { checkOptions } from './options.js';
 import { OutputNames } from './part-names.js';
-import { freshPart, nextPart, type OpenPart, type PartAccess, resumePart } from './parts.js';
+import {
+  freshPart,
+  nextPart,
+  type OpenPart,
+  type PartAccess,
+  reopenPart,
+  resumePart,
+} from './parts.js';
 import {
   fileState,
   otherSinksFiles,
@@ -12,6 +19,14 @@ import {
   recordedFiles,
   sinkStateKey,
 } from './state.js';
+
+/**
+ * How many files a sink keeps open between their pages, at most (more while more are being
+ * written at once). Keeping each open until the pipeline ended ran a job with a file per unit out
+ * of descriptors (EMFILE, 1024 by default on many systems) after that many units; a file closed
+ * here is opened again at its next page as a resume opens it, cut back to what it recorded.
+ */
+const IDLE_OPEN_FILES = 64;
 
 /** Options every file sink takes. */
 export interface FileSinkOptions {
@@ -81,6 +96,12 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
   let recorded = new Map<string, RecordedFile>();
   let files = new Map<string, Promise<OpenPart>>();
   let chains = new Map<string, Promise<unknown>>();
+  /** Per absolute file: its pages queued or being written; only a file with none is closed. */
+  const busy = new Map<string, number>();
+  /** The files opened, least recently used first. */
+  let used = new Set<string>();
+  /** Per absolute file: the identity of the part last opened, to tell it when opened again. */
+  let identities = new Map<string, string>();
   let opened: Promise<void> | null = null;
   /** When the run's checkpoint was created (ms): files modified since are the job's own. */
   let jobSince = Number.POSITIVE_INFINITY;
@@ -90,22 +111,53 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     if (!file) {
       // Never recorded: no acknowledged page is in it, so it starts empty (what was there kept aside).
       const known = recorded.get(path);
-      file = known ? resumePart(path, known, access, jobSince) : freshPart(path, access, jobSince);
-      files.set(path, file);
-      // A file that failed to open is tried again by the next page.
-      file.catch(() => files.delete(path));
+      const was = identities.get(path);
+      file =
+        known && was !== undefined
+          ? reopenPart(path, known, access, was)
+          : known
+            ? resumePart(path, known, access, jobSince)
+            : freshPart(path, access, jobSince);
+      track(path, file);
     }
+    used.delete(path);
+    used.add(path);
     return file;
+  };
+
+  /** Makes `file` the open part of `path`, and remembers which file it is once it is open. */
+  const track = (path: string, file: Promise<OpenPart>): void => {
+    files.set(path, file);
+    // A file that failed to open is tried again by the next page.
+    file.then(
+      (open) => identities.set(path, open.file.identity),
+      () => files.get(path) === file && files.delete(path),
+    );
+  };
+
+  /** Closes the least recently used files no page is waiting for, down to {@link IDLE_OPEN_FILES}. */
+  const closeIdle = async (): Promise<void> => {
+    for (const path of used) {
+      if (files.size <= IDLE_OPEN_FILES) return;
+      if (busy.has(path)) continue;
+      used.delete(path);
+      const file = files.get(path);
+      // Out of `files` first: a page that comes now opens the file again, recorded as it is.
+      files.delete(path);
+      await file?.then(({ file }) => file.close()).catch(() => {});
+    }
   };
 
   /** The part the next page of `path` goes to: a new one when the current one is full. */
   const partFor = async (path: string): Promise<OpenPart> => {
     const current = await fileFor(path);
     if (current.file.size < maxBytes) return current;
+    // The part it filled must still be where it was: a folder moved or swapped since would send
+    // the next parts elsewhere, away from the parts before.
+    current.file.verify();
     await current.file.close();
     const next = nextPart(path, current.part, access);
-    files.set(path, next);
-    next.catch(() => files.delete(path));
+    track(path, next);
     return next;
   };
 
@@ -114,6 +166,8 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     const open = await Promise.allSettled(files.values());
     files = new Map();
     chains = new Map();
+    used = new Set();
+    identities = new Map();
     for (const file of open) if (file.status === 'fulfilled') await file.value.file.close();
   };
 
@@ -149,7 +203,11 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       if (typeof options.path === 'string') known.add(pathOf('').file);
       names = new OutputNames();
       if (rotating) addOutputNames(known, run);
-      await Promise.all([...known].map(fileFor));
+      // One at a time, closing as it goes: thousands of recorded files must not all be open.
+      for (const path of known) {
+        await fileFor(path);
+        await closeIdle();
+      }
     })();
     opened.catch(() => {
       opened = null;
@@ -191,6 +249,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       // Before the file is touched: a unit's file that is a part of another output is refused.
       if (rotating) names.add(path);
       const previous = chains.get(path) ?? Promise.resolve();
+      busy.set(path, (busy.get(path) ?? 0) + 1);
       const page = previous.then(async () => {
         const { part, file } = await partFor(path).catch((error: unknown) => {
           throw isFolder(error) && typeof options.path === 'function'
@@ -204,10 +263,16 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
         recorded.set(path, { part, bytes, tail });
         return { meta: { [sinkStateKey(id, key)]: fileState(bytes, part, tail) } };
       });
-      chains.set(
-        path,
-        page.catch(() => {}),
-      );
+      const done = page
+        .catch(() => {})
+        .then(() => {
+          const left = (busy.get(path) ?? 1) - 1;
+          if (left === 0) busy.delete(path);
+          else busy.set(path, left);
+          return closeIdle();
+        });
+      // The next page of the file waits for the closing too; close() waits for every chain.
+      chains.set(path, done);
       return page;
     },
     async close() {

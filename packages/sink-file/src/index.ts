@@ -2,6 +2,7 @@ export { type CsvColumn, type CsvSinkOptions, csvCell, csvSink } from './csv.js'
 export {
   SinkFileChangedError,
   SinkFileConflictError,
+  SinkFileDisturbedError,
   SinkFileError,
   SinkFileItemError,
   SinkFileLostError,

@@ -28,9 +28,19 @@ export interface PartAccess {
 }
 
 /** Opens a part through `access`: the file is claimed before anything is cut. */
-function openPart(access: PartAccess, path: string, bytes: number, fingerprint?: string) {
+function openPart(
+  access: PartAccess,
+  path: string,
+  bytes: number,
+  fingerprint?: string,
+  was?: string,
+) {
   const claim = (identity: string) => access.claim(identity, path);
-  return DurableFile.open(path, bytes, { claim, ...(fingerprint && { fingerprint }) });
+  return DurableFile.open(path, bytes, {
+    claim,
+    ...(fingerprint && { fingerprint }),
+    ...(was !== undefined && { was }),
+  });
 }
 
 /** The part an output is writing, and its file. */
@@ -70,6 +80,21 @@ export async function resumePart(
     throw error;
   }
   return { part, file };
+}
+
+/**
+ * Opens again the part an output was writing, which the sink closed while it had no page to
+ * write (to bound its open files): it must be the file closed (`was`, its identity) and hold
+ * what the sink wrote, else SinkFileDisturbedError. Unlike {@link resumePart}, later parts are
+ * not looked at: the sink made none, and a file someone put there is kept aside at rotation.
+ */
+export async function reopenPart(
+  path: string,
+  { part, bytes, tail }: RecordedFile,
+  access: PartAccess,
+  was: string,
+): Promise<OpenPart> {
+  return { part, file: await openPart(access, partPath(path, part), bytes, tail, was) };
 }
 
 /** A part before the recorded one must be there: its pages were acknowledged. */

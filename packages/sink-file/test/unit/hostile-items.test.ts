@@ -5,7 +5,14 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { memoryStore, openRun, pipeline, type Source, UnitError } from '@checkpointkit/core';
+import {
+  memoryStore,
+  OptionsError,
+  openRun,
+  pipeline,
+  type Source,
+  UnitError,
+} from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   csvSink,
@@ -146,6 +153,37 @@ describe('CSV cells that cannot be written', () => {
     expect((cyclic as Error).message).toMatch(/circular/i);
     // The header and the first row, nothing of the pages that failed.
     expect(await readFile(path, 'utf8')).toBe('n,double,extra\n1,2,\n');
+    await sink.close?.();
+    await run.close();
+  });
+});
+
+describe('CSV cells UTF-8 cannot hold', () => {
+  it('a lone surrogate fails the unit with SinkFileItemError naming the column, not a silent U+FFFD', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.csv');
+    const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    const sink = csvSink<{ n: number; name: string }>({ path, columns: ['n', 'name'] });
+    const write = (items: { n: number; name: string }[]) =>
+      Promise.resolve(sink.write(items, { unit: 'u', run, signal: run.signal })).catch(
+        (e: unknown) => e,
+      );
+    // A pair is one character, written as its four bytes; NUL and line breaks are data, quoted.
+    expect(await write([{ n: 1, name: 'ok 😀 \0 a\nb' }])).not.toBeInstanceOf(Error);
+    // Half of a pair, as a string cut in the middle of an emoji has it.
+    const thrown = await write([
+      { n: 2, name: 'fine' },
+      { n: 3, name: '😀'.slice(0, 1) },
+    ]);
+    // Before: written as EF BF BD (U+FFFD), the user's text changed without a word.
+    expect(thrown).toBeInstanceOf(SinkFileItemError);
+    expect(thrown).toMatchObject({ file: path, unit: 'u', item: 1, retryable: false });
+    expect(String(thrown)).toMatch(/column "name".*lone surrogate/);
+    expect(await readFile(path, 'utf8')).toBe('n,name\n1,"ok 😀 \0 a\nb"\n');
+    // In a header, it is an option that cannot work.
+    expect(() => csvSink({ path, columns: [{ header: '\udc00', value: () => 1 }] })).toThrow(
+      OptionsError,
+    );
     await sink.close?.();
     await run.close();
   });
