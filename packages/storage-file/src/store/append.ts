@@ -1,6 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { type Change, ChangeSchema, CheckpointError } from '@checkpointkit/core';
-import { describeIssues } from '../format/bytes.js';
+import { type Change, CheckpointError } from '@checkpointkit/core';
 import { encodeBatch, encodeJournalHeader } from '../format/journal.js';
 import { TORN_INFIX } from '../format/names.js';
 import { compactNow } from './compact.js';
@@ -11,19 +10,7 @@ import { asWriteError } from './write-error.js';
 import { SYNCED_WRITES, type Writer } from './writer.js';
 
 const DEFAULT_COMPACT_FLOOR = 1024 * 1024;
-
-/** Checks every change against core's schema before anything is written: a change the store could not read back is refused. */
-export function validateChanges(id: string, changes: readonly Change[]): Change[] {
-  return changes.map((change, index) => {
-    const parsed = ChangeSchema.safeParse(change);
-    if (!parsed.success) {
-      throw new CheckpointError(
-        `append to checkpoint "${id}": change ${index} (${JSON.stringify((change as { type?: unknown })?.type)}) is not valid: ${describeIssues(parsed.error.issues)}`,
-      );
-    }
-    return parsed.data;
-  });
-}
+const NEWLINE = Buffer.from('\n');
 
 /** Copies the torn tail [from, to) of a journal to `<journal>.torn-<time>` before it is cut. */
 async function keepTornTail(handle: FileHandle, journal: string, from: number, to: number) {
@@ -91,10 +78,8 @@ export async function appendNow(ctx: StoreContext, id: string, changes: Change[]
   }
   const handle = writer.handle;
   // A last batch whose final newline a cut took: the newline goes first, the batch stays.
-  const batch = Buffer.concat([
-    Buffer.from(writer.unterminated ? '\n' : ''),
-    encodeBatch(changes, writer.seq + 1),
-  ]);
+  const encoded = encodeBatch(changes, writer.seq + 1);
+  const batch = writer.unterminated ? Buffer.concat([NEWLINE, encoded]) : encoded;
   try {
     if (writer.size > writer.validLength) {
       // A torn tail left by a crash: kept aside, then cut, so the next batch follows the last

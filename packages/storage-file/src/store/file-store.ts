@@ -1,17 +1,18 @@
 import { resolve } from 'node:path';
 import { CheckpointError, type CheckpointLock } from '@checkpointkit/core';
 import { encodeCheckpointId } from '../format/names.js';
-import { appendNow, validateChanges } from './append.js';
+import { appendNow } from './append.js';
 import { compactNow } from './compact.js';
 import type { StoreContext } from './context.js';
 import { deleteNow } from './delete.js';
 import { fenceOffOldWriter } from './fence.js';
-import { pathsOf } from './files.js';
+import { type CheckpointPaths, pathsOf } from './files.js';
 import { ensureDir } from './io.js';
 import { acquireLock, assertMayWrite, DEFAULT_STALE_MS, type HeldLock } from './lock.js';
 import { listNow, loadNow } from './read.js';
 import { repairCheckpoint } from './repair.js';
 import type { FileStore, FileStoreOptions, FileStoreWarning } from './types.js';
+import { validateChanges } from './validate.js';
 import { JournalWriters } from './writer.js';
 
 export type { FileStore, FileStoreOptions, FileStoreWarning } from './types.js';
@@ -41,6 +42,23 @@ function serializer() {
   /** Settles once every task queued so far has. */
   const drain = () => Promise.all([...queues.values()]);
   return { serialize, drain };
+}
+
+/** Checkpoints whose paths a store keeps, so that a flush does not encode its id again. */
+const PATHS_KEPT = 64;
+
+/** A checkpoint's paths, from its id: each id is encoded once (until more than 64 are kept). */
+function pathsCache(dir: string): (id: string) => CheckpointPaths {
+  const kept = new Map<string, CheckpointPaths>();
+  return (id) => {
+    let at = kept.get(id);
+    if (!at) {
+      at = pathsOf(dir, encodeCheckpointId(id));
+      if (kept.size >= PATHS_KEPT) kept.clear();
+      kept.set(id, at);
+    }
+    return at;
+  };
 }
 
 /** Snapshot plus journal bytes from which a compaction leaves the calling thread (see FileStoreOptions). */
@@ -78,7 +96,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     compactions: new Map(),
     journalEpochs: new Map(),
     mine,
-    paths: (id) => pathsOf(dir, encodeCheckpointId(id)),
+    paths: pathsCache(dir),
     mayWrite: (at, id) => assertMayWrite(at.lock, id, staleMs, mine.get(at.lock)),
     serialize,
   };
