@@ -2,7 +2,12 @@ import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkReadableSize, checkRegularFile } from '../format/errors.js';
+import {
+  CheckpointFileError,
+  checkReadableSize,
+  checkRegularFile,
+  describeNonFile,
+} from '../format/errors.js';
 
 /** A file's bytes with the identity of the inode they were read from, or null when it is absent. */
 export interface FileRead {
@@ -46,7 +51,7 @@ export async function readWithIdentity(
     handle = await open(path, constants.O_RDONLY | NON_BLOCKING);
   } catch (error) {
     if (isMissing(error)) return null;
-    throw error;
+    throw await unopenable(path, name, error);
   }
   try {
     const stat = await handle.stat();
@@ -64,6 +69,27 @@ export async function readWithIdentity(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The error for a path that could not be opened: Node's own for a socket (ENXIO) or a symbolic
+ * link loop (ELOOP) says neither what the thing is nor that it was left alone, so those are
+ * named, as a folder or a named pipe is; any other error as it came.
+ */
+async function unopenable(path: string, name: string, error: unknown): Promise<unknown> {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') {
+    const reason = 'it is a symbolic link that leads back to itself; it was not read';
+    return new CheckpointFileError(name, 'type', reason, undefined, { cause: error });
+  }
+  if (code === 'ENXIO') {
+    const found = await stat(path).catch(() => null);
+    if (found && !found.isFile()) {
+      const reason = `it is ${describeNonFile(found)}, not a file; it was not read`;
+      return new CheckpointFileError(name, 'type', reason, undefined, { cause: error });
+    }
+  }
+  return error;
 }
 
 /** The bytes of a whole file, or null when it is absent; as {@link readWithIdentity}. */

@@ -6,7 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { openRun } from '@checkpointkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,6 +85,50 @@ describe('named pipes with store file names', () => {
     expect(String(error)).toContain(`${fifo}: it is a named pipe, not a file; it was not read`);
     await store.close();
   });
+});
+
+describe('sockets and symbolic link loops with store file names', () => {
+  // Opening either fails with Node's bare ENXIO or ELOOP, which says neither what the thing is
+  // nor that it was left alone.
+  let dir: string;
+  const servers: Server[] = [];
+  beforeEach(async () => {
+    dir = await tempDir('special-');
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+    await removeDir(dir);
+  });
+
+  async function socketAt(path: string): Promise<void> {
+    const server = createServer();
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+  }
+
+  for (const [thing, make, says] of [
+    ['a socket', socketAt, 'it is a socket, not a file; it was not read'],
+    [
+      'a symbolic link loop',
+      (path: string) => symlink(path, path),
+      'it is a symbolic link that leads back to itself; it was not read',
+    ],
+  ] as const) {
+    it(`${thing} named as a snapshot: list() goes on without it, load() refuses it, naming it`, async () => {
+      await writeGood(dir, 'good');
+      const path = join(dir, checkpointFileName('odd'));
+      await make(path);
+      const warnings: FileStoreWarning[] = [];
+      const store = fileStore({ dir, onWarning: (warning) => warnings.push(warning) });
+      expect((await store.list()).map((listing) => listing.id)).toEqual(['good']);
+      expect(warnings.map((warning) => warning.message).join('\n')).toContain(`${path}: ${says}`);
+      const error = await store.load('odd').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointFileError);
+      expect(String(error)).toContain(`${path}: ${says}`);
+      expect(await lstat(path)).toBeTruthy();
+      await store.close();
+    });
+  }
 });
 
 describe('a folder with one of a checkpoint file names', () => {
