@@ -68,8 +68,8 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
  * The exactly-once protocol shared by the JSON Lines and CSV sinks:
  *
  * - `write` appends the page at the end the sink knows the file has, fdatasyncs it, and returns
- *   the new size as meta (`<id>:<path>` = `{ bytes, part? }`), which `pipeline()` records with
- *   the page's cursor in the same flush.
+ *   the new size as meta (`<id>:<path>` = `{ bytes, part?, tail }`, `tail` a hash of the file's
+ *   last bytes), which `pipeline()` records with the page's cursor in the same flush.
  * - `open` (and the first touch of a file) cuts each file back to the size the checkpoint
  *   recorded, or starts a file the checkpoint never recorded empty, keeping what was there aside:
  *   what is left is exactly the pages whose cursors the store acknowledged.
