@@ -1,4 +1,4 @@
-import { redact } from './errors.js';
+import { holdsSecret, redact } from './errors.js';
 
 /** A body went past `maxResponseBytes`; it was read no further. */
 export class BodyTooLarge extends Error {
@@ -42,7 +42,7 @@ export function parseJson(text: string, secret: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text, (_key, value: unknown) =>
-      typeof value === 'string' && value.includes(secret) ? redact(value, secret) : value,
+      typeof value === 'string' && holdsSecret(value, secret) ? redact(value, secret) : value,
     ) as unknown;
   } catch {
     return undefined;

@@ -145,7 +145,46 @@ export class MatrixCursorError extends UnitError {
 /** What {@link redact} puts where the secret was. */
 export const REDACTED = '<redacted>';
 
-/** Replaces every occurrence of `secret` in `text`, so a token echoed by a server never travels on. */
+/**
+ * Replaces every occurrence of `secret` in `text`, as it is or URL-encoded, so a token echoed by a
+ * server never travels on. A server quoting the URL it was asked for sends a token with `/`, `+`
+ * or `=` in it (a base64 one: an old Synapse macaroon, an appservice token) percent- or
+ * form-encoded, in either case of hex: matched as is, it went into errors and held replies.
+ */
 export function redact(text: string, secret: string): string {
-  return secret.length === 0 ? text : text.split(secret).join(REDACTED);
+  if (secret.length === 0) return text;
+  return text.replace(secretPattern(secret), REDACTED);
+}
+
+const patterns = new Map<string, RegExp>();
+
+function secretPattern(secret: string): RegExp {
+  let pattern = patterns.get(secret);
+  if (pattern === undefined) {
+    const forms = new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice('s='.length),
+    ]);
+    const alternatives = [...forms].map((form) =>
+      form
+        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        // The hex of a %-escape in either case: only an escape, never the token's own letters.
+        .replace(/%([0-9A-F])([0-9A-F])/g, (_, a: string, b: string) => {
+          const digit = (d: string) => (/[A-F]/.test(d) ? `[${d}${d.toLowerCase()}]` : d);
+          return `%${digit(a)}${digit(b)}`;
+        }),
+    );
+    // Longest first, so an encoded form is not half-replaced through a shorter one.
+    alternatives.sort((x, y) => y.length - x.length);
+    pattern = new RegExp(alternatives.join('|'), 'g');
+    patterns.set(secret, pattern);
+  }
+  pattern.lastIndex = 0;
+  return pattern;
+}
+
+/** Whether `text` holds `secret`, as it is or URL-encoded (see {@link redact}). */
+export function holdsSecret(text: string, secret: string): boolean {
+  return secret.length > 0 && redact(text, secret) !== text;
 }

@@ -10,7 +10,7 @@ import type {
 import { resolveAlias } from './api.js';
 import { type MatrixCursor, readCursor, writeCursor } from './cursor.js';
 import { MatrixConfigError, MatrixCursorError } from './errors.js';
-import { foldPage } from './fold.js';
+import { foldPage, RecentMessages } from './fold.js';
 import { MatrixHttp } from './http.js';
 import {
   type MatrixSourceOptions,
@@ -165,6 +165,7 @@ async function* readRoom(
     roomId,
     stripReplyFallbacks: options.stripReplyFallbacks,
     warn: options.onWarning,
+    recent: new RecentMessages(),
   };
   const release = async (messages: readonly MatrixMessage[]) => {
     for (const message of messages) await recordUnresolved(context, roomId, message, isMapped);

@@ -68,6 +68,10 @@ export async function* forwardPages(
   const seen = new Set<string>();
   let empties = 0;
   let resumed = resume !== undefined;
+  // The last event read before a resume: the recent pages that catch a repeat are gone with the
+  // process that read them, and a server whose page boundary is inclusive starts the resumed
+  // page with it again.
+  let before = resume?.last ?? null;
   for (;;) {
     seen.add(from);
     let page: MessagesResponse;
@@ -96,7 +100,16 @@ export async function* forwardPages(
         `the server handed out the token ${page.end} a second time (pagination loop), after ${seen.size} pages of this read`,
       );
     }
-    const { events, fresh, repeated } = recent.sift(page.chunk);
+    const { chunk, again } = afterLastRead(page.chunk, before);
+    before = null;
+    const { events, fresh, repeated: echoed, looped } = recent.sift(chunk);
+    if (looped !== null) {
+      throw new MatrixPaginationError(
+        roomId,
+        `the event ${looped.eventId} came again after ${looped.pages} pages: the token ${from} led back into the history already read (pagination loop); nothing of this page went out`,
+      );
+    }
+    const repeated = echoed + again;
     if (repeated > 0) {
       options.onWarning({
         code: 'repeated-events',
@@ -122,13 +135,36 @@ export async function* forwardPages(
 /** Errcodes of a 400 that blames the JSON `filter`, not the token. */
 const FILTER_ERRCODES = new Set(['M_BAD_JSON', 'M_NOT_JSON']);
 
-/** A 400 that may be about the `from` token: M_INVALID_PARAM, M_UNKNOWN, or no errcode at all. */
+/**
+ * Errcodes of a 404 about the `from` token: servers that answer a token they do not know (from
+ * before a purge or an upgrade) as not found. M_NOT_FOUND and M_FORBIDDEN speak of the room.
+ */
+const TOKEN_404_ERRCODES = new Set(['M_UNKNOWN', 'M_INVALID_PARAM']);
+
+/**
+ * A 400 that may be about the `from` token (M_INVALID_PARAM, M_UNKNOWN, or no errcode at all), or
+ * a 404 that says so by its errcode.
+ */
 function refusedToken(error: unknown): error is MatrixRequestError {
-  return (
-    error instanceof MatrixRequestError &&
-    error.status === 400 &&
-    !FILTER_ERRCODES.has(error.errcode ?? '')
-  );
+  if (!(error instanceof MatrixRequestError)) return false;
+  if (error.status === 404) return TOKEN_404_ERRCODES.has(error.errcode ?? '');
+  return error.status === 400 && !FILTER_ERRCODES.has(error.errcode ?? '');
+}
+
+/**
+ * The events of a resumed read's first page after `last`, the last event read before it, when the
+ * page has it; events before it in the timeline were read before it too. `again`: how many were
+ * dropped.
+ */
+function afterLastRead(chunk: unknown[], last: string | null): { chunk: unknown[]; again: number } {
+  const at = last === null ? -1 : chunk.findIndex((event) => idOf(event) === last);
+  return at === -1 ? { chunk, again: 0 } : { chunk: chunk.slice(at + 1), again: at + 1 };
+}
+
+function idOf(event: unknown): unknown {
+  return typeof event === 'object' && event !== null
+    ? (event as { event_id?: unknown }).event_id
+    : undefined;
 }
 
 /** The id of the last event of a chunk that has one. */
@@ -141,8 +177,9 @@ function lastEventId(chunk: readonly unknown[]): string | null {
 }
 
 /**
- * The server refused the token a resume brought (400: it expired, or the checkpoint outlived a
- * migration or a restore of the server). The token just after the last event read, from
+ * The server refused the token a resume brought (400, or a 404 saying so: it expired, or the
+ * checkpoint outlived a migration or a restore of the server). The token just after the last event
+ * read, from
  * `/context/{last}?limit=0`, stands where the refused one stood. Without such an event, the
  * room fails saying so: only starting it over can read it now.
  */

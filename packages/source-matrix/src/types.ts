@@ -40,7 +40,8 @@ export interface MatrixWarning {
     | 'repeated-token'
     | 'repeated-events'
     | 'token-refused'
-    | 'unresolved-reply';
+    | 'unresolved-reply'
+    | 'edit-missed';
   message: string;
   roomId?: string;
   eventId?: string;
