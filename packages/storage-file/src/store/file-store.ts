@@ -66,9 +66,10 @@ const DEFAULT_COMPACT_IN_WORKER_ABOVE = 1024 * 1024;
 
 /**
  * The embedded default store: in `dir`, each checkpoint is a snapshot `<id>.checkpoint.json`
- * and a journal `<id>.checkpoint.jsonl` beside it. `append` resolves once its batch is written
- * and fdatasynced; compaction replaces the snapshot atomically and fsyncs the directory; `lock`
- * takes a cross-process lock that names its owner. See the README for the exact guarantees.
+ * and a journal `<id>.checkpoint.jsonl` beside it. `append` resolves once its batch is durable
+ * (one write to a journal opened with O_DSYNC; without O_DSYNC, a write then fdatasync);
+ * compaction replaces the snapshot atomically and fsyncs the directory; `lock` takes a
+ * cross-process lock that names its owner. See the README for the exact guarantees.
  *
  * ```ts
  * const run = await openRun({ id: 'github:acme/pulls', store: fileStore() });
