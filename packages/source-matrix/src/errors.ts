@@ -117,7 +117,8 @@ export class MatrixRateLimitError extends MatrixRequestError {
 
 /**
  * Paging through a room went wrong in a way retrying will not fix: the server handed back a token
- * it had given before (a loop), kept sending empty pages, or the start of the history cannot be found.
+ * it had given before (a loop), kept sending empty pages, sent an event of another room, or the start
+ * of the history cannot be found.
  */
 export class MatrixPaginationError extends UnitError {
   override name = 'MatrixPaginationError';

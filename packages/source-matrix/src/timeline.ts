@@ -47,6 +47,7 @@ export async function* forwardPages(
   let last = resume?.last ?? null;
   if (from === undefined) {
     const first = await ask(undefined);
+    ownEvents(roomId, first.chunk, 'the first page');
     if (first.chunk.length > 0) {
       last = lastEventId(first.chunk) ?? last;
       yield { events: recent.sift(first.chunk).events, next: first.end, last };
@@ -86,6 +87,7 @@ export async function* forwardPages(
       continue;
     }
     resumed = false;
+    ownEvents(roomId, page.chunk, `the page from ${from}`);
     if (page.end !== null && seen.has(page.end)) {
       if (page.chunk.length === 0 && page.end === from) {
         options.onWarning({
@@ -129,6 +131,25 @@ export async function* forwardPages(
     yield { events, next: page.end, last };
     if (page.end === null) return;
     from = page.end;
+  }
+}
+
+/**
+ * Fails the room when an event of a page says it is another room's (`room_id`): a server or a
+ * cache mixing rooms up would have it exported as this room's. Thrown before the page is yielded,
+ * so nothing of it goes out. An event without a string `room_id` is taken as this room's, as a
+ * field the source only reads is taken as absent.
+ */
+function ownEvents(roomId: string, chunk: readonly unknown[], where: string): void {
+  for (const event of chunk) {
+    if (typeof event !== 'object' || event === null) continue;
+    const other = (event as { room_id?: unknown }).room_id;
+    if (typeof other !== 'string' || other === roomId) continue;
+    const id = idOf(event);
+    throw new MatrixPaginationError(
+      roomId,
+      `${where} of /rooms/${roomId}/messages has the event ${typeof id === 'string' ? id : '(no event_id)'} of another room, ${other}; nothing of this page went out`,
+    );
   }
 }
 

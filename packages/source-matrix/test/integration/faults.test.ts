@@ -425,6 +425,41 @@ describe('odd pages', () => {
     expect(k).toBe(6);
   });
 
+  it("fails the room on an event of another room, nothing of that page going out; an event without room_id is taken as the room's", async () => {
+    const room = roomWith('mixed', 6);
+    const fake = await serve(room);
+    let foreign = '';
+    fake.inject({
+      match: messages,
+      times: 2,
+      reply: (r, normal) => {
+        const reply = normal();
+        const chunk = (reply.body as { chunk: Record<string, unknown>[] }).chunk;
+        if (r.params['from'] === undefined) delete chunk[0]!['room_id'];
+        else {
+          chunk[1]!['room_id'] = '!elsewhere:localhost';
+          foreign = chunk[1]!['event_id'] as string;
+        }
+        return reply;
+      },
+    });
+    const sink = commentsSink();
+    const { run, result } = await exportAll(source(fake, { pageSize: 3 }), sink);
+    expect(result).toMatchObject({ completed: 0, failed: 1 });
+    expect([...sink.comments.values()].map((c) => c.body)).toEqual([
+      'mixed 0',
+      'mixed 1',
+      'mixed 2',
+    ]);
+    const error = run.unit('rooms/#mixed:localhost')?.error;
+    expect(error).toMatchObject({ retryable: false });
+    expect(error?.message).toContain(room.roomId);
+    expect(error?.message).toContain(foreign);
+    expect(error?.message).toContain('!elsewhere:localhost');
+    // The fake's own checks saw the event without room_id it was told to send.
+    fake.violations.length = 0;
+  });
+
   it('skips a malformed event and reports it, instead of failing or hanging on it', async () => {
     const room = roomWith('bad', 4);
     const fake = await serve(room);
