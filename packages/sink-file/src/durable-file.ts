@@ -273,17 +273,29 @@ function kindOf(stat: BigIntStats): string {
   return 'a device';
 }
 
+/**
+ * Files this process created whose folder could not be synced after: the retry finds the file
+ * there, and must sync the folder before a page goes into it, or its name may not survive a
+ * power loss while its pages are recorded as durable.
+ */
+const unsyncedFolders = new Set<string>();
+
 /** Opens the file, or creates it when `create`; null when it is missing and may not be created. */
 async function openOrCreate(path: string, create: boolean): Promise<FileHandle | null> {
+  let handle: FileHandle | null = null;
   try {
-    return await open(path, constants.O_RDWR);
+    handle = await open(path, constants.O_RDWR);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  // A file the checkpoint says holds pages is lost: an empty one in its place would hide that.
-  if (!create) return null;
-  await mkdir(dirname(path), { recursive: true });
-  const handle = await open(path, constants.O_RDWR | constants.O_CREAT);
+  if (handle && !unsyncedFolders.has(path)) return handle;
+  if (!handle) {
+    // A file the checkpoint says holds pages is lost: an empty one in its place would hide that.
+    if (!create) return null;
+    await mkdir(dirname(path), { recursive: true });
+    handle = await open(path, constants.O_RDWR | constants.O_CREAT);
+    unsyncedFolders.add(path);
+  }
   try {
     // A new file's name must survive a power loss as its content does: sync the folder once.
     await syncDir(dirname(path));
@@ -292,6 +304,7 @@ async function openOrCreate(path: string, create: boolean): Promise<FileHandle |
     await handle.close().catch(() => {});
     throw error;
   }
+  unsyncedFolders.delete(path);
   return handle;
 }
 

@@ -3,6 +3,8 @@
  * EMFILE, is where this happens first: the folder needs one more). The file's descriptor was left
  * open for the garbage collector (Node warns, and will throw), one more lost each time the page
  * is tried again. It must be closed, and the unit fail with a SinkFileError naming the file.
+ * The retry then finds the file there: it must sync the folder before the first page goes in,
+ * or the file's name may not survive a power loss though its pages are recorded as durable.
  */
 
 import { constants } from 'node:fs';
@@ -55,5 +57,57 @@ describe('a folder that cannot be synced after its new file was made', () => {
     expect(handles.filter((entry) => !entry.closed)).toEqual([]);
     await sink.close?.();
     await run.close();
+  });
+
+  it('syncs the folder on the retry, before the first page goes into the file it made', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.jsonl');
+    const actual = await vi.importActual<typeof import('node:fs/promises')>('node:fs/promises');
+    const events: string[] = [];
+    let refused = false;
+    vi.mocked(fs.open).mockImplementation(async (file, flags, mode) => {
+      const folder = file === dir && flags === constants.O_RDONLY;
+      // The first sync of the folder fails once (EIO), after the file was made.
+      if (folder && !refused) {
+        refused = true;
+        throw Object.assign(new Error('EIO: i/o error, open'), { code: 'EIO' });
+      }
+      const handle = await actual.open(file, flags, mode);
+      if (folder) {
+        const sync = handle.sync.bind(handle);
+        handle.sync = async () => {
+          await sync();
+          events.push('folder synced');
+        };
+      } else if (file === path) {
+        const datasync = handle.datasync.bind(handle);
+        handle.datasync = async () => {
+          await datasync();
+          events.push('page synced');
+        };
+      }
+      return handle;
+    });
+    const run = await openRun({ id: 'job', store: memoryStore(), signals: false });
+    const sink = jsonLinesSink<{ n: number }>({ path: () => path });
+    const context = { unit: 'u', run, signal: run.signal };
+    try {
+      const thrown = await Promise.resolve(sink.write([{ n: 0 }], context)).catch(
+        (e: unknown) => e,
+      );
+      expect(thrown).toBeInstanceOf(SinkFileError);
+      expect(thrown).toMatchObject({ file: path, operation: 'open' });
+      expect(events).toEqual([]);
+      // The retry finds the file made: its name must still be made durable before a page counts.
+      await sink.write([{ n: 0 }], context);
+      expect(events).toEqual(['folder synced', 'page synced']);
+      // Once synced, the folder is not synced again for that file.
+      await sink.write([{ n: 1 }], context);
+      expect(events).toEqual(['folder synced', 'page synced', 'page synced']);
+    } finally {
+      vi.mocked(fs.open).mockImplementation(actual.open);
+      await sink.close?.();
+      await run.close();
+    }
   });
 });
