@@ -93,6 +93,16 @@ function textProblem(bytes: Buffer): string | null {
   return null;
 }
 
+/**
+ * Refuses a named pipe, socket or device at `file` (exit 2, as {@link sniffFile} does), without
+ * looking at what a file holds: for a file whose content its reader judges (the ack mark, which
+ * reads as none when it holds none). A missing file or a folder is left to the reader.
+ */
+export async function refuseNonFile(file: string): Promise<void> {
+  const info = await stat(file).catch(() => null);
+  if (info && !info.isFile() && !info.isDirectory()) throw notAFile(file, info);
+}
+
 /** A path that is a named pipe, socket or device: never read (a read would wait on it). */
 export function notAFile(file: string, info: Stats): CliError {
   return new CliError(

@@ -8,6 +8,7 @@ import {
 import {
   CheckpointFileError,
   checkpointFileName,
+  checkpointFilesOf,
   fileStore,
   journalFileName,
   type RepairReport,
@@ -17,7 +18,7 @@ import {
 import { CliError, DamagedCheckpointError } from './errors.js';
 import { printable } from './excerpt.js';
 import { EXIT } from './exit-codes.js';
-import { sniffFile } from './sniff.js';
+import { refuseNonFile, sniffFile } from './sniff.js';
 import { checkStoreDir } from './store-dir.js';
 
 /** The global options that choose a store. */
@@ -130,6 +131,9 @@ export function openFileStore(
         // checkpoint in the store is not size-limited: the store wrote it.
         await sniffFile(join(absolute, checkpointFileName(id)), Number.POSITIVE_INFINITY);
         await sniffFile(join(absolute, journalFileName(id)), Number.POSITIVE_INFINITY);
+        // The ack mark too: a named pipe there is said as one (exit 2), as at the other names.
+        const ack = checkpointFilesOf(checkpointFileName(id))?.ack;
+        if (ack !== undefined) await refuseNonFile(join(absolute, ack));
         const parsed = await readCheckpointFiles(absolute, id);
         if (parsed) warnDamage(parsed, join(absolute, journalFileName(id)), warn);
         return parsed?.checkpoint ?? null;

@@ -3,11 +3,15 @@
 // no URL, sockets, folders and devices where a checkpoint file or store goes, a huge seed file
 // beside the store, a full disk on stdout, a reader of stderr that is gone. Each must end in one
 // typed line naming the option or file, the documented exit code, and no change to any checkpoint.
-import { spawn } from 'node:child_process';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { lstat, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { checkpointFileName, journalFileName } from '@checkpointkit/storage-file';
+import {
+  checkpointFileName,
+  checkpointFilesOf,
+  journalFileName,
+} from '@checkpointkit/storage-file';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadCheckpoint, sampleChanges, tempDir, writeCheckpoint } from '../helpers/checkpoints.js';
 import { BIN, childEnv, runCli } from '../helpers/cli.js';
@@ -139,6 +143,30 @@ describe('what is not a checkpoint file', () => {
       stdout: '',
       stderr: `checkpointkit: error: ${file}: it is a socket, not a checkpoint file; it was not read\n`,
     });
+  });
+
+  it("a named pipe under any of a checkpoint's file names, its ack mark too, is refused as a pipe (exit 2)", async () => {
+    const files = checkpointFilesOf(checkpointFileName('job'))!;
+    for (const name of [files.snapshot, files.journal, files.ack]) {
+      const dir = await tempDir();
+      await writeCheckpoint(dir, 'job', sampleChanges('job'));
+      const pipe = join(dir, name);
+      await rm(pipe, { force: true });
+      execFileSync('mkfifo', [pipe]);
+      for (const args of [
+        ['show', 'job'],
+        ['rm', 'job', '--yes'],
+      ]) {
+        const result = await runCli([...args, '--dir', dir]);
+        expect(result, `${args.join(' ')}: ${name}`).toEqual({
+          code: 2,
+          stdout: '',
+          stderr: `checkpointkit: error: ${pipe}: it is a named pipe, not a checkpoint file; it was not read\n`,
+        });
+      }
+      // Nothing was deleted.
+      expect((await lstat(pipe)).isFIFO()).toBe(true);
+    }
   });
 
   it('a folder under a checkpoint file name is not sent to repair, which does not move it (exit 5)', async () => {
