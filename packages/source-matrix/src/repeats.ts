@@ -68,7 +68,8 @@ function cyrb53(text: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-function idOf(event: unknown): string | null {
+/** An event's `event_id` when it is a string, else null. */
+export function idOf(event: unknown): string | null {
   const id =
     typeof event === 'object' && event !== null
       ? (event as { event_id?: unknown }).event_id

@@ -2,7 +2,7 @@ import { eventContext, type MessagesResponse, messagesForward, roomState } from 
 import { MatrixPaginationError, MatrixRequestError } from './errors.js';
 import type { MatrixHttp } from './http.js';
 import type { ResolvedOptions } from './options.js';
-import { RecentEvents } from './repeats.js';
+import { idOf, RecentEvents } from './repeats.js';
 
 /** One page of raw events, and the token after it (null: the history is read to its end). */
 export interface RawPage {
@@ -148,7 +148,7 @@ function ownEvents(roomId: string, chunk: readonly unknown[], where: string): vo
     const id = idOf(event);
     throw new MatrixPaginationError(
       roomId,
-      `${where} of /rooms/${roomId}/messages has the event ${typeof id === 'string' ? id : '(no event_id)'} of another room, ${other}; nothing of this page went out`,
+      `${where} of /rooms/${roomId}/messages has the event ${id ?? '(no event_id)'} of another room, ${other}; nothing of this page went out`,
     );
   }
 }
@@ -180,12 +180,6 @@ function refusedToken(error: unknown): error is MatrixRequestError {
 function afterLastRead(chunk: unknown[], last: string | null): { chunk: unknown[]; again: number } {
   const at = last === null ? -1 : chunk.findIndex((event) => idOf(event) === last);
   return at === -1 ? { chunk, again: 0 } : { chunk: chunk.slice(at + 1), again: at + 1 };
-}
-
-function idOf(event: unknown): unknown {
-  return typeof event === 'object' && event !== null
-    ? (event as { event_id?: unknown }).event_id
-    : undefined;
 }
 
 /** The id of the last event of a chunk that has one. */
