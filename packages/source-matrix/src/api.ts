@@ -1,4 +1,4 @@
-import { MatrixRequestError, REDACTED } from './errors.js';
+import { MatrixPaginationError, MatrixRequestError, REDACTED } from './errors.js';
 import type { MatrixHttp } from './http.js';
 import type { RoomEventFilter } from './options.js';
 
@@ -10,6 +10,11 @@ export interface MessagesResponse {
   start: string | null;
   /** Absent when there is nothing more to read in that direction. */
   end: string | null;
+  /**
+   * How `end` came when it was neither a token nor left out: `""` or null, both taken as left out
+   * (see {@link token}); null otherwise.
+   */
+  blankEnd: '""' | 'null' | null;
 }
 
 const enc = encodeURIComponent;
@@ -50,9 +55,12 @@ export async function messagesForward(
   const chunk = field(body, 'chunk');
   if (!Array.isArray(chunk)) throw malformed(path, 'has no chunk array');
   const end = field(body, 'end');
-  if (end !== undefined && end !== null && typeof end !== 'string')
-    throw malformed(path, 'has an end that is not a token');
-  return { chunk, start: token(path, body, 'start'), end: token(path, body, 'end') };
+  return {
+    chunk,
+    start: token(path, roomId, '/messages', body, 'start'),
+    end: token(path, roomId, '/messages', body, 'end'),
+    blankEnd: end === '' ? '""' : end === null ? 'null' : null,
+  };
 }
 
 /** `GET /rooms/{roomId}/state`: the current state events. */
@@ -76,17 +84,43 @@ export async function eventContext(
 ): Promise<{ start: string | null; end: string | null }> {
   const path = `${V3}/rooms/${enc(roomId)}/context/${enc(eventId)}`;
   const body = await http.get(path, { limit: 0 }, signal);
-  return { start: token(path, body, 'start'), end: token(path, body, 'end') };
+  const where = `/context of ${eventId}`;
+  return {
+    start: token(path, roomId, where, body, 'start'),
+    end: token(path, roomId, where, body, 'end'),
+  };
 }
 
 /**
- * A pagination token of the response, or null when it has none. One that carried the access token
- * (the body's strings have it replaced, see body.ts) is refused: kept as it came, the cursor would
- * put the token in the checkpoint; kept redacted, it would lead nowhere.
+ * A pagination token of the response, or null when it has none. `""` and null are taken as none,
+ * as if left out (the spec's "no further events"): sent back as `from=`, an empty token is read as
+ * no `from` at all, the first event of the room (before Matrix v1.3, the present), so the room was
+ * read again from its start, or found empty. Any other non-string fails the room: there is no
+ * telling where it leads. One that carried the access token (the body's strings have it replaced,
+ * see body.ts) is refused: kept as it came, the cursor would put the token in the checkpoint; kept
+ * redacted, it would lead nowhere.
  */
-function token(path: string, body: unknown, name: 'start' | 'end'): string | null {
+function token(
+  path: string,
+  roomId: string,
+  where: string,
+  body: unknown,
+  name: 'start' | 'end',
+): string | null {
   const value = field(body, name);
-  if (typeof value !== 'string') return null;
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') {
+    // The value itself stays out of the message: a token-like thing is no one's to log.
+    const kind = Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : `a ${typeof value}`;
+    throw new MatrixPaginationError(
+      roomId,
+      `${where} gave ${name === 'end' ? 'an' : 'a'} ${name} that is not a token (${kind}): not a Client-Server API response, and nothing tells where the history goes on`,
+    );
+  }
   if (value.includes(REDACTED)) {
     throw new MatrixRequestError({
       endpoint: `GET ${path}`,

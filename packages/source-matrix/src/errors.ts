@@ -116,17 +116,24 @@ export class MatrixRateLimitError extends MatrixRequestError {
 }
 
 /**
- * Paging through a room went wrong in a way retrying will not fix: the server handed back a token
- * it had given before (a loop), kept sending empty pages, sent an event of another room, or the start
- * of the history cannot be found.
+ * Paging through a room went wrong: the server handed back a token it had given before (a loop),
+ * kept sending empty pages, sent an event of another room, sent a `start` or `end` that is not a
+ * token, or the start of the history cannot be found. Retrying will not fix those (not
+ * retryable). The exception: the server refused, in the middle of a read, a token it had just
+ * handed out itself; that one is retryable, and its `failureCause` has the status and errcode.
+ * The message starts with the room id.
  */
 export class MatrixPaginationError extends UnitError {
   override name = 'MatrixPaginationError';
   constructor(
     readonly roomId: string,
     reason: string,
+    options: { retryable?: boolean; failureCause?: FailureCause } = {},
   ) {
-    super(`room ${roomId}: ${reason}`, { retryable: false });
+    super(`room ${roomId}: ${reason}`, {
+      retryable: options.retryable ?? false,
+      ...(options.failureCause && { failureCause: options.failureCause }),
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import { eventContext, type MessagesResponse, messagesForward, roomState } from './api.js';
-import { MatrixPaginationError, MatrixRequestError } from './errors.js';
+import { MatrixPaginationError, MatrixRequestError, redact } from './errors.js';
 import type { MatrixHttp } from './http.js';
 import type { ResolvedOptions } from './options.js';
 import { idOf, RecentEvents } from './repeats.js';
@@ -20,12 +20,13 @@ export interface TimelineContext {
 /**
  * Pages forward through a room's history from `resume.from`, or from its very first event when
  * there is nothing to resume. A resumed token the server refuses (400) is replaced by the one
- * after `resume.last`, the last event read before it (see {@link placeAfter}). The `end` token of
- * each page is the next `from`; no `end` means the end of the history, while an empty chunk that
- * has an `end` is just an empty page. A token the server already handed out in this read is
- * caught instead of looping: an empty page that repeats the token it was asked for ends the
- * history, anything else fails the room. Events a recent page already had are dropped, and a
- * page with nothing new counts as an empty page.
+ * after `resume.last`, the last event read before it (see {@link placeAfter}); a token refused
+ * later in the read fails the room, as retryable (see {@link refusedOwnToken}). The `end` token of
+ * each page is the next `from`; no `end` (or one of `""` or null, with a warning) means the end of
+ * the history, while an empty chunk that has an `end` is just an empty page. A token the server
+ * already handed out in this read is caught instead of looping: an empty page that repeats the
+ * token it was asked for ends the history, anything else fails the room. Events a recent page
+ * already had are dropped, and a page with nothing new counts as an empty page.
  */
 export async function* forwardPages(
   context: TimelineContext,
@@ -45,9 +46,12 @@ export async function* forwardPages(
   const recent = new RecentEvents();
   let from = resume?.from;
   let last = resume?.last ?? null;
+  // Where `from` came from, for a refusal of it.
+  let origin = 'as the end of the page before';
   if (from === undefined) {
     const first = await ask(undefined);
     ownEvents(roomId, first.chunk, 'the first page');
+    blankEnd(context, roomId, first);
     if (first.chunk.length > 0) {
       last = lastEventId(first.chunk) ?? last;
       yield { events: recent.sift(first.chunk).events, next: first.end, last };
@@ -63,6 +67,7 @@ export async function* forwardPages(
         message: `room ${roomId}: /messages?dir=f without from returned nothing; paging from m.room.create instead`,
       });
       from = await startOfHistory(context, roomId, signal);
+      origin = 'by /context of m.room.create';
     }
   }
 
@@ -79,15 +84,19 @@ export async function* forwardPages(
     try {
       page = await ask(from);
     } catch (error) {
-      // Only the token a resume brought from the checkpoint: one this read was just given and
-      // then refused is the server's fault, and a bad filter would be refused again.
-      if (!(resumed && refusedToken(error))) throw error;
+      // A bad filter would be refused again, whatever the token.
+      if (!refusedToken(error)) throw error;
+      if (!resumed) throw refusedOwnToken(roomId, from, origin, error);
+      // Only the token a resume brought from the checkpoint is replaced here.
       resumed = false;
       from = await placeAfter(context, roomId, last, error, signal);
+      origin = 'by /context of the last event read';
       continue;
     }
     resumed = false;
+    origin = 'as the end of the page before';
     ownEvents(roomId, page.chunk, `the page from ${from}`);
+    blankEnd(context, roomId, page);
     if (page.end !== null && seen.has(page.end)) {
       if (page.chunk.length === 0 && page.end === from) {
         options.onWarning({
@@ -151,6 +160,44 @@ function ownEvents(roomId: string, chunk: readonly unknown[], where: string): vo
       `${where} of /rooms/${roomId}/messages has the event ${id ?? '(no event_id)'} of another room, ${other}; nothing of this page went out`,
     );
   }
+}
+
+/**
+ * Reports an `end` that came as `""` or null, which {@link messagesForward} takes as left out: the
+ * end of the history. A server that writes "none" that way (a field always serialized) would
+ * otherwise have had `from=` sent, read as no `from`: the room again from its start.
+ */
+function blankEnd(context: TimelineContext, roomId: string, page: MessagesResponse): void {
+  if (page.blankEnd === null) return;
+  context.options.onWarning({
+    code: 'blank-end',
+    roomId,
+    message: `room ${roomId}: /messages gave an end of ${page.blankEnd} instead of leaving it out; taken as the end of the history, as an end left out is`,
+  });
+}
+
+/**
+ * The server refused, in the middle of a read, a token it had handed out itself a request before.
+ * Not replaced at once through `/context`, as the checkpoint's token is (see {@link placeAfter}):
+ * a server that refuses a token it gave a moment ago is misbehaving now, and would likely refuse
+ * the next one too. Retryable, deliberately: that speaks of the server changing under the read (a
+ * restart, a migration, a load balancer sending the request to a replica that does not know the
+ * token), which passes; the next run resumes from the checkpoint, whose token is this one or one
+ * before it, and finds its place after the last event read if that is refused too. The token is
+ * kept out of the message, also where the server's own text quotes it, as it is or URL-encoded.
+ */
+function refusedOwnToken(
+  roomId: string,
+  token: string,
+  origin: string,
+  refused: MatrixRequestError,
+): MatrixPaginationError {
+  const code = refused.errcode ? ` ${refused.errcode}` : '';
+  return new MatrixPaginationError(
+    roomId,
+    `the homeserver refused a pagination token it had handed out itself ${origin} (${refused.status}${code}: ${redact(refused.detail, token)}): it may have restarted or been migrated, or a proxy sent the request to another server; the next run resumes from the checkpoint`,
+    { retryable: true, ...(refused.failureCause && { failureCause: refused.failureCause }) },
+  );
 }
 
 /** Errcodes of a 400 that blames the JSON `filter`, not the token. */

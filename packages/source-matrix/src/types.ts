@@ -38,6 +38,7 @@ export interface MatrixWarning {
     | 'malformed-event'
     | 'start-fallback'
     | 'repeated-token'
+    | 'blank-end'
     | 'repeated-events'
     | 'token-refused'
     | 'unresolved-reply'

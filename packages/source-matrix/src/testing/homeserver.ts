@@ -253,14 +253,15 @@ export class FakeHomeserver {
     const limit = p['limit'] === undefined ? 10 : Number(p['limit']);
     const filter = p['filter'] === undefined ? {} : (JSON.parse(p['filter']) as Obj);
     let from: number;
-    if (p['from'] === undefined) {
+    // Synapse reads an empty `from=` as no `from` at all: the start (or, before 1.73, the present).
+    if (p['from'] === undefined || p['from'] === '') {
       from = dir === 'f' && !this.legacyForwardWithoutFrom ? 0 : room.length;
     } else {
       const position = room.positionOf(p['from']);
       if (position === undefined) return error(400, 'M_INVALID_PARAM', 'Invalid from parameter');
       from = position;
     }
-    const start = p['from'] ?? room.token(from);
+    const start = p['from'] || room.token(from);
     const chunk: RawEvent[] = [];
     let at = from;
     if (dir === 'f') {
