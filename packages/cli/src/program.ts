@@ -26,7 +26,7 @@ and keeps every valid change.
 
 Environment:
   CHECKPOINT_DIR    directory of the file store (default .checkpoints)
-  CHECKPOINT_STORE  file or postgres (default file)
+  CHECKPOINT_STORE  file or postgres (default file); --dir, --url or --schema beat it
   DATABASE_URL      PostgreSQL connection string for --store postgres
   NO_COLOR          no colours; FORCE_COLOR forces them`;
 

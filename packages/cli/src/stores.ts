@@ -52,10 +52,22 @@ export function storeDir(options: StoreOptions, env: NodeJS.ProcessEnv): string 
 }
 
 /**
+ * The typed option that names a PostgreSQL store (`--url`, `--store postgres`, `--schema`), or
+ * null: for messages that say which options conflict.
+ */
+export function typedPostgresOption(options: StoreOptions): string | null {
+  if (options.url !== undefined) return '--url';
+  if (options.store === 'postgres') return '--store postgres';
+  if (options.schema !== undefined) return '--schema';
+  return null;
+}
+
+/**
  * Refuses store options that cannot mean what they say, before any verb acts: an empty `--url`
  * or `--schema` (a script's unset variable: an empty `--url` chose the file store of the working
- * folder, where `rm --yes` deleted), and options of both stores at once (`--dir` with `--url`
- * or `--store postgres`, `--store file` with `--url`), of which one was silently ignored.
+ * folder, where `rm --yes` deleted), and options of both stores at once (`--dir` with `--url`,
+ * `--store postgres` or `--schema`, `--store file` with `--url` or `--schema`), of which one was
+ * silently ignored.
  */
 export function checkStoreOptions(options: StoreOptions): void {
   if (options.url === '') {
@@ -70,28 +82,38 @@ export function checkStoreOptions(options: StoreOptions): void {
       EXIT.USAGE,
     );
   }
-  const postgres =
-    options.url !== undefined ? '--url' : options.store === 'postgres' ? '--store postgres' : null;
+  const postgres = typedPostgresOption(options);
   if (options.dir !== undefined && postgres) {
     throw new CliError(
       `--dir names a file store and ${postgres} a PostgreSQL one: pass the options of one store`,
       EXIT.USAGE,
     );
   }
-  if (options.store === 'file' && options.url !== undefined) {
+  if (options.store === 'file' && postgres) {
     throw new CliError(
-      '--url names a PostgreSQL store and --store file the file store: pass the options of one store',
+      `${postgres} names a PostgreSQL store and --store file the file store: pass the options of one store`,
       EXIT.USAGE,
     );
   }
 }
 
-/** Which store: `--store`, else postgres when `--url` is given, else `CHECKPOINT_STORE`, else file. */
+/**
+ * Which store. What was typed decides before the environment: `--store`, else postgres when
+ * `--url` or `--schema` is given, else the file store when `--dir` is; only then
+ * `CHECKPOINT_STORE`, else file. (A `--dir` under `CHECKPOINT_STORE=postgres` read the database
+ * and ignored the folder typed.)
+ */
 export function storeKind(options: StoreOptions, env: NodeJS.ProcessEnv): 'file' | 'postgres' {
   checkStoreOptions(options);
-  const kind = options.store ?? (options.url ? 'postgres' : env.CHECKPOINT_STORE || 'file');
+  const typed =
+    options.store ??
+    (typedPostgresOption(options) ? 'postgres' : options.dir !== undefined ? 'file' : undefined);
+  const kind = typed ?? (env.CHECKPOINT_STORE || 'file');
   if (kind === 'file' || kind === 'postgres') return kind;
-  throw new CliError(`unknown store "${kind}" (expected "file" or "postgres")`, EXIT.USAGE);
+  throw new CliError(
+    `CHECKPOINT_STORE is "${printable(kind)}", an unknown store (expected "file" or "postgres")`,
+    EXIT.USAGE,
+  );
 }
 
 /** Opens the store the options name; a file store folder that cannot be one is refused first. */
@@ -169,8 +191,9 @@ async function openPostgres(
 ): Promise<StoreHandle> {
   const url = options.url ?? env.DATABASE_URL;
   if (!url) {
+    const chosenBy = typedPostgresOption(options) ?? 'CHECKPOINT_STORE=postgres';
     throw new CliError(
-      '--store postgres needs a connection string: pass --url or set DATABASE_URL',
+      `${chosenBy} needs a connection string: pass --url or set DATABASE_URL`,
       EXIT.USAGE,
     );
   }

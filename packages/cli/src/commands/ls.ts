@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { CheckpointSummary, LockOwner } from '@checkpointkit/core';
 import { Command } from 'commander';
 import { type Context, storeOptionsOf, withStore } from '../context.js';
@@ -10,7 +11,7 @@ import { table } from '../format/table.js';
 import { age } from '../format/time.js';
 import { findSeedFiles } from '../seed-files.js';
 import { checkStoreDir } from '../store-dir.js';
-import { storeKind } from '../stores.js';
+import { storeKind, typedPostgresOption } from '../stores.js';
 
 /**
  * One row of `ls --json`: the summary of a checkpoint and who holds its lock; a seed-format file
@@ -32,11 +33,21 @@ export function lsCommand(context: Context): Command {
     .option('--json', 'print a JSON array of summaries')
     .action(async (dir: string | undefined, options: { json?: boolean }, command: Command) => {
       const storeOptions = storeOptionsOf(command);
-      const kind = storeKind(storeOptions, context.io.env);
-      if (dir !== undefined && kind !== 'file') {
-        throw new CliError(`ls ${dir}: a directory applies to the file store only`, EXIT.USAGE);
+      if (dir !== undefined) {
+        // A typed folder is a typed option of the file store, as --dir is: it beats
+        // CHECKPOINT_STORE=postgres, and a typed option of PostgreSQL conflicts with it.
+        if (typedPostgresOption(storeOptions)) {
+          throw new CliError(`ls ${dir}: a directory applies to the file store only`, EXIT.USAGE);
+        }
+        if (storeOptions.dir !== undefined && resolve(storeOptions.dir) !== resolve(dir)) {
+          throw new CliError(
+            `ls ${dir} and --dir ${storeOptions.dir} name different directories: pass one of them`,
+            EXIT.USAGE,
+          );
+        }
+        storeOptions.dir = dir;
       }
-      if (dir !== undefined) storeOptions.dir = dir;
+      const kind = storeKind(storeOptions, context.io.env);
       const explicit = storeOptions.dir ?? context.io.env.CHECKPOINT_DIR;
       if (kind === 'file' && explicit) await checkStoreDir(explicit, true);
       await withStore(context, storeOptions, async (handle) => {

@@ -22,6 +22,7 @@ import {
   type StoreHandle,
   type StoreOptions,
   storeKind,
+  typedPostgresOption,
 } from '../stores.js';
 import { loadFile } from '../target.js';
 
@@ -55,8 +56,11 @@ export function migrateCommand(context: Context): Command {
     .action(async (file: string, options: MigrateOptions, command: Command) => {
       const warn = (message: string) => context.out.warn(message);
       const storeOptions = storeOptionsOf(command);
-      const postgres = storeKind(storeOptions, context.io.env) === 'postgres';
       const dir = targetDir(file, options, storeOptions, context.io.env);
+      // --out is a typed option of the file store, as --dir is: it beats CHECKPOINT_STORE.
+      const postgres =
+        storeKind({ ...storeOptions, dir: storeOptions.dir ?? options.out }, context.io.env) ===
+        'postgres';
       if (!postgres) await checkStoreDir(dir);
       const { checkpoint, origin, storeFiles } = await loadFile(file, {
         id: options.id,
@@ -134,9 +138,10 @@ function targetDir(
 ): string {
   const { out } = options;
   const { dir } = storeOptions;
-  if (out !== undefined && storeKind(storeOptions, env) === 'postgres') {
+  const postgres = typedPostgresOption(storeOptions);
+  if (out !== undefined && postgres) {
     throw new CliError(
-      '--out names a file store, but the store is PostgreSQL (--url, --store postgres or CHECKPOINT_STORE): pass the options of one store',
+      `--out names a file store and ${postgres} a PostgreSQL one: pass the options of one store`,
       EXIT.USAGE,
     );
   }

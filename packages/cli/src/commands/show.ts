@@ -1,5 +1,5 @@
 import { summarize } from '@checkpointkit/core';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkpointId } from '../arguments.js';
 import { type Context, storeOptionsOf } from '../context.js';
 import { failedLines, failedUnits } from '../format/failed.js';
@@ -29,7 +29,7 @@ export function showCommand(context: Context): Command {
     )
     .option('--depth <n>', 'levels of unit groups to open', positiveInt, DEFAULT_TREE.depth)
     .option('--limit <n>', 'entries shown per group', positiveInt, DEFAULT_TREE.limit)
-    .option('--all', 'open every group and list every unit and failure')
+    .addOption(allOption())
     .option('--json', 'print the summary, the lock, the format and the whole checkpoint as JSON')
     .addOption(maxSizeOption())
     .action(async (target: string, options: ShowOptions, command: Command) => {
@@ -66,6 +66,17 @@ export function showCommand(context: Context): Command {
         out.lines(failedLines(failed, c, options.all ? Number.POSITIVE_INFINITY : FAILED_LIMIT));
       }
     });
+}
+
+/**
+ * `--all` opens every level and lists every entry, so a `--depth` or `--limit` typed with it was
+ * dropped without a word: refused as a usage error naming both (their defaults do not count).
+ */
+function allOption(): Option {
+  return new Option('--all', 'open every group and list every unit and failure').conflicts([
+    'depth',
+    'limit',
+  ]);
 }
 
 export function positiveInt(value: string): number {

@@ -4,9 +4,10 @@
 // beside the store, a full disk on stdout, a reader of stderr that is gone. Each must end in one
 // typed line naming the option or file, the documented exit code, and no change to any checkpoint.
 import { execFileSync, spawn } from 'node:child_process';
-import { lstat, mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   checkpointFileName,
   checkpointFilesOf,
@@ -89,6 +90,109 @@ describe('store options', () => {
     expect((await loadCheckpoint(dir, 'job'))?.units['collect/acme/docs/pulls']?.status).toBe(
       'failed',
     );
+  });
+});
+
+describe('a typed store option and the store the environment chooses', () => {
+  // A stranger's shell exports CHECKPOINT_STORE (and DATABASE_URL) for the jobs; what they type
+  // then must not be dropped for the environment's choice. The connection string here is no URL:
+  // a verb that went to PostgreSQL says so (exit 2), and never echoes it.
+  const BAD_URL = 'mysql://someone:s3cret-pw@db/jobs';
+
+  it('--dir (or ls <dir>, migrate --out) picks the file store over CHECKPOINT_STORE=postgres', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, 'job', sampleChanges('job'));
+    const env = { CHECKPOINT_STORE: 'postgres', DATABASE_URL: BAD_URL };
+    const out = join(await tempDir(), 'store');
+    for (const [args, shown] of [
+      [['ls', '--dir', dir], /^job +running/m],
+      [['ls', dir], /^job +running/m],
+      [['show', 'job', '--dir', dir], /^ {2}source +file store at /m],
+      [['migrate', fixture('seed-000/migration_checkpoint.json'), '--out', out], /^migrated /],
+    ] as const) {
+      const result = await runCli([...args], { env });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.stdout, args.join(' ')).toMatch(shown);
+      expect(result.stdout + result.stderr).not.toContain('s3cret-pw');
+    }
+  });
+
+  it('--url or --schema picks PostgreSQL over CHECKPOINT_STORE=file', async () => {
+    const root = await tempDir();
+    await writeCheckpoint(join(root, '.checkpoints'), 'job', sampleChanges('job'));
+    for (const { args, env, from } of [
+      { args: ['ls', '--url', BAD_URL], env: {}, from: '--url' },
+      // --schema listed the file store of the working folder, the schema dropped.
+      { args: ['ls', '--schema', 'jobs'], env: { DATABASE_URL: BAD_URL }, from: 'DATABASE_URL' },
+    ]) {
+      const result = await runCli(args, { cwd: root, env: { CHECKPOINT_STORE: 'file', ...env } });
+      expect(result, args.join(' ')).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `checkpointkit: error: ${from} is not a postgres:// URL (expected postgres://user@host:5432/database; the value is not shown)\n`,
+      });
+    }
+  });
+
+  it('a store the environment chose, and cannot open, is said to come from CHECKPOINT_STORE', async () => {
+    for (const [store, said] of [
+      ['pg', 'CHECKPOINT_STORE is "pg", an unknown store (expected "file" or "postgres")'],
+      [
+        'postgres',
+        'CHECKPOINT_STORE=postgres needs a connection string: pass --url or set DATABASE_URL',
+      ],
+    ]) {
+      const result = await runCli(['ls'], { env: { CHECKPOINT_STORE: store } });
+      expect(result, store).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `checkpointkit: error: ${said}\n`,
+      });
+    }
+  });
+
+  it('ls <dir> with --dir naming another folder is a usage error, not one of them dropped', async () => {
+    const [a, b] = [await tempDir(), await tempDir()];
+    const result = await runCli(['ls', a, '--dir', b]);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `checkpointkit: error: ls ${a} and --dir ${b} name different directories: pass one of them\n`,
+    });
+  });
+
+  it('--schema with --dir or --store file is a usage error, as the options of two stores', async () => {
+    const dir = await tempDir();
+    for (const args of [
+      ['ls', '--dir', dir, '--schema', 'jobs'],
+      ['ls', '--store', 'file', '--schema', 'jobs'],
+    ]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stdout, args.join(' ')).toBe('');
+      expect(result.stderr, args.join(' ')).toMatch(
+        /^checkpointkit: error: --(dir|schema) .*--(schema|store file) .*: pass the options of one store\n$/,
+      );
+    }
+  });
+});
+
+describe('show options', () => {
+  it('--all with --depth or --limit is a usage error naming both, not --all winning silently', async () => {
+    const dir = await tempDir();
+    await writeCheckpoint(dir, 'job', sampleChanges('job'));
+    for (const [option, value] of [
+      ['--depth <n>', '3'],
+      ['--limit <n>', '5'],
+    ] as const) {
+      const flag = option.split(' ')[0]!;
+      const result = await runCli(['show', 'job', '--all', flag, value, '--dir', dir]);
+      expect(result, flag).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `checkpointkit: error: option '--all' cannot be used with option '${option}'\n`,
+      });
+    }
   });
 });
 
@@ -227,6 +331,29 @@ describe('what is not a checkpoint file', () => {
   });
 });
 
+describe('ls over the whole file system', () => {
+  it('ls --dir / does not descend into /proc, /sys or /dev (it walked /proc for seconds)', async () => {
+    const root = await tempDir();
+    // Every folder the child reads, recorded by a spy it loads first (NODE_OPTIONS --import).
+    const spy = join(root, 'record-readdir.mjs');
+    const log = join(root, 'readdir.log');
+    await writeFile(spy, READDIR_SPY);
+    const result = await runCli(['ls', '--dir', '/'], {
+      env: {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(spy).href}`,
+        READDIR_LOG: log,
+      },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const read = (await readFile(log, 'utf8')).split('\n');
+    // The spy saw the walk: the root, and this test's folder below it.
+    expect(read).toContain('/');
+    expect(read).toContain(root);
+    // At most a few named: the walk read thousands of them.
+    expect(read.filter((path) => /^\/(proc|sys|dev)(\/|$)/.test(path)).slice(0, 3)).toEqual([]);
+  });
+});
+
 describe('a standard output that cannot be written', () => {
   it('a full disk is one line on stderr (exit 1), not a stack trace', async () => {
     const dir = await tempDir();
@@ -262,6 +389,28 @@ describe('a reader of standard error that is gone', () => {
     expect(await new Promise((resolve) => child.on('close', resolve))).toBe(3);
   });
 });
+
+/**
+ * Loaded by a child before the CLI: records the path of every `readdir` of `node:fs/promises`
+ * (the ESM binding the CLI imports is synced to the wrapper) into READDIR_LOG when it exits.
+ */
+const READDIR_SPY = `
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+const read = [];
+const readdir = fs.promises.readdir;
+fs.promises.readdir = (path, ...rest) => {
+  read.push(String(path));
+  return readdir(path, ...rest);
+};
+syncBuiltinESMExports();
+process.on('exit', () => fs.writeFileSync(process.env.READDIR_LOG, read.join('\\n')));
+`;
+
+/** A file of test/fixtures. */
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+}
 
 /** A Unix socket listening at `path` until the test ends. */
 async function listen(path: string): Promise<Server> {
