@@ -50,12 +50,19 @@ export class SinkFileStateError extends CheckpointError {
 }
 
 /**
- * An item of a page could not be turned into its line: JSON cannot hold it (a bigint, a cycle, a
- * top-level `undefined` or function), or the sink's `toJson` or a CSV column's `value` threw.
- * Nothing of the page is written. Fails the unit, not retryable: the same item fails again.
+ * An item of a page could not be turned into its line: it holds a value the format cannot hold
+ * (a bigint, a cycle, a function or symbol, NaN or ±Infinity, a Map or Set, an invalid Date; in
+ * CSV a function or symbol cell), or the sink's `toJson`, a CSV column's `value` or a `toJSON`
+ * threw. Nothing of the page is written. Fails the unit, not retryable: the same item fails again.
  */
 export class SinkFileItemError extends UnitError {
   override name = 'SinkFileItemError';
+  /**
+   * Where the value is, as code would reach it: `items[3].user.id` (the page's items),
+   * `toJson(items[3]).id` (what `toJson` returned), `columns[2].value(items[3])` (a CSV column
+   * function's value); undefined when a function the sink was given threw.
+   */
+  readonly field: string | undefined;
   constructor(
     /** The output file the page was going to. */
     readonly file: string,
@@ -63,14 +70,67 @@ export class SinkFileItemError extends UnitError {
     readonly unit: string,
     /** The item's index in its page. */
     readonly item: number,
-    /** What is wrong with it (or what the function it was given to threw). */
+    /**
+     * What is wrong with it: a message, an error naming the field (an object with `field`, whose
+     * `cause` becomes this error's), or what the function it was given threw.
+     */
     reason: unknown,
   ) {
+    const field = fieldOf(reason);
+    const cause = field === undefined ? reason : (reason as Error).cause;
     super(
       `file sink: item ${item} of a page of ${unit} for ${file} ${
         typeof reason === 'string' ? reason : `cannot be written: ${errorMessage(reason)}`
       }`,
-      { retryable: false, ...(typeof reason === 'string' ? {} : { cause: reason }) },
+      {
+        retryable: false,
+        ...(typeof reason === 'string' || cause === undefined ? {} : { cause }),
+      },
+    );
+    this.field = field;
+  }
+}
+
+/** The field an error from the value checks names, if it is one. */
+function fieldOf(reason: unknown): string | undefined {
+  if (!(reason instanceof Error)) return undefined;
+  const field = (reason as { field?: unknown }).field;
+  return typeof field === 'string' ? field : undefined;
+}
+
+/**
+ * A page's text would be longer than a JavaScript string can hold (V8's limit, about 512 Mi
+ * UTF-16 code units, `buffer.constants.MAX_STRING_LENGTH`), so the page cannot be written as one:
+ * before, the sink failed with a bare `RangeError: Invalid string length`, retried as if the disk
+ * had failed. Nothing of the page is written. Fails the unit, not retryable: the same page is too
+ * large again. Make the source's pages smaller (or its items, when one alone is too large).
+ */
+export class SinkFilePageSizeError extends UnitError {
+  override name = 'SinkFilePageSizeError';
+  constructor(
+    /** The output file the page was going to. */
+    readonly file: string,
+    /** The unit the page belongs to. */
+    readonly unit: string,
+    /** How many items the page holds. */
+    readonly items: number,
+    /** The item at which the page's text passed the limit. */
+    readonly item: number,
+    /**
+     * Characters (UTF-16 code units) of the page's text up to and including that item; undefined
+     * when that item alone was too large for JSON.stringify to return.
+     */
+    readonly chars: number | undefined,
+    /** The most characters a page's text may have. */
+    readonly limit: number,
+  ) {
+    super(
+      `file sink: a page of ${unit} for ${file} is too large to write: ${
+        chars === undefined
+          ? `item ${item} alone is longer than`
+          : `its text reaches ${chars} characters at item ${item} of ${items}, more than`
+      } the ${limit} characters a JavaScript string can hold. Nothing of it was written; make the source's pages (or that item) smaller`,
+      { retryable: false },
     );
   }
 }

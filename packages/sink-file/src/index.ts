@@ -6,6 +6,7 @@ export {
   SinkFileError,
   SinkFileItemError,
   SinkFileLostError,
+  SinkFilePageSizeError,
   SinkFilePathError,
   SinkFileStateError,
 } from './errors.js';

@@ -1,11 +1,15 @@
 import type { Sink } from '@checkpointkit/core';
-import { SinkFileItemError } from './errors.js';
-import { type FileSinkOptions, fileSink } from './file-sink.js';
-import { encodeItem } from './items.js';
+import { type FileSinkOptions, fileSink, type PageEncoder } from './file-sink.js';
+import { PageText } from './items.js';
+import { ITEMS, jsonText, type Root } from './values.js';
 
 /** Options of {@link jsonLinesSink}. */
 export interface JsonLinesSinkOptions<Item> extends FileSinkOptions {
-  /** What to write for an item (default: the item itself); it must serialize to JSON. */
+  /**
+   * What to write for an item (default: the item itself). It must be JSON: a bigint, a cycle, a
+   * function or symbol, NaN or ±Infinity, a Map or Set, or an invalid Date anywhere in it fails
+   * the unit with a `SinkFileItemError` naming the field; an undefined property is left out.
+   */
   toJson?: (item: Item, unit: string) => unknown;
 }
 
@@ -23,23 +27,33 @@ export interface JsonLinesSinkOptions<Item> extends FileSinkOptions {
  * ```
  */
 export function jsonLinesSink<Item>(options: JsonLinesSinkOptions<Item>): Sink<Item> {
-  const toJson = options.toJson;
-  return fileSink<Item>(options, (items, target) => {
-    let text = '';
-    for (const [index, item] of items.entries()) {
-      const line = encodeItem(target, index, () =>
-        JSON.stringify(toJson ? toJson(item, target.unit) : item),
-      );
-      if (line === undefined) {
-        throw new SinkFileItemError(
-          target.path,
-          target.unit,
-          index,
-          'is not JSON (undefined, a function or a symbol)',
-        );
+  return fileSink<Item>(options, jsonLinesEncoder(options.toJson));
+}
+
+/** `toJson(items[3])`: what `toJson` returned for an item. */
+const TO_JSON: Root = { field: (index) => `toJson(items[${index}])` };
+
+/**
+ * The page encoder of {@link jsonLinesSink}: a line of JSON per item, each checked by
+ * {@link jsonText} (a value JSON cannot hold fails the page with a `SinkFileItemError` naming
+ * its field), the page's length by {@link PageText}. Internal; exported for the tests.
+ */
+export function jsonLinesEncoder<Item>(
+  toJson: ((item: Item, unit: string) => unknown) | undefined,
+): PageEncoder<Item> {
+  return (items, target) => {
+    const page = new PageText(target, items.length);
+    for (let index = 0; index < items.length; index++) {
+      let line: string;
+      try {
+        line = toJson
+          ? jsonText(toJson(items[index] as Item, target.unit), TO_JSON, index)
+          : jsonText(items[index], ITEMS, index);
+      } catch (cause) {
+        throw page.failure(index, cause);
       }
-      text += `${line}\n`;
+      page.add(index, `${line}\n`);
     }
-    return text;
-  });
+    return page.text;
+  };
 }

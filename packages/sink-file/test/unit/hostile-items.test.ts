@@ -115,6 +115,7 @@ describe('items JSON Lines cannot hold', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SinkFileItemError);
     expect((error as Error).message).toMatch(/item 0 .* is not JSON/);
+    expect(error).toMatchObject({ field: 'toJson(items[0])' });
     await sink.close?.();
     await run.close();
   });
@@ -177,8 +178,14 @@ describe('CSV cells UTF-8 cannot hold', () => {
     ]);
     // Before: written as EF BF BD (U+FFFD), the user's text changed without a word.
     expect(thrown).toBeInstanceOf(SinkFileItemError);
-    expect(thrown).toMatchObject({ file: path, unit: 'u', item: 1, retryable: false });
-    expect(String(thrown)).toMatch(/column "name".*lone surrogate/);
+    expect(thrown).toMatchObject({
+      file: path,
+      unit: 'u',
+      item: 1,
+      field: 'items[1].name',
+      retryable: false,
+    });
+    expect(String(thrown)).toMatch(/column "name": items\[1\]\.name holds a lone surrogate/);
     expect(await readFile(path, 'utf8')).toBe('n,name\n1,"ok 😀 \0 a\nb"\n');
     // In a header, it is an option that cannot work.
     expect(() => csvSink({ path, columns: [{ header: '\udc00', value: () => 1 }] })).toThrow(
