@@ -17,6 +17,7 @@ export {
   RetryFailedSchema,
 } from './options.js';
 export * from './pipeline/contracts.js';
+export { type CredentialKind, credentialFault } from './pipeline/credentials.js';
 export * from './pipeline/pipeline.js';
 export {
   autoCleanupFromEnv,

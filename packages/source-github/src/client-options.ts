@@ -1,3 +1,4 @@
+import { checkAuthToken } from './auth-token.js';
 import type { GithubClientOptions } from './client.js';
 import { GithubSourceConfigError } from './errors.js';
 
@@ -8,12 +9,13 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_RETRIES = 100;
 
 /**
- * Checks the numbers of {@link GithubClientOptions}, naming the option. Each becomes a timer or
- * a loop bound: `timeout` past 2^31-1 ms aborted every request after 1 ms (Node's overflow) and
- * Infinity, NaN or 1.5 failed every request; a wait past a timer's limit came at once; a retry
- * count of Infinity or NaN meant none at all.
+ * Checks the token (see `checkAuthToken`) and the numbers of {@link GithubClientOptions}, naming
+ * the option. Each number becomes a timer or a loop bound: `timeout` past 2^31-1 ms aborted every
+ * request after 1 ms (Node's overflow) and Infinity, NaN or 1.5 failed every request; a wait past
+ * a timer's limit came at once; a retry count of Infinity or NaN meant none at all.
  */
 export function checkClientOptions(options: GithubClientOptions): void {
+  checkAuthToken(options.auth);
   const base = options.retryAfterBaseMs ?? 1000;
   if (!(typeof base === 'number' && Number.isFinite(base) && base >= 0)) {
     throw new GithubSourceConfigError('retryAfterBaseMs', `must be a number >= 0, got ${base}`);

@@ -24,7 +24,11 @@ export interface GithubLog {
 
 /** Options of {@link createGithubClient}. Every wait is in seconds of GitHub's clock. */
 export interface GithubClientOptions {
-  /** A personal access token or an installation token. Never written anywhere. */
+  /**
+   * A personal access token or an installation token. Never written anywhere. One word of
+   * printable ASCII, optionally after a `token ` or `bearer ` prefix; anything else (a newline,
+   * surrounding whitespace, a control or non-ASCII character) is a `GithubSourceConfigError`.
+   */
   auth: string;
   /** The REST API root. Default `https://api.github.com` (GitHub Enterprise: `https://host/api/v3`). */
   baseUrl?: string;

@@ -1,4 +1,5 @@
 import type { Octokit } from '@octokit/core';
+import { checkAuthToken } from './auth-token.js';
 import type { GithubClientOptions } from './client.js';
 import {
   ENDPOINTS,
@@ -11,7 +12,11 @@ import { isOrgName, isRepoName } from './keys.js';
 
 /** Options of {@link githubSource}. Give `auth` or `octokit`, and `org` or `repos`. */
 export interface GithubSourceOptions extends Omit<GithubClientOptions, 'auth'> {
-  /** A token; the source builds its own octokit with throttling and retry. Never stored or logged. */
+  /**
+   * A token; the source builds its own octokit with throttling and retry. Never stored or logged.
+   * Given as it is: one word of printable ASCII, optionally after octokit's `token ` or `bearer `
+   * prefix. A newline, surrounding whitespace, a control or non-ASCII character is refused.
+   */
   auth?: string;
   /**
    * An octokit of your own (GitHub App auth, a proxy...). Build it with the throttling and retry
@@ -60,12 +65,7 @@ export function resolveOptions(options: GithubSourceOptions): ResolvedOptions {
   if ((options.auth === undefined) === (options.octokit === undefined)) {
     throw new GithubSourceConfigError('auth', 'or "octokit": give exactly one of them');
   }
-  if (
-    options.auth !== undefined &&
-    (typeof options.auth !== 'string' || options.auth.length === 0)
-  ) {
-    throw new GithubSourceConfigError('auth', 'must be a non-empty token string');
-  }
+  if (options.auth !== undefined) checkAuthToken(options.auth);
   if (options.baseUrl !== undefined) checkBaseUrl(options.baseUrl);
   if ((options.org === undefined) === (options.repos === undefined)) {
     throw new GithubSourceConfigError('org', 'or "repos": give exactly one of them');

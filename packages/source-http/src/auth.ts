@@ -1,9 +1,13 @@
+import { type CredentialKind, credentialFault } from '@checkpointkit/core';
 import { headerName, headerSafe } from './checks.js';
 import { HttpSourceConfigError } from './errors.js';
 import { redactorOf } from './redact.js';
 /**
  * How requests are authenticated. Secrets given here are applied to each request only: they are
- * never part of a cursor, the source's `config`, a log line or an error message.
+ * never part of a cursor, the source's `config`, a log line or an error message. They are sent as
+ * written, so they are checked as written: a bearer `token` is the token alone (no `Bearer `),
+ * one word of printable ASCII; a `header` value printable ASCII; none blank or with surrounding
+ * whitespace (a file's newline); a `basic` username or password without a control character.
  */
 export type Auth =
   | { type: 'bearer'; token: string }
@@ -21,7 +25,8 @@ export type Auth =
 /**
  * Refuses an `auth` whose credentials are not non-empty strings, naming the field: a
  * `token: process.env.API_TOKEN!` with the variable unset sent `Authorization: Bearer undefined`
- * with every request, and made "undefined" a secret to redact from every message.
+ * with every request, and made "undefined" a secret to redact from every message. A credential
+ * that cannot be sent as written (see {@link credentialFault}) is refused too, never quoted.
  */
 export function checkAuth(auth: Auth | undefined): void {
   if (auth === undefined) return;
@@ -36,24 +41,38 @@ export function checkAuth(auth: Auth | undefined): void {
         `must be a non-empty string (got ${describe(value)}; an unset environment variable?)`,
       );
   };
+  // A file's newline, a .env's "\r", a copy-paste's accent or a scheme in front went out as is:
+  // a bare TypeError from undici on the first request, or a 401 after the retries, naming nothing.
+  const written = (field: string, kind: CredentialKind) => {
+    const fault = credentialFault(
+      (auth as unknown as Record<string, string>)[field] as string,
+      kind,
+    );
+    if (fault) throw refuse(field, fault);
+  };
   switch (auth.type) {
     case 'bearer':
       text('token');
+      written('token', 'token');
       headerSafe('auth.token', auth.token);
       return;
     case 'basic':
       text('username');
       text('password');
+      written('username', 'password');
+      written('password', 'password');
       return;
     case 'header':
       text('name');
       text('value');
       headerName('auth.name', auth.name);
+      written('value', 'header');
       headerSafe('auth.value', auth.value);
       return;
     case 'query':
       text('name');
       text('value');
+      written('value', 'query');
       return;
     case 'custom':
       if (typeof auth.apply !== 'function') throw refuse('apply', 'must be a function');

@@ -1,3 +1,4 @@
+import { credentialFault } from '@checkpointkit/core';
 import { MatrixConfigError } from './errors.js';
 import type { MatrixWarning } from './types.js';
 
@@ -17,7 +18,11 @@ export interface RoomEventFilter {
 export interface MatrixSourceOptions {
   /** The homeserver's base URL, such as `https://matrix.example.org`. */
   homeserverUrl: string;
-  /** The access token, sent as `Authorization: Bearer`. Never stored, logged or put in errors. */
+  /**
+   * The access token, sent as `Authorization: Bearer`. Never stored, logged or put in errors.
+   * Given alone (no `Bearer ` in front), as one word of printable ASCII: a newline, surrounding
+   * whitespace, a control or non-ASCII character is refused with a `MatrixConfigError`.
+   */
   accessToken: string;
   /** Rooms to export: ids (`!abc:server`) or aliases (`#site_section:server`). One unit each. */
   rooms: readonly string[];
@@ -191,7 +196,10 @@ function token(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new MatrixConfigError('accessToken', 'must be a non-empty string');
   }
-  if (/[\s]/.test(value)) throw new MatrixConfigError('accessToken', 'must not contain whitespace');
+  // A newline, a scheme in front or a copy-paste's accent went out as is: the server said 401 (or
+  // fetch threw a bare TypeError) on the first request, with nothing naming the option.
+  const fault = credentialFault(value, 'token');
+  if (fault) throw new MatrixConfigError('accessToken', fault);
   return value;
 }
 

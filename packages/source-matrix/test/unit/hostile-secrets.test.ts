@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { MatrixConfigError, matrixSource } from '../../src/index.js';
+
+/**
+ * Access tokens passed the way people really pass them: read from a file with its newline, from a
+ * .env saved with CRLF, copy-pasted with an accent or an invisible space, an unset variable, or
+ * with the scheme in front. Each is refused when the source is made, with a `MatrixConfigError`
+ * naming `accessToken` and the cause, never quoting the token.
+ */
+
+const SECRET = 'syt_c2VjcmV0cw_SeCrEtHyGiEnE4242_0a1b2c';
+
+function make(accessToken: string) {
+  return matrixSource({ homeserverUrl: 'http://127.0.0.1:1', accessToken, rooms: ['#a:b'] });
+}
+
+/** What `make` threw; the test fails when it threw nothing. */
+function thrown(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('nothing was thrown');
+}
+
+/** Every text an error carries (message, stack, own fields, the causes'), each of them. */
+function textsOf(error: unknown): string[] {
+  const texts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && depth < 10; depth++) {
+    if (!(e instanceof Error)) {
+      texts.push(String(e));
+      break;
+    }
+    texts.push(e.message, String(e.stack), JSON.stringify({ ...e }), String(e));
+    e = e.cause;
+  }
+  return texts;
+}
+
+function expectRefused(accessToken: string, cause: RegExp): void {
+  const error = thrown(() => make(accessToken));
+  expect(error).toBeInstanceOf(MatrixConfigError);
+  expect(error.name).toBe('MatrixConfigError');
+  expect(error.message).toContain('option "accessToken"');
+  expect(error.message).toMatch(cause);
+  for (const text of textsOf(error)) {
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(SECRET.slice(4, 20));
+  }
+}
+
+describe('case 1: a token with surrounding whitespace', () => {
+  it.each([
+    ['a token file read with its newline', `${SECRET}\n`, /ends with a line break/],
+    ['a .env line saved with CRLF', `${SECRET}\r\n`, /ends with a line break/],
+    ['a lone "\\r" left by a CRLF split on "\\n"', `${SECRET}\r`, /ends with a line break/],
+    ['trailing spaces', `${SECRET}  `, /ends with whitespace/],
+    ['a leading tab', `\t${SECRET}`, /starts with whitespace/],
+  ])('%s: refused, naming the cause', (_what, token, cause) => {
+    expectRefused(token, cause);
+  });
+});
+
+describe('case 2: a token with a character a header cannot carry', () => {
+  it.each([
+    ['a NUL', `${SECRET.slice(0, 10)}\u0000${SECRET.slice(10)}`, /control character/],
+    ['a DEL', `${SECRET}\u007f`, /control character/],
+    ['an escape', `${SECRET}\u001b`, /control character/],
+    ['an accent (Latin-1)', `${SECRET}é`, /outside printable ASCII/],
+    ['an emoji', `${SECRET}🔑`, /outside printable ASCII/],
+    ['a non-breaking space', `${SECRET}\u00a0`, /outside printable ASCII/],
+    ['a zero-width space', `\u200b${SECRET}`, /outside printable ASCII/],
+    ['a byte-order mark', `\ufeff${SECRET}`, /outside printable ASCII/],
+    ['a curly quote', `“${SECRET}”`, /outside printable ASCII/],
+    ['a space inside', `${SECRET.slice(0, 10)} ${SECRET.slice(10)}`, /must not contain whitespace/],
+  ])('%s: refused, naming the cause', (_what, token, cause) => {
+    expectRefused(token, cause);
+  });
+});
+
+describe('case 3: an empty or blank token (an unset variable)', () => {
+  it.each([
+    ['empty', '', /must be a non-empty string/],
+    ['whitespace only', '   ', /must be a non-empty string/],
+    ['a lone newline', '\n', /must be a non-empty string/],
+  ])('%s: refused', (_what, token, cause) => {
+    expectRefused(token, cause);
+  });
+});
+
+describe('case 4: a token with its scheme in front', () => {
+  it.each([
+    ['"Bearer "', `Bearer ${SECRET}`, /starts with the scheme "Bearer": pass the token alone/],
+    ['"bearer " and a newline', `bearer ${SECRET}\n`, /starts with the scheme "bearer"/],
+    ['a whole header line pasted', `Authorization: Bearer ${SECRET}`, /starts with the scheme/],
+  ])('%s: refused, saying to pass the token alone', (_what, token, cause) => {
+    expectRefused(token, cause);
+  });
+});
+
+it('tokens as homeservers issue them are accepted', () => {
+  for (const token of [
+    SECRET,
+    'MDAxOGxvY2F0aW9uIGxvY2FsaG9zdAowMDEzaWRlbnRpZmllciBrZXkKMDAxMGNpZCBnZW4gPSAxCjAwMmZzaWduYXR1cmUg/+=',
+    'mat_abcDEF0123456789_xyz', // MAS
+    'QGV4YW1wbGU6bG9jYWxob3N0.AbC-dEf_123', // appservice-ish
+  ]) {
+    expect(() => make(token)).not.toThrow();
+  }
+});
