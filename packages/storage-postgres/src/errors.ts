@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CheckpointError } from '@checkpointkit/core';
 
 /** Something the PostgreSQL store could not do: names the checkpoint or setting and the cause. */
@@ -199,7 +201,7 @@ function meaningOf(sqlstate: string): string | undefined {
     '28000':
       "the server refuses the store's role: it may not log in (NOLOGIN, VALID UNTIL passed, a pg_hba.conf rule), as when a credential rotation disables it: give the job a role that may",
     '28P01':
-      "the server refused the connection's password: it changed (a credential rotation): give the job the new one",
+      "the server refused the connection's password: it is wrong or changed (a credential rotation), or the role does not exist (the server does not say which): give the job the right ones",
     '42501':
       "the store's role lacks a privilege: it needs USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the schema's tables (and CREATE on the database or the schema to migrate)",
     '42P01': schemaChanged,
@@ -217,10 +219,51 @@ function meaningOf(sqlstate: string): string | undefined {
   return meanings[sqlstate];
 }
 
+/**
+ * Whether `error` is a connection to a unix socket in a directory that does not exist (a
+ * mistyped `host`), rather than to a socket file missing while its server restarts.
+ */
+export function isMissingSocketDirectory(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown; address?: unknown } | null;
+  return (
+    e?.code === 'ENOENT' &&
+    e.syscall === 'connect' &&
+    typeof e.address === 'string' &&
+    !existsSync(dirname(e.address))
+  );
+}
+
+/**
+ * What the driver's own words about a connection that could not be made mean, and what to do,
+ * for failures that come from the connection's settings rather than from the server's state;
+ * undefined for others.
+ */
+export function hintOf(error: unknown): string | undefined {
+  const message = (error as Error)?.message ?? '';
+  if (/does not support SSL/i.test(message)) {
+    return 'the connection string asks for SSL (sslmode, ssl or PGSSLMODE) and the server does not offer it: enable SSL on the server, or connect with sslmode=disable where that is safe';
+  }
+  if (/password must be a string|no password supplied/i.test(message)) {
+    return 'the server asks for a password and none was given: put it in the URL (percent-encoded) or in PGPASSWORD';
+  }
+  if (isMissingSocketDirectory(error)) {
+    const { address } = error as { address: string };
+    return `the unix socket directory ${dirname(address)} does not exist: check the connection string's host`;
+  }
+  const e = error as { syscall?: unknown; path?: unknown } | null;
+  if (e?.syscall === 'open' && typeof e.path === 'string') {
+    return 'a file the connection string names (sslrootcert, sslcert or sslkey) cannot be read';
+  }
+  return undefined;
+}
+
 /** The message of a cause, with its SQLSTATE and what it means when it came from the server. */
 export function describeCause(cause: unknown): string {
   const message = (cause as Error)?.message ?? String(cause);
-  if (!isServerError(cause)) return message;
+  if (!isServerError(cause)) {
+    const hint = hintOf(cause);
+    return hint === undefined ? message : `${message} (${hint})`;
+  }
   const meaning = meaningOf(cause.code);
   return `${message} (SQLSTATE ${cause.code}${meaning === undefined ? '' : `: ${meaning}`})`;
 }

@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError, isServerError } from './errors.js';
+import { DatabaseUnavailableError, isMissingSocketDirectory, isServerError } from './errors.js';
 
 /**
  * Which failures are worth another try: the connection broke (the server terminated it,
@@ -42,8 +42,14 @@ const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_FAIL', 'EAI_NONAME'])
  * (`57P*`: terminated, shut down, idle_session_timeout; `25P03`: idle_in_transaction_session_timeout).
  */
 export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
   if (typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code)) return false;
+  // A file the connection string names (sslrootcert, sslcert, sslkey) that cannot be read: its
+  // E-code (ENOENT, EACCES) is no network's, and no wait makes the file appear.
+  if (syscall === 'open') return false;
+  // A socket directory that does not exist is a mistyped host; a socket file missing from one
+  // that does is a server restarting, and passes.
+  if (isMissingSocketDirectory(error)) return false;
   if (
     typeof code === 'string' &&
     (code.startsWith('08') || code.startsWith('57P') || code === '25P03' || code.startsWith('E'))

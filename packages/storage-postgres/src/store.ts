@@ -17,7 +17,7 @@ import { claimFreeUnits } from './claim.js';
 import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { commit, type WriteContext } from './commit.js';
-import { PostgresStoreError, refusal } from './errors.js';
+import { hintOf, PostgresStoreError, refusal } from './errors.js';
 import { acquireHold, type Hold, type HoldContext } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
@@ -326,12 +326,18 @@ const UNIT_WORK = new Set<Change['type']>(['unit.started', 'unit.progressed', 'u
 
 /**
  * A driver error wrapped with what the store was doing and where: a {@link DatabaseRefusedError}
- * when the server refused a statement, else a PostgresStoreError. Store errors pass as they are.
+ * when the server refused a statement, else a PostgresStoreError (with what a connection setting
+ * that cannot work means, see {@link hintOf}). Store errors pass as they are.
  */
 function inContext(error: unknown, doing: string): unknown {
   if (error instanceof CheckpointError) return error;
   const refused = refusal(error, `postgresStore: ${doing}`);
   if (refused !== error) return refused;
   const message = error instanceof Error ? error.message : String(error);
-  return new PostgresStoreError(`postgresStore: ${doing}: ${message}`, { cause: error });
+  // pg's words for a setting that cannot work (SSL the server lacks, no password) say little.
+  const hint = hintOf(error);
+  return new PostgresStoreError(
+    `postgresStore: ${doing}: ${message}${hint === undefined ? '' : ` (${hint})`}`,
+    { cause: error },
+  );
 }
