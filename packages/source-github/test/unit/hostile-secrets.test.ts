@@ -1,3 +1,4 @@
+import { errorTexts, thrownBy } from '@checkpointkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createGithubClient, GithubSourceConfigError, githubSource } from '../../src/index.js';
 import { hostileServers, issue, REPOSITORY, reply } from '../hostile.js';
@@ -12,41 +13,17 @@ import { hostileServers, issue, REPOSITORY, reply } from '../hostile.js';
 const SECRET = 'ghp_SECRETS0CANARY0hygiene0source0github0';
 const start = hostileServers();
 
-/** What `make` threw; the test fails when it threw nothing. */
-function thrown(make: () => unknown): Error {
-  try {
-    make();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('nothing was thrown');
-}
-
-/** Every text an error carries (message, stack, own fields, the causes'), each of them. */
-function textsOf(error: unknown): string[] {
-  const texts: string[] = [];
-  for (let e = error, depth = 0; e !== undefined && depth < 10; depth++) {
-    if (!(e instanceof Error)) {
-      texts.push(String(e));
-      break;
-    }
-    texts.push(e.message, String(e.stack), JSON.stringify({ ...e }), String(e));
-    e = e.cause;
-  }
-  return texts;
-}
-
 /** The refusal as a user gets it: typed, naming `auth`, the cause in words, the token nowhere. */
 function expectRefused(auth: string, cause: RegExp): void {
   const options = { auth, repos: ['acme/api'], endpoints: ['issues' as const] };
   for (const make of [() => githubSource(options), () => createGithubClient({ auth })]) {
-    const error = thrown(make);
+    const error = thrownBy(make);
     expect(error).toBeInstanceOf(GithubSourceConfigError);
     expect(error.name).toBe('GithubSourceConfigError');
     expect(error.message).toContain('option "auth"');
     expect(error.message).toMatch(cause);
     // The secret, and what is left of it once trimmed, in no text of the error.
-    for (const text of textsOf(error)) {
+    for (const text of errorTexts(error)) {
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain(SECRET.slice(4, 20));
     }

@@ -4,6 +4,8 @@
  * bearer token with its scheme in front. Each is refused when the source is made, with an
  * `HttpSourceConfigError` naming the field and the cause, never quoting the secret.
  */
+
+import { errorTexts, thrownBy } from '@checkpointkit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Auth, HttpSourceConfigError, httpSource } from '../../src/index.js';
 import { collect } from '../helpers.js';
@@ -18,38 +20,14 @@ const make = (auth: Auth) => () =>
     auth,
   });
 
-/** What `run` threw; the test fails when it threw nothing. */
-function thrown(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('nothing was thrown');
-}
-
-/** Every text an error carries (message, stack, own fields, the causes'), each of them. */
-function textsOf(error: unknown): string[] {
-  const texts: string[] = [];
-  for (let e = error, depth = 0; e !== undefined && depth < 10; depth++) {
-    if (!(e instanceof Error)) {
-      texts.push(String(e));
-      break;
-    }
-    texts.push(e.message, String(e.stack), JSON.stringify({ ...e }), String(e));
-    e = e.cause;
-  }
-  return texts;
-}
-
 function expectRefused(auth: Auth, field: string, cause: RegExp): void {
-  const error = thrown(make(auth));
+  const error = thrownBy(make(auth));
   expect(error).toBeInstanceOf(HttpSourceConfigError);
   expect(error.name).toBe('HttpSourceConfigError');
   expect((error as HttpSourceConfigError).field).toBe(field);
   expect(error.message).toContain(`option "${field}"`);
   expect(error.message).toMatch(cause);
-  for (const text of textsOf(error)) {
+  for (const text of errorTexts(error)) {
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain(SECRET.slice(4, 20));
   }

@@ -1,3 +1,4 @@
+import { errorTexts, thrownBy } from '@checkpointkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { MatrixConfigError, matrixSource } from '../../src/index.js';
 
@@ -14,37 +15,13 @@ function make(accessToken: string) {
   return matrixSource({ homeserverUrl: 'http://127.0.0.1:1', accessToken, rooms: ['#a:b'] });
 }
 
-/** What `make` threw; the test fails when it threw nothing. */
-function thrown(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('nothing was thrown');
-}
-
-/** Every text an error carries (message, stack, own fields, the causes'), each of them. */
-function textsOf(error: unknown): string[] {
-  const texts: string[] = [];
-  for (let e = error, depth = 0; e !== undefined && depth < 10; depth++) {
-    if (!(e instanceof Error)) {
-      texts.push(String(e));
-      break;
-    }
-    texts.push(e.message, String(e.stack), JSON.stringify({ ...e }), String(e));
-    e = e.cause;
-  }
-  return texts;
-}
-
 function expectRefused(accessToken: string, cause: RegExp): void {
-  const error = thrown(() => make(accessToken));
+  const error = thrownBy(() => make(accessToken));
   expect(error).toBeInstanceOf(MatrixConfigError);
   expect(error.name).toBe('MatrixConfigError');
   expect(error.message).toContain('option "accessToken"');
   expect(error.message).toMatch(cause);
-  for (const text of textsOf(error)) {
+  for (const text of errorTexts(error)) {
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain(SECRET.slice(4, 20));
   }
