@@ -19,6 +19,7 @@ import { CliError, DamagedCheckpointError } from './errors.js';
 import { printable } from './excerpt.js';
 import { EXIT } from './exit-codes.js';
 import { refuseNonFile, sniffFile } from './sniff.js';
+import { checkSpelling } from './spelling.js';
 import { checkStoreDir } from './store-dir.js';
 
 /** The global options that choose a store. */
@@ -46,9 +47,23 @@ export interface StoreHandle {
   close(): Promise<void>;
 }
 
-/** The directory of the file store: `--dir`, else `CHECKPOINT_DIR`, else `.checkpoints`. */
+/**
+ * The directory of the file store: `--dir`, else `CHECKPOINT_DIR`, else `.checkpoints`. A value
+ * spelled as nobody meant it (see {@link checkSpelling}) is a usage error naming its origin.
+ */
 export function storeDir(options: StoreOptions, env: NodeJS.ProcessEnv): string {
-  return options.dir ?? (env.CHECKPOINT_DIR || '.checkpoints');
+  return explicitDir(options, env) ?? '.checkpoints';
+}
+
+/**
+ * The directory of the file store that was asked for: `--dir`, else `CHECKPOINT_DIR` (empty is
+ * unset), else undefined. A value spelled as nobody meant it is a usage error naming its origin.
+ */
+export function explicitDir(options: StoreOptions, env: NodeJS.ProcessEnv): string | undefined {
+  if (options.dir !== undefined) return checkSpelling(options.dir, '--dir', 'dir');
+  return env.CHECKPOINT_DIR
+    ? checkSpelling(env.CHECKPOINT_DIR, 'CHECKPOINT_DIR', 'dir')
+    : undefined;
 }
 
 /**
@@ -108,7 +123,11 @@ export function storeKind(options: StoreOptions, env: NodeJS.ProcessEnv): 'file'
   const typed =
     options.store ??
     (typedPostgresOption(options) ? 'postgres' : options.dir !== undefined ? 'file' : undefined);
-  const kind = typed ?? (env.CHECKPOINT_STORE || 'file');
+  const kind =
+    typed ??
+    (env.CHECKPOINT_STORE
+      ? checkSpelling(env.CHECKPOINT_STORE, 'CHECKPOINT_STORE', 'word')
+      : 'file');
   if (kind === 'file' || kind === 'postgres') return kind;
   throw new CliError(
     `CHECKPOINT_STORE is "${printable(kind)}", an unknown store (expected "file" or "postgres")`,
@@ -238,6 +257,7 @@ async function openPostgres(
  * string is never echoed: it may hold a password.
  */
 function checkConnectionString(url: string, from: string): void {
+  checkSpelling(url, from, 'url');
   const expected = 'expected postgres://user@host:5432/database; the value is not shown';
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw new CliError(`${from} is not a postgres:// URL (${expected})`, EXIT.USAGE);

@@ -19,6 +19,7 @@ export {
 export * from './pipeline/contracts.js';
 export { type CredentialKind, credentialFault } from './pipeline/credentials.js';
 export * from './pipeline/pipeline.js';
+export { type SettingKind, settingFault } from './pipeline/settings.js';
 export {
   autoCleanupFromEnv,
   DEFAULT_STRATEGY,

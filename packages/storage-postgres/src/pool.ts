@@ -1,3 +1,4 @@
+import { settingFault } from '@checkpointkit/core';
 import pg from 'pg';
 import { PostgresStoreError } from './errors.js';
 import type { PostgresStoreOptions } from './store.js';
@@ -88,6 +89,10 @@ function connectionStringOf(options: PostgresStoreOptions): string {
   }
   // Never echo the string: it may hold a password.
   const where = options.connectionString === undefined ? 'DATABASE_URL' : 'connectionString';
+  // Kept quotes or a space around it (pg connected to the database `"jobs  "`); a `.env` file's
+  // trailing `\r` is fine, pg's URL parser drops it.
+  const misspelled = settingFault(connectionString, 'url');
+  if (misspelled) throw new PostgresStoreError(`postgresStore: ${where} ${misspelled}`);
   if (!/^postgres(ql)?:\/\//i.test(connectionString)) {
     throw new PostgresStoreError(
       `postgresStore: ${where} is not a postgres:// URL (expected postgres://user@host:5432/database)`,

@@ -10,8 +10,9 @@ import { statusText } from '../format/status.js';
 import { table } from '../format/table.js';
 import { age } from '../format/time.js';
 import { findSeedFiles } from '../seed-files.js';
+import { checkSpelling } from '../spelling.js';
 import { checkStoreDir } from '../store-dir.js';
-import { storeKind, typedPostgresOption } from '../stores.js';
+import { explicitDir, storeKind, typedPostgresOption } from '../stores.js';
 
 /**
  * One row of `ls --json`: the summary of a checkpoint and who holds its lock; a seed-format file
@@ -34,6 +35,7 @@ export function lsCommand(context: Context): Command {
     .action(async (dir: string | undefined, options: { json?: boolean }, command: Command) => {
       const storeOptions = storeOptionsOf(command);
       if (dir !== undefined) {
+        checkSpelling(dir, `ls ${dir}`, 'dir');
         // A typed folder is a typed option of the file store, as --dir is: it beats
         // CHECKPOINT_STORE=postgres, and a typed option of PostgreSQL conflicts with it.
         if (typedPostgresOption(storeOptions)) {
@@ -48,7 +50,8 @@ export function lsCommand(context: Context): Command {
         storeOptions.dir = dir;
       }
       const kind = storeKind(storeOptions, context.io.env);
-      const explicit = storeOptions.dir ?? context.io.env.CHECKPOINT_DIR;
+      // CHECKPOINT_DIR is not read for PostgreSQL: a bad one does not matter there.
+      const explicit = kind === 'file' ? explicitDir(storeOptions, context.io.env) : undefined;
       if (kind === 'file' && explicit) await checkStoreDir(explicit, true);
       await withStore(context, storeOptions, async (handle) => {
         const listings = (await handle.store.list()).sort((a, b) => a.id.localeCompare(b.id));

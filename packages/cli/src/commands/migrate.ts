@@ -15,6 +15,7 @@ import { CliError } from '../errors.js';
 import { printable } from '../excerpt.js';
 import { EXIT } from '../exit-codes.js';
 import { maxSizeOption } from '../size.js';
+import { checkSpelling } from '../spelling.js';
 import { checkStoreDir } from '../store-dir.js';
 import {
   openFileStore,
@@ -56,12 +57,16 @@ export function migrateCommand(context: Context): Command {
     .action(async (file: string, options: MigrateOptions, command: Command) => {
       const warn = (message: string) => context.out.warn(message);
       const storeOptions = storeOptionsOf(command);
-      const dir = targetDir(file, options, storeOptions, context.io.env);
+      const { dir, from } = targetDir(file, options, storeOptions, context.io.env);
       // --out is a typed option of the file store, as --dir is: it beats CHECKPOINT_STORE.
       const postgres =
         storeKind({ ...storeOptions, dir: storeOptions.dir ?? options.out }, context.io.env) ===
         'postgres';
-      if (!postgres) await checkStoreDir(dir);
+      if (!postgres) {
+        // Checked only for the file store: CHECKPOINT_DIR is not read for PostgreSQL.
+        if (from !== null) checkSpelling(dir, from, 'dir');
+        await checkStoreDir(dir);
+      }
       const { checkpoint, origin, storeFiles } = await loadFile(file, {
         id: options.id,
         warn,
@@ -128,14 +133,14 @@ export function migrateCommand(context: Context): Command {
 /**
  * The file store to write into: `--out` or `--dir` (the same; both must agree), else
  * `CHECKPOINT_DIR`, so that `ls` with the same options lists the result; else the file's own
- * directory.
+ * directory. `from`: which of them, for messages (null: the file's directory).
  */
 function targetDir(
   file: string,
   options: MigrateOptions,
   storeOptions: StoreOptions,
   env: NodeJS.ProcessEnv,
-): string {
+): { dir: string; from: '--out' | '--dir' | 'CHECKPOINT_DIR' | null } {
   const { out } = options;
   const { dir } = storeOptions;
   const postgres = typedPostgresOption(storeOptions);
@@ -151,7 +156,10 @@ function targetDir(
       EXIT.USAGE,
     );
   }
-  return out ?? dir ?? (env.CHECKPOINT_DIR || dirname(file));
+  if (out !== undefined) return { dir: out, from: '--out' };
+  if (dir !== undefined) return { dir, from: '--dir' };
+  if (env.CHECKPOINT_DIR) return { dir: env.CHECKPOINT_DIR, from: 'CHECKPOINT_DIR' };
+  return { dir: dirname(file), from: null };
 }
 
 /** True when the store holds the id, even as files it cannot read (those are replaced only with --force). */

@@ -1,5 +1,10 @@
 import { resolve } from 'node:path';
-import { CheckpointError, type CheckpointLock } from '@checkpointkit/core';
+import {
+  CheckpointError,
+  type CheckpointLock,
+  OptionsError,
+  settingFault,
+} from '@checkpointkit/core';
 import { encodeCheckpointId } from '../format/names.js';
 import { appendNow } from './append.js';
 import { compactNow } from './compact.js';
@@ -17,10 +22,37 @@ import { JournalWriters } from './writer.js';
 
 export type { FileStore, FileStoreOptions, FileStoreWarning } from './types.js';
 
-/** The default directory: `CHECKPOINT_DIR`, else `.checkpoints` (relative to the working directory). */
+/** Why a folder that starts with `~` is refused, `which`: who did not expand it. */
+function tildeProblem(which: string): string {
+  return `starts with "~", which ${which}: write the full path, or ./~ for a folder named ~`;
+}
+
+/** A value in a message: its control characters escaped, so that it stays on one line. */
+function shown(value: string): string {
+  return JSON.stringify(value);
+}
+
+/**
+ * The default directory of {@link fileStore}: `CHECKPOINT_DIR`, else `.checkpoints` (relative to
+ * the working directory). An empty or blank `CHECKPOINT_DIR` counts as unset.
+ *
+ * @throws OptionsError when `CHECKPOINT_DIR` ends with a carriage return or a line break, starts
+ * or ends with a space, is wrapped in quotes or starts with an unexpanded `~`: the message names
+ * the variable and the cause.
+ */
 export function defaultCheckpointDir(): string {
   const fromEnv = process.env['CHECKPOINT_DIR'];
-  return fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : '.checkpoints';
+  if (fromEnv === undefined || fromEnv.trim() === '') return '.checkpoints';
+  // A `.env` file's `\r`, kept quotes, a space, an unexpanded `~`: a folder of that literal name.
+  const problem = settingFault(fromEnv, 'dir');
+  if (problem) {
+    throw new OptionsError(
+      'fileStore',
+      'dir',
+      `is not given, and its default CHECKPOINT_DIR ${problem} (CHECKPOINT_DIR is ${shown(fromEnv)})`,
+    );
+  }
+  return fromEnv;
 }
 
 /** Runs each checkpoint's tasks one after the other, in the order they were queued. */
@@ -76,6 +108,14 @@ const DEFAULT_COMPACT_IN_WORKER_ABOVE = 1024 * 1024;
  * ```
  */
 export function fileStore(options: FileStoreOptions = {}): FileStore {
+  // Node expands no `~`: `dir: '~/ck'` would be a folder named `~` in the working directory.
+  if (options.dir?.startsWith('~')) {
+    throw new OptionsError(
+      'fileStore',
+      'dir',
+      tildeProblem('Node does not expand (os.homedir() is the home folder)'),
+    );
+  }
   const dir = resolve(options.dir ?? defaultCheckpointDir());
   const staleMs = Math.max(options.staleMs ?? DEFAULT_STALE_MS, 2000);
   const warn =

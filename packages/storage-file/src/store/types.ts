@@ -2,7 +2,11 @@ import type { CheckpointStore } from '@checkpointkit/core';
 import type { RepairReport } from './repair.js';
 
 export interface FileStoreOptions {
-  /** The directory of the checkpoint files. Default: `CHECKPOINT_DIR`, else `.checkpoints`. */
+  /**
+   * The directory of the checkpoint files. Default: `CHECKPOINT_DIR`, else `.checkpoints`. A
+   * `dir` that starts with `~` is refused (Node expands no `~`), as is a `CHECKPOINT_DIR` that ends
+   * with a carriage return, starts or ends with a space, is wrapped in quotes or starts with `~`.
+   */
   dir?: string;
   /**
    * A lock not kept fresh for this long (ms) is abandoned and may be taken over. Default 30,000;
