@@ -42,7 +42,12 @@ async function writeJob(): Promise<void> {
   const store = fileStore({ dir, compactAfter: 400 });
   const run = await openRun({ id: ID, store, strategy: always(), signals: false });
   await run.plan(KEYS);
-  for (const key of KEYS) await run.complete(key, { items: 1 });
+  // Two compactions for certain (the store's own, after `compactAfter`, runs when it gets to it):
+  // the second keeps the first one's snapshot as the previous generation.
+  for (const key of KEYS.slice(0, 4)) await run.complete(key, { items: 1 });
+  await run.flush();
+  await store.compact(ID);
+  for (const key of KEYS.slice(4)) await run.complete(key, { items: 1 });
   await run.close();
   await store.compact(ID);
   await store.close();
@@ -132,12 +137,14 @@ describe('snapshot and journal removed outside the store', () => {
     const warnings: FileStoreWarning[] = [];
     const store = fileStore({ dir, onWarning: (warning) => warnings.push(warning) });
     expect(await store.list()).toEqual([]);
-    expect(warnings).toEqual([
-      expect.objectContaining({
-        code: 'unreadable-checkpoint',
-        message: expect.stringContaining(snapshot() + PREVIOUS_SUFFIX),
-      }),
-    ]);
+    // Whether the snapshot has a previous generation besides the journal's depends on whether a
+    // compaction ran during the job as well as the one after it (timing): name what is there.
+    const left = (await readdir(dir))
+      .filter((name) => name.endsWith(PREVIOUS_SUFFIX))
+      .map((name) => join(dir, name));
+    expect(left).toContain(journal() + PREVIOUS_SUFFIX);
+    expect(warnings).toEqual([expect.objectContaining({ code: 'unreadable-checkpoint' })]);
+    for (const file of left) expect(warnings[0]?.message).toContain(`${file}`);
     await store.close();
   });
 });
