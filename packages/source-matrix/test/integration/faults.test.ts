@@ -19,13 +19,12 @@ import {
   MatrixRequestError,
   type MatrixWarning,
 } from '../../src/index.js';
-import type { FakeRoom } from '../../src/testing/index.js';
 import {
   commentsSink,
   exportAll,
   fakeSleep,
   homeserverPerTest,
-  newRoom,
+  roomWith,
   source,
   TOKEN,
   toComments,
@@ -33,12 +32,6 @@ import {
 import type { Reply, RequestInfo } from '../support/homeserver.js';
 
 const { serve, forget } = homeserverPerTest({ legacyForwardWithoutFrom: false });
-
-function roomWith(name: string, messages: number): FakeRoom {
-  const room = newRoom(name);
-  for (let i = 0; i < messages; i++) room.message(`${name} ${i}`);
-  return room;
-}
 
 const messages = (r: RequestInfo) => r.operation === 'getRoomEvents';
 const limited = (headers: Record<string, string>, body: Record<string, unknown>): Reply => ({

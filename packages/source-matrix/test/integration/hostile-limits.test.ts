@@ -6,25 +6,19 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MatrixRequestError, matrixSource } from '../../src/index.js';
-import type { FakeRoom } from '../../src/testing/index.js';
 import {
   commentsSink,
   exportAll,
   fakeSleep,
   homeserverPerTest,
   newRoom,
+  roomWith,
   source,
   TOKEN,
 } from '../support/harness.js';
 import type { Reply, RequestInfo } from '../support/homeserver.js';
 
 const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: false });
-
-function roomWith(name: string, count: number): FakeRoom {
-  const room = newRoom(name);
-  for (let i = 0; i < count; i++) room.message(`${name} ${i}`);
-  return room;
-}
 
 const messages = (r: RequestInfo) => r.operation === 'getRoomEvents';
 const unavailable = (status: number, retryAfter?: string): Reply => ({

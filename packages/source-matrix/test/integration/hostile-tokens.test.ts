@@ -7,13 +7,13 @@
 import { MemoryStorage, memoryStore, openRun } from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
 import { MatrixPaginationError, type MatrixSource, type MatrixWarning } from '../../src/index.js';
-import { error, type FakeRoom } from '../../src/testing/index.js';
+import { error } from '../../src/testing/index.js';
 import {
-  type Comment,
   commentsSink,
+  countingSink,
   exportAll,
   homeserverPerTest,
-  newRoom,
+  roomWith,
   source,
 } from '../support/harness.js';
 import type { RequestInfo } from '../support/homeserver.js';
@@ -21,27 +21,6 @@ import type { RequestInfo } from '../support/homeserver.js';
 const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: false });
 
 const messages = (r: RequestInfo) => r.operation === 'getRoomEvents';
-
-function roomWith(name: string, count: number): FakeRoom {
-  const room = newRoom(name);
-  for (let i = 0; i < count; i++) room.message(`${name} ${i}`);
-  return room;
-}
-
-/** A comments sink that also counts how often each event was delivered. */
-function countingSink() {
-  const sink = commentsSink();
-  const deliveries = new Map<string, number>();
-  return {
-    sink,
-    deliveries,
-    write: (items: readonly Comment[], context: Parameters<typeof sink.write>[1]) => {
-      for (const item of items)
-        deliveries.set(item.eventId, (deliveries.get(item.eventId) ?? 0) + 1);
-      return sink.write(items, context);
-    },
-  };
-}
 
 /** Reads one unit outside a pipeline (idMap null) and returns what it threw, if anything. */
 async function thrownBy(src: MatrixSource, key: string): Promise<unknown> {

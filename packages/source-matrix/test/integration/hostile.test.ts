@@ -10,12 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { type MatrixMessage, type MatrixWarning, matrixSource } from '../../src/index.js';
 import { FakeRoom } from '../../src/testing/index.js';
 import {
-  type Comment,
   commentsSink,
+  countingSink,
   exportAll,
   fakeSleep,
   homeserverPerTest,
   newRoom,
+  roomWith,
   source,
   TOKEN,
 } from '../support/harness.js';
@@ -24,27 +25,6 @@ import type { RequestInfo } from '../support/homeserver.js';
 const { serve } = homeserverPerTest({ legacyForwardWithoutFrom: false });
 
 const messages = (r: RequestInfo) => r.operation === 'getRoomEvents';
-
-function roomWith(name: string, count: number): FakeRoom {
-  const room = newRoom(name);
-  for (let i = 0; i < count; i++) room.message(`${name} ${i}`);
-  return room;
-}
-
-/** A comments sink that also counts how often each event was delivered. */
-function countingSink() {
-  const sink = commentsSink();
-  const deliveries = new Map<string, number>();
-  return {
-    sink,
-    deliveries,
-    write: (items: readonly Comment[], context: Parameters<typeof sink.write>[1]) => {
-      for (const item of items)
-        deliveries.set(item.eventId, (deliveries.get(item.eventId) ?? 0) + 1);
-      return sink.write(items, context);
-    },
-  };
-}
 
 describe('a server that repeats a page under a fresh token', () => {
   /** Answers each page again and again, each time with a token never seen before. */

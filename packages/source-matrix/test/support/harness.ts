@@ -194,3 +194,25 @@ export function parentsOf(sink: ReturnType<typeof commentsSink>): Map<string, Co
   }
   return out;
 }
+
+/** A room of `count` text messages, `<name> 0` to `<name> <count - 1>`. */
+export function roomWith(name: string, count: number): FakeRoom {
+  const room = newRoom(name);
+  for (let i = 0; i < count; i++) room.message(`${name} ${i}`);
+  return room;
+}
+
+/** A comments sink that also counts how often each event was delivered. */
+export function countingSink() {
+  const sink = commentsSink();
+  const deliveries = new Map<string, number>();
+  return {
+    sink,
+    deliveries,
+    write: (items: readonly Comment[], context: Parameters<typeof sink.write>[1]) => {
+      for (const item of items)
+        deliveries.set(item.eventId, (deliveries.get(item.eventId) ?? 0) + 1);
+      return sink.write(items, context);
+    },
+  };
+}
