@@ -16,8 +16,8 @@ import type { CheckpointStore } from '../store/contract.js';
 import { always, everyUnits } from '../strategies/index.js';
 import { changeLog, ODD_IDS } from './fixtures.js';
 
-export { errorTexts, thrownBy } from './errors.js';
 export { changeLog, ODD_IDS } from './fixtures.js';
+export { errorTexts, type PastedToken, pastedTokens, thrownBy } from './secrets.js';
 export {
   type Expected,
   GENERATORS,

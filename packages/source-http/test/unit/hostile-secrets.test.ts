@@ -5,13 +5,15 @@
  * `HttpSourceConfigError` naming the field and the cause, never quoting the secret.
  */
 
-import { errorTexts, thrownBy } from '@checkpointkit/core/testing';
+import { errorTexts, type PastedToken, pastedTokens, thrownBy } from '@checkpointkit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Auth, HttpSourceConfigError, httpSource } from '../../src/index.js';
 import { collect } from '../helpers.js';
 import { type Scripted, startScripted } from '../servers/scripted.js';
 
 const SECRET = 'tok_SECRETS0CANARY0hygiene0source0http0';
+/** The secret as people paste it; the rows each package adds are its own options' cases. */
+const PASTED = pastedTokens(SECRET);
 
 const make = (auth: Auth) => () =>
   httpSource({
@@ -39,17 +41,14 @@ const query = (value: string): Auth => ({ type: 'query', name: 'api_key', value 
 const basic = (password: string): Auth => ({ type: 'basic', username: 'me', password });
 
 describe('case 1: a credential with surrounding whitespace', () => {
-  it.each([
-    ['a token file read with its newline', `${SECRET}\n`, /ends with a line break/],
-    ['a .env line saved with CRLF', `${SECRET}\r\n`, /ends with a line break/],
-    ['a lone "\\r" left by a CRLF split on "\\n"', `${SECRET}\r`, /ends with a line break/],
-    ['trailing spaces', `${SECRET}  `, /ends with whitespace/],
-    ['a leading tab', `\t${SECRET}`, /starts with whitespace/],
-  ])('%s: refused in a bearer token, a header, a query value', (_what, secret, cause) => {
-    expectRefused(bearer(secret), 'auth.token', cause);
-    expectRefused(header(secret), 'auth.value', cause);
-    expectRefused(query(secret), 'auth.value', cause);
-  });
+  it.each(PASTED.padded)(
+    '%s: refused in a bearer token, a header, a query value',
+    (_what, secret, cause) => {
+      expectRefused(bearer(secret), 'auth.token', cause);
+      expectRefused(header(secret), 'auth.value', cause);
+      expectRefused(query(secret), 'auth.value', cause);
+    },
+  );
 
   it('a password read with its newline is refused; a space in a password is taken', () => {
     expectRefused(basic(`${SECRET}\n`), 'auth.password', /control character/);
@@ -59,16 +58,9 @@ describe('case 1: a credential with surrounding whitespace', () => {
 });
 
 describe('case 2: a credential with a character a header cannot carry', () => {
-  it.each([
-    ['a NUL', `${SECRET.slice(0, 10)}\u0000${SECRET.slice(10)}`, /control character/],
-    ['a DEL', `${SECRET}\u007f`, /control character/],
+  it.each<PastedToken>([
+    ...PASTED.unsendable,
     ['an escape', `${SECRET}\u001b`, /control character/],
-    ['an accent (Latin-1)', `${SECRET}é`, /outside printable ASCII/],
-    ['an emoji', `${SECRET}🔑`, /outside printable ASCII/],
-    ['a non-breaking space', `${SECRET}\u00a0`, /outside printable ASCII/],
-    ['a zero-width space', `\u200b${SECRET}`, /outside printable ASCII/],
-    ['a byte-order mark', `\ufeff${SECRET}`, /outside printable ASCII/],
-    ['a curly quote', `“${SECRET}”`, /outside printable ASCII/],
   ])('%s: refused in a bearer token and a header value', (_what, secret, cause) => {
     expectRefused(bearer(secret), 'auth.token', cause);
     expectRefused(header(secret), 'auth.value', cause);
