@@ -3,7 +3,7 @@
  * boundary is inclusive (the last event of a page comes again first on the next), and a server
  * that echoes the access token URL-encoded. Bounded by requests, never by the clock.
  */
-import { MemoryStorage, memoryStore, openRun } from '@checkpointkit/core';
+import { MemoryStorage, memoryStore } from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
 import type { MatrixWarning } from '../../src/index.js';
 import { error } from '../../src/testing/index.js';
@@ -14,6 +14,7 @@ import {
   homeserverPerTest,
   newRoom,
   source,
+  stoppedAt,
 } from '../support/harness.js';
 import { checkedHomeserver, type RequestInfo } from '../support/homeserver.js';
 
@@ -87,14 +88,12 @@ describe('a stored token the server answers with 404', () => {
       const key = 'rooms/#gone:localhost';
       const fifth = room.events.filter((e) => e.type === 'm.room.message')[4]!.event_id;
       // A checkpoint of a run stopped after five messages, its token from before a purge or upgrade.
-      const store = memoryStore(new MemoryStorage());
-      const run = await openRun({ id: 'matrix:test', store, signals: false });
-      await run.plan([key]);
-      await run.start(key);
-      await run.progress(key, {
-        cursor: { roomId: room.roomId, from: 's_purged_42', held: [], last: fifth },
+      const store = await stoppedAt(key, {
+        roomId: room.roomId,
+        from: 's_purged_42',
+        held: [],
+        last: fifth,
       });
-      await run.close();
       fake.inject({
         match: (r) => messages(r) && r.params['from'] === 's_purged_42',
         reply: () => error(404, errcode, 'Unknown pagination token'),

@@ -4,7 +4,7 @@
  * server refuses in the middle of a read although it handed it out itself a moment before.
  * Bounded by requests, never by the clock.
  */
-import { MemoryStorage, memoryStore, openRun } from '@checkpointkit/core';
+import { MemoryStorage, memoryStore } from '@checkpointkit/core';
 import { describe, expect, it } from 'vitest';
 import { MatrixPaginationError, type MatrixSource, type MatrixWarning } from '../../src/index.js';
 import { error } from '../../src/testing/index.js';
@@ -15,6 +15,7 @@ import {
   homeserverPerTest,
   roomWith,
   source,
+  stoppedAt,
 } from '../support/harness.js';
 import type { RequestInfo } from '../support/homeserver.js';
 
@@ -145,14 +146,12 @@ describe('/context tokens that are an empty string', () => {
     const fake = await serve(room);
     const key = 'rooms/#ctx:localhost';
     const fifth = room.events.filter((e) => e.type === 'm.room.message')[4]!.event_id;
-    const store = memoryStore(new MemoryStorage());
-    const run = await openRun({ id: 'matrix:test', store, signals: false });
-    await run.plan([key]);
-    await run.start(key);
-    await run.progress(key, {
-      cursor: { roomId: room.roomId, from: 's_expired_1', held: [], last: fifth },
+    const store = await stoppedAt(key, {
+      roomId: room.roomId,
+      from: 's_expired_1',
+      held: [],
+      last: fifth,
     });
-    await run.close();
     fake.inject({
       match: (r) => messages(r) && r.params['from'] === 's_expired_1',
       reply: () => error(400, 'M_INVALID_PARAM', 'Invalid from parameter'),

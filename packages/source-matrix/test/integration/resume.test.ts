@@ -23,6 +23,7 @@ import {
   newRoom,
   parentsOf,
   source,
+  stoppedAt,
   TOKEN,
   toComments,
 } from '../support/harness.js';
@@ -222,13 +223,11 @@ describe('resume', () => {
     room.message('x');
     const fake = await serve(room);
     const storage = new MemoryStorage();
-    const run = await openRun({ id: 'matrix:resume', store: memoryStore(storage), signals: false });
-    await run.plan(['rooms/#corrupt:localhost']);
-    await run.start('rooms/#corrupt:localhost');
-    await run.progress('rooms/#corrupt:localhost', {
-      cursor: { roomId: room.roomId, from: 42, held: [] },
-    });
-    await run.close();
+    await stoppedAt(
+      'rooms/#corrupt:localhost',
+      { roomId: room.roomId, from: 42, held: [] },
+      { id: 'matrix:resume', storage },
+    );
     const { run: again } = await resume(fake, storage, commentsSink());
     expect(again.unit('rooms/#corrupt:localhost')?.error).toMatchObject({
       retryable: false,
@@ -345,16 +344,13 @@ describe('a stored token the server refuses', () => {
     ['names an event the server no longer has', { last: '$purged' }],
   ])('fails the room, saying what to do, when the cursor %s', async (_what, extra) => {
     const storage = new MemoryStorage();
-    const store = memoryStore(storage);
     // A cursor of the old server's, as an earlier version of the source wrote it (or with `extra`).
-    const run = await openRun({ id: 'matrix:test', store, signals: false });
-    await run.plan([KEY]);
-    await run.start(KEY);
     const from = movedRoom(1000).token(8);
-    await run.progress(KEY, {
-      cursor: { roomId: '!movedRoom:localhost', from, held: [], ...extra },
-    });
-    await run.close();
+    const store = await stoppedAt(
+      KEY,
+      { roomId: '!movedRoom:localhost', from, held: [], ...extra },
+      { storage },
+    );
 
     const fake = await serve(movedRoom(5000));
     const { run: again, result } = await exportAll(source(fake), commentsSink(), { store });

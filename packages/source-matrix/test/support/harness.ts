@@ -2,6 +2,7 @@
 import {
   always,
   type CheckpointStore,
+  type Json,
   type MappedId,
   MemoryStorage,
   memoryStore,
@@ -215,4 +216,22 @@ export function countingSink() {
       return sink.write(items, context);
     },
   };
+}
+
+/**
+ * A checkpoint (id `matrix:test` unless given) in which `key` was started and stopped at
+ * `cursor`, as a run stopped in the middle of a room leaves it: its store, to resume from.
+ */
+export async function stoppedAt(
+  key: string,
+  cursor: Json,
+  options: { id?: string; storage?: MemoryStorage } = {},
+): Promise<CheckpointStore> {
+  const store = memoryStore(options.storage ?? new MemoryStorage());
+  const run = await openRun({ id: options.id ?? 'matrix:test', store, signals: false });
+  await run.plan([key]);
+  await run.start(key);
+  await run.progress(key, { cursor });
+  await run.close();
+  return store;
 }
