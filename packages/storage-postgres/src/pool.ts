@@ -32,21 +32,6 @@ function describeEndpoint({
   return `${host.includes(':') ? `[${host}]` : host}:${port}/${database}`;
 }
 
-/** `host:port/database` of a URL, for messages: never the user or the password. */
-export function describeUrl(connectionString: string): string {
-  try {
-    return describeEndpoint(endpointOf({ connectionString }));
-  } catch {
-    // A string pg cannot use (the store refuses it before it gets here): what the URL says.
-    try {
-      const url = new URL(connectionString);
-      return `${url.hostname || 'localhost'}:${url.port || 5432}${url.pathname}`;
-    } catch {
-      return 'a server the connection string does not name clearly';
-    }
-  }
-}
-
 /**
  * `host:port/database` of a pool's server, for messages: where pg connects with the pool's
  * options (its `connectionString`, or `host`, `port` and `database`, or the PG* environment).
@@ -111,12 +96,6 @@ function connectionStringOf(options: PostgresStoreOptions): string {
     throw new PostgresStoreError(`postgresStore: ${where} cannot be used: ${unusable(error)}`);
   }
   return connectionString;
-}
-
-/** `host:port/database` of the store's server, for messages: never the user or password. */
-export function describeTarget(options: PostgresStoreOptions): string {
-  if (options.pool) return describePool(options.pool);
-  return describeUrl(connectionStringOf(options));
 }
 
 /** A number of the URL's query, or undefined. */

@@ -22,7 +22,7 @@ import { acquireHold, type Hold, type HoldContext } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
 import { applyMigrations, checkMigrated, type MigrateResult } from './migrate.js';
-import { describeTarget, makePool } from './pool.js';
+import { describePool, makePool } from './pool.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
 import { DEFAULT_RETRY, type RetryPolicy, retrying, type StorePolicy } from './retry.js';
 import { listSessions, type SessionRecord } from './sessions.js';
@@ -112,7 +112,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   const ownPool = options.pool === undefined;
   const pool = options.pool ?? makePool(options);
   const policy: StorePolicy = { ...DEFAULT_RETRY, ...options.retry, gaveUp: false };
-  const target = describeTarget(options);
+  // Where pg connects with the pool's options, read once the pool is made (its string checked).
+  const target = describePool(pool);
   const ctx: HoldContext = {
     pool,
     policy,

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PostgresStoreError, postgresStore } from '../../src/index.js';
-import { describeTarget } from '../../src/pool.js';
+import { describePool, makePool } from '../../src/pool.js';
 
 const URL = 'postgres://someone:s3cret-pw@db.internal:5432/jobs';
 
@@ -54,7 +54,9 @@ describe('DATABASE_URL spelled as nobody meant it', () => {
   it('a trailing carriage return or line break is dropped by pg itself: the database meant is used', () => {
     for (const end of ['\r', '\n', '\r\n']) {
       expect(openWith(`${URL}${end}`)).toBe('PostgreSQL store (schema "checkpointkit")');
-      expect(describeTarget({ connectionString: `${URL}${end}` })).toBe('db.internal:5432/jobs');
+      const pool = makePool({ connectionString: `${URL}${end}` });
+      expect(describePool(pool)).toBe('db.internal:5432/jobs');
+      void pool.end();
       const client = new pg.Client({ connectionString: `${URL}${end}` });
       expect([client.host, client.database, client.password]).toEqual([
         'db.internal',
