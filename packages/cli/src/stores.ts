@@ -56,12 +56,14 @@ export function storeDir(options: StoreOptions, env: NodeJS.ProcessEnv): string 
 }
 
 /**
- * The directory of the file store that was asked for: `--dir`, else `CHECKPOINT_DIR` (empty is
- * unset), else undefined. A value spelled as nobody meant it is a usage error naming its origin.
+ * The directory of the file store that was asked for: `--dir`, else `CHECKPOINT_DIR`, else
+ * undefined. A value spelled as nobody meant it is a usage error naming its origin. An empty or
+ * blank `CHECKPOINT_DIR` is unset, as for `fileStore()`: the CLI must find the checkpoints a job
+ * wrote under the same environment.
  */
 export function explicitDir(options: StoreOptions, env: NodeJS.ProcessEnv): string | undefined {
   if (options.dir !== undefined) return checkSpelling(options.dir, '--dir', 'dir');
-  return env.CHECKPOINT_DIR
+  return env.CHECKPOINT_DIR?.trim()
     ? checkSpelling(env.CHECKPOINT_DIR, 'CHECKPOINT_DIR', 'dir')
     : undefined;
 }

@@ -6,6 +6,7 @@
  * a folder of that literal name in the working directory (a folder named `~` that a later
  * `rm -rf ~` takes for home) nor a connection string echoed.
  */
+import { defaultCheckpointDir } from '@checkpointkit/storage-file';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../src/errors.js';
 import { EXIT } from '../../src/exit-codes.js';
@@ -13,6 +14,18 @@ import { explicitDir, storeDir, storeKind } from '../../src/stores.js';
 
 const CRLF = 'ends with a carriage return (a .env file saved with CRLF?)';
 const QUOTES = 'is wrapped in quotes';
+
+/** The folder `fileStore()` uses when `CHECKPOINT_DIR` is `value`: the CLI must agree. */
+function defaultCheckpointDirUnder(value: string): string {
+  const before = process.env['CHECKPOINT_DIR'];
+  process.env['CHECKPOINT_DIR'] = value;
+  try {
+    return defaultCheckpointDir();
+  } finally {
+    if (before === undefined) delete process.env['CHECKPOINT_DIR'];
+    else process.env['CHECKPOINT_DIR'] = before;
+  }
+}
 
 /** The usage error `fn` throws, or what it returns. */
 function outcome(fn: () => unknown): unknown {
@@ -35,7 +48,6 @@ describe('the folder of the file store', () => {
       ["'./ck'", QUOTES],
       ['./ck ', 'ends with a space'],
       [' ./ck', 'starts with a space'],
-      ['   ', 'starts with a space'],
       ['~/ck', 'starts with "~", which no shell expanded'],
       ['~', 'starts with "~", which no shell expanded'],
     ] as const) {
@@ -48,6 +60,8 @@ describe('the folder of the file store', () => {
         value,
       ).toMatch(new RegExp(`^--dir ${escapeRegExp(cause)}`));
     }
+    // Typed, a blank folder is a mistake; in the environment it is unset (next test).
+    expect(outcome(() => storeDir({ dir: '   ' }, {}))).toMatch(/^--dir starts with a space/);
     // What bash leaves of --dir=~/ck: the message says how to write it.
     expect(outcome(() => storeDir({ dir: '~/ck' }, {}))).toBe(
       '--dir starts with "~", which no shell expanded (bash leaves --dir=~/x as it is): write the full path or --dir ~/x as two words, or ./~ for a folder named ~',
@@ -58,6 +72,10 @@ describe('the folder of the file store', () => {
     const bad = { CHECKPOINT_DIR: '.checkpoints\r' };
     expect(storeDir({}, {})).toBe('.checkpoints');
     expect(storeDir({}, { CHECKPOINT_DIR: '' })).toBe('.checkpoints');
+    // Blank is unset, as fileStore() reads it: the CLI finds what a job wrote under that
+    // environment (it refused it before, while the job had used .checkpoints).
+    expect(storeDir({}, { CHECKPOINT_DIR: '   ' })).toBe(defaultCheckpointDirUnder('   '));
+    expect(storeDir({}, { CHECKPOINT_DIR: ' \r' })).toBe(defaultCheckpointDirUnder(' \r'));
     expect(storeDir({ dir: '/srv/ck' }, bad)).toBe('/srv/ck');
     expect(storeDir({ dir: './~' }, {})).toBe('./~');
     expect(storeDir({ dir: './a "b" c~' }, {})).toBe('./a "b" c~');
