@@ -16,7 +16,9 @@
 #  3. Installing: npm installs the tarballs into an empty project outside the workspace, as a
 #     user would, and scripts/release/installed-smoke.mjs imports every export and runs a small
 #     job (file store compacting in its worker thread, sink-file, source-http, the CLI's bin,
-#     storage-postgres migrating on a throwaway server).
+#     storage-postgres migrating on a throwaway server); scripts/release/installed-types.mjs
+#     typechecks every export as users' projects do: without skipLibCheck, strict, and both as
+#     ESM (NodeNext) and as CommonJS (moduleResolution node10).
 #
 # Usage: ./scripts/check-release.sh     (builds first with `pnpm build`; turbo caches it)
 # Exits 1 when anything is wrong, naming the package and the file.
@@ -290,7 +292,8 @@ cat "$work/pack/summary.txt" 2>/dev/null || true
 
 # ---------------------------------------------------------------------------------------------
 # 3. Installing: the tarballs, installed with npm into an empty project outside the workspace,
-#    load under plain Node and run a small job end to end (scripts/release/installed-smoke.mjs).
+#    load under plain Node and run a small job end to end (scripts/release/installed-smoke.mjs),
+#    and their types check in users' projects (scripts/release/installed-types.mjs).
 if [ ! -s "$problems" ]; then
   echo "check-release: npm install of the tarballs into an empty project, then a job with them"
   user="$work/user"
@@ -305,6 +308,9 @@ if [ ! -s "$problems" ]; then
     cp scripts/release/installed-smoke.mjs "$user/"
     (cd "$user" && node installed-smoke.mjs) >>"$problems" ||
       [ -s "$problems" ] || problem "scripts/release/installed-smoke.mjs failed without saying why"
+    cp scripts/release/installed-types.mjs "$user/"
+    (cd "$user" && node installed-types.mjs "$repo/node_modules/typescript") >>"$problems" ||
+      [ -s "$problems" ] || problem "scripts/release/installed-types.mjs failed without saying why"
   fi
 fi
 

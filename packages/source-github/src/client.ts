@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Octokit } from '@octokit/core';
-import { retry } from '@octokit/plugin-retry';
+import { type RetryPlugin, retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
 import {
@@ -75,7 +75,7 @@ export interface GithubClientOptions {
  * option, default 900 s, else it does not retry). Given the `abortableWaits` option (as
  * {@link createGithubClient} gives it), the plugins' waits end when the request's signal aborts.
  */
-export const GithubOctokit = Octokit.plugin(
+export const GithubOctokit: GithubOctokitClass = Octokit.plugin(
   plainRateLimits,
   throttling,
   abortableWaits,
@@ -83,6 +83,16 @@ export const GithubOctokit = Octokit.plugin(
   serverRetryAfter,
 );
 export type GithubOctokit = InstanceType<typeof GithubOctokit>;
+
+/**
+ * The type `Octokit.plugin` gives, written out: inferred, the declarations named its
+ * `Constructor` through `@octokit/core/types`, a subpath TypeScript's `moduleResolution: node10`
+ * (a `module: commonjs` project's default) cannot find, which failed such a project's `tsc`.
+ */
+type GithubOctokitClass = typeof Octokit & Constructor<Record<string, never> & RetryPlugin>;
+/** `@octokit/core/types`' own `Constructor`. */
+// biome-ignore lint/suspicious/noExplicitAny: octokit's Constructor<T> takes any[], as mixins must.
+type Constructor<T> = new (...args: any[]) => T;
 
 /** Statuses the retry plugin leaves alone: client errors, and 409 (an empty repository). */
 const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 429, 451];

@@ -6,16 +6,28 @@
  */
 import { z } from 'zod';
 import { setOwn } from '../model/records.js';
-import { JsonSchema } from '../model/schema.js';
+import { type Json, JsonSchema } from '../model/schema.js';
+
+/**
+ * What {@link ownObject} gives: the shape's members, and any other member as JSON. An
+ * intersection, not one object type: written out as one (`{ [x: string]: Json; n?: number |
+ * undefined }`) in the declarations, an optional member conflicts with the index signature, and a
+ * user's `tsc` without `skipLibCheck` failed on this package's `.d.ts` files (TS2411).
+ */
+export type OwnObject<Shape extends z.ZodRawShape> = z.output<z.ZodObject<Shape>> & {
+  [member: string]: Json;
+};
 
 /**
  * `shape` checked and transformed as `z.object(shape).catchall(JsonSchema)` does, but returned in
  * the input's order with every member an own property: the known members as their schemas give
  * them (a count's -0 as 0), the others as they are.
  */
-export function ownObject<Shape extends z.ZodRawShape>(shape: Shape) {
+export function ownObject<Shape extends z.ZodRawShape>(
+  shape: Shape,
+): z.ZodPipe<z.ZodUnknown, z.ZodTransform<OwnObject<Shape>, unknown>> {
   const schema = z.object(shape).catchall(JsonSchema);
-  return z.unknown().transform((input, ctx): z.output<typeof schema> => {
+  return z.unknown().transform((input, ctx): OwnObject<Shape> => {
     const result = schema.safeParse(input);
     if (!result.success) {
       for (const issue of result.error.issues) ctx.issues.push(issue as z.core.$ZodRawIssue);
@@ -38,6 +50,6 @@ export function ownObject<Shape extends z.ZodRawShape>(shape: Shape) {
     }
     // Members the input lacks but the shape fills in (a default) come last.
     for (const key of Object.keys(parsed)) if (!Object.hasOwn(out, key)) out[key] = parsed[key];
-    return out as z.output<typeof schema>;
+    return out as OwnObject<Shape>;
   });
 }
