@@ -10,7 +10,9 @@ const OCTOKIT_PREFIX = /^(token|bearer) +/i;
  */
 export function checkAuthToken(auth: unknown): void {
   if (typeof auth !== 'string' || auth.length === 0) {
-    throw new GithubSourceConfigError('auth', 'must be a non-empty token string');
+    // `auth: process.env.GITHUB_TOKEN!` with the variable unset gives undefined.
+    const hint = auth === undefined ? ' (got undefined; an unset environment variable?)' : '';
+    throw new GithubSourceConfigError('auth', `must be a non-empty token string${hint}`);
   }
   const bare = auth.replace(OCTOKIT_PREFIX, '');
   if (bare === '' && auth.trim() !== '') {

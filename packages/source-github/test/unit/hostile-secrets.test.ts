@@ -62,6 +62,25 @@ describe('case 3: an empty or blank token (an unset variable)', () => {
     expectRefused(auth, cause);
   });
 
+  it('undefined (`auth: process.env.GITHUB_TOKEN!`, the variable unset): refused, saying so', () => {
+    const auth = process.env['CHECKPOINTKIT_TEST_UNSET_TOKEN'] as string;
+    for (const make of [
+      () => githubSource({ auth, repos: ['acme/api'], endpoints: ['issues'] }),
+      () => createGithubClient({ auth }),
+    ]) {
+      const error = thrownBy(make);
+      expect(error).toBeInstanceOf(GithubSourceConfigError);
+      // It said: option "auth" or "octokit": give exactly one of them; the user had given auth.
+      expect(error.message).toContain(
+        'option "auth" must be a non-empty token string (got undefined; an unset environment variable?)',
+      );
+    }
+    // Neither given at all: the message still names both.
+    expect(() => githubSource({ repos: ['acme/api'], endpoints: ['issues'] })).toThrow(
+      'option "auth" or "octokit": give exactly one of them',
+    );
+  });
+
   it('an empty string: refused (already)', () => {
     expect(() => githubSource({ auth: '', repos: ['acme/api'], endpoints: ['issues'] })).toThrow(
       GithubSourceConfigError,
