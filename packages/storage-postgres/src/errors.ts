@@ -257,6 +257,17 @@ export function hintOf(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What PgBouncer's own refusals (SQLSTATE 08P01, which reads like a broken connection) most
+ * likely mean for the store; undefined for others.
+ */
+function poolerMeaning(message: string): string | undefined {
+  if (/query_wait_timeout/.test(message)) {
+    return "a connection pooler (PgBouncer) found no free server connection for that long: behind transaction pooling each open run keeps one of the pool's server connections for its lock (see the README's Connection poolers), so its default_pool_size must be larger than the runs open at once against this database and user";
+  }
+  return undefined;
+}
+
 /** The message of a cause, with its SQLSTATE and what it means when it came from the server. */
 export function describeCause(cause: unknown): string {
   const message = (cause as Error)?.message ?? String(cause);
@@ -264,7 +275,7 @@ export function describeCause(cause: unknown): string {
     const hint = hintOf(cause);
     return hint === undefined ? message : `${message} (${hint})`;
   }
-  const meaning = meaningOf(cause.code);
+  const meaning = meaningOf(cause.code) ?? poolerMeaning(message);
   return `${message} (SQLSTATE ${cause.code}${meaning === undefined ? '' : `: ${meaning}`})`;
 }
 
@@ -285,4 +296,27 @@ export function refusal(error: unknown, doing: string): unknown {
   return isServerError(error) && REFUSAL_CLASSES.has(error.code.slice(0, 2))
     ? new DatabaseRefusedError(doing, error)
     : error;
+}
+
+/**
+ * The connection goes through a connection pooler (PgBouncer, a hosted database's pooler) in a
+ * mode or with settings the store cannot work with: statement pooling, which refuses the
+ * transactions that every save and a run's lock need, a pooler that refuses a startup
+ * parameter the store sends, or a transaction pooler whose backend already holds the
+ * checkpoint's lock for a process that took it without staying in a transaction. Raised when the store or the run opens, at once (not retried: no
+ * wait changes the pooler's configuration). The message names the server as `host:port/database`
+ * (never the connection string's user or password), the cause and what to change.
+ */
+export class ConnectionPoolerError extends PostgresStoreError {
+  override name = 'ConnectionPoolerError';
+  constructor(
+    /** Where the store connects, as `host:port/database`. */
+    readonly endpoint: string,
+    /** Why the store cannot work through it. */
+    readonly reason: 'statement-pooling' | 'startup-parameter' | 'unpinned-lock',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

@@ -1,30 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import {
-  CHECKPOINT_FORMAT,
-  CheckpointLockedError,
-  type JoinOptions,
-  type Json,
-  LockLostError,
-  type LockOwner,
-  type WorkerHold,
-} from '@checkpointkit/core';
+import { type Json, LockLostError, type LockOwner, type WorkerHold } from '@checkpointkit/core';
 import type pg from 'pg';
 import type { WorkerContext } from './apply.js';
 import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { DatabaseRefusedError, DatabaseUnavailableError, refusal } from './errors.js';
-import { backendOf, lockHolders } from './locks.js';
+import { lockHolders, tryLock } from './locks.js';
+import { beginPinned, commitPinned, endPinned, rollbackPinned } from './pinned.js';
 import { isConnectionError, isTransient, RetryLater, retrying, type StorePolicy } from './retry.js';
-import {
-  endSession,
-  failDeadSessions,
-  failStaleSessions,
-  ownerOf,
-  type SessionStart,
-  startSession,
-} from './sessions.js';
+import { endSession, failDeadSessions, type SessionStart, startSession } from './sessions.js';
 import type { Tables } from './tables.js';
-import { acceptUnits } from './unit-count.js';
 
 export interface HoldContext {
   pool: pg.Pool;
@@ -41,7 +25,9 @@ const EXCLUSIVE_HEARTBEAT_MS = 5000;
 
 /**
  * A run's hold on a checkpoint: a PostgreSQL advisory lock (exclusive for a run alone, shared
- * for workers) on a connection kept for the run, and the run's session row. The server drops
+ * for workers) on a connection kept for the run, and the run's session row. That connection
+ * stays inside a transaction for the run's life, so that a transaction-pooling proxy keeps it on
+ * the backend that holds the lock (see pinned.ts). The server drops
  * the lock when that connection dies, so a crashed process never blocks the checkpoint. A
  * heartbeat on the same connection keeps the session (and a worker's leases) alive; if the
  * connection breaks, the hold keeps trying to take the lock again on a new connection for as
@@ -61,6 +47,8 @@ export class Hold implements WorkerHold {
   readonly #key: string;
   readonly #session: SessionStart;
   #client: pg.PoolClient | null;
+  /** The server process of {@link #client}, which holds the lock (from pg_backend_pid()). */
+  #backend: number | null;
   #lost: LockLostError | DatabaseUnavailableError | DatabaseRefusedError | null = null;
   #recovering: Promise<void> | null = null;
   #beat: Promise<void> = Promise.resolve();
@@ -74,6 +62,7 @@ export class Hold implements WorkerHold {
     id: string;
     key: string;
     client: pg.PoolClient;
+    backend: number;
     owner: LockOwner;
     created: boolean;
     session: SessionStart;
@@ -84,6 +73,7 @@ export class Hold implements WorkerHold {
     this.cid = encodeText(init.id);
     this.#key = init.key;
     this.#client = init.client;
+    this.#backend = init.backend;
     this.owner = init.owner;
     this.created = init.created;
     this.#session = init.session;
@@ -142,8 +132,12 @@ export class Hold implements WorkerHold {
     if (client && !this.#lost) {
       try {
         await work(client);
+        // Committed while the lock is held, then unlocked on the backend that holds it, still
+        // inside a transaction: only then may a pooler hand that backend to another client.
+        await commitPinned(client);
         const unlock = this.worker ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock';
         await client.query(`SELECT ${unlock}(hashtextextended($1, 0))`, [this.#key]);
+        await endPinned(client);
         client.off('error', this.#onError);
         client.release();
         return;
@@ -189,9 +183,22 @@ export class Hold implements WorkerHold {
       // a reason to stop. It is a record that nothing the run does depends on, and a long job
       // outlives retention windows; only its counts before that are lost.
       if (beat.rowCount === 0) await startSession(client, t, this.#session, this.owner.since);
+      await commitPinned(client);
     } catch (error) {
-      if (isConnectionError(error)) this.#broken(error as Error);
-      else if (!isTransient(error)) this.#refused(error);
+      if (isConnectionError(error)) {
+        this.#broken(error as Error);
+        return;
+      }
+      // The failed statement aborted the connection's transaction: roll it back into a new one
+      // (the lock is session-level and stays), or the connection is gone.
+      const rolledBack = await rollbackPinned(client).then(
+        () => true,
+        (cause: unknown) => {
+          this.#broken(cause instanceof Error ? cause : new Error(String(cause)));
+          return false;
+        },
+      );
+      if (rolledBack && !isTransient(error)) this.#refused(error);
       // Anything else (a lock or statement timeout, a read-only server) may pass: the next beat
       // tries again, and the run's saves meet it within the retry bound.
     }
@@ -232,7 +239,7 @@ export class Hold implements WorkerHold {
       client.off('error', this.#onError);
       client.release(error);
     }
-    this.#recovering = this.#recover(error, backendOf(client))
+    this.#recovering = this.#recover(error, this.#backend)
       .catch((cause: unknown) => {
         // A server that stayed down longer than the retry bound is an outage, reported as the
         // flushes report it (the run stops with DatabaseUnavailableError whichever noticed
@@ -271,15 +278,16 @@ export class Hold implements WorkerHold {
       `checkpoint "${this.id}": taking the lock again after its connection broke (${error.message})`,
       async () => {
         const client = await pool.connect();
-        const backend = backendOf(client);
-        if (backend !== null) ours.add(backend);
         try {
-          const fn = this.worker ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
-          const taken = await client.query<{ ok: boolean }>(
-            `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
-            [this.#key],
-          );
-          if (!taken.rows[0]?.ok) {
+          const backend = await beginPinned(client);
+          ours.add(backend);
+          const taken = await tryLock(client, this.#key, this.worker !== null);
+          if (taken === 'here') {
+            throw new Error(
+              'the pooled backend the connection got holds it already, for a process that took it without staying in a transaction',
+            );
+          }
+          if (taken === 'busy') {
             // The server ends the backend of a broken connection only once it notices (at once,
             // on its next read of the socket, or after TCP keepalive): until then that backend,
             // ours, still holds the lock. CI saw the lock declared lost in that gap.
@@ -300,6 +308,7 @@ export class Hold implements WorkerHold {
             );
             if ((others.rowCount ?? 0) > 0) throw new Error('another run held it in between');
           }
+          await commitPinned(client);
           client.on('error', this.#onError);
           if (this.#released) {
             client.off('error', this.#onError);
@@ -307,6 +316,7 @@ export class Hold implements WorkerHold {
             return;
           }
           this.#client = client;
+          this.#backend = backend;
         } catch (cause) {
           client.release(true);
           throw cause;
@@ -320,91 +330,8 @@ export class Hold implements WorkerHold {
  * The unfinished units leased to worker $2 in checkpoint $1, locked in key order: the order every
  * transaction of the store locks units in, so that none of them deadlocks another.
  */
-function leasedTo(t: Tables): string {
+export function leasedTo(t: Tables): string {
   return `SELECT key FROM ${t.units}
           WHERE checkpoint = $1 AND lease_owner = $2 AND status IN ('pending', 'in_progress')
           ORDER BY key FOR UPDATE`;
-}
-
-/**
- * Takes a checkpoint's advisory lock on a connection of its own: exclusive (`join` absent) or
- * shared by workers (`join` given; creates the checkpoint when it does not exist), and starts
- * the run's session.
- */
-export async function acquireHold(
-  ctx: HoldContext,
-  id: string,
-  join: JoinOptions | null,
-): Promise<Hold> {
-  const { pool, t } = ctx;
-  const cid = encodeText(id);
-  const key = `checkpointkit:${t.name}:${cid}`;
-  const client = await pool.connect();
-  const onError = () => {};
-  client.on('error', onError);
-  let locked = false;
-  try {
-    const fn = join ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
-    const taken = await client.query<{ ok: boolean }>(
-      `SELECT ${fn}(hashtextextended($1, 0)) AS ok`,
-      [key],
-    );
-    if (!taken.rows[0]?.ok) throw new CheckpointLockedError(id, await ownerOf(client, t, cid));
-    locked = true;
-    const sessionId = randomUUID();
-    let created = false;
-    await client.query('BEGIN');
-    if (join) {
-      const inserted = await client.query(
-        `INSERT INTO ${t.checkpoints} (id, format, status, config_digest, created_at, changed_at)
-         VALUES ($1, $2, 'running', $3, $4, $4)
-         ON CONFLICT (id) DO NOTHING`,
-        [
-          cid,
-          CHECKPOINT_FORMAT,
-          join.created.configDigest === null ? null : encodeText(join.created.configDigest),
-          join.created.at,
-        ],
-      );
-      created = inserted.rowCount === 1;
-      await failStaleSessions(client, t, cid, join.leaseMs * 3);
-    } else {
-      await failStaleSessions(client, t, cid, null);
-    }
-    await acceptUnits(client, t, cid);
-    const session: SessionStart = {
-      sessionId,
-      cid,
-      mode: join ? 'worker' : 'exclusive',
-      worker: join?.worker ?? null,
-      host: ctx.host,
-      pid: ctx.pid,
-      options: {
-        ...ctx.sessionOptions,
-        ...(join && { worker: join.worker, leaseMs: join.leaseMs }),
-      },
-    };
-    await startSession(client, t, session);
-    const started = await client.query<{ started_at: Date }>(
-      `SELECT started_at FROM ${t.sessions} WHERE session_id = $1`,
-      [sessionId],
-    );
-    await client.query('COMMIT');
-    client.off('error', onError);
-    return new Hold({
-      ctx,
-      id,
-      key,
-      client,
-      owner: { pid: ctx.pid, host: ctx.host, since: started.rows[0]!.started_at.toISOString() },
-      created,
-      session,
-      worker: join ? { id: join.worker, leaseMs: join.leaseMs } : null,
-    });
-  } catch (error) {
-    client.off('error', onError);
-    // A connection closed drops the lock it took.
-    client.release(locked || isConnectionError(error) ? true : undefined);
-    throw error;
-  }
 }

@@ -1,5 +1,6 @@
 export {
   CheckpointDeletedError,
+  ConnectionPoolerError,
   DatabaseRefusedError,
   DatabaseUnavailableError,
   MigrationError,

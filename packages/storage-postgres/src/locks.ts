@@ -1,16 +1,10 @@
 import type pg from 'pg';
 
-/** The server process of a connection (from its BackendKeyData), or null when unknown. */
-export function backendOf(client: pg.PoolClient | null): number | null {
-  const pid = (client as { processID?: unknown } | null)?.processID;
-  return typeof pid === 'number' ? pid : null;
-}
-
 /**
  * The server processes holding the advisory lock of `key` now. A bigint advisory key shows in
  * pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
  */
-export async function lockHolders(client: pg.PoolClient, key: string): Promise<number[]> {
+export async function lockHolders(client: pg.ClientBase, key: string): Promise<number[]> {
   const found = await client.query<{ pid: number }>(
     `SELECT l.pid FROM pg_locks l, (SELECT hashtextextended($1, 0) AS k) h
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
@@ -18,4 +12,39 @@ export async function lockHolders(client: pg.PoolClient, key: string): Promise<n
     [key],
   );
   return found.rows.map((row) => row.pid);
+}
+
+/**
+ * What {@link tryLock} found: the lock `taken`, `busy` (another backend holds it in a mode that
+ * excludes this one), or `here`: the backend this connection is on held it already, though this
+ * connection never took it.
+ */
+export type TryLockResult = 'taken' | 'busy' | 'here';
+
+/**
+ * Tries the advisory lock of `key` (shared for workers), on a connection inside a transaction
+ * (see pinned.ts). A session that holds an advisory lock gets it again (they are re-entrant), so
+ * a backend that already holds it is told apart before the try, in the same statement (CASE
+ * evaluates its condition first): behind a transaction-pooling proxy, a process that took the
+ * lock without staying in a transaction (an earlier version of this store, code of your own)
+ * left it on a pooled backend, and taking it again there would give two runs the checkpoint.
+ */
+export async function tryLock(
+  client: pg.ClientBase,
+  key: string,
+  shared: boolean,
+): Promise<TryLockResult> {
+  const fn = shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+  const result = await client.query<{ here: boolean; ok: boolean | null }>(
+    `SELECT h.here, CASE WHEN h.here THEN NULL ELSE ${fn}(h.k) END AS ok
+       FROM (SELECT k, EXISTS (
+               SELECT 1 FROM pg_locks l
+                WHERE l.pid = pg_backend_pid() AND l.locktype = 'advisory' AND l.granted
+                  AND l.objsubid = 1 AND l.classid::bigint = (k >> 32) & 4294967295
+                  AND l.objid::bigint = k & 4294967295) AS here
+               FROM (SELECT hashtextextended($1, 0) AS k) key) h`,
+    [key],
+  );
+  const row = result.rows[0]!;
+  return row.here ? 'here' : row.ok ? 'taken' : 'busy';
 }

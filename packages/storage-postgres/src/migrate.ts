@@ -4,7 +4,9 @@ import { CheckpointError } from '@checkpointkit/core';
 import type pg from 'pg';
 import { describeCause, MigrationError, SchemaNotMigratedError } from './errors.js';
 import { quoteIdentifier, validateSchemaName } from './identifiers.js';
+import { beginPinned, commitPinned, endPinned, rollbackPinned } from './pinned.js';
 import { describePool } from './pool.js';
+import { poolerError } from './pooler.js';
 import { DEFAULT_RETRY, isTransient, type RetryPolicy, retrying } from './retry.js';
 
 /** One numbered migration: `001_initial.sql` is version 1. `{{schema}}` stands for the quoted schema. */
@@ -90,6 +92,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     // Typed errors (a changed file, a clash, the bound run out) pass; a driver's error that no
     // retry fixes is named with the schema and the server, which pg's own message lacks.
     if (error instanceof CheckpointError) throw error;
+    const pooler = poolerError(error, describePool(options.pool));
+    if (pooler) throw pooler;
     throw new MigrationError(`of ${where}`, describeCause(error), { cause: error });
   }
 }
@@ -110,24 +114,27 @@ export async function applyMigrations(options: MigrateOptions): Promise<MigrateR
   };
   client.on('error', onError);
   try {
+    // Taken inside a transaction that the connection never leaves until it is released, and
+    // each migration committed with COMMIT AND CHAIN: behind a transaction-pooling proxy the
+    // lock, the migrations and the unlock then all run on one server backend (see pinned.ts).
+    await beginPinned(client);
     await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
     try {
       await assertNoClash(client, options.schema);
-      await inTransaction(client, async () => {
-        // Only when missing: a role that owns its schema may lack CREATE on the database.
-        const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
-          options.schema,
-        ]);
-        if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${schema}`);
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
-             version integer PRIMARY KEY,
-             name text NOT NULL,
-             checksum text NOT NULL,
-             applied_at timestamptz NOT NULL DEFAULT now()
-           )`,
-        );
-      });
+      // Only when missing: a role that owns its schema may lack CREATE on the database.
+      const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+        options.schema,
+      ]);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${schema}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+           version integer PRIMARY KEY,
+           name text NOT NULL,
+           checksum text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      await commitPinned(client);
       const recorded = await client.query<{ version: number; name: string; checksum: string }>(
         `SELECT version, name, checksum FROM ${schema}.schema_migrations`,
       );
@@ -147,13 +154,12 @@ export async function applyMigrations(options: MigrateOptions): Promise<MigrateR
           continue;
         }
         try {
-          await inTransaction(client, async () => {
-            await client.query(migration.sql.replaceAll('{{schema}}', schema));
-            await client.query(
-              `INSERT INTO ${schema}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
-              [migration.version, migration.name, sum],
-            );
-          });
+          await client.query(migration.sql.replaceAll('{{schema}}', schema));
+          await client.query(
+            `INSERT INTO ${schema}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
+            [migration.version, migration.name, sum],
+          );
+          await commitPinned(client);
         } catch (error) {
           // A lock another session held past lock_timeout, a statement timeout or a broken
           // connection says nothing about the file: the transaction rolled back, and the caller
@@ -168,16 +174,23 @@ export async function applyMigrations(options: MigrateOptions): Promise<MigrateR
       return { applied };
     } finally {
       if (!broken) {
-        await client
-          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey])
+        // What a failure left uncommitted goes; the lock is released on the backend that holds
+        // it, still inside the transaction, before the connection may go to another client.
+        await rollbackPinned(client)
+          .then(() => client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]))
+          .then(() => endPinned(client))
           .catch((error: unknown) => {
             broken = error;
           });
       }
     }
+  } catch (error) {
+    // A BEGIN or a lock that failed leaves the transaction open: the connection is not reused.
+    broken ??= error;
+    throw error;
   } finally {
     client.off('error', onError);
-    client.release(broken instanceof Error ? broken : undefined);
+    client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
   }
 }
 
@@ -279,17 +292,6 @@ function refuseNewer(
     'the schema check',
     `schema "${schemaName}" was migrated by a newer version of @checkpointkit/storage-postgres (${newer.map((row) => row.name).join(', ')}; this version knows up to ${newest}): upgrade this worker's package, or give it a schema of its own`,
   );
-}
-
-async function inTransaction(client: pg.PoolClient, work: () => Promise<void>): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await work();
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
 }
 
 function sortMigrations(migrations: Migration[]): Migration[] {

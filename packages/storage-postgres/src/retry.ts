@@ -1,4 +1,5 @@
 import { DatabaseUnavailableError, isMissingSocketDirectory, isServerError } from './errors.js';
+import { isPoolerRefusal } from './pooler.js';
 
 /**
  * Which failures are worth another try: the connection broke (the server terminated it,
@@ -44,6 +45,9 @@ const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_FAIL', 'EAI_NONAME'])
 export function isConnectionError(error: unknown): boolean {
   const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
   if (typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code)) return false;
+  // A pooler refusing statement pooling's transactions or a startup parameter says 08P01 too,
+  // and no wait changes its configuration.
+  if (isPoolerRefusal(error)) return false;
   // A file the connection string names (sslrootcert, sslcert, sslkey) that cannot be read: its
   // E-code (ENOENT, EACCES) is no network's, and no wait makes the file appear.
   if (syscall === 'open') return false;

@@ -12,17 +12,19 @@ import {
   type WorkerHold,
 } from '@checkpointkit/core';
 import type pg from 'pg';
+import { acquireHold } from './acquire.js';
 import { applyChanges } from './apply.js';
 import { claimFreeUnits } from './claim.js';
 import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { commit, type WriteContext } from './commit.js';
 import { hintOf, PostgresStoreError, refusal } from './errors.js';
-import { acquireHold, type Hold, type HoldContext } from './holds.js';
+import type { Hold, HoldContext } from './holds.js';
 import { DEFAULT_SCHEMA } from './identifiers.js';
 import { checkChange, checkId } from './limits.js';
 import { applyMigrations, checkMigrated, type MigrateResult } from './migrate.js';
 import { describePool, makePool } from './pool.js';
+import { poolerError } from './pooler.js';
 import { listCheckpoints, loadCheckpoint } from './read.js';
 import { DEFAULT_RETRY, type RetryPolicy, retrying, type StorePolicy } from './retry.js';
 import { listSessions, type SessionRecord } from './sessions.js';
@@ -132,7 +134,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
    */
   const retried = <T>(doing: string, work: () => Promise<T>): Promise<T> =>
     retrying(policy, `${doing} on ${target}`, work).catch((error: unknown) => {
-      throw inContext(error, `${doing} on ${target}`);
+      throw poolerError(error, target) ?? inContext(error, `${doing} on ${target}`);
     });
   const assertOpen = () => {
     if (closed) throw new PostgresStoreError(`${store.description} is closed`);
