@@ -87,6 +87,29 @@ async function resumeAndFlush(dir: string, id: string, from: number): Promise<vo
   await expectExactly(dir, id, from + 3);
 }
 
+/**
+ * Gives checkpoint `id` a snapshot bigger than the file size limit (id mappings of a map the
+ * filler does not use), written here without the limit. The filler's first compaction then
+ * cannot write the snapshot, whatever the machine's speed: left to grow it under the limit, the
+ * snapshot had to outgrow it through many compactions that each kept pace with the flushes, and
+ * on a loaded machine the journal filled up first (no compaction failed, and the test saw none).
+ */
+async function prefillPastLimit(dir: string, id: string): Promise<void> {
+  const store = fileStore({ dir });
+  const run = await openRun({ id, store, strategy: everyUnits(1e9), signals: false });
+  const idMappings = Array.from({ length: 4000 }, (_, i) => ({
+    map: 'pre',
+    source: `pre-${i}`,
+    target: i,
+  }));
+  await run.progress('pre', { cursor: 0, idMappings });
+  await run.flush('prefill');
+  await store.compact(id);
+  await run.close();
+  await store.close();
+  expect((await stat(join(dir, checkpointFileName(id)))).size).toBeGreaterThan(LIMIT_KIB * 1024);
+}
+
 /** Temp files a failed atomic replace would leave if it did not clean up after itself. */
 async function leftovers(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => /\.checkpoint\.jsonl?\.\d+$/.test(name));
@@ -122,8 +145,9 @@ describe('a disk that fills up', () => {
     const dir = await tempDir('ck-full-snapshot-');
     const id = 'full:snapshot';
     try {
-      // Compactions every few flushes: once the checkpoint outgrows the limit, the snapshot
+      // Compactions every few flushes of a checkpoint already past the limit: the snapshot
       // cannot be written; the journal keeps every change until it cannot grow either.
+      await prefillPastLimit(dir, id);
       const { acked, refused, warnings } = await fillUp(dir, id, COMPACT_AFTER);
       const failed = warnings.filter((warning) => warning.code === 'compaction-failed');
       expect(failed.length).toBeGreaterThan(0);
