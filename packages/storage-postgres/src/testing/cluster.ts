@@ -148,7 +148,8 @@ function findBinDir(): string | undefined {
   return versions[0] ? join(root, versions[0], 'bin') : undefined;
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the tests' PgBouncer takes one too; not re-exported). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
