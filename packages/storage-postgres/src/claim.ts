@@ -68,14 +68,25 @@ export async function claimFreeUnits(
       const others = await leasedElsewhere(client);
       await client.query('RESET enable_sort; RESET enable_bitmapscan');
       if (free.rows.length === 0) {
-        // SKIP LOCKED passed over units that another worker's plan or claim has locked but not
-        // yet committed: they are not leased, but not free either. Count them as held
-        // elsewhere, so this worker looks again soon instead of ending with work left.
-        const locked = await client.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM ${t.units} WHERE ${CLAIMABLE}`,
-          claimableParams,
+        // SKIP LOCKED passed over units that another worker's plan, claim or heartbeat has
+        // locked but not yet committed: not free to us, but not done either. Counted as held
+        // elsewhere, so this worker looks again soon instead of ending with work left. Counted
+        // again with the leases in one statement (one snapshot): counted apart, a heartbeat that
+        // renewed an expired lease and committed between the two counts made the unit neither
+        // leased (first count) nor claimable (second), and the claim reported nothing anywhere.
+        const counts = await client.query<{ leased: number; next: Date | null; locked: number }>(
+          `SELECT count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_owner <> $5
+                   AND lease_expires_at > now() AND status IN ('pending', 'in_progress'))::int AS leased,
+                 min(lease_expires_at) FILTER (WHERE lease_owner IS NOT NULL AND lease_owner <> $5
+                   AND lease_expires_at > now() AND status IN ('pending', 'in_progress')) AS next,
+                 count(*) FILTER (WHERE ${CLAIMABLE})::int AS locked
+             FROM ${t.units} WHERE checkpoint = $1`,
+          [...claimableParams, request.worker],
         );
-        const n = locked.rows[0]?.n ?? 0;
+        const row = counts.rows[0];
+        others.leasedElsewhere = row?.leased ?? 0;
+        others.nextExpiry = row?.next?.toISOString() ?? null;
+        const n = row?.locked ?? 0;
         if (n > 0) {
           others.leasedElsewhere += n;
           others.nextExpiry = new Date().toISOString();
