@@ -62,13 +62,12 @@ export interface ResolvedOptions {
 
 /** Checks the options; a wrong one is a {@link GithubSourceConfigError} naming it. */
 export function resolveOptions(options: GithubSourceOptions): ResolvedOptions {
-  // Given as `auth: process.env.GITHUB_TOKEN!` with the variable unset: say so, rather than that
-  // neither "auth" nor "octokit" was given.
-  if (options.octokit === undefined && Object.hasOwn(options, 'auth')) checkAuthToken(options.auth);
+  // Checked first, so that `auth: process.env.GITHUB_TOKEN!` with the variable unset says so,
+  // rather than that neither "auth" nor "octokit" was given.
+  if (options.octokit === undefined && 'auth' in options) checkAuthToken(options.auth);
   if ((options.auth === undefined) === (options.octokit === undefined)) {
     throw new GithubSourceConfigError('auth', 'or "octokit": give exactly one of them');
   }
-  if (options.auth !== undefined) checkAuthToken(options.auth);
   if (options.baseUrl !== undefined) checkBaseUrl(options.baseUrl);
   if ((options.org === undefined) === (options.repos === undefined)) {
     throw new GithubSourceConfigError('org', 'or "repos": give exactly one of them');

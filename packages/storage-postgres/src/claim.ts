@@ -19,6 +19,10 @@ const CLAIMABLE = `checkpoint = $1
            AND ($3::bool OR (error ->> 'retryable')::bool)
            AND ($4::text IS NULL OR error ->> 'at' < $4)))`;
 
+/** A unit another worker than `worker` (a placeholder) holds under a live lease. */
+const leasedBy = (worker: string) => `lease_owner IS NOT NULL AND lease_owner <> ${worker}
+  AND lease_expires_at > now() AND status IN ('pending', 'in_progress')`;
+
 /**
  * Worker mode: claims up to `request.limit` free units (no live lease; failed ones too when asked)
  * in plan order with `FOR UPDATE SKIP LOCKED`, starts them under this worker's lease and marks the
@@ -37,8 +41,7 @@ export async function claimFreeUnits(
   const leasedElsewhere = async (client: pg.ClientBase) => {
     const result = await client.query<{ n: number; next: Date | null }>(
       `SELECT count(*)::int AS n, min(lease_expires_at) AS next FROM ${t.units}
-         WHERE checkpoint = $1 AND lease_owner IS NOT NULL AND lease_owner <> $2
-           AND lease_expires_at > now() AND status IN ('pending', 'in_progress')`,
+         WHERE checkpoint = $1 AND ${leasedBy('$2')}`,
       [cid, request.worker],
     );
     const row = result.rows[0];
@@ -65,32 +68,28 @@ export async function claimFreeUnits(
            FOR UPDATE SKIP LOCKED`,
         [...claimableParams, request.limit],
       );
-      const others = await leasedElsewhere(client);
       await client.query('RESET enable_sort; RESET enable_bitmapscan');
       if (free.rows.length === 0) {
         // SKIP LOCKED passed over units that another worker's plan, claim or heartbeat has
         // locked but not yet committed: not free to us, but not done either. Counted as held
         // elsewhere, so this worker looks again soon instead of ending with work left. Counted
-        // again with the leases in one statement (one snapshot): counted apart, a heartbeat that
+        // with the leases in one statement (one snapshot): counted apart, a heartbeat that
         // renewed an expired lease and committed between the two counts made the unit neither
         // leased (first count) nor claimable (second), and the claim reported nothing anywhere.
         const counts = await client.query<{ leased: number; next: Date | null; locked: number }>(
-          `SELECT count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_owner <> $5
-                   AND lease_expires_at > now() AND status IN ('pending', 'in_progress'))::int AS leased,
-                 min(lease_expires_at) FILTER (WHERE lease_owner IS NOT NULL AND lease_owner <> $5
-                   AND lease_expires_at > now() AND status IN ('pending', 'in_progress')) AS next,
+          `SELECT count(*) FILTER (WHERE ${leasedBy('$5')})::int AS leased,
+                 min(lease_expires_at) FILTER (WHERE ${leasedBy('$5')}) AS next,
                  count(*) FILTER (WHERE ${CLAIMABLE})::int AS locked
              FROM ${t.units} WHERE checkpoint = $1`,
           [...claimableParams, request.worker],
         );
         const row = counts.rows[0];
-        others.leasedElsewhere = row?.leased ?? 0;
-        others.nextExpiry = row?.next?.toISOString() ?? null;
-        const n = row?.locked ?? 0;
-        if (n > 0) {
-          others.leasedElsewhere += n;
-          others.nextExpiry = new Date().toISOString();
-        }
+        const locked = row?.locked ?? 0;
+        const others = {
+          leasedElsewhere: (row?.leased ?? 0) + locked,
+          // Units locked meanwhile may be free again at once: look again soon.
+          nextExpiry: locked > 0 ? new Date().toISOString() : (row?.next?.toISOString() ?? null),
+        };
         // Nothing left anywhere: the job is done, or its units (or its checkpoint row) were
         // deleted under this worker, which must then stop instead of finishing as if done.
         // Counted only here, not on every poll while other workers hold units: a count of a
@@ -99,6 +98,7 @@ export async function claimFreeUnits(
           await assertUnitsIntact(client, t, id, cid, 'claiming units');
         return { units: [], others };
       }
+      const others = await leasedElsewhere(client);
       const keys = free.rows.map(keyFromRow);
       const expired = new Set(free.rows.map((row) => row.lease_owner));
       expired.delete(null);
