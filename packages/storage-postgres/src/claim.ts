@@ -47,11 +47,22 @@ export async function claimFreeUnits(
     const row = result.rows[0];
     return { leasedElsewhere: row?.n ?? 0, nextExpiry: row?.next?.toISOString() ?? null };
   };
+  /** The units this claim started (a try whose answer was lost may have committed them). */
+  const startedHere = async (db: pg.Pool | pg.ClientBase) => {
+    const rows = await db.query<UnitRow>(
+      `SELECT ${UNIT_COLUMNS} FROM ${t.units}
+         WHERE checkpoint = $1 AND lease_owner = $2 AND started_at = $3 ORDER BY seq`,
+      [cid, request.worker, at],
+    );
+    return rows.rows.map((row) => ({ key: keyFromRow(row), unit: unitFromRow(row) }));
+  };
+  let tries = 0;
   const claimed = await commit(
     ctx,
     id,
     'claiming units',
     async (client, batchId) => {
+      tries += 1;
       // Right after a large plan the table's statistics are stale, and the planner would sort
       // every open unit to pick a few: walk the (checkpoint, seq) index in order instead.
       await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
@@ -70,6 +81,14 @@ export async function claimFreeUnits(
       );
       await client.query('RESET enable_sort; RESET enable_bitmapscan');
       if (free.rows.length === 0) {
+        // A try before this one committed, and its answer was lost with its connection: the
+        // units it started are this worker's now, so none is free, and this try never reaches
+        // the batch id that would tell (CI saw a worker told nothing was left, its units leased
+        // to itself). They are this claim's.
+        if (tries > 1) {
+          const units = await startedHere(client);
+          if (units.length > 0) return { units, others: await leasedElsewhere(client) };
+        }
         // SKIP LOCKED passed over units that another worker's plan, claim or heartbeat has
         // locked but not yet committed: not free to us, but not done either. Counted as held
         // elsewhere, so this worker looks again soon instead of ending with work left. Counted
@@ -114,15 +133,10 @@ export async function claimFreeUnits(
       return { units: keys.map((key) => ({ key, unit: result.units.get(key)! })), others };
     },
     // The claim committed before its connection broke: its units are the ones it started.
-    async () => {
-      const rows = await pool.query<UnitRow>(
-        `SELECT ${UNIT_COLUMNS} FROM ${t.units}
-           WHERE checkpoint = $1 AND lease_owner = $2 AND started_at = $3 ORDER BY seq`,
-        [cid, request.worker, at],
-      );
-      const units = rows.rows.map((row) => ({ key: keyFromRow(row), unit: unitFromRow(row) }));
-      return { units, others: await withClient(pool, leasedElsewhere) };
-    },
+    async () => ({
+      units: await startedHere(pool),
+      others: await withClient(pool, leasedElsewhere),
+    }),
   );
   return { units: claimed.units, ...claimed.others };
 }
