@@ -17,6 +17,13 @@ export {
   type FileStoreWarning,
   fileStore,
 } from './store/file-store.js';
+export {
+  type ExclusiveLock,
+  type LockAttempt,
+  type LockHolder,
+  type TryLockOptions,
+  tryLock,
+} from './store/hold.js';
 export { type FirstLook, readCheckpointFile } from './store/io.js';
 export { DEFAULT_STALE_MS } from './store/lock.js';
 export {

@@ -30,12 +30,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { type FileHandle, mkdir, open, stat, utimes } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointLockedError, LockLostError, type LockOwner } from '@checkpointkit/core';
 import { isMissing } from './io.js';
 import {
+  asyncLockFs,
   type DirIdentity,
   isSameDirectory,
   makeLock,
@@ -43,6 +44,8 @@ import {
   type OwnerRecord,
   readOwnerRecord,
   removeIfStill,
+  stamper,
+  syncLockFs,
 } from './lock-dir.js';
 
 /**
@@ -72,6 +75,8 @@ export interface HeldLock {
    * dead by a tampered owner file) and resume a write it had checked before: see fence.ts.
    */
   readonly tookOver: boolean;
+  /** The owner record of the lock taken over (dead or stale), when there was one. */
+  readonly previous: OwnerRecord | null;
   release(): Promise<void>;
 }
 
@@ -92,7 +97,7 @@ function isZombie(pid: number): boolean {
 }
 
 /** True unless the owner is certainly a dead process on this host. */
-function mayBeAlive(owner: OwnerRecord): boolean {
+export function mayBeAlive(owner: OwnerRecord): boolean {
   if (owner.host !== hostname()) return true;
   if (owner.pid === process.pid) return heldTokens.has(owner.token); // else a previous process that had our pid
   try {
@@ -121,8 +126,8 @@ function isStale(mtime: number, staleMs: number, owner: OwnerRecord | null): boo
  */
 type LockState =
   | { kind: 'missing' }
-  | { kind: 'live'; owner: LockOwner }
-  | { kind: 'dead'; token: string; identity: DirIdentity };
+  | { kind: 'live'; owner: LockOwner & Pick<OwnerRecord, 'details'> }
+  | { kind: 'dead'; token: string; identity: DirIdentity; record: OwnerRecord | null };
 
 async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
   let found: { mtimeMs: number } & DirIdentity;
@@ -149,7 +154,7 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
   const mtime = found.mtimeMs;
   const identity = { ino: found.ino, birthtimeMs: found.birthtimeMs };
   if (isStale(mtime, staleMs, record))
-    return { kind: 'dead', token: record?.token ?? '', identity };
+    return { kind: 'dead', token: record?.token ?? '', identity, record };
   // An owner file that cannot be read, in a fresh lock: someone holds it; we cannot tell who.
   if (!record)
     return {
@@ -161,8 +166,9 @@ async function inspect(lockDir: string, staleMs: number): Promise<LockState> {
         unreadableOwnerFile: join(lockDir, OWNER_FILE),
       },
     };
-  if (!mayBeAlive(record)) return { kind: 'dead', token: record.token, identity };
-  return { kind: 'live', owner: { pid: record.pid, host: record.host, since: record.since } };
+  if (!mayBeAlive(record)) return { kind: 'dead', token: record.token, identity, record };
+  const { pid, host, since, details } = record;
+  return { kind: 'live', owner: { pid, host, since, ...(details && { details }) } };
 }
 
 /** The owner of a live lock (fresh, and not held by a dead process on this host), or null. */
@@ -184,15 +190,15 @@ function isJudgedLock(judged: { token: string; identity: DirIdentity }) {
 
 /**
  * Under the takeover lock: removes the lock if it is still the dead one (`token`) and makes ours.
- * `won`: ours now. `busy`: another process is taking it over: wait, then look again. `again`:
- * the lock changed meanwhile: look again.
+ * `won` (with the dead lock's owner record): ours now. `busy`: another process is taking it over:
+ * wait, then look again. `again`: the lock changed meanwhile: look again.
  */
 async function takeOver(
   lockDir: string,
   ownerJson: string,
   token: string,
   staleMs: number,
-): Promise<'won' | 'busy' | 'again'> {
+): Promise<{ won: OwnerRecord | null } | 'busy' | 'again'> {
   const takeover = lockDir + TAKEOVER_SUFFIX;
   try {
     await mkdir(takeover);
@@ -211,6 +217,7 @@ async function takeOver(
     const state = await inspect(lockDir, staleMs);
     if (state.kind === 'live') return 'again';
     if (state.kind === 'dead' && state.token !== token) return 'again'; // another dead one: judge it anew
+    const previous = state.kind === 'dead' ? state.record : null;
     if (state.kind === 'dead') {
       lockTestHooks.step?.('judged-dead');
       // Our takeover lock may have been judged abandoned meanwhile (we were stopped for long):
@@ -218,7 +225,7 @@ async function takeOver(
       const removal = await removeIfStill(lockDir, isJudgedLock(state));
       if (removal === 'restored' || removal === 'displaced') return 'again';
     }
-    return (await makeLock(lockDir, ownerJson)) ? 'won' : 'again';
+    return (await makeLock(lockDir, ownerJson)) ? { won: previous } : 'again';
   } finally {
     // Ours, unless it was judged abandoned and another takeover made its own meanwhile.
     if (mine) await removeIfStill(takeover, (aside) => isSameDirectory(aside, mine));
@@ -234,42 +241,55 @@ async function waitWhileExists(path: string): Promise<void> {
 
 /**
  * Takes the lock of `checkpointId` (directory `lockDir`), or rejects with
- * {@link CheckpointLockedError} naming the owner.
+ * {@link CheckpointLockedError} naming the owner (with its `details`, when it wrote some).
+ * `details` go into the owner file. `byPath`, for locks taken by the thousand (hold.ts): kept
+ * fresh by its path instead of through a descriptor held open, and made, checked and removed with
+ * synchronous calls (`syncLockFs`, lock-dir.ts); a takeover goes through the thread pool.
  */
 export async function acquireLock(options: {
   lockDir: string;
   checkpointId: string;
   staleMs: number;
+  details?: Record<string, unknown>;
+  byPath?: boolean;
 }): Promise<HeldLock> {
-  const { lockDir, checkpointId, staleMs } = options;
+  const { lockDir, checkpointId, staleMs, details, byPath = false } = options;
   const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   const token = randomUUID();
-  const ownerJson = JSON.stringify({ ...owner, token });
+  const ownerJson = JSON.stringify({ ...owner, token, ...(details && { details }) });
+  const make = (previous: OwnerRecord | null) =>
+    held({ lockDir, checkpointId, owner, token, staleMs, previous, byPath });
   for (let round = 0; round < ACQUIRE_ROUNDS; round++) {
-    if (await makeLock(lockDir, ownerJson))
-      return held(lockDir, checkpointId, owner, token, staleMs, false);
+    if (await makeLock(lockDir, ownerJson, byPath ? syncLockFs : asyncLockFs)) return make(null);
     const state = await inspect(lockDir, staleMs);
     if (state.kind === 'live') throw new CheckpointLockedError(checkpointId, state.owner);
     if (state.kind === 'missing') continue; // released meanwhile: try again
     const outcome = await takeOver(lockDir, ownerJson, state.token, staleMs);
-    if (outcome === 'won') return held(lockDir, checkpointId, owner, token, staleMs, true);
+    if (typeof outcome === 'object') return make(outcome.won ?? { token: '', ...unknownOwner });
     if (outcome === 'busy') await waitWhileExists(lockDir + TAKEOVER_SUFFIX);
   }
   throw new CheckpointLockedError(checkpointId, await liveOwner(lockDir, staleMs));
 }
 
+/** A dead lock whose owner file could not be read: taken over all the same, from nobody known. */
+const unknownOwner = { pid: 0, host: 'unknown host', since: new Date(0).toISOString() };
+
 /** The lock we made: refreshed while held, checked before every write, removed on release. */
-async function held(
-  lockDir: string,
-  checkpointId: string,
-  owner: LockOwner,
-  token: string,
-  staleMs: number,
-  tookOver: boolean,
-): Promise<HeldLock> {
+async function held(options: {
+  lockDir: string;
+  checkpointId: string;
+  owner: LockOwner;
+  token: string;
+  staleMs: number;
+  previous: OwnerRecord | null;
+  byPath: boolean;
+}): Promise<HeldLock> {
+  const { lockDir, checkpointId, owner, token, staleMs, previous, byPath } = options;
   heldTokens.add(token);
-  const { ino, birthtimeMs } = await stat(lockDir);
-  const stamp = await stamper(lockDir);
+  const io = byPath ? syncLockFs : asyncLockFs;
+  const made = await io.stat(lockDir);
+  const { ino, birthtimeMs } = made;
+  const stamp = await stamper(lockDir, byPath);
   let released = false;
   const entry: HeldLock = {
     lockDir,
@@ -278,7 +298,8 @@ async function held(
     token,
     identity: { ino, birthtimeMs },
     lost: null,
-    tookOver,
+    tookOver: previous !== null,
+    previous,
     async release() {
       if (released) return;
       released = true;
@@ -286,16 +307,18 @@ async function held(
       heldTokens.delete(token);
       await stamp.close();
       if (entry.lost) return;
-      const current = await readOwnerRecord(lockDir);
-      if (current && current.token !== token) return; // taken over: not ours to remove
-      // An owner file someone removed or emptied: the directory we made is still ours to remove.
-      if (!current && !(await isSameDirectory(lockDir, entry.identity))) return;
+      // Ours while it is the directory we made (a takeover makes another, and an owner file
+      // someone removed or emptied leaves it ours): one stat, where reading the owner file took
+      // three calls. Without birth times an inode may be reused, so the token decides too.
+      const isOurs = async (dir: string) => {
+        if (!(await isSameDirectory(dir, entry.identity, io))) return false;
+        if (birthtimeMs !== 0) return true;
+        const current = await readOwnerRecord(dir, io);
+        return !current || current.token === token;
+      };
+      if (!(await isOurs(lockDir))) return; // taken over: not ours to remove
       // Checked again once moved aside: it may have been taken over while we were stopped here.
-      await removeIfStill(lockDir, async (aside) => {
-        const current = await readOwnerRecord(aside);
-        if (current && current.token !== token) return false;
-        return isSameDirectory(aside, entry.identity);
-      });
+      await removeIfStill(lockDir, isOurs, io);
     },
   };
   // Keep it fresh for contenders on other hosts, and find out early if it was tampered with or
@@ -303,7 +326,7 @@ async function held(
   // mtime older than ours, which may have made it look stale to others). A later mtime is no
   // sign of either: a change inside the directory (its owner file removed) moves it forward,
   // and the refresh mends a date ahead. Writes check the identity again each time.
-  let touched = (await stat(lockDir)).mtimeMs;
+  let touched = made.mtimeMs;
   const refresh = setInterval(
     () => {
       if (released || entry.lost) return;
@@ -335,23 +358,6 @@ async function held(
   );
   refresh.unref?.();
   return entry;
-}
-
-/**
- * Dates our lock directory now. Through a handle opened when the lock was made, not by its path:
- * a holder stopped (SIGSTOP, a long GC) between its check and its stamp, whose lock was taken over
- * meanwhile, would otherwise stamp the winner's lock with its old time and make it look stale.
- * Where directories cannot be opened (Windows), by path.
- */
-async function stamper(
-  lockDir: string,
-): Promise<{ touch(time: Date): Promise<void>; close(): Promise<void> }> {
-  const handle: FileHandle | null = await open(lockDir, 'r').catch(() => null);
-  if (!handle) return { touch: (time) => utimes(lockDir, time, time), close: async () => {} };
-  return {
-    touch: (time) => handle.utimes(time, time),
-    close: () => handle.close().catch(() => {}),
-  };
 }
 
 /**

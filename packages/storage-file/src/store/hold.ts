@@ -1,0 +1,138 @@
+/**
+ * The file store's cross-process lock, for other packages to hold something of their own (the file
+ * sink holds each output file it writes with it): the same directory lock, made in one atomic
+ * step, kept fresh while held, and taken over from a dead owner (a process of this host that is
+ * gone, a zombie, a pid reused by another process) or a stale one (not refreshed for `staleMs`:
+ * an owner on another host that stopped) by exactly one contender. See lock.ts for why it is
+ * built as it is.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { CheckpointLockedError, type LockOwner } from '@checkpointkit/core';
+import { acquireLock, DEFAULT_STALE_MS, mayBeAlive } from './lock.js';
+import { readOwnerRecord } from './lock-dir.js';
+
+/** A staging or moved-aside folder of a lock this old was left by a process that died in a step of milliseconds. */
+const LEFT_MS = 10_000;
+
+/** Who holds (or held) a lock: its process, and the details it wrote into the lock. */
+export interface LockHolder extends LockOwner {
+  /** What the holder wrote into the lock when it took it (see {@link tryLock}), if anything. */
+  details?: Record<string, unknown>;
+}
+
+/** A lock this process holds, taken with {@link tryLock}. */
+export interface ExclusiveLock {
+  /** The lock's directory. */
+  readonly dir: string;
+  /**
+   * Who held the lock before, when this one was taken over from a dead or stale holder (a
+   * process killed with SIGKILL leaves its lock behind); null when there was no lock. A holder
+   * whose lock could not be read is named `unknown host`, pid 0.
+   */
+  readonly previous: LockHolder | null;
+  /**
+   * Set when the lock was removed or taken over by another process (it judged this one stale:
+   * stopped, or suspended, for longer than `staleMs`): whatever it protects is no longer ours.
+   */
+  readonly lost: Error | null;
+  /** Removes the lock, unless it was taken over meanwhile. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** What {@link tryLock} found: the lock, now ours; or who holds it (null when unknown). */
+export type LockAttempt = { lock: ExclusiveLock } | { holder: LockHolder | null };
+
+/** Options of {@link tryLock}. */
+export interface TryLockOptions {
+  /**
+   * After how long without a refresh a lock counts as abandoned (an owner on another host that
+   * stopped); default {@link DEFAULT_STALE_MS}. A dead owner on this host is taken over at once.
+   */
+  staleMs?: number;
+  /** JSON-able details to write into the lock, for a contender to read (its `holder.details`). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Takes the lock `dir` (a directory of that name, made next to what it protects; its parent
+ * must exist), or says who holds it. The lock is refreshed in the background (every quarter of
+ * `staleMs`) until {@link ExclusiveLock.release}, through its path: no descriptor stays open, so
+ * that a process may hold thousands. The price: a holder stopped between its check and its
+ * refresh, whose lock was taken over meanwhile, may date the new holder's lock back; that one
+ * then finds its lock `lost` at its next refresh, so two holders never both go on unaware. The
+ * lock is made and removed with synchronous calls (a few µs each on a local disk: through the
+ * thread pool each cost the event loop several times that, per lock); a takeover, rare, goes
+ * through the thread pool. The lock is one process's: a second `tryLock` of the same `dir` from
+ * this process, while it holds it, finds it held.
+ */
+export async function tryLock(dir: string, options: TryLockOptions = {}): Promise<LockAttempt> {
+  try {
+    const lock = await acquireLock({
+      lockDir: dir,
+      checkpointId: dir,
+      staleMs: options.staleMs ?? DEFAULT_STALE_MS,
+      byPath: true,
+      ...(options.details && { details: options.details }),
+    });
+    const { previous } = lock;
+    await sweep(dir);
+    return {
+      lock: {
+        dir,
+        previous: previous && {
+          pid: previous.pid,
+          host: previous.host,
+          since: previous.since,
+          ...(previous.details && { details: previous.details }),
+        },
+        get lost() {
+          return lock.lost;
+        },
+        release: () => lock.release(),
+      },
+    };
+  } catch (error) {
+    if (error instanceof CheckpointLockedError) return { holder: error.owner };
+    throw error;
+  }
+}
+
+/** Leftovers per folder, by the lock they belong to, listed at most once per {@link LEFT_MS}. */
+const listings = new Map<string, { at: number; byLock: Map<string, string[]> }>();
+const LEFTOVER = /^(.*)\.([0-9a-f]+\.new|dead-[0-9a-f]+)$/;
+
+/** The leftovers of every lock in `folder`, from one listing (a folder may hold thousands of locks). */
+async function leftoversIn(folder: string): Promise<Map<string, string[]>> {
+  const cached = listings.get(folder);
+  if (cached && Date.now() - cached.at < LEFT_MS) return cached.byLock;
+  const byLock = new Map<string, string[]>();
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const match = LEFTOVER.exec(name);
+    if (match) byLock.set(match[1] as string, [...(byLock.get(match[1] as string) ?? []), name]);
+  }
+  listings.set(folder, { at: Date.now(), byLock });
+  return byLock;
+}
+
+/**
+ * Removes what a process killed in the middle of taking or taking over the lock `dir` left beside
+ * it (`<dir>.<hex>.new`, the lock being made; `<dir>.dead-<hex>`, a dead lock being removed):
+ * the lock sits next to someone's files, which should not collect them (a sink lets go of its
+ * holds while it runs, so a kill lands in a release too). A folder whose owner file names a dead
+ * process of this host goes at once: made by it, or moved aside by it or by a takeover of its lock
+ * (which, finding it gone, finds ours where it was and removes nothing of ours: see lock-dir.ts's
+ * `removeIfStill`); any other only once it is {@link LEFT_MS} old, since a live process takes
+ * milliseconds over it. Called while we hold `dir`. Best effort: a failure leaves it.
+ */
+async function sweep(dir: string): Promise<void> {
+  const folder = dirname(dir);
+  for (const name of (await leftoversIn(folder)).get(basename(dir)) ?? []) {
+    const path = join(folder, name);
+    const owner = await readOwnerRecord(path).catch(() => null);
+    const found = await stat(path).catch(() => null);
+    if (!found) continue;
+    if ((owner && !mayBeAlive(owner)) || Math.abs(Date.now() - found.mtimeMs) > LEFT_MS)
+      await rm(path, { recursive: true, force: true }).catch(() => {});
+  }
+}
