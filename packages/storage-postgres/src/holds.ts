@@ -113,9 +113,11 @@ export class Hold implements WorkerHold {
     this.#client = null;
     const { t } = this.#ctx;
     const work = async (db: pg.ClientBase) => {
+      // clock_timestamp(), not now(): on the hold's connection, which stays in a chained
+      // transaction (pinned.ts), now() is when the previous heartbeat committed.
       if (this.worker) {
         await db.query(
-          `UPDATE ${t.units} u SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+          `UPDATE ${t.units} u SET lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
            FROM (${leasedTo(t)}) mine
            WHERE u.checkpoint = $1 AND u.key = mine.key`,
           [this.cid, this.worker.id],
@@ -165,18 +167,20 @@ export class Hold implements WorkerHold {
     const client = this.#client;
     if (!client) return;
     const { t } = this.#ctx;
+    // clock_timestamp(), not now(): this connection stays in a chained transaction (pinned.ts),
+    // where now() is when the previous beat committed, a whole interval ago.
     try {
       if (this.worker) {
         await client.query(
           `UPDATE ${t.units} u SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond',
-             updated_at = now()
+             updated_at = clock_timestamp()
            FROM (${leasedTo(t)}) mine
            WHERE u.checkpoint = $1 AND u.key = mine.key`,
           [this.cid, this.worker.id, this.worker.leaseMs],
         );
       }
       const beat = await client.query(
-        `UPDATE ${t.sessions} SET heartbeat_at = now() WHERE session_id = $1`,
+        `UPDATE ${t.sessions} SET heartbeat_at = clock_timestamp() WHERE session_id = $1`,
         [this.sessionId],
       );
       // Its row was deleted (a retention job, a DBA): written again as the run started it, not

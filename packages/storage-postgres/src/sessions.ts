@@ -45,9 +45,11 @@ export async function startSession(
   start: SessionStart,
   startedAt?: string,
 ): Promise<void> {
+  // clock_timestamp(): written on a run's lock connection, whose chained transaction began at
+  // its previous commit (pinned.ts), so now() would date the row (and its heartbeat) too early.
   await client.query(
-    `INSERT INTO ${t.sessions} (session_id, checkpoint, mode, worker, host, pid, options, started_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, COALESCE($8::timestamptz, now()))
+    `INSERT INTO ${t.sessions} (session_id, checkpoint, mode, worker, host, pid, options, started_at, heartbeat_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, COALESCE($8::timestamptz, clock_timestamp()), clock_timestamp())
      ${startedAt === undefined ? '' : 'ON CONFLICT (session_id) DO NOTHING'}`,
     [
       start.sessionId,
@@ -70,8 +72,14 @@ export const EXCLUSIVE_STALE_MS = 15_000;
 const STALE_AFTER_MS = `(CASE WHEN mode = 'worker'
     THEN COALESCE((options ->> 'leaseMs')::float8, 30000) * 3
     ELSE ${EXCLUSIVE_STALE_MS} END)`;
-/** True for a session that says `running` but has not beaten its heart in time. */
-const STALE = `(status = 'running' AND heartbeat_at < now() - ${STALE_AFTER_MS} * interval '1 millisecond')`;
+/**
+ * True for a session that says `running` but has not beaten its heart in time, as of `at`:
+ * `now()` on a pool connection; `clock_timestamp()` on a run's lock connection, where now() is
+ * when its previous heartbeat committed (pinned.ts).
+ */
+const staleAt = (at: 'now()' | 'clock_timestamp()') =>
+  `(status = 'running' AND heartbeat_at < ${at} - ${STALE_AFTER_MS} * interval '1 millisecond')`;
+const STALE = staleAt('now()');
 const DIED = 'the run ended without closing (its process died or lost its connection)';
 
 /**
@@ -84,9 +92,10 @@ export async function failDeadSessions(
   t: Tables,
   cid: string,
 ): Promise<void> {
+  // Run from a hold's release on its lock connection: the wall clock, not now() (pinned.ts).
   await client.query(
-    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(), error = $2
-     WHERE checkpoint = $1 AND ${STALE}`,
+    `UPDATE ${t.sessions} SET status = 'failed', completed_at = clock_timestamp(), error = $2
+     WHERE checkpoint = $1 AND ${staleAt('clock_timestamp()')}`,
     [cid, DIED],
   );
 }
@@ -102,10 +111,11 @@ export async function failStaleSessions(
   cid: string,
   staleMs: number | null,
 ): Promise<void> {
+  // Run on the lock connection as the lock is taken: the wall clock, not now() (pinned.ts).
   await client.query(
-    `UPDATE ${t.sessions} SET status = 'failed', completed_at = now(), error = $3
+    `UPDATE ${t.sessions} SET status = 'failed', completed_at = clock_timestamp(), error = $3
      WHERE checkpoint = $1 AND status = 'running'
-       AND ($2::float8 IS NULL OR heartbeat_at < now() - $2::float8 * interval '1 millisecond')`,
+       AND ($2::float8 IS NULL OR heartbeat_at < clock_timestamp() - $2::float8 * interval '1 millisecond')`,
     [cid, staleMs, DIED],
   );
 }
@@ -130,7 +140,9 @@ export async function failWorkers(
 
 /**
  * Ends a session: completed when its checkpoint is completed (or was deleted on finish) or has
- * no unit left to do, failed when the checkpoint failed, stopped otherwise.
+ * no unit left to do, failed when the checkpoint failed, stopped otherwise. Stamped with
+ * clock_timestamp(): it runs on the run's lock connection, where now() is when its previous
+ * heartbeat committed (pinned.ts).
  */
 export async function endSession(
   client: pg.ClientBase,
@@ -146,7 +158,7 @@ export async function endSession(
                       WHERE checkpoint = $2 AND status IN ('pending', 'in_progress')) AS open_units
      )
      UPDATE ${t.sessions} SET
-       completed_at = now(),
+       completed_at = clock_timestamp(),
        status = CASE
          WHEN state.checkpoint_status IS NULL OR state.checkpoint_status = 'completed' THEN 'completed'
          WHEN state.checkpoint_status = 'failed' THEN 'failed'

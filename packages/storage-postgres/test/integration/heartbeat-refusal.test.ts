@@ -28,7 +28,7 @@ async function heartbeatRanSince(since: Date): Promise<void> {
     const seen = await withDb((db) =>
       db.query(
         `SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND state = 'idle'
-           AND query LIKE '%SET heartbeat_at = now() WHERE session_id%' AND query_start > $2`,
+           AND query LIKE '%SET heartbeat_at = clock_timestamp() WHERE session_id%' AND query_start > $2`,
         [ROLE, since],
       ),
     );

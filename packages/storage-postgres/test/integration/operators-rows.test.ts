@@ -156,7 +156,7 @@ it('a session row deleted by a DBA (a retention job) under a running worker is w
         const seen = await withDb((db) =>
           db.query<{ at: string }>(
             `SELECT query_start::text AS at FROM pg_stat_activity WHERE usename = $1
-               AND query LIKE '%SET heartbeat_at = now() WHERE session_id%' AND query_start > $2`,
+               AND query LIKE '%SET heartbeat_at = clock_timestamp() WHERE session_id%' AND query_start > $2`,
             [ROLE, deletedAt],
           ),
         );
