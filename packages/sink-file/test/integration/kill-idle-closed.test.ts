@@ -27,15 +27,13 @@ beforeAll(async () => {
 afterAll(removeTempDirs);
 
 /**
- * Every name under `dir/out` (files, kept-aside files, hidden holds), with its bytes for files.
- * But for a hold a process was killed while making, before it wrote its owner file
- * (`.<file>.sink-hold.<hex>.new`, empty): left until it is 10 s old (see storage-file's hold.ts).
+ * Every name under `dir/out` (files, kept-aside files, hidden holds and what a killed process
+ * left while it made or released one), with its bytes for files.
  */
 async function outputs(dir: string): Promise<Map<string, string | null>> {
   const found = new Map<string, string | null>();
   for (const entry of await readdir(join(dir, 'out'), { withFileTypes: true })) {
     const path = join(dir, 'out', entry.name);
-    if (entry.name.endsWith('.new') && (await readdir(path)).length === 0) continue;
     found.set(entry.name, entry.isFile() ? await readFile(path, 'utf8') : null);
   }
   return found;

@@ -7,10 +7,17 @@
  * built as it is.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointLockedError, type LockOwner } from '@checkpointkit/core';
-import { acquireLock, DEFAULT_STALE_MS, mayBeAlive } from './lock.js';
-import { readOwnerRecord } from './lock-dir.js';
+import {
+  acquireLock,
+  DEFAULT_STALE_MS,
+  mayBeAlive,
+  removeAbandonedTakeover,
+  TAKEOVER_SUFFIX,
+} from './lock.js';
+import { leftoverMaker, readOwnerRecord } from './lock-dir.js';
 
 /** A staging or moved-aside folder of a lock this old was left by a process that died in a step of milliseconds. */
 const LEFT_MS = 10_000;
@@ -100,7 +107,12 @@ export async function tryLock(dir: string, options: TryLockOptions = {}): Promis
 
 /** Leftovers per folder, by the lock they belong to, listed at most once per {@link LEFT_MS}. */
 const listings = new Map<string, { at: number; byLock: Map<string, string[]> }>();
-const LEFTOVER = /^(.*)\.([0-9a-f]+\.new|dead-[0-9a-f]+)$/;
+/** `<lock>.[<host>-<pid>-]<hex>.new` and `<lock>.dead-[<host>-<pid>-]<hex>` (see lock-dir.ts). */
+const LEFTOVER =
+  /^(.*)\.((?:[0-9a-f]{8}-\d+-)?[0-9a-f]+\.new|dead-(?:[0-9a-f]{8}-\d+-)?[0-9a-f]+)$/;
+
+/** `<lock>.takeover`: a takeover of the lock in progress, or left by a killed process. */
+const TAKEOVER = new RegExp(`^(.*)${TAKEOVER_SUFFIX.replace('.', '\\.')}$`);
 
 /** The leftovers of every lock in `folder`, from one listing (a folder may hold thousands of locks). */
 async function leftoversIn(folder: string): Promise<Map<string, string[]>> {
@@ -108,7 +120,7 @@ async function leftoversIn(folder: string): Promise<Map<string, string[]>> {
   if (cached && Date.now() - cached.at < LEFT_MS) return cached.byLock;
   const byLock = new Map<string, string[]>();
   for (const name of await readdir(folder).catch(() => [] as string[])) {
-    const match = LEFTOVER.exec(name);
+    const match = LEFTOVER.exec(name) ?? TAKEOVER.exec(name);
     if (match) byLock.set(match[1] as string, [...(byLock.get(match[1] as string) ?? []), name]);
   }
   listings.set(folder, { at: Date.now(), byLock });
@@ -116,23 +128,54 @@ async function leftoversIn(folder: string): Promise<Map<string, string[]>> {
 }
 
 /**
- * Removes what a process killed in the middle of taking or taking over the lock `dir` left beside
- * it (`<dir>.<hex>.new`, the lock being made; `<dir>.dead-<hex>`, a dead lock being removed):
- * the lock sits next to someone's files, which should not collect them (a sink lets go of its
- * holds while it runs, so a kill lands in a release too). A folder whose owner file names a dead
- * process of this host goes at once: made by it, or moved aside by it or by a takeover of its lock
- * (which, finding it gone, finds ours where it was and removes nothing of ours: see lock-dir.ts's
- * `removeIfStill`); any other only once it is {@link LEFT_MS} old, since a live process takes
- * milliseconds over it. Called while we hold `dir`. Best effort: a failure leaves it.
+ * Removes what processes killed in the middle of taking, taking over or releasing a lock left
+ * beside it (`<lock>.<host>-<pid>-<hex>.new`, a lock being made; `<lock>.dead-<host>-<pid>-<hex>`,
+ * a lock moved aside to be removed): locks sit next to someone's files, which should not collect
+ * them (a sink lets go of its holds while it runs, so kills land in releases too).
+ *
+ * - A leftover whose name says its maker is a process of this host that is gone goes at once,
+ *   whichever lock of the folder it belongs to: nobody will finish what it started. Not only
+ *   `dir`'s: a sink may never take the hold of a finished file again.
+ * - A takeover of any lock of the folder (`<lock>.takeover`) goes when its maker is gone too, or
+ *   it is seconds old (lock.ts's `removeAbandonedTakeover`).
+ * - A leftover of `dir` (held by us now) goes too when its owner file names a dead process of
+ *   this host (a lock being made, or moved aside by a takeover of a dead one) or it is
+ *   {@link LEFT_MS} old, since a live process takes milliseconds over it: the rules for names
+ *   that do not say who made them (older versions', other hosts').
+ *
+ * Best effort: a failure leaves it.
  */
 async function sweep(dir: string): Promise<void> {
   const folder = dirname(dir);
-  for (const name of (await leftoversIn(folder)).get(basename(dir)) ?? []) {
-    const path = join(folder, name);
-    const owner = await readOwnerRecord(path).catch(() => null);
-    const found = await stat(path).catch(() => null);
-    if (!found) continue;
-    if ((owner && !mayBeAlive(owner)) || Math.abs(Date.now() - found.mtimeMs) > LEFT_MS)
-      await rm(path, { recursive: true, force: true }).catch(() => {});
+  const byLock = await leftoversIn(folder);
+  for (const [lock, names] of byLock) {
+    const kept: string[] = [];
+    for (const name of names) {
+      const path = join(folder, name);
+      if (TAKEOVER.test(name)) {
+        if (!(await removeAbandonedTakeover(path).catch(() => false))) kept.push(name);
+      } else if (makerGone(name) || (lock === basename(dir) && (await abandoned(path)))) {
+        await rm(path, { recursive: true, force: true }).catch(() => {});
+      } else {
+        kept.push(name);
+      }
+    }
+    if (kept.length > 0) byLock.set(lock, kept);
+    else byLock.delete(lock);
   }
+}
+
+/** Whether the leftover at `path` names a dead owner of this host, or is {@link LEFT_MS} old. */
+async function abandoned(path: string): Promise<boolean> {
+  const owner = await readOwnerRecord(path).catch(() => null);
+  const found = await stat(path).catch(() => null);
+  if (!found) return false;
+  return (owner !== null && !mayBeAlive(owner)) || Math.abs(Date.now() - found.mtimeMs) > LEFT_MS;
+}
+
+/** Whether a leftover's maker, named in it (lock-dir.ts), is a process of this host that is gone. */
+function makerGone(name: string): boolean {
+  const maker = leftoverMaker(name);
+  if (!maker?.sameHost || maker.pid === process.pid) return false;
+  return !mayBeAlive({ pid: maker.pid, host: hostname(), since: '', token: '' });
 }

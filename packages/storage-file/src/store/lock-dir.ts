@@ -2,10 +2,11 @@
  * The directories of a lock: its owner file, made in one step, and removed only when it is still
  * the directory judged (see {@link removeIfStill}).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { LockOwner } from '@checkpointkit/core';
 import { isMissing } from './io.js';
@@ -115,13 +116,35 @@ export interface DirIdentity {
 /** How a rename onto a directory that exists (and is not empty) fails. */
 const TAKEN = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM', 'EISDIR']);
 
+/** This host, in leftover names: a hash, since a host name may hold anything a file name may not. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** A name of our own beside `dir` (`<dir>.<kind><host>-<pid>-<hex><suffix>`), naming its maker. */
+function ownName(dir: string, kind: '' | 'dead-', suffix: '' | '.new'): string {
+  return `${dir}.${kind}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}${suffix}`;
+}
+
+/**
+ * Who made a folder a process may leave beside a lock when it is killed (a lock being made,
+ * `<lock>.<host>-<pid>-<hex>.new`; a lock moved aside to be removed, `<lock>.dead-<host>-<pid>-<hex>`):
+ * named in it so that a killed maker is known by the name alone. The owner file in it cannot
+ * tell: in a lock being made it may be empty or half written (the kill came inside the write),
+ * and in one moved aside it names the lock's holder, not the process removing it. `sameHost`
+ * says whether `pid` is a process of this host. Null for another name (an older version's).
+ */
+export function leftoverMaker(name: string): { sameHost: boolean; pid: number } | null {
+  const match = /\.(?:dead-)?([0-9a-f]{8})-(\d+)-[0-9a-f]{12}(?:\.new)?$/.exec(name);
+  if (!match) return null;
+  return { sameHost: match[1] === HOST_TAG, pid: Number(match[2]) };
+}
+
 /** Makes the lock directory with its owner file in one step; false when it exists already. */
 export async function makeLock(
   lockDir: string,
   ownerJson: string,
   io: LockFs = asyncLockFs,
 ): Promise<boolean> {
-  const staging = `${lockDir}.${randomBytes(6).toString('hex')}.new`;
+  const staging = ownName(lockDir, '', '.new');
   await io.mkdir(staging);
   let made = false;
   try {
@@ -162,7 +185,7 @@ export async function removeIfStill(
   isJudged: (aside: string) => Promise<boolean>,
   io: LockFs = asyncLockFs,
 ): Promise<'removed' | 'missing' | 'restored' | 'displaced'> {
-  const aside = `${dir}.dead-${randomBytes(6).toString('hex')}`;
+  const aside = ownName(dir, 'dead-', '');
   try {
     await io.rename(dir, aside);
   } catch (error) {

@@ -30,7 +30,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointLockedError, LockLostError, type LockOwner } from '@checkpointkit/core';
@@ -54,7 +54,7 @@ import {
  * millions of units blocks for seconds; a dead owner on this host is taken over at once anyway.
  */
 export const DEFAULT_STALE_MS = 30_000;
-const TAKEOVER_SUFFIX = '.takeover';
+export const TAKEOVER_SUFFIX = '.takeover';
 /** A takeover lock older than this was left by a process that died in the middle of one. */
 const TAKEOVER_STALE_MS = 10_000;
 /** Rounds of "make it, or take it over" before a contender gives up and reports the holder. */
@@ -204,15 +204,15 @@ async function takeOver(
     await mkdir(takeover);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // Left by a process that died mid-takeover (seconds old; a takeover takes milliseconds)?
-    // (Dated in the future beyond that: set before the clock stepped back, as old.) Or stopped
-    // in it: removed all the same, which is why the takeover itself checks what it removes.
-    const found = await stat(takeover).catch(() => null);
-    if (found && Math.abs(Date.now() - found.mtimeMs) > TAKEOVER_STALE_MS)
-      await removeIfStill(takeover, (aside) => isSameDirectory(aside, found));
+    await removeAbandonedTakeover(takeover);
     return 'busy';
   }
   const mine = await stat(takeover).catch(() => null);
+  // Named, so that a process killed in the middle of its takeover is known as dead at once:
+  // without it the next contender waited 10 s, and the folder stayed beside the lock for good
+  // when nobody needed to take that lock over again (a file sink's holds).
+  const maker: OwnerRecord = { pid: process.pid, host: hostname(), since: '', token: '' };
+  await writeFile(join(takeover, OWNER_FILE), JSON.stringify(maker)).catch(() => {});
   try {
     const state = await inspect(lockDir, staleMs);
     if (state.kind === 'live') return 'again';
@@ -230,6 +230,23 @@ async function takeOver(
     // Ours, unless it was judged abandoned and another takeover made its own meanwhile.
     if (mine) await removeIfStill(takeover, (aside) => isSameDirectory(aside, mine));
   }
+}
+
+/**
+ * Removes the takeover lock `takeover` when a process died in the middle of its takeover: its
+ * owner file names a process of this host that is gone, or it is seconds old (a takeover takes
+ * milliseconds; one dated in the future beyond that was set before the clock stepped back). A
+ * process stopped in it has its lock removed all the same, which is why the takeover itself
+ * checks what it removes. Says whether it removed it.
+ */
+export async function removeAbandonedTakeover(takeover: string): Promise<boolean> {
+  const found = await stat(takeover).catch(() => null);
+  if (!found) return false;
+  const maker = await readOwnerRecord(takeover).catch(() => null);
+  const makerGone =
+    maker !== null && maker.host === hostname() && maker.pid !== process.pid && !mayBeAlive(maker);
+  if (!makerGone && Math.abs(Date.now() - found.mtimeMs) <= TAKEOVER_STALE_MS) return false;
+  return (await removeIfStill(takeover, (aside) => isSameDirectory(aside, found))) === 'removed';
 }
 
 async function waitWhileExists(path: string): Promise<void> {

@@ -4,9 +4,10 @@
  * what a killed contender left beside it swept away.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tryLock } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
@@ -74,4 +75,59 @@ describe('tryLock', () => {
     await taken.lock.release();
     expect(await readdir(dir)).toEqual([]);
   });
+
+  it('sweeps at once what killed processes left beside any lock of the folder, known by their names: a lock half made, one moved aside to be removed', async () => {
+    const lockDir = join(dir, '.out.hold');
+    const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    // Killed inside the write: an empty owner file in one, half of it in the other.
+    const empty = `${lockDir}.${host}-${deadPid()}-0123456789ab.new`;
+    const half = `${lockDir}.${host}-${deadPid()}-ba9876543210.new`;
+    await mkdir(empty);
+    await writeFile(join(empty, 'owner.json'), '');
+    await mkdir(half);
+    await writeFile(join(half, 'owner.json'), '{"pid":12');
+    // Another lock's in the folder, whose hold may never be taken again (a finished file): moved
+    // aside by a process killed while it released it (the owner file names the holder, alive),
+    // and being made by another killed process.
+    const other = join(dir, '.done.hold');
+    const released = `${other}.dead-${host}-${deadPid()}-cccccccccccc`;
+    await mkdir(released);
+    await writeFile(
+      join(released, 'owner.json'),
+      JSON.stringify({ pid: process.pid, host: hostname(), since: '', token: 'y' }),
+    );
+    const made = `${other}.${host}-${deadPid()}-dddddddddddd.new`;
+    await mkdir(made);
+    // Being made by a live process (this one), and by a process of another host: left alone
+    // until they are old.
+    const live = `${lockDir}.${host}-${process.pid}-aaaaaaaaaaaa.new`;
+    const elsewhere = `${other}.dead-ffffffff-${deadPid()}-bbbbbbbbbbbb`;
+    await mkdir(live);
+    await mkdir(elsewhere);
+    const taken = await tryLock(lockDir);
+    if (!('lock' in taken)) throw new Error('not taken');
+    expect((await readdir(dir)).sort()).toEqual(
+      ['.out.hold', basename(live), basename(elsewhere)].sort(),
+    );
+    await taken.lock.release();
+  });
+
+  it('goes on at once past a takeover a killed process left, and sweeps such a takeover of another lock', async () => {
+    const lockDir = join(dir, '.out.hold');
+    const dead = { pid: deadPid(), host: hostname(), since: new Date().toISOString(), token: 'x' };
+    await mkdir(lockDir);
+    await writeFile(join(lockDir, 'owner.json'), JSON.stringify(dead));
+    // Killed in the middle of taking the dead lock over, and of taking over another lock.
+    const maker = JSON.stringify({ pid: deadPid(), host: hostname(), since: '', token: '' });
+    for (const takeover of [`${lockDir}.takeover`, join(dir, '.done.hold.takeover')]) {
+      await mkdir(takeover);
+      await writeFile(join(takeover, 'owner.json'), maker);
+    }
+    const taken = await tryLock(lockDir);
+    if (!('lock' in taken)) throw new Error('not taken');
+    expect(taken.lock.previous).toMatchObject({ pid: dead.pid });
+    expect(await readdir(dir)).toEqual(['.out.hold']);
+    await taken.lock.release();
+    // Not named, a takeover is judged by its age: the opener would wait 10 s for it.
+  }, 8_000);
 });
