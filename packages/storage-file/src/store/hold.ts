@@ -17,7 +17,7 @@ import {
   removeAbandonedTakeover,
   TAKEOVER_SUFFIX,
 } from './lock.js';
-import { leftoverMaker, readOwnerRecord } from './lock-dir.js';
+import { leftoverMaker, type OwnerRecord, readOwnerRecord } from './lock-dir.js';
 
 /** A staging or moved-aside folder of a lock this old was left by a process that died in a step of milliseconds. */
 const LEFT_MS = 10_000;
@@ -34,7 +34,8 @@ export interface ExclusiveLock {
   readonly dir: string;
   /**
    * Who held the lock before, when this one was taken over from a dead or stale holder (a
-   * process killed with SIGKILL leaves its lock behind); null when there was no lock. A holder
+   * process killed with SIGKILL leaves its lock behind), or when a process killed in the middle
+   * of taking it over from one left that holder's lock moved aside; null when there was no lock. A holder
    * whose lock could not be read is named `unknown host`, pid 0.
    */
   readonly previous: LockHolder | null;
@@ -82,7 +83,7 @@ export async function tryLock(dir: string, options: TryLockOptions = {}): Promis
       byPath: true,
       ...(options.details && { details: options.details }),
     });
-    const { previous } = lock;
+    const previous = lock.previous ?? (await movedAside(dir));
     await sweep(dir);
     return {
       lock: {
@@ -163,6 +164,25 @@ async function sweep(dir: string): Promise<void> {
     if (kept.length > 0) byLock.set(lock, kept);
     else byLock.delete(lock);
   }
+}
+
+/**
+ * The holder of `dir`'s lock that a process killed in the middle of a takeover left moved aside
+ * (`<dir>.dead-<host>-<pid>-<hex>`, its remover gone): the lock's last holder, though the lock was
+ * missing when we made ours. The newest, when several. Null when there is none.
+ */
+async function movedAside(dir: string): Promise<OwnerRecord | null> {
+  const folder = dirname(dir);
+  let newest: { record: OwnerRecord; at: number } | null = null;
+  for (const name of (await leftoversIn(folder)).get(basename(dir)) ?? []) {
+    if (!name.slice(basename(dir).length).startsWith('.dead-') || !makerGone(name)) continue;
+    const path = join(folder, name);
+    const record = await readOwnerRecord(path).catch(() => null);
+    const found = await stat(path).catch(() => null);
+    if (record && found && (!newest || found.mtimeMs > newest.at))
+      newest = { record, at: found.mtimeMs };
+  }
+  return newest?.record ?? null;
 }
 
 /** Whether the leftover at `path` names a dead owner of this host, or is {@link LEFT_MS} old. */

@@ -184,6 +184,8 @@ export async function removeIfStill(
   dir: string,
   isJudged: (aside: string) => Promise<boolean>,
   io: LockFs = asyncLockFs,
+  /** Done while the judged directory is aside, before it is removed (a takeover makes its lock). */
+  beforeRemoval?: () => Promise<void>,
 ): Promise<'removed' | 'missing' | 'restored' | 'displaced'> {
   const aside = ownName(dir, 'dead-', '');
   try {
@@ -193,7 +195,11 @@ export async function removeIfStill(
     throw error;
   }
   if (await isJudged(aside)) {
-    await io.removeDir(aside);
+    try {
+      await beforeRemoval?.();
+    } finally {
+      await io.removeDir(aside);
+    }
     return 'removed';
   }
   try {

@@ -218,14 +218,22 @@ async function takeOver(
     if (state.kind === 'live') return 'again';
     if (state.kind === 'dead' && state.token !== token) return 'again'; // another dead one: judge it anew
     const previous = state.kind === 'dead' ? state.record : null;
+    let made = false;
+    const make = async () => {
+      made = await makeLock(lockDir, ownerJson);
+    };
     if (state.kind === 'dead') {
       lockTestHooks.step?.('judged-dead');
       // Our takeover lock may have been judged abandoned meanwhile (we were stopped for long):
-      // then the lock may be another's now. Only the one judged dead is removed.
-      const removal = await removeIfStill(lockDir, isJudgedLock(state));
+      // then the lock may be another's now. Only the one judged dead is removed, and only once
+      // ours is made: killed in between, we leave it aside for the next taker to name as
+      // `previous` (tryLock), not nothing (a file sink tells its own killed job's file by it).
+      const removal = await removeIfStill(lockDir, isJudgedLock(state), asyncLockFs, make);
       if (removal === 'restored' || removal === 'displaced') return 'again';
+      if (removal === 'removed') return made ? { won: previous } : 'again';
     }
-    return (await makeLock(lockDir, ownerJson)) ? { won: previous } : 'again';
+    await make();
+    return made ? { won: previous } : 'again';
   } finally {
     // Ours, unless it was judged abandoned and another takeover made its own meanwhile.
     if (mine) await removeIfStill(takeover, (aside) => isSameDirectory(aside, mine));

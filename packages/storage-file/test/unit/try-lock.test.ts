@@ -130,4 +130,24 @@ describe('tryLock', () => {
     await taken.lock.release();
     // Not named, a takeover is judged by its age: the opener would wait 10 s for it.
   }, 8_000);
+
+  it('names as previous the holder whose lock a process killed in the middle of its takeover left moved aside', async () => {
+    const lockDir = join(dir, '.out.hold');
+    const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const dead = { pid: deadPid(), host: hostname(), since: new Date().toISOString(), token: 'x' };
+    // The takeover moved the dead lock aside and was killed before it made its own.
+    const aside = `${lockDir}.dead-${host}-${deadPid()}-0123456789ab`;
+    await mkdir(aside);
+    await writeFile(join(aside, 'owner.json'), JSON.stringify({ ...dead, details: { job: 'a' } }));
+    const taken = await tryLock(lockDir, { details: { job: 'a' } });
+    if (!('lock' in taken)) throw new Error('not taken');
+    expect(taken.lock.previous).toEqual({
+      pid: dead.pid,
+      host: dead.host,
+      since: dead.since,
+      details: { job: 'a' },
+    });
+    expect(await readdir(dir)).toEqual(['.out.hold']);
+    await taken.lock.release();
+  });
 });
