@@ -25,6 +25,23 @@ function deadPid(): number {
   );
 }
 
+/** Takes `lockDir` with `details`, expecting `dead` (whose details were `{ job: 'a' }`) as previous. */
+async function takenFrom(
+  lockDir: string,
+  dead: { pid: number; host: string; since: string },
+  details: Record<string, unknown>,
+) {
+  const taken = await tryLock(lockDir, { details });
+  if (!('lock' in taken)) throw new Error('not taken');
+  expect(taken.lock.previous).toEqual({
+    pid: dead.pid,
+    host: dead.host,
+    since: dead.since,
+    details: { job: 'a' },
+  });
+  return taken.lock;
+}
+
 describe('tryLock', () => {
   it('is refused while held, naming the holder and its details; free again once released', async () => {
     const lockDir = join(dir, '.out.hold');
@@ -63,16 +80,9 @@ describe('tryLock', () => {
     const aside = `${lockDir}.dead-0123456789ab`;
     await mkdir(aside);
     await writeFile(join(aside, 'owner.json'), JSON.stringify(dead));
-    const taken = await tryLock(lockDir, { details: { job: 'b' } });
-    if (!('lock' in taken)) throw new Error('not taken');
-    expect(taken.lock.previous).toEqual({
-      pid: dead.pid,
-      host: dead.host,
-      since: dead.since,
-      details: { job: 'a' },
-    });
+    const lock = await takenFrom(lockDir, dead, { job: 'b' });
     expect(await readdir(dir)).toEqual(['.out.hold']);
-    await taken.lock.release();
+    await lock.release();
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -139,15 +149,8 @@ describe('tryLock', () => {
     const aside = `${lockDir}.dead-${host}-${deadPid()}-0123456789ab`;
     await mkdir(aside);
     await writeFile(join(aside, 'owner.json'), JSON.stringify({ ...dead, details: { job: 'a' } }));
-    const taken = await tryLock(lockDir, { details: { job: 'a' } });
-    if (!('lock' in taken)) throw new Error('not taken');
-    expect(taken.lock.previous).toEqual({
-      pid: dead.pid,
-      host: dead.host,
-      since: dead.since,
-      details: { job: 'a' },
-    });
+    const lock = await takenFrom(lockDir, dead, { job: 'a' });
     expect(await readdir(dir)).toEqual(['.out.hold']);
-    await taken.lock.release();
+    await lock.release();
   });
 });
