@@ -108,9 +108,9 @@ export async function tryLock(dir: string, options: TryLockOptions = {}): Promis
 
 /** Leftovers per folder, by the lock they belong to, listed at most once per {@link LEFT_MS}. */
 const listings = new Map<string, { at: number; byLock: Map<string, string[]> }>();
-/** `<lock>.[<host>-<pid>-]<hex>.new` and `<lock>.dead-[<host>-<pid>-]<hex>` (see lock-dir.ts). */
+/** `<lock>.[<host>-<pid>-]<hex>.new`, `<lock>.dead-[<host>-<pid>-]<hex>`, `<lock>.gone-<host>-<pid>-<hex>` (see lock-dir.ts). */
 const LEFTOVER =
-  /^(.*)\.((?:[0-9a-f]{8}-\d+-)?[0-9a-f]+\.new|dead-(?:[0-9a-f]{8}-\d+-)?[0-9a-f]+)$/;
+  /^(.*)\.((?:[0-9a-f]{8}-\d+-)?[0-9a-f]+\.new|(?:dead|gone)-(?:[0-9a-f]{8}-\d+-)?[0-9a-f]+)$/;
 
 /** `<lock>.takeover`: a takeover of the lock in progress, or left by a killed process. */
 const TAKEOVER = new RegExp(`^(.*)${TAKEOVER_SUFFIX.replace('.', '\\.')}$`);
@@ -130,19 +130,21 @@ async function leftoversIn(folder: string): Promise<Map<string, string[]>> {
 
 /**
  * Removes what processes killed in the middle of taking, taking over or releasing a lock left
- * beside it (`<lock>.<host>-<pid>-<hex>.new`, a lock being made; `<lock>.dead-<host>-<pid>-<hex>`,
- * a lock moved aside to be removed): locks sit next to someone's files, which should not collect
- * them (a sink lets go of its holds while it runs, so kills land in releases too).
+ * beside it (lock-dir.ts: `<lock>.<host>-<pid>-<hex>.new`, a lock being made; `<lock>.dead-…`, a
+ * dead lock a takeover moved aside; `<lock>.gone-…`, a lock its holder's release moved aside):
+ * locks sit next to someone's files, which should not collect them (a sink lets go of its holds
+ * while it runs, so kills land in releases too).
  *
  * - A leftover whose name says its maker is a process of this host that is gone goes at once,
  *   whichever lock of the folder it belongs to: nobody will finish what it started. Not only
- *   `dir`'s: a sink may never take the hold of a finished file again.
+ *   `dir`'s: a sink may never take the hold of a finished file again. But a `dead-` one of
+ *   another lock stays for that lock's next taker, to whom it tells who held the lock
+ *   ({@link movedAside}); a takeover is for a file its job still needs, so that comes.
  * - A takeover of any lock of the folder (`<lock>.takeover`) goes when its maker is gone too, or
  *   it is seconds old (lock.ts's `removeAbandonedTakeover`).
  * - A leftover of `dir` (held by us now) goes too when its owner file names a dead process of
- *   this host (a lock being made, or moved aside by a takeover of a dead one) or it is
- *   {@link LEFT_MS} old, since a live process takes milliseconds over it: the rules for names
- *   that do not say who made them (older versions', other hosts').
+ *   this host or it is {@link LEFT_MS} old, since a live process takes milliseconds over it: the
+ *   rules for names that do not say who made them (older versions', other hosts').
  *
  * Best effort: a failure leaves it.
  */
@@ -155,7 +157,11 @@ async function sweep(dir: string): Promise<void> {
       const path = join(folder, name);
       if (TAKEOVER.test(name)) {
         if (!(await removeAbandonedTakeover(path).catch(() => false))) kept.push(name);
-      } else if (makerGone(name) || (lock === basename(dir) && (await abandoned(path)))) {
+      } else if (
+        lock === basename(dir)
+          ? makerGone(name) || (await abandoned(path))
+          : makerGone(name) && !isDeadLock(lock, name)
+      ) {
         await rm(path, { recursive: true, force: true }).catch(() => {});
       } else {
         kept.push(name);
@@ -175,7 +181,7 @@ async function movedAside(dir: string): Promise<OwnerRecord | null> {
   const folder = dirname(dir);
   let newest: { record: OwnerRecord; at: number } | null = null;
   for (const name of (await leftoversIn(folder)).get(basename(dir)) ?? []) {
-    if (!name.slice(basename(dir).length).startsWith('.dead-') || !makerGone(name)) continue;
+    if (!isDeadLock(basename(dir), name) || !makerGone(name)) continue;
     const path = join(folder, name);
     const record = await readOwnerRecord(path).catch(() => null);
     const found = await stat(path).catch(() => null);
@@ -183,6 +189,11 @@ async function movedAside(dir: string): Promise<OwnerRecord | null> {
       newest = { record, at: found.mtimeMs };
   }
   return newest?.record ?? null;
+}
+
+/** Whether leftover `name` of `lock` is a dead lock a takeover moved aside (`<lock>.dead-…`). */
+function isDeadLock(lock: string, name: string): boolean {
+  return name.startsWith(`${lock}.dead-`);
 }
 
 /** Whether the leftover at `path` names a dead owner of this host, or is {@link LEFT_MS} old. */

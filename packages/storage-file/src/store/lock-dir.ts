@@ -120,20 +120,21 @@ const TAKEN = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM', 'EISDIR']);
 const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 
 /** A name of our own beside `dir` (`<dir>.<kind><host>-<pid>-<hex><suffix>`), naming its maker. */
-function ownName(dir: string, kind: '' | 'dead-', suffix: '' | '.new'): string {
+function ownName(dir: string, kind: '' | 'dead-' | 'gone-', suffix: '' | '.new'): string {
   return `${dir}.${kind}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}${suffix}`;
 }
 
 /**
  * Who made a folder a process may leave beside a lock when it is killed (a lock being made,
- * `<lock>.<host>-<pid>-<hex>.new`; a lock moved aside to be removed, `<lock>.dead-<host>-<pid>-<hex>`):
+ * `<lock>.<host>-<pid>-<hex>.new`; a lock moved aside to be removed, `<lock>.dead-<host>-<pid>-<hex>`
+ * by a takeover, `<lock>.gone-<host>-<pid>-<hex>` by its holder's release or anything else):
  * named in it so that a killed maker is known by the name alone. The owner file in it cannot
  * tell: in a lock being made it may be empty or half written (the kill came inside the write),
  * and in one moved aside it names the lock's holder, not the process removing it. `sameHost`
  * says whether `pid` is a process of this host. Null for another name (an older version's).
  */
 export function leftoverMaker(name: string): { sameHost: boolean; pid: number } | null {
-  const match = /\.(?:dead-)?([0-9a-f]{8})-(\d+)-[0-9a-f]{12}(?:\.new)?$/.exec(name);
+  const match = /\.(?:dead-|gone-)?([0-9a-f]{8})-(\d+)-[0-9a-f]{12}(?:\.new)?$/.exec(name);
   if (!match) return null;
   return { sameHost: match[1] === HOST_TAG, pid: Number(match[2]) };
 }
@@ -184,10 +185,14 @@ export async function removeIfStill(
   dir: string,
   isJudged: (aside: string) => Promise<boolean>,
   io: LockFs = asyncLockFs,
-  /** Done while the judged directory is aside, before it is removed (a takeover makes its lock). */
-  beforeRemoval?: () => Promise<void>,
+  /**
+   * For a takeover: makes the new lock while the judged one is aside, before it is removed, so
+   * that a takeover killed in between leaves the dead holder's lock (named `dead-`, which tells
+   * the next taker who held it, see hold.ts) or its own, never nothing.
+   */
+  taking?: () => Promise<void>,
 ): Promise<'removed' | 'missing' | 'restored' | 'displaced'> {
-  const aside = ownName(dir, 'dead-', '');
+  const aside = ownName(dir, taking ? 'dead-' : 'gone-', '');
   try {
     await io.rename(dir, aside);
   } catch (error) {
@@ -196,7 +201,7 @@ export async function removeIfStill(
   }
   if (await isJudged(aside)) {
     try {
-      await beforeRemoval?.();
+      await taking?.();
     } finally {
       await io.removeDir(aside);
     }

@@ -100,7 +100,7 @@ describe('tryLock', () => {
     // aside by a process killed while it released it (the owner file names the holder, alive),
     // and being made by another killed process.
     const other = join(dir, '.done.hold');
-    const released = `${other}.dead-${host}-${deadPid()}-cccccccccccc`;
+    const released = `${other}.gone-${host}-${deadPid()}-cccccccccccc`;
     await mkdir(released);
     await writeFile(
       join(released, 'owner.json'),
@@ -109,15 +109,16 @@ describe('tryLock', () => {
     const made = `${other}.${host}-${deadPid()}-dddddddddddd.new`;
     await mkdir(made);
     // Being made by a live process (this one), and by a process of another host: left alone
-    // until they are old.
+    // until they are old. And a dead lock a killed takeover moved aside: kept for the next taker
+    // of that lock, to whom it says who held it.
     const live = `${lockDir}.${host}-${process.pid}-aaaaaaaaaaaa.new`;
-    const elsewhere = `${other}.dead-ffffffff-${deadPid()}-bbbbbbbbbbbb`;
-    await mkdir(live);
-    await mkdir(elsewhere);
+    const elsewhere = `${other}.gone-ffffffff-${deadPid()}-bbbbbbbbbbbb`;
+    const judged = `${other}.dead-${host}-${deadPid()}-eeeeeeeeeeee`;
+    for (const folder of [live, elsewhere, judged]) await mkdir(folder);
     const taken = await tryLock(lockDir);
     if (!('lock' in taken)) throw new Error('not taken');
     expect((await readdir(dir)).sort()).toEqual(
-      ['.out.hold', basename(live), basename(elsewhere)].sort(),
+      ['.out.hold', basename(live), basename(elsewhere), basename(judged)].sort(),
     );
     await taken.lock.release();
   });
