@@ -3,21 +3,24 @@ import { CHECKPOINT_FORMAT, CheckpointLockedError, type JoinOptions } from '@che
 import { encodeText } from './codec.js';
 import { ConnectionPoolerError } from './errors.js';
 import { Hold, type HoldContext } from './holds.js';
-import { tryLock } from './locks.js';
+import { lockHolders, tryLock } from './locks.js';
 import { beginPinned, commitPinned } from './pinned.js';
 import { describePool } from './pool.js';
+import { RetryLater } from './retry.js';
 import { failStaleSessions, ownerOf, type SessionStart, startSession } from './sessions.js';
 import { acceptUnits } from './unit-count.js';
 
 /**
  * Takes a checkpoint's advisory lock on a connection of its own: exclusive (`join` absent) or
  * shared by workers (`join` given; creates the checkpoint when it does not exist), and starts
- * the run's session.
+ * the run's session. `ours` collects the server backends of this acquisition's tries (one set
+ * per acquisition, shared by its retries).
  */
 export async function acquireHold(
   ctx: HoldContext,
   id: string,
   join: JoinOptions | null,
+  ours: Set<number> = new Set(),
 ): Promise<Hold> {
   const { pool, t } = ctx;
   const cid = encodeText(id);
@@ -30,12 +33,26 @@ export async function acquireHold(
     // hold is released: a transaction-pooling proxy then keeps it on the backend that holds the
     // lock (see pinned.ts). Statement pooling refuses this BEGIN (the store reports it).
     const backend = await beginPinned(client);
+    ours.add(backend);
     const taken = await tryLock(client, key, join !== null);
     if (taken === 'here') {
       await client.query('ROLLBACK');
       throw unpinnedLock(ctx, id);
     }
     if (taken === 'busy') {
+      // A try before this one took the lock and lost its connection (the server ended it, the
+      // answer lost with it): that backend, ours, holds the lock until the server notices, at
+      // once or after TCP keepalive. Waited for, as a hold's recovery does (holds.ts), instead
+      // of reporting this process as another (CI saw "locked by another process" so).
+      const holders = await lockHolders(client, key);
+      if (holders.length === 0 || holders.some((holder) => ours.has(holder))) {
+        await client.query('ROLLBACK');
+        throw new RetryLater(
+          holders.length === 0
+            ? 'the lock was released meanwhile'
+            : 'the backend of a broken connection still holds it',
+        );
+      }
       const owner = await ownerOf(client, t, cid);
       await client.query('ROLLBACK');
       throw new CheckpointLockedError(id, owner);
@@ -96,7 +113,9 @@ export async function acquireHold(
     // a server connection whose client left inside a transaction). Kept only when the lock was
     // not taken and the transaction is over.
     client.release(
-      error instanceof CheckpointLockedError || error instanceof ConnectionPoolerError
+      error instanceof CheckpointLockedError ||
+        error instanceof ConnectionPoolerError ||
+        error instanceof RetryLater
         ? undefined
         : true,
     );

@@ -275,14 +275,20 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       checkId(id);
       await ready();
       refuseSecondHold(id);
-      return track(await retried(`locking checkpoint "${id}"`, () => acquireHold(ctx, id, null)));
+      const ours = new Set<number>();
+      return track(
+        await retried(`locking checkpoint "${id}"`, () => acquireHold(ctx, id, null, ours)),
+      );
     },
 
     async join(id, join) {
       checkId(id);
       await ready();
       refuseSecondHold(id);
-      return track(await retried(`joining checkpoint "${id}"`, () => acquireHold(ctx, id, join)));
+      const ours = new Set<number>();
+      return track(
+        await retried(`joining checkpoint "${id}"`, () => acquireHold(ctx, id, join, ours)),
+      );
     },
 
     async claimUnits(id, request) {

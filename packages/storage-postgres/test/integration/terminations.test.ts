@@ -251,3 +251,37 @@ describe('a lock whose backend outlives its connection', () => {
     await store.close();
   });
 });
+
+describe('a lock taken by a try whose connection ended, its backend still alive', () => {
+  it('is waited for by the next try of the same openRun, not reported as held by another process', async () => {
+    // The first try of an openRun takes the lock and its connection ends with the answer; the
+    // retry finds the lock held by that backend, which the server has not ended yet (CI saw
+    // "locked by another process" so). Ended after each statement of the store's start in turn.
+    const schema = freshSchema('retake');
+    await openStore(schema).list();
+    for (let at = 1; at <= 12; at++) {
+      const store = throughProxy(schema);
+      // Ready (its schema checked), so that the count starts at openRun's own statements.
+      await store.list();
+      proxy.arm([at], { keepServerSide: true });
+      let settled = false;
+      const opened = openRun({ id: `retake-${at}`, store, signals: false }).then(
+        (run) => ({ ok: true as const, run }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      void opened.finally(() => {
+        settled = true;
+      });
+      // A while for the store to try again a few times (50 ms apart at most), on the connection
+      // it got back or a new one; without the wait it reported the lock held at its first retry.
+      for (let turns = 0; !settled && turns < 60; turns++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      proxy.releaseServerSides();
+      const result = await opened;
+      expect(result, `ended after statement ${at}`).toMatchObject({ ok: true });
+      if (result.ok) await result.run.close();
+      await store.close();
+    }
+  });
+});
