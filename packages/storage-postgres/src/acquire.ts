@@ -3,7 +3,7 @@ import { CHECKPOINT_FORMAT, CheckpointLockedError, type JoinOptions } from '@che
 import { encodeText } from './codec.js';
 import { ConnectionPoolerError } from './errors.js';
 import { Hold, type HoldContext } from './holds.js';
-import { lockHolders, tryLock } from './locks.js';
+import { passingHold, tryLock } from './locks.js';
 import { beginPinned, commitPinned } from './pinned.js';
 import { describePool } from './pool.js';
 import { RetryLater } from './retry.js';
@@ -40,18 +40,13 @@ export async function acquireHold(
       throw unpinnedLock(ctx, id);
     }
     if (taken === 'busy') {
-      // A try before this one took the lock and lost its connection (the server ended it, the
-      // answer lost with it): that backend, ours, holds the lock until the server notices, at
-      // once or after TCP keepalive. Waited for, as a hold's recovery does (holds.ts), instead
-      // of reporting this process as another (CI saw "locked by another process" so).
-      const holders = await lockHolders(client, key);
-      if (holders.length === 0 || holders.some((holder) => ours.has(holder))) {
+      // A try before this one took the lock and lost its connection (the answer lost with it):
+      // waited for, as a hold's recovery does, instead of reporting this process as another
+      // (CI saw "locked by another process" so).
+      const wait = await passingHold(client, key, ours);
+      if (wait) {
         await client.query('ROLLBACK');
-        throw new RetryLater(
-          holders.length === 0
-            ? 'the lock was released meanwhile'
-            : 'the backend of a broken connection still holds it',
-        );
+        throw wait;
       }
       const owner = await ownerOf(client, t, cid);
       await client.query('ROLLBACK');

@@ -4,9 +4,9 @@ import type { WorkerContext } from './apply.js';
 import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
 import { DatabaseRefusedError, DatabaseUnavailableError, refusal } from './errors.js';
-import { lockHolders, tryLock } from './locks.js';
+import { passingHold, tryLock } from './locks.js';
 import { beginPinned, commitPinned, endPinned, rollbackPinned } from './pinned.js';
-import { isConnectionError, isTransient, RetryLater, retrying, type StorePolicy } from './retry.js';
+import { isConnectionError, isTransient, retrying, type StorePolicy } from './retry.js';
 import { endSession, failDeadSessions, type SessionStart, startSession } from './sessions.js';
 import type { Tables } from './tables.js';
 
@@ -292,17 +292,11 @@ export class Hold implements WorkerHold {
             );
           }
           if (taken === 'busy') {
-            // The server ends the backend of a broken connection only once it notices (at once,
-            // on its next read of the socket, or after TCP keepalive): until then that backend,
-            // ours, still holds the lock. CI saw the lock declared lost in that gap.
-            // Asked of pg_locks, not pg_stat_activity: that backend may end, and release the
-            // lock, between the try above and the look (CI saw the lock declared lost so).
-            const holders = await lockHolders(client, this.#key);
-            if (holders.length === 0) throw new RetryLater('the lock was released meanwhile');
-            if (holders.some((holder) => ours.has(holder))) {
-              throw new RetryLater('the backend of a broken connection still holds it');
-            }
-            throw new Error('another run holds it now');
+            // Held by the backend of our broken connection until the server notices: CI saw the
+            // lock declared lost in that gap.
+            throw (
+              (await passingHold(client, this.#key, ours)) ?? new Error('another run holds it now')
+            );
           }
           if (!this.worker) {
             // Someone may have held it in between: then our view of the checkpoint is stale.

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { RetryLater } from './retry.js';
 
 /**
  * The server processes holding the advisory lock of `key` now. A bigint advisory key shows in
@@ -12,6 +13,27 @@ export async function lockHolders(client: pg.ClientBase, key: string): Promise<n
     [key],
   );
   return found.rows.map((row) => row.pid);
+}
+
+/**
+ * For a lock {@link tryLock} found busy: a {@link RetryLater} when the wait will end, else null
+ * (another process holds it). It will when the lock was released meanwhile, or when one of
+ * `ours` holds it, the backends of this process's earlier tries: a try that took the lock and
+ * lost its connection leaves it held by its backend until the server notices (at once, on its
+ * next read of the socket, or after TCP keepalive; CI saw the lock reported held by another in
+ * that gap). Asked of pg_locks, not pg_stat_activity: that backend may end, and release the
+ * lock, between the try and the look.
+ */
+export async function passingHold(
+  client: pg.ClientBase,
+  key: string,
+  ours: ReadonlySet<number>,
+): Promise<RetryLater | null> {
+  const holders = await lockHolders(client, key);
+  if (holders.length === 0) return new RetryLater('the lock was released meanwhile');
+  if (holders.some((holder) => ours.has(holder)))
+    return new RetryLater('the backend of a broken connection still holds it');
+  return null;
 }
 
 /**

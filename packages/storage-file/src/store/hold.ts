@@ -13,6 +13,7 @@ import { CheckpointLockedError, type LockOwner } from '@checkpointkit/core';
 import {
   acquireLock,
   DEFAULT_STALE_MS,
+  isGone,
   mayBeAlive,
   removeAbandonedTakeover,
   TAKEOVER_SUFFIX,
@@ -207,6 +208,5 @@ async function abandoned(path: string): Promise<boolean> {
 /** Whether a leftover's maker, named in it (lock-dir.ts), is a process of this host that is gone. */
 function makerGone(name: string): boolean {
   const maker = leftoverMaker(name);
-  if (!maker?.sameHost || maker.pid === process.pid) return false;
-  return !mayBeAlive({ pid: maker.pid, host: hostname(), since: '', token: '' });
+  return maker?.sameHost === true && isGone({ pid: maker.pid, host: hostname() });
 }

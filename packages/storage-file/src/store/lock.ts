@@ -109,6 +109,16 @@ export function mayBeAlive(owner: OwnerRecord): boolean {
 }
 
 /**
+ * Whether the process that made a leftover (a takeover lock, a lock half made or moved aside) is
+ * known to be gone: a process of this host that no longer runs. Another host's, or this very
+ * process, is not.
+ */
+export function isGone(maker: Pick<OwnerRecord, 'pid' | 'host'>): boolean {
+  if (maker.host !== hostname() || maker.pid === process.pid) return false;
+  return !mayBeAlive({ ...maker, since: '', token: '' });
+}
+
+/**
  * Whether a lock's mtime shows it was not refreshed for `staleMs`. A date further ahead than
  * that was not set by a refresh either: a clock stepped back, or another host's clock runs fast.
  * Then an owner on this host is judged by its pid (its next refresh mends the date); any other
@@ -251,9 +261,8 @@ export async function removeAbandonedTakeover(takeover: string): Promise<boolean
   const found = await stat(takeover).catch(() => null);
   if (!found) return false;
   const maker = await readOwnerRecord(takeover).catch(() => null);
-  const makerGone =
-    maker !== null && maker.host === hostname() && maker.pid !== process.pid && !mayBeAlive(maker);
-  if (!makerGone && Math.abs(Date.now() - found.mtimeMs) <= TAKEOVER_STALE_MS) return false;
+  if (!(maker && isGone(maker)) && Math.abs(Date.now() - found.mtimeMs) <= TAKEOVER_STALE_MS)
+    return false;
   return (await removeIfStill(takeover, (aside) => isSameDirectory(aside, found))) === 'removed';
 }
 
