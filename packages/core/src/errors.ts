@@ -52,6 +52,29 @@ export class LockLostError extends CheckpointError {
   }
 }
 
+/**
+ * Worker mode: a unit this worker was working on is no longer its own. Its lease expired while
+ * the worker was not heard from (paused, cut off from the database) and another worker took the
+ * unit over, finished it, or let it go. Thrown by `run.transaction()` when its work recorded
+ * changes to such a unit: the transaction is rolled back (a transactional sink's rows with it)
+ * and the unit's current owner does that work. `pipeline()` lets the unit go
+ * and works on; it is not the unit's failure.
+ */
+export class UnitTakenOverError extends CheckpointError {
+  override name = 'UnitTakenOverError';
+  constructor(
+    readonly checkpointId: string,
+    readonly key: string,
+    readonly worker: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `unit "${key}" of checkpoint "${checkpointId}" is no longer worker ${worker}'s: its lease expired and another worker took it over, and the work on it in this transaction was not saved`,
+      options,
+    );
+  }
+}
+
 /** The job's config differs from the one the checkpoint was made with. */
 export class ConfigMismatchError extends CheckpointError {
   override name = 'ConfigMismatchError';

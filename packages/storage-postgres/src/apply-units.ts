@@ -1,10 +1,4 @@
-import {
-  applyChange,
-  type Change,
-  emptyCheckpoint,
-  LockLostError,
-  type Unit,
-} from '@checkpointkit/core';
+import { applyChange, type Change, emptyCheckpoint, type Unit } from '@checkpointkit/core';
 import type pg from 'pg';
 import type { ApplyOptions } from './apply.js';
 import { encodeText, ownKey, setKey } from './codec.js';
@@ -84,7 +78,7 @@ export async function writeUnits(
   let keys = [...new Set(unitChanges.map((change) => change.key))];
 
   const loaded = fresh ? new Map<string, LoadedUnit>() : await lockUnits(client, t, cid, keys);
-  const fenced = fence(id, loaded, unitChanges, options);
+  const fenced = fence(loaded, unitChanges, options);
   if (fenced.size > 0) {
     unitChanges = unitChanges.filter((change) => !fenced.has(change.key));
     keys = keys.filter((key) => !fenced.has(key));
@@ -178,15 +172,19 @@ export async function writeUnits(
   return written;
 }
 
+/** Changes that carry on work a worker began under its lease: only the lease's owner may save them. */
+const CARRY_ON = new Set<Change['type']>(['unit.progressed', 'unit.completed', 'unit.failed']);
+
 /**
- * Worker mode: the units this flush works on that another worker now holds under a live lease
- * (this worker's lease expired and the unit was claimed again). Their changes are stale: in a
- * transaction (`fence: 'throw'`) the whole transaction is refused with a {@link LockLostError},
- * since its rows must not commit; otherwise they are left out (`'drop'`), and the new owner
- * does the unit again (at-least-once).
+ * Worker mode: the units whose changes in this flush are stale, because the unit is no longer
+ * this worker's. Another worker holds it under a live lease; or the flush carries on work on it
+ * (progress, completion, failure) without starting it again, and this worker's lease on it is
+ * gone: its lease expired and another worker claimed it (and maybe finished it or let it go), or
+ * an operator released it. A worker paused longer than its lease wakes up with such changes
+ * (CI saw a worker's page saved after another worker had finished the unit: its rows twice, its
+ * cursor set back). They are left out; the caller tells the run which units they were.
  */
 function fence(
-  id: string,
   loaded: ReadonlyMap<string, LoadedUnit>,
   changes: readonly UnitChange[],
   options: ApplyOptions,
@@ -194,19 +192,17 @@ function fence(
   const fenced = new Set<string>();
   const worker = options.worker;
   if (!worker) return fenced;
+  /** Units this flush starts or resets itself: a claim, or work begun without one. */
+  const taken = new Set<string>();
   for (const change of changes) {
     // Planning touches every unit without working on it.
-    if (change.type === 'unit.planned') continue;
+    if (change.type === 'unit.planned' || fenced.has(change.key)) continue;
     const lease = loaded.get(change.key);
-    if (lease?.leaseOwner && lease.leaseOwner !== worker.id && lease.leaseLive)
-      fenced.add(change.key);
-  }
-  if (fenced.size > 0 && options.fence !== 'drop') {
-    const [key] = fenced;
-    throw new LockLostError(
-      id,
-      `unit "${key}" is leased to worker ${loaded.get(key!)!.leaseOwner}, not ${worker.id}`,
-    );
+    // A unit this flush creates, or one leased to this worker: its own to work on.
+    if (!lease || lease.leaseOwner === worker.id) continue;
+    if (lease.leaseOwner !== null && lease.leaseLive) fenced.add(change.key);
+    else if (CARRY_ON.has(change.type) && !taken.has(change.key)) fenced.add(change.key);
+    else taken.add(change.key);
   }
   return fenced;
 }

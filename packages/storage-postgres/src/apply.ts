@@ -18,8 +18,6 @@ export interface ApplyOptions {
   worker: WorkerContext | null;
   /** The session to add this flush's counts to. */
   session: string | null;
-  /** What to do with changes to units another worker took over: see `fence` in apply-units.ts. Default `throw`. */
-  fence?: 'throw' | 'drop';
   /**
    * What the run that holds the checkpoint is doing (`saving`), when one does: a checkpoint
    * missing then was deleted under it, a {@link CheckpointDeletedError}, not a log that lacks
@@ -33,7 +31,7 @@ export interface ApplyResult {
   units: Map<string, Unit>;
   /** The message of the last unit failure among the changes. */
   lastFailure: string | null;
-  /** Units whose changes were left out, because another worker holds them now. */
+  /** Worker mode: units whose changes were left out, because they are no longer this worker's (`fence` in apply-units.ts). */
   dropped: string[];
 }
 

@@ -228,10 +228,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
             batchId,
             worker: hold?.worker ?? null,
             session: hold?.sessionId ?? null,
-            // Changes to units another worker took over are stale: the new owner does them again.
-            fence: 'drop',
             ...(hold && { held: 'saving' }),
           });
+          // Changes to units that are no longer this worker's were left out (result.dropped):
+          // their new owner does that work again (at-least-once for a sink outside the database).
           if (hold && result.lastFailure !== null) hold.lastFailure = result.lastFailure;
         },
         async () => {},

@@ -65,6 +65,8 @@ async function tryTransaction<T>(
           throw isTransient(error) ? error : refusal(error, refusedDoing(ctx, id, 'transaction'));
         });
         lastFailure = result.lastFailure ?? lastFailure;
+        // The run refuses the transaction when its own work was on one of these.
+        return result.dropped.length > 0 ? { stale: result.dropped } : undefined;
       },
     };
     const value = await work(tx);

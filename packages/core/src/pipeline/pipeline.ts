@@ -5,6 +5,7 @@ import {
   isRetryable,
   isRunFatal,
   OptionsError,
+  UnitTakenOverError,
 } from '../errors.js';
 import { type FailureReport, failuresOf } from '../model/failures.js';
 import type { FailureCause } from '../model/schema.js';
@@ -53,6 +54,8 @@ export type PipelineEvent =
   | { type: 'unit-started'; key: string }
   | { type: 'page'; key: string; items: number; done: number; total: number | null }
   | { type: 'unit-completed'; key: string; done: number }
+  /** Worker mode: the unit was taken over by another worker (see {@link UnitTakenOverError}). */
+  | { type: 'unit-taken-over'; key: string }
   | {
       type: 'unit-failed';
       key: string;
@@ -230,6 +233,12 @@ export async function pipeline<In, Out = In>(
         if (stopOnFatal(error)) return;
         // A source that ends its read because we aborted is stopping, not failing.
         if (signal.aborted) return;
+        // Worker mode: this worker's lease on the unit expired and another worker has it now.
+        // Its page was not saved; the unit is not this worker's to fail either.
+        if (error instanceof UnitTakenOverError && error.key === key) {
+          emit?.({ type: 'unit-taken-over', key });
+          return;
+        }
         const retryable = isRetryable(error);
         try {
           await run.fail(key, error, { retryable });

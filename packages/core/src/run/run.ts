@@ -86,6 +86,7 @@ export class Run {
       now: init.now,
       assertOpen: () => this.#assertOpen(),
       release: () => this.#release(),
+      worker: this.worker?.id ?? null,
     });
   }
 

@@ -1,4 +1,4 @@
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, UnitTakenOverError } from '../errors.js';
 import type { Change } from '../model/changes.js';
 import { applyChange } from '../model/reducer.js';
 import type { Checkpoint } from '../model/schema.js';
@@ -19,6 +19,8 @@ export interface SaverInit {
   assertOpen: () => void;
   /** Closes the run: called when the store cannot tell whether it saved. */
   release: () => Promise<void>;
+  /** Worker mode: this worker's id, named when a unit it works on was taken over. */
+  worker?: string | null;
 }
 
 /**
@@ -35,6 +37,7 @@ export class Saver {
   readonly #now: () => Date;
   readonly #assertOpen: () => void;
   readonly #release: () => Promise<void>;
+  readonly #worker: string | null;
   #buffer: Change[] = [];
   #since: { changes: number; units: number; items: number; pages: number; at: number };
   /** A moving average of how long the store's flushes take, for the save strategy. */
@@ -63,6 +66,7 @@ export class Saver {
     this.#now = init.now;
     this.#assertOpen = init.assertOpen;
     this.#release = init.release;
+    this.#worker = init.worker ?? null;
     this.#since = { changes: 0, units: 0, items: 0, pages: 0, at: this.#now().getTime() };
   }
 
@@ -271,7 +275,14 @@ export class Saver {
         const run = () => work(tx.client);
         const value = await (this.#scope ? this.#scope.run(open.token, run) : run());
         const saved: Change = { type: 'saved', at: this.#at(), reason };
-        await tx.append([...before, ...open.own, saved]);
+        const appended = await tx.append([...before, ...open.own, saved]);
+        // Worker mode: the work was on a unit another worker holds now. What it wrote in this
+        // transaction (a sink's rows) must not commit: throwing rolls the transaction back.
+        const stale = new Set(appended?.stale ?? []);
+        const lost = open.own.find((change) => 'key' in change && stale.has(change.key));
+        if (lost && 'key' in lost) {
+          throw new UnitTakenOverError(this.#id, lost.key, this.#worker ?? 'this worker');
+        }
         return { value, saved };
       });
       this.#open = null;

@@ -126,6 +126,18 @@ export interface ClaimResult {
 export interface StoreTransaction {
   /** The store's handle on the transaction, such as a `pg` client for PostgreSQL. */
   readonly client: unknown;
-  /** Appends changes inside the transaction: they are acknowledged when it commits. */
-  append(changes: readonly Change[]): Promise<void>;
+  /**
+   * Appends changes inside the transaction: they are acknowledged when it commits. In worker
+   * mode a store leaves out the changes to units that are no longer this worker's (another
+   * worker took them over after its lease expired, or finished them) and names those units in
+   * `stale`: the run then refuses the transaction if its own work was on one of them, since the
+   * rows it wrote for that unit must not commit.
+   */
+  append(changes: readonly Change[]): Promise<TransactionAppend | undefined | void>;
+}
+
+/** What {@link StoreTransaction.append} may tell about the changes it was given. */
+export interface TransactionAppend {
+  /** Units whose changes were left out: they are no longer this worker's. */
+  stale?: readonly string[];
 }

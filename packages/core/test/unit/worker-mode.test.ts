@@ -13,19 +13,28 @@ import {
   type Sink,
   type Source,
   type StoreTransaction,
+  UnitTakenOverError,
 } from '../../src/index.js';
 
 /**
  * A memory store with worker mode and transactions, the way a database store provides them:
  * claims lease units atomically and record their start; a transaction stages its changes and
- * appends them only when `work` resolved (and `failCommits` is 0).
+ * appends them only when `work` resolved (and `failCommits` is 0). Units named in `taken` went
+ * to another worker: a transaction leaves out their changes and names them as stale, as a
+ * database store does for units whose lease this worker lost.
  */
 function sharedStore(
   storage: MemoryStorage,
   leases: Map<string, { worker: string; until: number }>,
 ) {
   const base = memoryStore(storage);
-  const control = { failCommits: 0, outcomeUnknown: false, commits: 0, retries: 0 };
+  const control = {
+    failCommits: 0,
+    outcomeUnknown: false,
+    commits: 0,
+    retries: 0,
+    taken: new Set<string>(),
+  };
   const store: CheckpointStore & { control: typeof control } = {
     ...base,
     description: 'shared memory store',
@@ -83,7 +92,12 @@ function sharedStore(
         const tx: StoreTransaction = {
           client: { staged },
           async append(changes) {
-            staged.push(...changes);
+            const stale = new Set<string>();
+            for (const change of changes) {
+              if ('key' in change && control.taken.has(change.key)) stale.add(change.key);
+              else staged.push(change);
+            }
+            return { stale: [...stale] };
           },
         };
         return { value: await work(tx), staged };
@@ -324,6 +338,89 @@ describe('run.transaction', () => {
       'row:u1#2',
     ]);
     await again.close();
+  });
+
+  it('refuses a transaction whose work was on a unit another worker took over, and commits one that only carries stale changes from before', async () => {
+    const store = sharedStore(new MemoryStorage(), new Map());
+    const run = await openRun({
+      id: 'stale',
+      store,
+      strategy: everyUnits(100),
+      signals: false,
+      worker: { id: 'late' },
+    });
+    await run.plan(['a', 'b']);
+    await run.flush();
+    await run.claim(2);
+    store.control.taken.add('a');
+    const refused = await run
+      .transaction(async (client) => {
+        (client as { staged: Change[] }).staged.push({ type: 'meta.set', key: 'row:a', value: 1 });
+        await run.progress('a', { cursor: 1, items: 1 });
+      })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(UnitTakenOverError);
+    expect(refused).toMatchObject({ checkpointId: 'stale', key: 'a', worker: 'late' });
+    expect((refused as Error).message).toContain('worker late');
+    // Taken back: the run does not think it saved a page of a.
+    expect(run.unit('a')).toMatchObject({ cursor: null, done: 0 });
+    // A stale change of a buffered before it does not refuse a transaction of b's own.
+    await run.complete('a');
+    await run.transaction(async (client) => {
+      (client as { staged: Change[] }).staged.push({ type: 'meta.set', key: 'row:b', value: 1 });
+      await run.progress('b', { cursor: 1, items: 1 });
+    });
+    expect(run.unsaved).toBe(0);
+    const stored = (await store.load('stale'))!;
+    expect(Object.keys(stored.meta.user)).toEqual(['row:b']);
+    expect(stored.units['a']).toMatchObject({ status: 'in_progress', cursor: null });
+    expect(stored.units['b']).toMatchObject({ cursor: 1, done: 1 });
+    await run.abandon();
+  });
+
+  it('lets a pipeline worker go on past units another worker took over: not failed, not completed, their pages not committed', async () => {
+    const store = sharedStore(new MemoryStorage(), new Map());
+    const run = await openRun({
+      id: 'taken',
+      store,
+      strategy: everyUnits(100),
+      signals: false,
+      worker: { id: 'late' },
+    });
+    const sink: Sink<string> = {
+      transactional: true,
+      async write(items, context) {
+        // u1 goes to another worker while this one reads its second page.
+        if (items[0] === 'u1#1') store.control.taken.add('u1');
+        const staged = (context.transaction as { staged: Change[] }).staged;
+        staged.push({ type: 'meta.set', key: `row:${items[0]}`, value: true });
+        return undefined;
+      },
+    };
+    const events: string[] = [];
+    const result = await pipeline({
+      run,
+      source: countingSource(3, 3),
+      sink,
+      onProgress: (event) => {
+        if (event.type === 'unit-taken-over' || event.type === 'unit-failed')
+          events.push(`${event.type} ${event.key}`);
+      },
+    });
+    expect(result).toMatchObject({ completed: 2, failed: 0, pages: 7 });
+    expect(events).toEqual(['unit-taken-over u1']);
+    const stored = (await store.load('taken'))!;
+    expect(Object.keys(stored.meta.user).sort()).toEqual([
+      'row:u0#0',
+      'row:u0#1',
+      'row:u0#2',
+      'row:u1#0',
+      'row:u2#0',
+      'row:u2#1',
+      'row:u2#2',
+    ]);
+    expect(stored.units['u1']).toMatchObject({ status: 'in_progress', cursor: 1 });
+    await run.abandon();
   });
 });
 

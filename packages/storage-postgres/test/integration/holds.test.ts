@@ -5,7 +5,9 @@ import {
   LockLostError,
   openRun,
   pipeline,
+  type Run,
   type Source,
+  UnitTakenOverError,
 } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { transactionalSink } from '../../src/index.js';
@@ -22,6 +24,23 @@ async function terminate(application: string): Promise<number> {
     );
     return result.rows[0]!.n;
   });
+}
+
+/**
+ * Expires `key`'s lease until `run` claims it: the hung worker's heartbeat timer still runs in
+ * this process and may renew the lease between the expiry and the claim on a loaded machine.
+ */
+async function claimExpired(schema: string, run: Run, key: string): Promise<void> {
+  for (let tries = 0; tries < 50; tries++) {
+    await withDb((db) =>
+      db.query(
+        `UPDATE "${schema}".units SET lease_expires_at = now() - interval '1 second' WHERE key = $1`,
+        [key],
+      ),
+    );
+    if ((await run.claim(1)).keys.includes(key)) return;
+  }
+  throw new Error(`${key} was never claimed`);
 }
 
 describe('locks and worker claims', () => {
@@ -217,8 +236,8 @@ describe('locks and worker claims', () => {
         await slow.progress('a', { cursor: 3, items: 1 });
       })
       .catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(LockLostError);
-    expect((refused as Error).message).toContain('fast');
+    expect(refused).toBeInstanceOf(UnitTakenOverError);
+    expect(refused).toMatchObject({ key: 'a', worker: 'slow' });
     const sessions = await openStore(schema).sessions('job');
     expect(sessions.find((s) => s.worker === 'slow')).toMatchObject({ status: 'failed' });
     await fast.complete('a');
@@ -226,6 +245,54 @@ describe('locks and worker claims', () => {
     const finished = await fast.finish();
     expect(finished.summary.status).toBe('completed');
     await slow.abandon();
+  });
+
+  it('leaves out the work of a late worker on a unit another worker took over and finished, and commits its next transaction past that stale work', async () => {
+    const schema = freshSchema('late');
+    const join = (worker: string, strategy = always()) =>
+      openRun({
+        id: 'job',
+        store: openStore(schema),
+        signals: false,
+        strategy,
+        worker: { id: worker, leaseMs: 5_000 },
+      });
+    // Saves only when asked: its stale changes wait in its buffer for the next save.
+    const late = await join('late', everyUnits(1000));
+    await late.plan(['a', 'b']);
+    await late.flush();
+    expect((await late.claim(1)).keys).toEqual(['a']);
+    await late.progress('a', { cursor: 1, items: 1 });
+    await late.flush();
+    // It hangs; its lease on a runs out and another worker takes a over and finishes it.
+    const other = await join('other');
+    await claimExpired(schema, other, 'a');
+    await other.progress('a', { cursor: 2, items: 1 });
+    await other.complete('a');
+    const finished = { status: 'complete', cursor: 2, done: 2, attempts: 2 };
+    // The late worker wakes up and carries on with a: its progress is left out, and the
+    // finished unit keeps the cursor its new owner left (before, it was set back to 1 and
+    // saved as a page of the late worker's).
+    await late.progress('a', { cursor: 3, items: 1 });
+    await late.flush();
+    expect((await openStore(schema).load('job'))!.units['a']).toMatchObject(finished);
+    // Its stale completion of a is still buffered when it works on b, a unit of its own, in a
+    // transaction: that one commits with its row, and a stays as its owner left it.
+    await late.complete('a');
+    expect((await late.claim(1)).keys).toEqual(['b']);
+    await withDb((db) => db.query(`CREATE TABLE "${schema}".rows (unit text)`));
+    await late.transaction(async (client) => {
+      await (client as import('pg').PoolClient).query(`INSERT INTO "${schema}".rows VALUES ('b')`);
+      await late.progress('b', { cursor: 1, items: 1 });
+    });
+    expect(late.unsaved).toBe(0);
+    const stored = (await openStore(schema).load('job'))!;
+    expect(stored.units['a']).toMatchObject(finished);
+    expect(stored.units['b']).toMatchObject({ status: 'in_progress', cursor: 1, done: 1 });
+    const rows = await withDb((db) => db.query(`SELECT unit FROM "${schema}".rows`));
+    expect(rows.rows).toEqual([{ unit: 'b' }]);
+    await other.close();
+    await late.close();
   });
 
   it('claims failed units only when asked, and only those that failed before the given time', async () => {
