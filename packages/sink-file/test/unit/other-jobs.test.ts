@@ -3,10 +3,12 @@
  * the second is refused with SinkFileHeldError before it touches anything, under any spelling of
  * the file, until the first closes. (Two processes: test/integration/two-jobs.test.ts.)
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { link, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { memoryStore, openRun, pipeline, type Run, type Sink } from '@checkpointkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonLinesSink, partPath, SinkFileHeldError } from '../../src/index.js';
@@ -24,6 +26,25 @@ async function filesOf(dir: string): Promise<Record<string, string>> {
   for (const entry of await readdir(dir, { withFileTypes: true }))
     if (entry.isFile()) files[entry.name] = await readFile(join(dir, entry.name), 'utf8');
   return files;
+}
+
+/**
+ * Leaves the hold a process of `run`'s job left on `path` when it was killed: taken by a child
+ * process that exits without letting go (a hold whose maker is dead is taken over, and names it).
+ */
+function leaveDeadHold(run: Run, path: string): void {
+  const storageFile = fileURLToPath(import.meta.resolve('@checkpointkit/storage-file'));
+  const hold = join(path, '..', `.${path.split('/').pop()}.sink-hold`);
+  const details = { checkpoint: run.id, createdAt: run.checkpoint.createdAt, sink: 'sink-file' };
+  execFileSync(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `const { tryLock } = await import(${JSON.stringify(storageFile)});
+     const taken = await tryLock(${JSON.stringify(hold)}, { details: ${JSON.stringify(details)} });
+     if (!taken.lock) throw new Error('not taken');
+     process.exit(0);`,
+  ]);
+  expect(existsSync(hold)).toBe(true);
 }
 
 describe('another job’s file sink', () => {
@@ -108,6 +129,35 @@ describe('another job’s file sink', () => {
       await b.close();
     },
   );
+
+  it('a job killed before it looked at its output, resumed after another job wrote that file under another name (a hard link): the other job\'s rows are kept', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.jsonl');
+    const hard = join(dir, 'hard.jsonl');
+    await writeFile(path, '');
+    await link(path, hard);
+    // B's first process took the hold of hard.jsonl and was killed before it opened the file.
+    const b = await job('job-b');
+    leaveDeadHold(b, hard);
+    // A writes the file under its other name and ends, letting go of its holds.
+    const a = await job('job-a');
+    const first = jsonLinesSink<Row>({ path });
+    for (let n = 0; n < 3; n++) await write(first, a, n);
+    await first.close?.();
+    const written = await readFile(path, 'utf8');
+    expect(written.split('\n').filter(Boolean)).toHaveLength(3);
+    // B resumes: the hold it takes over is its own job's, and the file was modified since B's
+    // job began; but its data is A's, reached through another name. Kept, not cut.
+    const second = jsonLinesSink<Row>({ path: hard });
+    await second.open?.({ run: b, signal: b.signal });
+    await write(second, b, 7);
+    await second.close?.();
+    const files = await filesOf(dir);
+    expect(Object.values(files)).toContain(written);
+    expect(files['hard.jsonl']).toBe(`${JSON.stringify({ unit: 'u0', n: 7, text: 'a row' })}\n`);
+    await a.close();
+    await b.close();
+  });
 
   it('with rotation: a part one job writes is held too, and an output one of whose parts another job holds is refused', async () => {
     const dir = await tempDir();
