@@ -42,7 +42,7 @@ export async function keepAside(
     // Data reached by other names too (hard links) is never the job's own, whatever hold or
     // date says so: a killed process's hold names what this job did with the name, not who wrote
     // the data since under another name. CI lost another job's rows to that cut.
-    const shared = found !== null && found.isFile() && found.nlink > 1 && found.size > 0;
+    const shared = found?.isFile() === true && found.nlink > 1 && found.size > 0;
     if (
       found &&
       !shared &&

@@ -133,7 +133,8 @@ export interface StoreTransaction {
    * `stale`: the run then refuses the transaction if its own work was on one of them, since the
    * rows it wrote for that unit must not commit.
    */
-  append(changes: readonly Change[]): Promise<TransactionAppend | undefined | void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store that names nothing resolves to nothing, as before
+  append(changes: readonly Change[]): Promise<TransactionAppend | void>;
 }
 
 /** What {@link StoreTransaction.append} may tell about the changes it was given. */

@@ -130,7 +130,7 @@ describe('another job’s file sink', () => {
     },
   );
 
-  it('a job killed before it looked at its output, resumed after another job wrote that file under another name (a hard link): the other job\'s rows are kept', async () => {
+  it("a job killed before it looked at its output, resumed after another job wrote that file under another name (a hard link): the other job's rows are kept", async () => {
     const dir = await tempDir();
     const path = join(dir, 'out.jsonl');
     const hard = join(dir, 'hard.jsonl');

@@ -68,7 +68,8 @@ describe('workers paused longer than their lease', () => {
         APP: `ck-paused-${n}`,
       }),
     );
-    const pages = () => workers.reduce((sum, w) => sum + w.lines.filter((l) => l === 'page').length, 0);
+    const pages = () =>
+      workers.reduce((sum, w) => sum + w.lines.filter((l) => l === 'page').length, 0);
     const all = UNITS * PAGES;
     const paused: string[] = [];
     for (let round = 1; round <= PAUSES; round++) {
