@@ -230,6 +230,8 @@ function progressLine(event: PipelineEvent): string {
       return `page ${event.key}: done, ${event.done} comments`;
     case 'unit-failed':
       return `page ${event.key}: failed (${event.retryable ? 'retryable' : 'not retryable'}): ${event.message}`;
+    case 'unit-taken-over':
+      return `page ${event.key}: taken over by another worker`;
   }
 }
 
