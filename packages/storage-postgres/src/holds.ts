@@ -43,6 +43,13 @@ export class Hold implements WorkerHold {
   readonly worker: WorkerContext | null;
   /** The message of the last unit failure this run flushed, for its session row. */
   lastFailure: string | null = null;
+  /**
+   * Worker mode: units a flush of this worker found no longer its own (their changes were left
+   * out: taken over, finished or let go by others), until it claims one of them again. The run's
+   * next work on one is refused at once ({@link UnitTakenOverError}), so that the worker lets it
+   * go instead of working it to its end for nothing.
+   */
+  readonly takenOver = new Set<string>();
   readonly #ctx: HoldContext;
   readonly #key: string;
   readonly #session: SessionStart;

@@ -9,6 +9,7 @@ import {
   type ClaimResult,
   type JoinOptions,
   type Json,
+  UnitTakenOverError,
   type WorkerHold,
 } from '@checkpointkit/core';
 import type pg from 'pg';
@@ -200,8 +201,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
      */
     validateChange(id, change) {
       checkChange(id, change);
-      const refused = holds.get(id)?.refused;
+      const hold = holds.get(id);
+      const refused = hold?.refused;
       if (refused && UNIT_WORK.has(change.type)) throw refused;
+      if (hold?.worker && CARRY_ON.has(change.type) && hold.takenOver.has((change as Keyed).key))
+        throw new UnitTakenOverError(id, (change as Keyed).key, hold.worker.id);
     },
 
     async load(id) {
@@ -230,9 +234,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
             session: hold?.sessionId ?? null,
             ...(hold && { held: 'saving' }),
           });
-          // Changes to units that are no longer this worker's were left out (result.dropped):
-          // their new owner does that work again (at-least-once for a sink outside the database).
           if (hold && result.lastFailure !== null) hold.lastFailure = result.lastFailure;
+          // Changes to units that are no longer this worker's were left out: their new owner
+          // does that work again (at-least-once for a sink outside the database). This run's
+          // next work on them is refused (validateChange), so the worker lets them go.
+          for (const key of result.dropped) hold?.takenOver.add(key);
         },
         async () => {},
       );
@@ -300,7 +306,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
         );
       }
       await hold.check();
-      return claimFreeUnits(write, id, request);
+      const claimed = await claimFreeUnits(write, id, request);
+      for (const { key } of claimed.units) hold.takenOver.delete(key);
+      return claimed;
     },
 
     async transaction(id, work) {
@@ -332,6 +340,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
 /** Changes that record work on a unit: refused once the run's heartbeat was refused. */
 const UNIT_WORK = new Set<Change['type']>(['unit.started', 'unit.progressed', 'unit.completed']);
+
+/** Changes that carry on a unit's work: refused for a unit that is no longer this worker's. */
+const CARRY_ON = new Set<Change['type']>(['unit.progressed', 'unit.completed', 'unit.failed']);
+type Keyed = Extract<Change, { key: string }>;
 
 /**
  * A driver error wrapped with what the store was doing and where: a {@link DatabaseRefusedError}

@@ -65,7 +65,9 @@ async function tryTransaction<T>(
           throw isTransient(error) ? error : refusal(error, refusedDoing(ctx, id, 'transaction'));
         });
         lastFailure = result.lastFailure ?? lastFailure;
-        // The run refuses the transaction when its own work was on one of these.
+        // The run refuses the transaction when its own work was on one of these, and its
+        // next work on any of them (store.ts, validateChange).
+        for (const key of result.dropped) hold?.takenOver.add(key);
         return result.dropped.length > 0 ? { stale: result.dropped } : undefined;
       },
     };

@@ -198,6 +198,12 @@ export async function pipeline<In, Out = In>(
     };
 
     const workUnit = async (key: string, claimed: boolean): Promise<void> => {
+      /** Whether `error` says another worker has this unit now: then it is let go, said once. */
+      const takenOver = (error: unknown): boolean => {
+        if (!(error instanceof UnitTakenOverError && error.key === key)) return false;
+        emit?.({ type: 'unit-taken-over', key });
+        return true;
+      };
       // A claim has recorded the start already.
       if (!claimed) {
         try {
@@ -235,15 +241,12 @@ export async function pipeline<In, Out = In>(
         if (signal.aborted) return;
         // Worker mode: this worker's lease on the unit expired and another worker has it now.
         // Its page was not saved; the unit is not this worker's to fail either.
-        if (error instanceof UnitTakenOverError && error.key === key) {
-          emit?.({ type: 'unit-taken-over', key });
-          return;
-        }
+        if (takenOver(error)) return;
         const retryable = isRetryable(error);
         try {
           await run.fail(key, error, { retryable });
         } catch (failing) {
-          if (stopOnFatal(failing)) return;
+          if (stopOnFatal(failing) || takenOver(failing)) return;
           throw failing;
         }
         result.failed += 1;

@@ -270,14 +270,11 @@ describe('locks and worker claims', () => {
     await other.progress('a', { cursor: 2, items: 1 });
     await other.complete('a');
     const finished = { status: 'complete', cursor: 2, done: 2, attempts: 2 };
-    // The late worker wakes up and carries on with a: its progress is left out, and the
-    // finished unit keeps the cursor its new owner left (before, it was set back to 1 and
-    // saved as a page of the late worker's).
+    // The late worker wakes up and carries on with a, its changes buffered (before, its next
+    // save set the finished unit's cursor back to 3 as a page of its own). Then it works on b,
+    // a unit of its own, in a transaction, which commits what it buffered too: a's changes are
+    // left out, b's page and row commit.
     await late.progress('a', { cursor: 3, items: 1 });
-    await late.flush();
-    expect((await openStore(schema).load('job'))!.units['a']).toMatchObject(finished);
-    // Its stale completion of a is still buffered when it works on b, a unit of its own, in a
-    // transaction: that one commits with its row, and a stays as its owner left it.
     await late.complete('a');
     expect((await late.claim(1)).keys).toEqual(['b']);
     await withDb((db) => db.query(`CREATE TABLE "${schema}".rows (unit text)`));
@@ -286,6 +283,10 @@ describe('locks and worker claims', () => {
       await late.progress('b', { cursor: 1, items: 1 });
     });
     expect(late.unsaved).toBe(0);
+    // Now it knows: its next work on a is refused at once.
+    await expect(late.progress('a', { cursor: 4, items: 1 })).rejects.toBeInstanceOf(
+      UnitTakenOverError,
+    );
     const stored = (await openStore(schema).load('job'))!;
     expect(stored.units['a']).toMatchObject(finished);
     expect(stored.units['b']).toMatchObject({ status: 'in_progress', cursor: 1, done: 1 });
@@ -293,6 +294,39 @@ describe('locks and worker claims', () => {
     expect(rows.rows).toEqual([{ unit: 'b' }]);
     await other.close();
     await late.close();
+  });
+
+  it('refuses at once the next work of a worker on a unit its flush found taken over, until it claims that unit again', async () => {
+    const schema = freshSchema('again');
+    const join = (worker: string) =>
+      openRun({
+        id: 'job',
+        store: openStore(schema),
+        signals: false,
+        strategy: always(),
+        worker: { id: worker, leaseMs: 5_000 },
+      });
+    const w = await join('w');
+    await w.plan(['a']);
+    await w.flush();
+    expect((await w.claim(1)).keys).toEqual(['a']);
+    const other = await join('other');
+    await claimExpired(schema, other, 'a');
+    // Its flush finds a taken over and leaves its progress out; its next work on a is refused
+    // before it is recorded, so a pipeline lets the unit go instead of working it to its end.
+    await w.progress('a', { cursor: 1, items: 1 });
+    await expect(w.progress('a', { cursor: 2, items: 1 })).rejects.toBeInstanceOf(
+      UnitTakenOverError,
+    );
+    await expect(w.complete('a')).rejects.toMatchObject({ key: 'a', worker: 'w' });
+    // The other worker goes away with a unfinished: w claims it again and may work on it.
+    await other.abandon();
+    await claimExpired(schema, w, 'a');
+    await w.progress('a', { cursor: 2, items: 1 });
+    await w.complete('a');
+    const stored = (await openStore(schema).load('job'))!;
+    expect(stored.units['a']).toMatchObject({ status: 'complete', cursor: 2, attempts: 3 });
+    await w.close();
   });
 
   it('claims failed units only when asked, and only those that failed before the given time', async () => {

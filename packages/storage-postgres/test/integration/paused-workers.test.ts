@@ -3,7 +3,9 @@
  * migrated) while the others go on: the others take the paused worker's units over when its
  * leases expire, and the paused one wakes up in the middle of pages of units that are no longer
  * its own. Its page transactions must not commit those rows, and it must not stop for that: it
- * lets those units go and works on. Every item is delivered once and every worker ends cleanly.
+ * lets those units go and works on. With the exactly-once sink every item is delivered once;
+ * with a sink outside the database at least once, the paused worker letting go of a unit at its
+ * next page once a save found it taken over. Every worker ends cleanly.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleChild, type Child, startChild } from '../children.js';
@@ -46,8 +48,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const alive = (child: Child) =>
   child.process.exitCode === null && child.process.signalCode === null;
 
-describe('workers paused longer than their lease', () => {
-  it(`${WORKERS} worker processes with the exactly-once sink finish ${UNITS} units of ${PAGES} pages while ${PAUSES} times one of them is paused for 4 leases: every item once, every worker ends cleanly`, async () => {
+describe.each([
+  ['the exactly-once sink', 'transactional', 'every item once'],
+  ['a sink outside the database, saving after each page', 'plain', 'every item at least once'],
+])('workers paused longer than their lease, with %s', (_, sinkKind, delivered) => {
+  it(`${WORKERS} worker processes finish ${UNITS} units of ${PAGES} pages while ${PAUSES} times one of them is paused for 4 leases: ${delivered}, every worker ends cleanly, and the paused one lets go of the units taken from it`, async () => {
     const child = await bundleChild('outage-worker-child');
     const schema = freshSchema('paused');
     await openStore(schema).migrate();
@@ -66,6 +71,7 @@ describe('workers paused longer than their lease', () => {
         PAGE_MS: String(PAGE_MS),
         WORKER: `w${n}`,
         APP: `ck-paused-${n}`,
+        SINK: sinkKind,
       }),
     );
     const pages = () =>
@@ -88,13 +94,17 @@ describe('workers paused longer than their lease', () => {
     // The pauses did catch workers in the middle of units the others then took over.
     const takenOver = workers.flatMap((w) => w.lines.filter((l) => l === 'taken-over'));
     expect(takenOver.length).toBeGreaterThan(0);
-    expect(await outcome(schema, id)).toEqual({
+    const found = await outcome(schema, id);
+    expect(found).toEqual({
       complete: UNITS,
       other: 0,
       leased: 0,
-      total: all * 2,
+      // Outside the database, a page written before its save found the unit taken over is there
+      // twice: at-least-once, as for any sink but a transactional one.
+      total: sinkKind === 'plain' ? found.total : all * 2,
       distinct_items: all * 2,
       running: 0,
     });
+    expect(found.total).toBeGreaterThanOrEqual(all * 2);
   });
 });
