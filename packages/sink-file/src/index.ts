@@ -4,8 +4,6 @@ export {
   SinkFileConflictError,
   SinkFileDisturbedError,
   SinkFileError,
-  SinkFileHeldError,
-  type SinkFileHolder,
   SinkFileItemError,
   SinkFileLostError,
   SinkFilePageSizeError,
