@@ -56,9 +56,10 @@ export class LockLostError extends CheckpointError {
  * Worker mode: a unit this worker was working on is no longer its own. Its lease expired while
  * the worker was not heard from (paused, cut off from the database) and another worker took the
  * unit over, finished it, or let it go. Thrown by `run.transaction()` when its work recorded
- * changes to such a unit: the transaction is rolled back (a transactional sink's rows with it)
- * and the unit's current owner does that work. `pipeline()` lets the unit go
- * and works on; it is not the unit's failure.
+ * changes to such a unit (the transaction is rolled back, a transactional sink's rows with it),
+ * and by a store that knows a unit was taken over when the run records more work on it. The
+ * unit's current owner does that work. `pipeline()` lets the unit go and works on; it is not the
+ * unit's failure.
  */
 export class UnitTakenOverError extends CheckpointError {
   override name = 'UnitTakenOverError';
@@ -69,7 +70,7 @@ export class UnitTakenOverError extends CheckpointError {
     options?: { cause?: unknown },
   ) {
     super(
-      `unit "${key}" of checkpoint "${checkpointId}" is no longer worker ${worker}'s: its lease expired and another worker took it over, and the work on it in this transaction was not saved`,
+      `unit "${key}" of checkpoint "${checkpointId}" is no longer worker ${worker}'s: its lease expired and another worker took it over, so this work on it is not saved`,
       options,
     );
   }

@@ -173,7 +173,11 @@ export async function writeUnits(
 }
 
 /** Changes that carry on work a worker began under its lease: only the lease's owner may save them. */
-const CARRY_ON = new Set<Change['type']>(['unit.progressed', 'unit.completed', 'unit.failed']);
+export const CARRY_ON = new Set<Change['type']>([
+  'unit.progressed',
+  'unit.completed',
+  'unit.failed',
+]);
 
 /**
  * Worker mode: the units whose changes in this flush are stale, because the unit is no longer

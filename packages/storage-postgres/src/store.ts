@@ -15,6 +15,7 @@ import {
 import type pg from 'pg';
 import { acquireHold } from './acquire.js';
 import { applyChanges } from './apply.js';
+import { CARRY_ON } from './apply-units.js';
 import { claimFreeUnits } from './claim.js';
 import { withClient } from './clients.js';
 import { encodeText } from './codec.js';
@@ -204,6 +205,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       const hold = holds.get(id);
       const refused = hold?.refused;
       if (refused && UNIT_WORK.has(change.type)) throw refused;
+      // A unit a save found no longer this worker's: its work is refused until it claims it again.
       if (hold?.worker && CARRY_ON.has(change.type) && hold.takenOver.has((change as Keyed).key))
         throw new UnitTakenOverError(id, (change as Keyed).key, hold.worker.id);
     },
@@ -340,9 +342,6 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
 /** Changes that record work on a unit: refused once the run's heartbeat was refused. */
 const UNIT_WORK = new Set<Change['type']>(['unit.started', 'unit.progressed', 'unit.completed']);
-
-/** Changes that carry on a unit's work: refused for a unit that is no longer this worker's. */
-const CARRY_ON = new Set<Change['type']>(['unit.progressed', 'unit.completed', 'unit.failed']);
 type Keyed = Extract<Change, { key: string }>;
 
 /**

@@ -278,10 +278,10 @@ export class Saver {
         const appended = await tx.append([...before, ...open.own, saved]);
         // Worker mode: the work was on a unit another worker holds now. What it wrote in this
         // transaction (a sink's rows) must not commit: throwing rolls the transaction back.
-        const stale = new Set(appended?.stale ?? []);
-        const lost = open.own.find((change) => 'key' in change && stale.has(change.key));
-        if (lost && 'key' in lost) {
-          throw new UnitTakenOverError(this.#id, lost.key, this.#worker ?? 'this worker');
+        const stale = new Set(appended?.stale);
+        for (const change of open.own) {
+          if ('key' in change && stale.has(change.key))
+            throw new UnitTakenOverError(this.#id, change.key, this.#worker ?? 'this worker');
         }
         return { value, saved };
       });
