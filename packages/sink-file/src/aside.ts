@@ -22,8 +22,9 @@ export type Found = 'none' | 'ours' | 'kept';
  * ({@link asideName}), never over another file: a hard link fails on a name that exists, where a
  * rename would replace it. A file modified since `jobSince` (the checkpoint's creation, ms) is the
  * job's own output that no flush acknowledged, and an empty file holds nothing: both stay where
- * they are, to be cut back. With `links`, a link is kept aside whatever it reaches. Says which
- * it was.
+ * they are, to be cut back; but a file with other names (hard links) that holds anything is kept
+ * aside whatever its date. With `links`, a link is kept aside whatever it reaches. Says which it
+ * was.
  */
 export async function keepAside(
   path: string,
@@ -38,8 +39,13 @@ export async function keepAside(
     const linked = own !== null && (own.isSymbolicLink() || (own.isFile() && own.nlink > 1));
     // Else through a symbolic link: the data it points at decides (the link itself is kept aside).
     const found = linked ? null : await stat(path);
+    // Data reached by other names too (hard links) is never the job's own, whatever hold or
+    // date says so: a killed process's hold names what this job did with the name, not who wrote
+    // the data since under another name. CI lost another job's rows to that cut.
+    const shared = found?.isFile() === true && found.nlink > 1 && found.size > 0;
     if (
       found &&
+      !shared &&
       (!found.isFile() || found.size === 0 || found.mtimeMs >= jobSince - CLOCK_SLACK_MS)
     )
       return 'ours';

@@ -36,6 +36,9 @@ export class DurableFile {
   readonly #identity: string;
   /** Set once the file was found disturbed: no append goes through after it. */
   #disturbed: SinkFileDisturbedError | null = null;
+  /** Holds the file by its identity once it has other names (see {@link DurableFile.open}). */
+  #onLinked: ((identity: string) => Promise<void>) | null;
+  #linkHeld: boolean;
 
   private constructor(
     path: string,
@@ -43,12 +46,15 @@ export class DurableFile {
     size: number,
     tail: Buffer,
     identity: string,
+    linked: { held: boolean; hold: ((identity: string) => Promise<void>) | null },
   ) {
     this.path = path;
     this.#handle = handle;
     this.#size = size;
     this.#tail = tail;
     this.#identity = identity;
+    this.#linkHeld = linked.held;
+    this.#onLinked = linked.hold;
   }
 
   /**
@@ -57,8 +63,10 @@ export class DurableFile {
    * acknowledged pages: {@link SinkFileLostError} (a missing one is not created). One whose last
    * bytes do not match `fingerprint` (when the checkpoint has one) is another file:
    * {@link SinkFileChangedError}. Both leave the file as it was, and so does `claim`, which gets
-   * the file's identity (`device:inode`) before anything is cut and throws when the file is
-   * another output's (a link to it). With `was`, the file is one this process wrote and closed
+   * the file's identity (`device:inode`) before anything is cut and throws (or rejects) when the
+   * file is another output's (a link to it) or another job holds it; `linked` tells it whether
+   * the file has other names (hard links). `linked` (the option) is called with the identity when
+   * the per-page checks find other names later, before the next write. With `was`, the file is one this process wrote and closed
    * (while idle), to open again as it left it: it must be that file (`was` is its identity),
    * holding exactly `bytes`, else {@link SinkFileDisturbedError}; nothing is cut.
    */
@@ -68,8 +76,14 @@ export class DurableFile {
     {
       fingerprint,
       claim,
+      linked,
       was,
-    }: { fingerprint?: string; claim?: (identity: string) => void; was?: string } = {},
+    }: {
+      fingerprint?: string;
+      claim?: (identity: string, linked: boolean) => void | Promise<void>;
+      linked?: (identity: string) => Promise<void>;
+      was?: string;
+    } = {},
   ): Promise<DurableFile> {
     const handle = await attempt(path, 'open', () => openOrCreate(path, bytes === 0));
     if (!handle && was !== undefined) throw new SinkFileDisturbedError(path, MISSING);
@@ -83,7 +97,8 @@ export class DurableFile {
       const identity = fileIdentity(stat);
       const disturbed = was === undefined ? null : disturbanceOf(stat, was, bytes);
       if (disturbed) throw new SinkFileDisturbedError(path, disturbed);
-      claim?.(identity);
+      const links = stat.nlink > 1n;
+      await claim?.(identity, links);
       const size = Number(stat.size);
       if (size < bytes) throw new SinkFileLostError(path, bytes, size);
       const tail = Buffer.alloc(Math.min(bytes, TAIL_BYTES));
@@ -100,7 +115,10 @@ export class DurableFile {
           await handle.datasync();
         });
       }
-      return new DurableFile(path, handle, bytes, tail, identity);
+      return new DurableFile(path, handle, bytes, tail, identity, {
+        held: links,
+        hold: linked ?? null,
+      });
     } catch (error) {
       await handle.close().catch(() => {});
       throw error;
@@ -132,7 +150,15 @@ export class DurableFile {
     const start = this.#size;
     // Before writing: a file cut or written by someone else would get a hole of zeros, or have
     // their bytes written over, at the offset this process knows.
-    this.#expect(this.#disturbance(start, 'descriptor'));
+    const seen = this.#fstat();
+    this.#expect(disturbanceOf(seen, this.#identity, start));
+    if (seen.nlink > 1n && !this.#linkHeld && this.#onLinked) {
+      // Another name appeared since it was opened (a hard link): held by its identity before
+      // the write, then looked at again, since another job may have written it meanwhile.
+      await this.#onLinked(this.#identity);
+      this.#linkHeld = true;
+      this.#expect(disturbanceOf(this.#fstat(), this.#identity, start));
+    }
     try {
       let written = 0;
       while (written < data.length) {
@@ -195,20 +221,22 @@ export class DurableFile {
   /**
    * What happened to the file, or null when nothing did: it must hold `size` bytes (nothing else
    * writes it) and, `found` through its path, be the file opened (not renamed, moved, deleted or
-   * replaced). With `descriptor`, looked at through the open descriptor instead. Both lookups are
+   * replaced), or through the open descriptor ({@link DurableFile.#fstat}). Both lookups are
    * synchronous: on a file just written both took 14 µs, 3-6% of a page's write and fdatasync on
    * ext4, where awaited through the thread pool they took 80 µs (20-30%).
    * Per page, never per item.
    */
-  #disturbance(size: number, found: BigIntStats | 'missing' | 'descriptor'): string | null {
-    if (found === 'descriptor') {
-      try {
-        found = fstatSync(this.#handle.fd, { bigint: true });
-      } catch (error) {
-        throw new SinkFileError(this.path, 'write', error);
-      }
-    }
+  #disturbance(size: number, found: BigIntStats | 'missing'): string | null {
     return disturbanceOf(found, this.#identity, size);
+  }
+
+  /** The open file, looked at through its descriptor (synchronously, see above). */
+  #fstat(): BigIntStats {
+    try {
+      return fstatSync(this.#handle.fd, { bigint: true });
+    } catch (error) {
+      throw new SinkFileError(this.path, 'write', error);
+    }
   }
 
   /**

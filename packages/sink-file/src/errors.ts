@@ -1,4 +1,4 @@
-import { CheckpointError, errorMessage, UnitError } from '@checkpointkit/core';
+import { CheckpointError, errorMessage, type LockOwner, UnitError } from '@checkpointkit/core';
 
 /** A file of a file sink could not be opened, cut back, written or synced: names the file and the cause. */
 export class SinkFileError extends CheckpointError {
@@ -204,6 +204,63 @@ export class SinkFileConflictError extends UnitError {
       `file sink: ${files.join(' and ')} ${reason}; the sink does not touch the second, since either writer would cut, remove or overwrite rows of the other: give each output a file of its own`,
       { retryable: false },
     );
+  }
+}
+
+/** Who holds an output, as far as its hold says: its job's checkpoint id and its process. */
+export interface SinkFileHolder {
+  /** The id of the other job's checkpoint, when its hold names it. */
+  checkpoint?: string;
+  /** The other file sink's id. */
+  sink?: string;
+  pid: number;
+  host: string;
+  /** When it took the hold (ISO 8601). */
+  since: string;
+}
+
+/**
+ * Another job (another process, or another run of this process) holds the output: its file sink
+ * writes the file now, and would have its acknowledged rows cut, moved aside or written over by
+ * this one. Nothing was touched. Thrown by `open` for a fixed path (the pipeline rejects) or by a
+ * unit's first page to the file (the unit fails; the other units go on). Retryable: once the
+ * other job ends (or dies: the hold of a process that is gone is taken over at once on its host,
+ * one not refreshed for 30 s from another host), the next run writes the file. When it is held
+ * by no one known (`holder` null), or was taken from this sink while it ran (`reason`), it says so.
+ */
+export class SinkFileHeldError extends UnitError {
+  override name = 'SinkFileHeldError';
+  /** The other holder, as far as its hold says (null when it cannot be read). */
+  readonly holder: SinkFileHolder | null;
+  constructor(
+    /** The output file (the path this sink names it by). */
+    readonly file: string,
+    holder: (LockOwner & { details?: Record<string, unknown> }) | null,
+    /** The hold's folder. */
+    readonly hold: string,
+    /** Set when the hold was this sink's and was taken from it while it ran. */
+    reason?: string,
+  ) {
+    const details = holder?.details ?? {};
+    const job = typeof details.checkpoint === 'string' ? details.checkpoint : undefined;
+    const sink = typeof details.sink === 'string' ? details.sink : undefined;
+    const who = holder
+      ? `${job === undefined ? 'another job' : `the job of checkpoint ${JSON.stringify(job)}`}${sink === undefined ? '' : ` (file sink ${JSON.stringify(sink)})`}, pid ${holder.pid} on ${holder.host} since ${holder.since}`
+      : 'another process (its hold cannot be read)';
+    super(
+      reason === undefined
+        ? `file sink: ${file} is held by ${who}, which writes it; this sink touched nothing. ` +
+            `Let that job end and run this one again, or give this job another output file; a job killed for good leaves its hold (${hold}), which is taken over at once on its host, or 30 s after its last refresh from another host`
+        : `file sink: ${file} is no longer held by this job (${reason}), so another job may write it; the sink stopped writing it. Make sure one job at a time writes the file, then run this job again`,
+      { retryable: true },
+    );
+    this.holder = holder && {
+      ...(job !== undefined && { checkpoint: job }),
+      ...(sink !== undefined && { sink }),
+      pid: holder.pid,
+      host: holder.host,
+      since: holder.since,
+    };
   }
 }
 

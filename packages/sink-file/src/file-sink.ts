@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
 import { CheckpointError, type Run, type Sink, type SinkResult } from '@checkpointkit/core';
 import { SinkClaims } from './claims.js';
-import { type SinkFileConflictError, SinkFileError, SinkFilePathError } from './errors.js';
+import {
+  type SinkFileConflictError,
+  SinkFileError,
+  type SinkFileHeldError,
+  SinkFilePathError,
+} from './errors.js';
+import { OutputHolds } from './holds.js';
 import { checkOptions } from './options.js';
 import { OutputNames } from './part-names.js';
 import {
@@ -9,9 +15,11 @@ import {
   nextPart,
   type OpenPart,
   type PartAccess,
+  partPath,
   reopenPart,
   resumePart,
 } from './parts.js';
+import { HoldReleases } from './releases.js';
 import {
   fileState,
   otherSinksFiles,
@@ -73,6 +81,10 @@ export type PageEncoder<Item> = (items: readonly Item[], target: PageTarget) => 
  * - `open` (and the first touch of a file) cuts each file back to the size the checkpoint
  *   recorded, or starts a file the checkpoint never recorded empty, keeping what was there aside:
  *   what is left is exactly the pages whose cursors the store acknowledged.
+ * - Every file it touches is held against other jobs (see holds.ts) from before it is looked
+ *   at until it closes the file (or, for a file closed before a flush recorded it, until one
+ *   has): a sink of another job that names it is refused ({@link SinkFileHeldError}), and only a
+ *   file whose hold this job's own killed process left is cut as this job's unacknowledged output.
  * - Pages to one file are written one at a time, each recorded before the next one's write can
  *   finish (a write resolves only after its own I/O), so the sizes a flush holds only grow with
  *   the pages it holds.
@@ -85,10 +97,21 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
   const { id, maxBytes, pathOf } = checkOptions(options, base);
   const rotating = maxBytes !== Number.POSITIVE_INFINITY;
   const claims = new SinkClaims();
+  // Against other jobs (other processes, other runs): a file is held while it is open, and
+  // after that until a flush recorded it (see letGo).
+  const holds = new OutputHolds();
   const access: PartAccess = {
     rotating,
+    hold: (path, options) => holds.path(path, options),
+    letGo: (path) => holds.letGo(path),
     guard: (path) => claims.guard(path),
-    claim: (identity, path) => claims.claimFile(identity, path),
+    claim: (identity, path, linked) => {
+      // The run's claim first, synchronously: two opens in flight cannot both pass it.
+      claims.claimFile(identity, path);
+      // By its identity only when it has other names: its path's hold covers every spelling.
+      return linked ? holds.inode(identity, path) : undefined;
+    },
+    linked: (identity, path) => holds.inode(identity, path),
   };
   /** With rotation: every output, so that none is named like a part of another. */
   let names = new OutputNames();
@@ -105,6 +128,8 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
   let opened: Promise<void> | null = null;
   /** When the run's checkpoint was created (ms): files modified since are the job's own. */
   let jobSince = Number.POSITIVE_INFINITY;
+  /** When to let go of the holds of the files it closes. */
+  const releases = new HoldReleases(id, (file) => holds.letGo(file));
 
   const fileFor = (path: string): Promise<OpenPart> => {
     let file = files.get(path);
@@ -112,6 +137,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       // Never recorded: no acknowledged page is in it, so it starts empty (what was there kept aside).
       const known = recorded.get(path);
       const was = identities.get(path);
+      releases.reopened(partPath(path, known?.part ?? 0));
       file =
         known && was !== undefined
           ? reopenPart(path, known, access, was)
@@ -144,19 +170,25 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       const file = files.get(path);
       // Out of `files` first: a page that comes now opens the file again, recorded as it is.
       files.delete(path);
-      await file?.then(({ file }) => file.close()).catch(() => {});
+      await file?.then((open) => closePart(path, open)).catch(() => {});
     }
+  };
+
+  /** Closes an output's part, letting go of its holds once a flush recorded it. */
+  const closePart = (path: string, { part, file }: OpenPart): Promise<void> => {
+    releases.closing(path, part, file.path);
+    return file.close();
   };
 
   /** The part the next page of `path` goes to: a new one when the current one is full. */
   const partFor = async (path: string): Promise<OpenPart> => {
-    const current = await fileFor(path);
-    if (current.file.size < maxBytes) return current;
+    const open = await fileFor(path);
+    if (open.file.size < maxBytes) return open;
     // The part it filled must still be where it was: a folder moved or swapped since would send
     // the next parts elsewhere, away from the parts before.
-    current.file.verify();
-    await current.file.close();
-    const next = nextPart(path, current.part, access);
+    open.file.verify();
+    await closePart(path, open);
+    const next = nextPart(path, open.part, access);
     track(path, next);
     return next;
   };
@@ -169,6 +201,8 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     used = new Set();
     identities = new Map();
     for (const file of open) if (file.status === 'fulfilled') await file.value.file.close();
+    // The holds go with the files (the sink closes, or opens again and holds what it opens).
+    releases.forget();
   };
 
   const openFor = (run: Run): Promise<void> => {
@@ -183,6 +217,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
       // recorded files for its own.
       claims.release();
       claims.claimId(run, id);
+      await holds.start(run, id);
       recorded = new Map();
       for (const [path, state] of recordedFiles(run.checkpoint, id)) {
         // Spellings of one file: its pages were written one at a time, so the furthest is last.
@@ -195,6 +230,10 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
         )
           recorded.set(file, state);
       }
+      releases.open(
+        run,
+        [...recorded].map(([file, state]) => [file, state.part]),
+      );
       jobSince = Date.parse(run.checkpoint.createdAt);
       // Cut every known file back now (the recorded ones, and a fixed path even when nothing of
       // it was recorded yet): one whose units never write again keeps no tail. A file a path
@@ -256,11 +295,14 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
             ? new SinkFilePathError(context.unit, key, 'is a folder')
             : error;
         });
+        // A hold taken from this sink while it ran (judged stale): another job may write the file.
+        holds.assertHeld(file.path);
         const text = encode(items, { unit: context.unit, path: file.path, fresh: file.size === 0 });
         const bytes = await file.append(Buffer.from(text, 'utf8'));
         // What this process synced: a file opened again (after a failed rotation) is cut there.
         const tail = file.fingerprint;
         recorded.set(path, { part, bytes, tail });
+        releases.wrote(path, key);
         return { meta: { [sinkStateKey(id, key)]: fileState(bytes, part, tail) } };
       });
       const done = page
@@ -269,6 +311,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
           const left = (busy.get(path) ?? 1) - 1;
           if (left === 0) busy.delete(path);
           else busy.set(path, left);
+          releases.settle();
           return closeIdle();
         });
       // The next page of the file waits for the closing too; close() waits for every chain.
@@ -278,6 +321,7 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
     async close() {
       await closeAll();
       claims.release();
+      await holds.release();
       opened = null;
     },
   };

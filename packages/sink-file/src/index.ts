@@ -4,6 +4,8 @@ export {
   SinkFileConflictError,
   SinkFileDisturbedError,
   SinkFileError,
+  SinkFileHeldError,
+  type SinkFileHolder,
   SinkFileItemError,
   SinkFileLostError,
   SinkFilePageSizeError,

@@ -3,6 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { keepAside } from './aside.js';
 import { DurableFile } from './durable-file.js';
 import { SinkFileChangedError, SinkFileError } from './errors.js';
+import type { Provenance } from './holds.js';
 import type { RecordedFile } from './state.js';
 
 /**
@@ -16,15 +17,64 @@ export function partPath(path: string, part: number): string {
 }
 
 /**
- * How a sink reaches the files of its outputs: whether they rotate, and its claims on them, so
- * that no output cuts, moves or removes a file another output (or another sink) writes.
+ * How a sink reaches the files of its outputs: whether they rotate, its holds on them (against
+ * other jobs) and its claims on them (within the run), so that no output cuts, moves or removes a
+ * file another output, another sink or another job writes.
  */
 export interface PartAccess {
   rotating: boolean;
+  /**
+   * Holds the file at `path` against other jobs, before anything looks at it: throws when another
+   * job holds it; says whether it may hold this job's own unacknowledged output. Kept until
+   * {@link PartAccess.letGo}.
+   */
+  hold(path: string, options: { create: boolean }): Promise<Provenance>;
+  /** Lets go of the holds taken for `path`: the sink no longer has the file open. */
+  letGo(path: string): Promise<void>;
   /** Throws when the file at `path` is another output's; called before it is moved or removed. */
   guard(path: string): Promise<void>;
-  /** Takes the identity of a file just opened under `path`; throws when it is another output's. */
-  claim(identity: string, path: string): void;
+  /**
+   * Takes the identity of a file just opened under `path`; throws when it is another output's.
+   * `linked`: the file has other names (hard links), so it is held by its identity too.
+   */
+  claim(identity: string, path: string, linked: boolean): void | Promise<void>;
+  /** Holds by its identity a file open under `path` that was found to have other names since. */
+  linked(identity: string, path: string): Promise<void>;
+}
+
+/**
+ * Runs `work` holding `paths` (besides what `work` holds itself), and lets go of them after, and
+ * of `opened` too when `work` fails: a file is held only while the sink looks at it or has it open.
+ */
+async function holding<T>(
+  access: PartAccess,
+  paths: string[],
+  opened: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await access.letGo(opened);
+    throw error;
+  } finally {
+    for (const path of paths) if (path !== opened) await access.letGo(path);
+  }
+}
+
+/**
+ * Holds `path`, and says since when what the file holds counts as this job's own unacknowledged
+ * output (cut back rather than kept aside): `jobSince` when this job's own process left the
+ * file's hold (it was killed while writing it), else never: a file another job (or a process
+ * that released its hold cleanly, maybe another job that ended) wrote is kept aside.
+ */
+async function ownSince(
+  access: PartAccess,
+  path: string,
+  jobSince: number,
+  create = false,
+): Promise<number> {
+  return (await access.hold(path, { create })) === 'this-job' ? jobSince : Number.POSITIVE_INFINITY;
 }
 
 /** Opens a part through `access`: the file is claimed before anything is cut. */
@@ -35,9 +85,9 @@ function openPart(
   fingerprint?: string,
   was?: string,
 ) {
-  const claim = (identity: string) => access.claim(identity, path);
   return DurableFile.open(path, bytes, {
-    claim,
+    claim: (identity, linked) => access.claim(identity, path, linked),
+    linked: (identity) => access.linked(identity, path),
     ...(fingerprint && { fingerprint }),
     ...(was !== undefined && { was }),
   });
@@ -62,24 +112,36 @@ export async function resumePart(
   access: PartAccess,
   jobSince: number,
 ): Promise<OpenPart> {
-  for (let earlier = 0; earlier < part; earlier++) await expectWholePart(path, earlier, part);
-  const file = await openPart(access, partPath(path, part), bytes, tail);
-  try {
-    // Parts are numbered without gaps: the first one missing ends them. One dated before the
-    // job is no part of it (a file of the user under that name): kept aside, not removed.
-    const at = new Date();
-    for (let next = part + 1; access.rotating; next++) {
-      const later = partPath(path, next);
-      await access.guard(later);
-      const found = await keepAside(later, jobSince, at);
-      if (found === 'none') break;
-      if (found === 'ours') await removePart(later, access);
+  const looked: string[] = [];
+  const current = partPath(path, part);
+  return holding(access, looked, current, async () => {
+    for (let earlier = 0; earlier < part; earlier++) {
+      looked.push(partPath(path, earlier));
+      await access.hold(partPath(path, earlier), { create: false });
+      await expectWholePart(path, earlier, part);
     }
-  } catch (error) {
-    await file.close();
-    throw error;
-  }
-  return { part, file };
+    // A recorded part is created again only when it recorded nothing (see DurableFile.open).
+    await access.hold(current, { create: bytes === 0 });
+    const file = await openPart(access, current, bytes, tail);
+    try {
+      // Parts are numbered without gaps: the first one missing ends them. One dated before the
+      // job is no part of it (a file of the user under that name): kept aside, not removed.
+      const at = new Date();
+      for (let next = part + 1; access.rotating; next++) {
+        const later = partPath(path, next);
+        looked.push(later);
+        const since = await ownSince(access, later, jobSince);
+        await access.guard(later);
+        const found = await keepAside(later, since, at);
+        if (found === 'none') break;
+        if (found === 'ours') await removePart(later, access);
+      }
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+    return { part, file };
+  });
 }
 
 /**
@@ -94,7 +156,11 @@ export async function reopenPart(
   access: PartAccess,
   was: string,
 ): Promise<OpenPart> {
-  return { part, file: await openPart(access, partPath(path, part), bytes, tail, was) };
+  const file = partPath(path, part);
+  return holding(access, [], file, async () => {
+    await access.hold(file, { create: false });
+    return { part, file: await openPart(access, file, bytes, tail, was) };
+  });
 }
 
 /** A part before the recorded one must be there: its pages were acknowledged. */
@@ -114,10 +180,11 @@ async function expectWholePart(path: string, part: number, recorded: number): Pr
 
 /**
  * Opens an output the checkpoint never recorded, empty. No page the checkpoint acknowledged is in
- * what is there. What the job wrote itself (modified since `jobSince`, the checkpoint's creation)
- * is cut off as any unacknowledged tail is. What was there before the job (an older run's output,
- * a file of the user's) is kept aside, not destroyed: the file, and when the output rotates the
- * parts after it, each under `<name>.replaced-<time>`.
+ * what is there. What the job wrote itself (a process of this job, killed, left the file's hold,
+ * and the file was modified since `jobSince`, the checkpoint's creation) is cut off as any
+ * unacknowledged tail is. Anything else (an older run's output, another job's, a file of the
+ * user's) is kept aside, not destroyed: the file, and when the output rotates the parts after it,
+ * each under `<name>.replaced-<time>`.
  */
 export async function freshPart(
   path: string,
@@ -125,20 +192,26 @@ export async function freshPart(
   jobSince: number,
 ): Promise<OpenPart> {
   const at = new Date();
-  await access.guard(path);
-  await keepAside(path, jobSince, at);
-  if (access.rotating) {
-    // The first part missing ends them. The job's own later parts are removed, as an
-    // unacknowledged rotation's are on resume.
-    for (let next = 1; ; next++) {
-      const later = partPath(path, next);
-      await access.guard(later);
-      const found = await keepAside(later, jobSince, at);
-      if (found === 'none') break;
-      if (found === 'ours') await removePart(later, access);
+  const looked: string[] = [];
+  return holding(access, looked, path, async () => {
+    const since = await ownSince(access, path, jobSince, true);
+    await access.guard(path);
+    await keepAside(path, since, at);
+    if (access.rotating) {
+      // The first part missing ends them. The job's own later parts are removed, as an
+      // unacknowledged rotation's are on resume.
+      for (let next = 1; ; next++) {
+        const later = partPath(path, next);
+        looked.push(later);
+        const laterSince = await ownSince(access, later, jobSince);
+        await access.guard(later);
+        const found = await keepAside(later, laterSince, at);
+        if (found === 'none') break;
+        if (found === 'ours') await removePart(later, access);
+      }
     }
-  }
-  return { part: 0, file: await openPart(access, path, 0) };
+    return { part: 0, file: await openPart(access, path, 0) };
+  });
 }
 
 /**
@@ -150,9 +223,12 @@ export async function freshPart(
  */
 export async function nextPart(path: string, part: number, access: PartAccess): Promise<OpenPart> {
   const file = partPath(path, part + 1);
-  await access.guard(file);
-  await keepAside(file, Number.POSITIVE_INFINITY, new Date(), { links: true });
-  return { part: part + 1, file: await openPart(access, file, 0) };
+  return holding(access, [], file, async () => {
+    await access.hold(file, { create: true });
+    await access.guard(file);
+    await keepAside(file, Number.POSITIVE_INFINITY, new Date(), { links: true });
+    return { part: part + 1, file: await openPart(access, file, 0) };
+  });
 }
 
 /** Removes a part (unless it is another output's file); false when there was none. */

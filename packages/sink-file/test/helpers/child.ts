@@ -44,8 +44,12 @@ export async function bundleJob(outDir: string, entry = script): Promise<string>
   return outfile;
 }
 
-export function startJob(bundle: string, args: string[]): Child {
-  const child = spawn(process.execPath, [bundle, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts the bundled job with `args`, in the working directory `cwd` (this process's by default). */
+export function startJob(bundle: string, args: string[], cwd?: string): Child {
+  const child = spawn(process.execPath, [bundle, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(cwd !== undefined && { cwd }),
+  });
   const lines: string[] = [];
   let waiters: (() => void)[] = [];
   let buffer = '';

@@ -93,6 +93,13 @@ export async function killLane(bundle: string, lane: Lane) {
   const check = async (dir: string) => {
     const got = await outputs(dir);
     expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+    // The job's own unacknowledged output is cut, never kept aside: the hold its killed process
+    // left names the job. A finished job leaves no hold, nor anything a killed process left while
+    // it made, took over or released one (swept by the next run, which knows the dead maker by
+    // the leftover's name).
+    const names = await readdir(dir, { recursive: true });
+    const left = names.filter((name) => /\.replaced-|\.sink-hold/.test(name));
+    expect(left).toEqual([]);
     for (const [name, bytes] of got) {
       if (lane.mode === 'shared' && lane.concurrency > 1) {
         expectInterleavedComplete(bytes.toString('utf8'), lane.format);

@@ -106,7 +106,11 @@ describe('files the checkpoint never recorded', () => {
     for (const [file, text] of before) expect(await keptAside(dir, file), file).toEqual([text]);
   });
 
-  it('cuts its own unacknowledged output as before: a crash before the first flush keeps nothing aside', async () => {
+  // A process killed with SIGKILL leaves its hold, which names the job: its resume cuts its own
+  // unacknowledged output, keeping nothing aside (test/integration/two-jobs.test.ts). Here the
+  // crash is simulated in one process, so the sink still closed and released its hold: then
+  // nothing tells the job's own rows from another job's that ended, and they are kept aside.
+  it('keeps aside unacknowledged output whose sink released its hold: a store that died before the first flush', async () => {
     const dir = await tempDir();
     const path = join(dir, 'out.jsonl');
     const storage = new MemoryStorage();
@@ -143,7 +147,10 @@ describe('files the checkpoint never recorded', () => {
     });
     await second.finish();
     expect((await readFile(path, 'utf8')).trimEnd().split('\n')).toHaveLength(15);
-    expect(await readdir(dir)).toEqual(['out.jsonl']);
+    const names = await readdir(dir);
+    expect(names).toHaveLength(2);
+    const kept = names.find((name) => name.startsWith('out.jsonl.replaced-')) as string;
+    expect((await readFile(join(dir, kept), 'utf8')).trimEnd().split('\n')).toHaveLength(3);
   });
 
   it('refuses a named pipe or a folder as an output, naming it, and goes on with the other units', async () => {
