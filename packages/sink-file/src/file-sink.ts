@@ -195,6 +195,9 @@ export function fileSink<Item>(options: FileSinkOptions, encode: PageEncoder<Ite
 
   const closeAll = async () => {
     await Promise.allSettled(chains.values());
+    // A page written but not recorded (the run was interrupted meanwhile, or the sink is used
+    // without pipeline()): its file's hold is left for the job's next run, which cuts it off.
+    for (const file of releases.unrecorded(recorded)) await holds.leave(file);
     const open = await Promise.allSettled(files.values());
     files = new Map();
     chains = new Map();

@@ -70,7 +70,9 @@ async function realTarget(path: string, depth = 0): Promise<string> {
  * left is cut back as this job's output.
  *
  * A file is held only while the sink needs it ({@link OutputHolds.letGo} when it closes the
- * file; file-sink.ts keeps the hold of a file whose bytes no flush recorded yet): a job with a
+ * file; file-sink.ts keeps the hold of a file whose bytes no flush recorded yet, and when the
+ * sink closes with such bytes in a file, it leaves its hold for the next run: {@link
+ * OutputHolds.leave}): a job with a
  * file per unit holds about as many files as it keeps open, not one per unit, each a lock to
  * take, refresh every few seconds and remove.
  *
@@ -224,6 +226,29 @@ export class OutputHolds {
       if (entry.users.size === 0) releases.push(this.#release(dir, entry.taking));
     }
     await Promise.all(releases);
+  }
+
+  /**
+   * Stops holding `path` without releasing its holds: each is left in place as a killed process
+   * leaves it ({@link ExclusiveLock.leave}), for the next sink to take over at once and find this
+   * job in. For a file holding bytes no flush recorded, when the sink closes: the job's next run
+   * cuts them off as its own, where a released hold would have them kept aside as another's.
+   */
+  async leave(path: string): Promise<void> {
+    const dirs = this.#byFile.get(path);
+    if (!dirs) return;
+    for (const dir of dirs) {
+      const entry = this.#holds.get(dir);
+      if (!entry) continue;
+      this.#holds.delete(dir);
+      for (const user of entry.users) if (user !== path) this.#byFile.get(user)?.delete(dir);
+      const hold = await entry.taking.catch(() => null);
+      if (!hold) continue;
+      this.#settled.delete(dir);
+      if (heldHere.get(dir)?.owner === this) heldHere.delete(dir);
+      await hold.lock.leave().catch(() => {});
+    }
+    this.#byFile.delete(path);
   }
 
   #release(dir: string, taking: Promise<Hold>): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Run } from '@checkpointkit/core';
-import { sinkStateKey } from './state.js';
+import { partPath } from './parts.js';
+import { type FileState, type RecordedFile, sinkStateKey } from './state.js';
 
 /**
  * When a file sink may let go of the holds of a file it closed (see holds.ts): at once when a
@@ -62,6 +63,30 @@ export class HoldReleases {
   /** `file` is opened again: held as long as it is open, whatever a flush recorded. */
   reopened(file: string): void {
     this.#pending.delete(file);
+  }
+
+  /**
+   * The files of the outputs whose last page written (`written`, per output) the run did not
+   * record: their holds must outlive the sink (see holds.ts's `leave`), so that the job's next
+   * run knows what they hold is its own. A graceful stop (Ctrl+C) leaves them so: a page
+   * written once the run was interrupted is dropped with its cursor, and the sink then closes.
+   * The part being written, and the earlier parts closed before a flush recorded them.
+   */
+  unrecorded(written: ReadonlyMap<string, RecordedFile>): string[] {
+    const run = this.#run;
+    if (!run) return [];
+    const files: string[] = [];
+    for (const [output, key] of this.#keys) {
+      const page = written.get(output);
+      const state = run.checkpoint.meta.user[sinkStateKey(this.#id, key)] as
+        | Partial<FileState>
+        | undefined;
+      if (!page || (state?.bytes === page.bytes && (state.part ?? 0) === page.part)) continue;
+      files.push(partPath(output, page.part));
+      for (const [file, pending] of this.#pending)
+        if (pending.output === output && file !== partPath(output, page.part)) files.push(file);
+    }
+    return files;
   }
 
   /** Forgets the pending parts (their holds go with the sink's, or stay until it closes). */

@@ -18,8 +18,18 @@ afterAll(removeTempDirs);
 
 const job = (id: string) => openRun({ id, store: memoryStore(), signals: false });
 const page = (n: number) => [{ unit: 'u0', n, text: 'a row' }];
-const write = async (sink: ReturnType<typeof jsonLinesSink<Row>>, run: Run, n: number) =>
-  await sink.write(page(n), { unit: 'u0', run, signal: run.signal });
+/** Writes page `n` and records what the sink returned, as pipeline() does (unless `record` is false). */
+const write = async (
+  sink: ReturnType<typeof jsonLinesSink<Row>>,
+  run: Run,
+  n: number,
+  record = true,
+) => {
+  const result = await sink.write(page(n), { unit: 'u0', run, signal: run.signal });
+  if (!record) return result;
+  for (const [key, value] of Object.entries(result?.meta ?? {})) await run.setMeta(key, value);
+  return result;
+};
 
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
@@ -157,6 +167,49 @@ describe('another job’s file sink', () => {
     expect(files['hard.jsonl']).toBe(`${JSON.stringify({ unit: 'u0', n: 7, text: 'a row' })}\n`);
     await a.close();
     await b.close();
+  });
+
+  it('a sink closed with a page no flush recorded (a Ctrl+C between the write and its record) leaves its hold: the next run of its job cuts the page off, another job keeps it aside', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.jsonl');
+    const storage = memoryStore();
+    const a = await openRun({ id: 'job-a', store: storage, signals: false });
+    const first = jsonLinesSink<Row>({ path });
+    await first.open?.({ run: a, signal: a.signal });
+    await write(first, a, 0);
+    await a.flush();
+    await write(first, a, 1, false);
+    await first.close?.();
+    await a.close();
+    expect(await readdir(dir)).toContain('.out.jsonl.sink-hold');
+    // The job's next run (this process's: the hold names a token it no longer holds) cuts it.
+    const again = await openRun({ id: 'job-a', store: storage, signals: false });
+    const second = jsonLinesSink<Row>({ path });
+    await second.open?.({ run: again, signal: again.signal });
+    await write(second, again, 2);
+    await second.close?.();
+    await again.close();
+    expect(await filesOf(dir)).toEqual({
+      'out.jsonl': `${[0, 2].map((n) => JSON.stringify(page(n)[0])).join('\n')}\n`,
+    });
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+
+    // A fresh file's unrecorded page, left so, then wanted by another job: kept aside.
+    const fresh = join(dir, 'fresh.jsonl');
+    const c = await job('job-c');
+    const third = jsonLinesSink<Row>({ path: fresh });
+    await write(third, c, 0, false);
+    await third.close?.();
+    const d = await job('job-d');
+    const fourth = jsonLinesSink<Row>({ path: fresh });
+    await write(fourth, d, 5);
+    await fourth.close?.();
+    const files = await filesOf(dir);
+    expect(files['fresh.jsonl']).toBe(`${JSON.stringify(page(5)[0])}\n`);
+    expect(Object.values(files)).toContain(`${JSON.stringify(page(0)[0])}\n`);
+    expect(Object.keys(files)).toHaveLength(3);
+    await c.close();
+    await d.close();
   });
 
   it('with rotation: a part one job writes is held too, and an output one of whose parts another job holds is refused', async () => {

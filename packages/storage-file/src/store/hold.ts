@@ -47,6 +47,15 @@ export interface ExclusiveLock {
   readonly lost: Error | null;
   /** Removes the lock, unless it was taken over meanwhile. Idempotent. */
   release(): Promise<void>;
+  /**
+   * Stops holding the lock but leaves it where it is, as a process killed with SIGKILL would:
+   * the next {@link tryLock} of it, from this process or another on this host, takes it over at
+   * once (a holder on another host, after `staleMs`) and finds this holder, with its details, in
+   * `previous`. For a holder that must tell its next taker it did not finish (a file sink leaves
+   * the hold of a file holding bytes no save recorded). Idempotent; `release()` after it does
+   * nothing.
+   */
+  leave(): Promise<void>;
 }
 
 /** What {@link tryLock} found: the lock, now ours; or who holds it (null when unknown). */
@@ -99,6 +108,7 @@ export async function tryLock(dir: string, options: TryLockOptions = {}): Promis
           return lock.lost;
         },
         release: () => lock.release(),
+        leave: () => lock.leave(),
       },
     };
   } catch (error) {

@@ -78,6 +78,8 @@ export interface HeldLock {
   /** The owner record of the lock taken over (dead or stale), when there was one. */
   readonly previous: OwnerRecord | null;
   release(): Promise<void>;
+  /** Stops holding the lock without removing it, as a killed holder would leave it (see hold.ts). */
+  leave(): Promise<void>;
 }
 
 /** @internal Steps of a takeover the multi-process tests stop a process at (SIGSTOP): not for use. */
@@ -334,12 +336,17 @@ async function held(options: {
     lost: null,
     tookOver: previous !== null,
     previous,
-    async release() {
+    async leave() {
       if (released) return;
       released = true;
       clearInterval(refresh);
+      // Without its token this process no longer counts as its live owner (mayBeAlive).
       heldTokens.delete(token);
       await stamp.close();
+    },
+    async release() {
+      if (released) return;
+      await entry.leave();
       if (entry.lost) return;
       // Ours while it is the directory we made (a takeover makes another, and an owner file
       // someone removed or emptied leaves it ours): one stat, where reading the owner file took

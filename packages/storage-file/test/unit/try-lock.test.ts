@@ -64,6 +64,29 @@ describe('tryLock', () => {
     if ('lock' in third) await third.lock.release();
   });
 
+  it('left rather than released, stays in place for the next taker, who takes it over at once and finds who left it', async () => {
+    const lockDir = join(dir, '.out.hold');
+    const first = await tryLock(lockDir, { details: { job: 'a' } });
+    if (!('lock' in first)) throw new Error('not taken');
+    await first.lock.leave();
+    expect(await readdir(dir)).toEqual(['.out.hold']);
+    // A release after it removes nothing: the lock is no longer this holder's.
+    await first.lock.release();
+    expect(await readdir(dir)).toEqual(['.out.hold']);
+    const second = await tryLock(lockDir, { details: { job: 'b' } });
+    if (!('lock' in second)) throw new Error('not taken over');
+    expect(second.lock.previous).toEqual({
+      pid: process.pid,
+      host: hostname(),
+      since: expect.any(String),
+      details: { job: 'a' },
+    });
+    // Taken over, it is the new holder's: refused to a third, removed by its release.
+    expect(await tryLock(lockDir)).toMatchObject({ holder: { details: { job: 'b' } } });
+    await second.lock.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('takes over the lock of a dead process, saying who held it, and sweeps what a killed contender or holder left', async () => {
     const lockDir = join(dir, '.out.hold');
     const dead = { pid: deadPid(), host: hostname(), since: new Date().toISOString(), token: 'x' };
