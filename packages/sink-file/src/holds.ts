@@ -70,11 +70,10 @@ async function realTarget(path: string, depth = 0): Promise<string> {
  * left is cut back as this job's output.
  *
  * A file is held only while the sink needs it ({@link OutputHolds.letGo} when it closes the
- * file; file-sink.ts keeps the hold of a file whose bytes no flush recorded yet, and when the
- * sink closes with such bytes in a file, it leaves its hold for the next run: {@link
- * OutputHolds.leave}): a job with a
- * file per unit holds about as many files as it keeps open, not one per unit, each a lock to
- * take, refresh every few seconds and remove.
+ * file; file-sink.ts keeps the hold of a file whose bytes no flush recorded yet, and a sink that
+ * closes with such bytes in a file leaves its hold for the job's next run,
+ * {@link OutputHolds.leave}): a job with a file per unit holds about as many files as it keeps
+ * open, not one per unit, each a lock to take, refresh every few seconds and remove.
  *
  * The lock is storage-file's (`tryLock`), not proper-lockfile: its stale takeover (remove the
  * stale lock, then make a new one) let two contenders each remove the other's fresh lock, and
