@@ -124,18 +124,9 @@ export async function resumePart(
     await access.hold(current, { create: bytes === 0 });
     const file = await openPart(access, current, bytes, tail);
     try {
-      // Parts are numbered without gaps: the first one missing ends them. One dated before the
-      // job is no part of it (a file of the user under that name): kept aside, not removed.
-      const at = new Date();
-      for (let next = part + 1; access.rotating; next++) {
-        const later = partPath(path, next);
-        looked.push(later);
-        const since = await ownSince(access, later, jobSince);
-        await access.guard(later);
-        const found = await keepAside(later, since, at);
-        if (found === 'none') break;
-        if (found === 'ours') await removePart(later, access);
-      }
+      // One dated before the job is no part of it (a file of the user under that name): kept
+      // aside, not removed.
+      if (access.rotating) await removeLaterParts(path, part, access, jobSince, looked);
     } catch (error) {
       await file.close();
       throw error;
@@ -197,19 +188,8 @@ export async function freshPart(
     const since = await ownSince(access, path, jobSince, true);
     await access.guard(path);
     await keepAside(path, since, at);
-    if (access.rotating) {
-      // The first part missing ends them. The job's own later parts are removed, as an
-      // unacknowledged rotation's are on resume.
-      for (let next = 1; ; next++) {
-        const later = partPath(path, next);
-        looked.push(later);
-        const laterSince = await ownSince(access, later, jobSince);
-        await access.guard(later);
-        const found = await keepAside(later, laterSince, at);
-        if (found === 'none') break;
-        if (found === 'ours') await removePart(later, access);
-      }
-    }
+    // The job's own later parts are removed, as an unacknowledged rotation's are on resume.
+    if (access.rotating) await removeLaterParts(path, 0, access, jobSince, looked, at);
     return { part: 0, file: await openPart(access, path, 0) };
   });
 }
@@ -229,6 +209,30 @@ export async function nextPart(path: string, part: number, access: PartAccess): 
     await keepAside(file, Number.POSITIVE_INFINITY, new Date(), { links: true });
     return { part: part + 1, file: await openPart(access, file, 0) };
   });
+}
+
+/**
+ * Removes the parts after `part` that are the job's own (see {@link ownSince}), keeping any other
+ * aside; parts are numbered without gaps, so the first one missing ends them. Each is held
+ * before it is looked at, and added to `looked` (let go of once the open is done).
+ */
+async function removeLaterParts(
+  path: string,
+  part: number,
+  access: PartAccess,
+  jobSince: number,
+  looked: string[],
+  at = new Date(),
+): Promise<void> {
+  for (let next = part + 1; ; next++) {
+    const later = partPath(path, next);
+    looked.push(later);
+    const since = await ownSince(access, later, jobSince);
+    await access.guard(later);
+    const found = await keepAside(later, since, at);
+    if (found === 'none') return;
+    if (found === 'ours') await removePart(later, access);
+  }
 }
 
 /** Removes a part (unless it is another output's file); false when there was none. */
