@@ -13,12 +13,14 @@ import type { Checkpoint } from '@checkpointkit/core';
 import { lockFileName, readCheckpointFiles } from '@checkpointkit/storage-file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleJob, startJob } from '../helpers/child.js';
-import { PAGES, removeTempDirs, tempDir, UNITS } from '../helpers/jobs.js';
+import { PAGES, removeTempDirs, SIZE, tempDir, UNITS } from '../helpers/jobs.js';
 
 const ID = 'interrupt-test';
 const STOPS = 6;
 const CONCURRENCY = 3; // the job's: units with a page in flight at once
 const EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+/** Outputs rotate at this size in the rotation case (a page is about 220 bytes). */
+const MAX_BYTES = 1000;
 
 let bundle: string;
 beforeAll(async () => {
@@ -27,29 +29,38 @@ beforeAll(async () => {
 });
 afterAll(removeTempDirs);
 
-/** Each unit's output file under `dir`, with its bytes. */
+/** Each output file under `dir` (not the holds' folders beside them), with its bytes. */
 async function outputs(dir: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
-  for (const name of await readdir(join(dir, 'out'))) {
-    files.set(name, await readFile(join(dir, 'out', name)));
+  for (const entry of await readdir(join(dir, 'out'), { withFileTypes: true })) {
+    if (entry.isFile()) files.set(entry.name, await readFile(join(dir, 'out', entry.name)));
   }
   return files;
 }
 
-/** The job's output of an uninterrupted run, made once. */
-let reference: Promise<Map<string, Buffer>> | null = null;
-function expectedOutputs(): Promise<Map<string, Buffer>> {
-  reference ??= (async () => {
-    const dir = await tempDir();
-    expect((await runJob(dir)).code).toBe(0);
-    return outputs(dir);
-  })();
+/** The job's output of an uninterrupted run (its outputs rotating at `maxBytes`), made once. */
+const references = new Map<number | undefined, Promise<Map<string, Buffer>>>();
+function expectedOutputs(maxBytes?: number): Promise<Map<string, Buffer>> {
+  let reference = references.get(maxBytes);
+  if (!reference) {
+    reference = (async () => {
+      const dir = await tempDir();
+      const args = maxBytes === undefined ? [] : ['-', String(maxBytes)];
+      expect((await runJob(dir, undefined, args)).code).toBe(0);
+      return outputs(dir);
+    })();
+    references.set(maxBytes, reference);
+  }
   return reference;
 }
 
 /** Starts the job; stops it with `signal` after `pages` recorded pages, unless it ends first. */
-async function runJob(dir: string, stop?: { signal: 'SIGINT' | 'SIGTERM'; pages: number }) {
-  const child = startJob(bundle, [dir]);
+async function runJob(
+  dir: string,
+  stop?: { signal: 'SIGINT' | 'SIGTERM'; pages: number },
+  args: string[] = [],
+) {
+  const child = startJob(bundle, [dir, ...args]);
   await child.waitFor((line) => line === 'ready');
   if (stop) {
     await Promise.race([
@@ -125,32 +136,46 @@ describe('a file sink job stopped by Ctrl+C or kill at random moments', () => {
     // A stop redoes at most the page each unit had in flight.
     expect(reads).toBeLessThanOrEqual(UNITS * PAGES + stops * CONCURRENCY);
     const got = await outputs(dir);
-    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+    // Nothing else either: no file kept aside, no hold left behind.
+    expect((await readdir(join(dir, 'out'))).sort()).toEqual([...expected.keys()].sort());
     for (const [name, bytes] of got) expect(bytes.equals(expected.get(name)!), name).toBe(true);
   });
 
   // Deterministic: the signal lands after the page is in the file and before its cursor is
   // recorded, and the sink closes before the exit. On its first page the file was never recorded
-  // (a resume keeps such a file aside unless it knows the job wrote it); on a later page it was.
-  it.each(['u1:1', 'u2:5'])(
-    'a Ctrl+C inside the write of page %s (the page in the file, not recorded): the resume cuts it off and keeps no file aside',
-    async (stopAt) => {
-      const expected = await expectedOutputs();
+  // (a resume keeps such a file aside unless it knows the job wrote it); on a later page it was;
+  // a page that starts a new part (rotation) starts a file no flush recorded either.
+  it.each([
+    ['the first page of a unit', 'u1', undefined],
+    ['a later page of a unit', 'u2', undefined],
+    ['the page that starts a new part', 'u1', MAX_BYTES],
+  ] as const)(
+    'a Ctrl+C inside the write of %s (the page in the file, not recorded): the resume cuts it off and keeps no file aside',
+    async (what, unit, maxBytes) => {
+      const expected = await expectedOutputs(maxBytes);
+      // The page: the first, the fifth, or the first of part 1 (the rows of part 0, plus one).
+      const part0 = expected.get(`${unit}.jsonl`)!.toString('utf8').split('\n').length - 1;
+      const n = what.includes('first page') ? 1 : maxBytes ? part0 / SIZE + 1 : 5;
+      expect(Number.isInteger(n)).toBe(true);
       const dir = await tempDir();
-      const [unit, n] = stopAt.split(':') as [string, string];
-      const child = startJob(bundle, [dir, stopAt]);
+      const args = [dir, `${unit}:${n}`, ...(maxBytes ? [String(maxBytes)] : [])];
+      const child = startJob(bundle, args);
       expect(await child.closed).toBe(EXIT.SIGINT);
       expect(child.lines).toContain('closed');
       const saved = (await readCheckpointFiles(join(dir, '.checkpoints'), ID))!.checkpoint;
       expect(saved.status).toBe('interrupted');
-      expect(saved.units[unit]?.cursor ?? null).toBe(n === '1' ? null : Number(n) - 1);
-      const written = (await readFile(join(dir, 'out', `${unit}.jsonl`), 'utf8')).split('\n');
-      expect(written.length - 1).toBe(Number(n) * 4);
+      expect(saved.units[unit]?.cursor ?? null).toBe(n === 1 ? null : n - 1);
+      // The page is in the files: the unit's rows up to and with it.
+      const unitFiles = [...(await outputs(dir))].filter(([name]) => name.startsWith(`${unit}.`));
+      const rows = unitFiles.map(([, bytes]) => bytes.toString('utf8').split('\n').length - 1);
+      expect(rows.reduce((a, b) => a + b, 0)).toBe(n * SIZE);
+      if (maxBytes) expect(unitFiles.map(([name]) => name).sort()).toContain(`${unit}.1.jsonl`);
 
-      const resumed = await runJob(dir);
+      const resumed = await runJob(dir, undefined, maxBytes ? ['-', String(maxBytes)] : []);
       expect(resumed.code, resumed.stderr).toBe(0);
       const got = await outputs(dir);
-      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+      // Nothing else either: no file kept aside, no hold left behind.
+      expect((await readdir(join(dir, 'out'))).sort()).toEqual([...expected.keys()].sort());
       for (const [name, bytes] of got) expect(bytes.equals(expected.get(name)!), name).toBe(true);
     },
   );
