@@ -94,52 +94,61 @@ function firstReads(lines: string[]): Map<string, string> {
 }
 
 describe('a file sink job stopped by Ctrl+C or kill at random moments', () => {
-  it(`exits 130/143 with its progress saved and the lock released, ${STOPS} times, and resumes to the same bytes`, async () => {
-    const expected = await expectedOutputs();
-    expect(expected.size).toBe(UNITS);
+  it.each([
+    ['', undefined],
+    [', its outputs rotating', MAX_BYTES],
+  ] as const)(
+    `exits 130/143 with its progress saved and the lock released, ${STOPS} times, and resumes to the same bytes%s`,
+    async (_, maxBytes) => {
+      const expected = await expectedOutputs(maxBytes);
+      // A file per unit; more with rotation (its parts).
+      expect(expected.size).toBeGreaterThanOrEqual(UNITS);
+      expect(expected.size > UNITS).toBe(maxBytes !== undefined);
+      const args = maxBytes === undefined ? [] : ['-', String(maxBytes)];
 
-    const dir = await tempDir();
-    let saved: Checkpoint | null = null;
-    let reads = 0;
-    let stops = 0;
-    for (let round = 0; round <= STOPS; round++) {
-      const signal = Math.random() < 0.5 ? 'SIGINT' : 'SIGTERM';
-      const last = round === STOPS;
-      const pages = Math.floor(Math.random() * (UNITS * PAGES) * 0.3);
-      const result = await runJob(dir, last ? undefined : { signal, pages });
-      reads += result.lines.filter((line) => line.startsWith('read ')).length;
-      expect(result.stderr).not.toContain('could not save');
+      const dir = await tempDir();
+      let saved: Checkpoint | null = null;
+      let reads = 0;
+      let stops = 0;
+      for (let round = 0; round <= STOPS; round++) {
+        const signal = Math.random() < 0.5 ? 'SIGINT' : 'SIGTERM';
+        const last = round === STOPS;
+        const pages = Math.floor(Math.random() * (UNITS * PAGES) * 0.3);
+        const result = await runJob(dir, last ? undefined : { signal, pages }, args);
+        reads += result.lines.filter((line) => line.startsWith('read ')).length;
+        expect(result.stderr).not.toContain('could not save');
 
-      // It goes on from the last page saved: each unfinished unit's first page read now is the
-      // one after its saved cursor (the cursor is the number of pages done).
-      const first = firstReads(result.lines);
-      for (const [key, unit] of Object.entries(saved?.units ?? {})) {
-        if (unit.status === 'complete' || !first.has(key)) continue;
-        expect(first.get(key), `unit ${key} after stop ${stops}`).toBe(
-          String(((unit.cursor as number | null) ?? 0) + 1),
-        );
+        // It goes on from the last page saved: each unfinished unit's first page read now is the
+        // one after its saved cursor (the cursor is the number of pages done).
+        const first = firstReads(result.lines);
+        for (const [key, unit] of Object.entries(saved?.units ?? {})) {
+          if (unit.status === 'complete' || !first.has(key)) continue;
+          expect(first.get(key), `unit ${key} after stop ${stops}`).toBe(
+            String(((unit.cursor as number | null) ?? 0) + 1),
+          );
+        }
+        if (result.finished) {
+          expect(result.code).toBe(0);
+          break;
+        }
+        stops += 1;
+        expect(result.code, `stop ${stops} (${signal})`).toBe(EXIT[signal]);
+        await expect(stat(join(dir, '.checkpoints', lockFileName(ID)))).rejects.toMatchObject({
+          code: 'ENOENT',
+        });
+        saved = (await readCheckpointFiles(join(dir, '.checkpoints'), ID))!.checkpoint;
+        expect(saved.status).toBe('interrupted');
+        expect(saved.meta.lastSaveReason).toBe(`Interrupted by ${signal}`);
       }
-      if (result.finished) {
-        expect(result.code).toBe(0);
-        break;
-      }
-      stops += 1;
-      expect(result.code, `stop ${stops} (${signal})`).toBe(EXIT[signal]);
-      await expect(stat(join(dir, '.checkpoints', lockFileName(ID)))).rejects.toMatchObject({
-        code: 'ENOENT',
-      });
-      saved = (await readCheckpointFiles(join(dir, '.checkpoints'), ID))!.checkpoint;
-      expect(saved.status).toBe('interrupted');
-      expect(saved.meta.lastSaveReason).toBe(`Interrupted by ${signal}`);
-    }
-    expect(stops).toBeGreaterThan(0);
-    // A stop redoes at most the page each unit had in flight.
-    expect(reads).toBeLessThanOrEqual(UNITS * PAGES + stops * CONCURRENCY);
-    const got = await outputs(dir);
-    // Nothing else either: no file kept aside, no hold left behind.
-    expect((await readdir(join(dir, 'out'))).sort()).toEqual([...expected.keys()].sort());
-    for (const [name, bytes] of got) expect(bytes.equals(expected.get(name)!), name).toBe(true);
-  });
+      expect(stops).toBeGreaterThan(0);
+      // A stop redoes at most the page each unit had in flight.
+      expect(reads).toBeLessThanOrEqual(UNITS * PAGES + stops * CONCURRENCY);
+      const got = await outputs(dir);
+      // Nothing else either: no file kept aside, no hold left behind.
+      expect((await readdir(join(dir, 'out'))).sort()).toEqual([...expected.keys()].sort());
+      for (const [name, bytes] of got) expect(bytes.equals(expected.get(name)!), name).toBe(true);
+    },
+  );
 
   // Deterministic: the signal lands after the page is in the file and before its cursor is
   // recorded, and the sink closes before the exit. On its first page the file was never recorded
