@@ -236,28 +236,31 @@ export class OutputHolds {
   async leave(path: string): Promise<void> {
     const dirs = this.#byFile.get(path);
     if (!dirs) return;
+    this.#byFile.delete(path);
+    const leaving: Promise<void>[] = [];
     for (const dir of dirs) {
       const entry = this.#holds.get(dir);
       if (!entry) continue;
-      this.#holds.delete(dir);
+      // Left whoever else uses it: another spelling of the file holds the same bytes.
       for (const user of entry.users) if (user !== path) this.#byFile.get(user)?.delete(dir);
-      const hold = await entry.taking.catch(() => null);
-      if (!hold) continue;
-      this.#settled.delete(dir);
-      if (heldHere.get(dir)?.owner === this) heldHere.delete(dir);
-      await hold.lock.leave().catch(() => {});
+      leaving.push(this.#release(dir, entry.taking, 'leave'));
     }
-    this.#byFile.delete(path);
+    await Promise.all(leaving);
   }
 
-  #release(dir: string, taking: Promise<Hold>): Promise<void> {
+  /** Ends the hold `dir`, released or left; taking it again meanwhile waits for that. */
+  #release(
+    dir: string,
+    taking: Promise<Hold>,
+    how: 'release' | 'leave' = 'release',
+  ): Promise<void> {
     this.#holds.delete(dir);
     const releasing = (async () => {
       const hold = await taking.catch(() => null);
       if (!hold) return;
       this.#settled.delete(dir);
       if (heldHere.get(dir)?.owner === this) heldHere.delete(dir);
-      await hold.lock.release().catch(() => {});
+      await hold.lock[how]().catch(() => {});
     })();
     this.#releasing.set(dir, releasing);
     void releasing.then(() => {
