@@ -23,7 +23,9 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     firstTreeMs: null,
   };
   let ui: Ui = windowUi;
-  const registry = new CheckpointRegistry();
+  const log = vscode.window.createOutputChannel('CheckpointKit', { log: true });
+  log.info(`activated, ${vscode.workspace.workspaceFolders?.length ?? 0} workspace folder(s)`);
+  const registry = new CheckpointRegistry(log);
   const trusted = () => vscode.workspace.isTrusted;
   const provider = new CheckpointTreeProvider(
     registry,
@@ -54,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
     }
     if (failing === failingShown) return;
     failingShown = failing;
+    log.info(`badge: ${failing} checkpoint(s) with failed units`);
     view.badge =
       failing > 0
         ? {
@@ -85,6 +88,8 @@ export function activate(context: vscode.ExtensionContext): CheckpointKitApi {
       mayHoldCheckpoints: (uri) => registry.mayHoldCheckpoints(uri),
     }),
     registerCommands({ registry, provider, ui: () => ui, trusted }),
+    // Last, so what is disposed before it can still write to it.
+    log,
   );
 
   void registry

@@ -22,6 +22,7 @@ import {
   groupCheckpointFiles,
 } from '../discovery/group-files.js';
 import type { FileEvent } from '../discovery/watch.js';
+import { type Log, silentLog } from '../log.js';
 import { folderPatterns, readSettings } from '../settings.js';
 import { Throttle } from '../util/throttle.js';
 import type { CheckpointEntry } from './entry.js';
@@ -65,6 +66,8 @@ export class CheckpointRegistry implements vscode.Disposable {
   readonly #clock: ReadClock = { parseMs: 0 };
   #rescan = false;
   #scanned = false;
+
+  constructor(private readonly log: Log = silentLog) {}
 
   /** How many workspace searches ran (live updates must not add any). */
   get scanCount(): number {
@@ -137,9 +140,16 @@ export class CheckpointRegistry implements vscode.Disposable {
 
   async #scanOnce(): Promise<void> {
     this.#scans += 1;
+    const scan = this.#scans;
+    const started = Date.now();
     const folders = vscode.workspace.workspaceFolders ?? [];
     const { maxFiles } = readSettings();
     const found = await Promise.all(folders.map((folder) => findCheckpointFiles(folder, maxFiles)));
+    for (const { folder, files, truncated } of found) {
+      this.log.info(
+        `scan ${scan}: ${files.length} file(s) in ${folder.name}${truncated ? ' (stopped at checkpointkit.maxFiles)' : ''}, ${Date.now() - started} ms`,
+      );
+    }
     const seen = new Set<string>();
     const fresh: CheckpointEntry[] = [];
     this.#truncated.clear();
@@ -178,6 +188,9 @@ export class CheckpointRegistry implements vscode.Disposable {
       for (let entry = queue.shift(); entry; entry = queue.shift()) await this.#read(entry);
     });
     await Promise.all(workers);
+    this.log.info(
+      `scan ${scan}: ${this.#entries.size} checkpoint(s) read, ${Date.now() - started} ms`,
+    );
   }
 
   #remove(key: string): void {
@@ -194,7 +207,10 @@ export class CheckpointRegistry implements vscode.Disposable {
     this.#reading.add(entry.key);
     this.#reads.set(entry.key, (this.#reads.get(entry.key) ?? 0) + 1);
     try {
+      const started = Date.now();
       const state = await readCheckpointFiles(entry.folder, entry.files, this.#clock);
+      this.log.debug(`read ${entry.key}: ${state.kind}, ${Date.now() - started} ms`);
+      if (state.kind === 'damaged') this.log.warn(`cannot read ${entry.key}: ${state.message}`);
       if (this.#entries.get(entry.key) !== entry) return;
       entry.state = state;
       const files = entry.files;

@@ -3,8 +3,8 @@
  * 127.0.0.1, in its own process group, with HOME and TMPDIR inside a scratch folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { toolPaths } from './paths.js';
 
 export interface CodeServerOptions {
@@ -29,6 +29,12 @@ export interface CodeServer {
   url(path: string, payload?: [string, string][]): string;
   /** `vscode-remote://` URI of a server-side path, as the payload wants it. */
   remoteUri(path: string): string;
+  /**
+   * The last `lines` lines of the server's output and of its logs (the remote agent's, the
+   * extension host's, and the output channels of the extensions it runs, CheckpointKit's among
+   * them): what a failed UI test appends to its error, since CI keeps only the test's output.
+   */
+  logTail(lines?: number): string;
   /** Kills the whole process group (code-server has child processes). */
   stop(): Promise<void>;
 }
@@ -151,6 +157,19 @@ async function waitForHealth(
   throw new Error(`code-server did not answer on ${origin} within ${timeoutMs} ms`);
 }
 
+/** The server's own logs and CheckpointKit's, oldest session first. */
+function logFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => /(remoteagent|remoteexthost|CheckpointKit)\.log$/.test(name))
+    .map((name) => join(dir, name));
+}
+
 /** Starts code-server and resolves once it answers its health check. */
 export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   const tools = toolPaths();
@@ -166,7 +185,12 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  pipeLines(child, options.log);
+  const output: string[] = [];
+  pipeLines(child, (line) => {
+    output.push(line);
+    if (output.length > 200) output.shift();
+    options.log?.(line);
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
@@ -205,6 +229,14 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     port,
     origin,
     remoteUri,
+    logTail(lines = 40) {
+      const logs = join(dirs.userDataDir, 'logs');
+      const tail = (text: string) => text.trimEnd().split('\n').slice(-lines).join('\n');
+      const parts = [`--- code-server output\n${tail(output.join('\n'))}`];
+      for (const file of logFiles(logs))
+        parts.push(`--- ${relative(logs, file)}\n${tail(readFileSync(file, 'utf8'))}`);
+      return parts.join('\n');
+    },
     url(path, payload) {
       const params = new URLSearchParams();
       params.set(path.endsWith('.code-workspace') ? 'workspace' : 'folder', path);

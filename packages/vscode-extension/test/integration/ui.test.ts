@@ -92,8 +92,13 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
         rows: await texts('.quick-input-widget .quick-input-list .monaco-list-row'),
       },
       dialogs: await texts('.monaco-dialog-box'),
+      badges: await page
+        .locator('.activitybar .badge')
+        .evaluateAll((badges) => badges.map((badge) => badge.getAttribute('aria-label')))
+        .catch(() => []),
     };
     error.message += `\n[the screen then] ${JSON.stringify(screen)}`;
+    error.message += `\n[the server's logs then]\n${server?.logTail() ?? '(no server)'}`;
   });
 
   /**
