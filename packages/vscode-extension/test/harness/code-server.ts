@@ -35,6 +35,12 @@ export interface CodeServer {
    * them): what a failed UI test appends to its error, since CI keeps only the test's output.
    */
   logTail(lines?: number): string;
+  /**
+   * Waits until a line of CheckpointKit's own log (its output channel) matches `pattern`, and
+   * returns it. Lets a test tell a slow start (extension host, activation, first scan) from the
+   * extension failing to show what it read.
+   */
+  waitForExtensionLog(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** Kills the whole process group (code-server has child processes). */
   stop(): Promise<void>;
 }
@@ -71,7 +77,15 @@ function folders(options: CodeServerOptions) {
 }
 
 function serverEnv(options: CodeServerOptions, home: string, tmp: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, HOME: home, TMPDIR: tmp };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // No extension gallery (code-server's default is open-vsx.org): the tests install from a
+    // .vsix and must not wait on a network that CI machines may not have.
+    EXTENSIONS_GALLERY: '{}',
+    ...options.env,
+    HOME: home,
+    TMPDIR: tmp,
+  };
   // The harness's own Node/npm settings must not leak into the server's extension host.
   for (const name of ['NODE_OPTIONS', 'VSCODE_IPC_HOOK_CLI', 'ELECTRON_RUN_AS_NODE'])
     delete env[name];
@@ -236,6 +250,21 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       for (const file of logFiles(logs))
         parts.push(`--- ${relative(logs, file)}\n${tail(readFileSync(file, 'utf8'))}`);
       return parts.join('\n');
+    },
+    async waitForExtensionLog(pattern, timeoutMs) {
+      const logs = join(dirs.userDataDir, 'logs');
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        for (const file of logFiles(logs).filter((name) => name.endsWith('CheckpointKit.log'))) {
+          const line = readFileSync(file, 'utf8')
+            .split('\n')
+            .find((text) => pattern.test(text));
+          if (line) return line;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`CheckpointKit's log had no line matching ${pattern} in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     },
     url(path, payload) {
       const params = new URLSearchParams();
