@@ -174,6 +174,7 @@ export async function listCheckpoints(
           total: row.units.unknown_totals === 0 && total > 0 ? row.units.total : null,
         },
         head.meta.user,
+        head.status,
       ),
       stats,
       idMaps,

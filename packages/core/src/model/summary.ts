@@ -43,7 +43,8 @@ export function emptyCounts(): StatusCounts {
 /**
  * `part` of `whole` in percent, rounded to one decimal (26 of 30 is 86.7), so that a bar, a line
  * and a table that print it agree. Rounding never shows 100 before every unit is complete, nor 0
- * once one is: those are clamped to 99.9 and 0.1.
+ * once one is: those are clamped to 99.9 and 0.1. A `whole` of 0 gives 100 (nothing left to do);
+ * where that depends on more, as for a checkpoint with no units, see {@link measureProgress}.
  */
 export function percentOf(part: number, whole: number): number {
   if (whole === 0 || part >= whole) return 100;
@@ -60,13 +61,15 @@ export type Progress = Pick<
 /**
  * The progress of a checkpoint from its units' counts and items, the one rule every store's
  * listing uses: units not listed but declared in `meta.user.plannedUnits` count as pending (and
- * leave the items' total unknown); a checkpoint of one unit with a known total is measured in
- * items, every other one in complete units.
+ * leave the items' total unknown); a checkpoint of one unit with a known, non-zero total is
+ * measured in items, every other one in complete units. A checkpoint with no units is 100% once
+ * its run has completed and 0% before: a job that has not planned its work yet has done none.
  */
 export function measureProgress(
   unitCounts: StatusCounts,
   items: { done: number; total: number | null },
   user: Record<string, unknown> | undefined,
+  status: RunStatus,
 ): Progress {
   const counts = { ...unitCounts };
   const listed = counts.pending + counts.in_progress + counts.complete + counts.failed;
@@ -78,15 +81,17 @@ export function measureProgress(
     total = planned;
     itemsTotal = null; // the units not listed have no totals
   }
-  const basis = total === 1 && itemsTotal !== null ? 'items' : 'units';
+  // A total of 0 items has nothing to divide: such a unit is measured by its status.
+  const basis = total === 1 && itemsTotal !== null && itemsTotal > 0 ? 'items' : 'units';
+  let percent: number;
+  if (total === 0) percent = status === 'completed' ? 100 : 0;
+  else if (basis === 'items') percent = Math.min(100, percentOf(items.done, itemsTotal!));
+  else percent = percentOf(counts.complete, total);
   return {
     total,
     counts,
     remaining: total - counts.complete,
-    percent:
-      basis === 'items' && itemsTotal !== null
-        ? Math.min(100, percentOf(items.done, itemsTotal))
-        : percentOf(counts.complete, total),
+    percent,
     basis,
     items: { done: items.done, total: itemsTotal },
   };
@@ -117,6 +122,7 @@ export function summarize(checkpoint: Checkpoint): CheckpointSummary {
       counts,
       { done: itemsDone, total: totalsKnown && total > 0 ? itemsTotal : null },
       checkpoint.meta.user,
+      checkpoint.status,
     ),
     stats: { ...checkpoint.stats },
     idMaps,

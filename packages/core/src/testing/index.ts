@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointLockedError, CheckpointValueError } from '../errors.js';
 import type { Change } from '../model/changes.js';
 import { replay } from '../model/reducer.js';
+import { summarize } from '../model/summary.js';
 import { openRun } from '../run/open-run.js';
 import type { CheckpointStore } from '../store/contract.js';
 import { always, everyUnits } from '../strategies/index.js';
@@ -173,6 +174,42 @@ export function describeStoreConformance(options: ConformanceOptions): void {
       expect(await store.delete('job:a')).toBe(true);
       expect(await store.load('job:a')).toBeNull();
       expect((await (await again(store)).list()).map((l) => l.id)).toEqual(['job:b']);
+    });
+
+    it('lists a checkpoint with no units as 0% until its run completes, then 100%', async () => {
+      const store = await fresh();
+      const at = '2026-01-01T00:00:00.000Z';
+      const created = (id: string): Change => ({
+        type: 'created',
+        at,
+        id,
+        configDigest: 'a'.repeat(64),
+      });
+      await store.append('job:empty-running', [created('job:empty-running')]);
+      await store.append('job:empty-failed', [
+        created('job:empty-failed'),
+        { type: 'status', at, status: 'failed' },
+      ]);
+      await store.append('job:empty-done', [
+        created('job:empty-done'),
+        { type: 'status', at, status: 'completed' },
+      ]);
+      // One unit of zero items: measured in units (nothing to divide), so 0% while it is pending.
+      await store.append('job:zero-items', [
+        created('job:zero-items'),
+        { type: 'unit.planned', at, key: 'collect/empty', total: 0 },
+      ]);
+      const percent = new Map(
+        (await (await again(store)).list()).map((l) => [l.id, l.summary.percent]),
+      );
+      expect(Object.fromEntries(percent)).toEqual({
+        'job:empty-running': 0,
+        'job:empty-failed': 0,
+        'job:empty-done': 100,
+        'job:zero-items': 0,
+      });
+      for (const id of percent.keys())
+        expect(summarize((await store.load(id))!).percent).toBe(percent.get(id));
     });
 
     it('stores ids verbatim, however odd', async () => {

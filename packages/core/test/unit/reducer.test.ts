@@ -119,10 +119,18 @@ describe('summarize', () => {
     });
   });
 
-  it('reports 100% for a checkpoint without units and rounds to one decimal, 100% only when complete', () => {
+  it('reports a checkpoint without units as 0% until its run completes, and rounds to one decimal, 100% only when complete', () => {
     const empty = emptyCheckpoint('job', '2026-01-01T00:00:00.000Z', null);
-    expect(summarize(empty).percent).toBe(100);
+    expect(summarize(empty).percent).toBe(0);
+    for (const status of ['interrupted', 'failed'] as const)
+      expect(summarize({ ...empty, status }).percent).toBe(0);
+    expect(summarize({ ...empty, status: 'completed' }).percent).toBe(100);
     const at = '2026-01-01T00:00:00.000Z';
+    // One unit of zero items is measured by its status, not by 0 of 0 items.
+    const zeroItems = replay(empty, [{ type: 'unit.planned', at, key: 'a', total: 0 }])!;
+    expect(summarize(zeroItems)).toMatchObject({ percent: 0, basis: 'units' });
+    const zeroDone = replay(zeroItems, [{ type: 'unit.completed', at, key: 'a' }])!;
+    expect(summarize(zeroDone)).toMatchObject({ percent: 100, basis: 'units' });
     const three = replay(empty, [
       { type: 'unit.planned', at, key: 'a' },
       { type: 'unit.planned', at, key: 'b' },

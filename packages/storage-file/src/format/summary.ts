@@ -87,6 +87,7 @@ export function summarizeCheckpointFiles(input: CheckpointFilesInput): Summarize
       total: unknownTotals === 0 && units > 0 ? itemsTotal : null,
     },
     checkpoint.meta.user,
+    checkpoint.status,
   );
   // Everything but the units' figures is the checkpoint's own, summarized as core does it.
   const summary = { ...summarize({ ...checkpoint, units: {} }), ...progress };
