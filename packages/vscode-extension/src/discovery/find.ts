@@ -1,11 +1,12 @@
 /**
- * Searches each workspace folder for checkpoint files with `workspace.findFiles`: a
- * RelativePattern per folder, an explicit exclude (dependencies, `files.exclude`,
- * `checkpointkit.exclude`) and a cap on results.
+ * Searches each workspace folder for checkpoint files: a walk with Node's fs in `file:` folders
+ * (walk.ts), `workspace.findFiles` in others (a RelativePattern per folder, an explicit exclude:
+ * dependencies, `files.exclude`, `checkpointkit.exclude`). Both cap their results.
  */
 import * as vscode from 'vscode';
 import { folderPatterns } from '../settings.js';
 import { combineGlobs, type DiscoveryPatterns, isLeftover, LEFTOVER_GLOB } from './globs.js';
+import { walkFiles } from './walk.js';
 
 export interface FolderFiles {
   folder: vscode.WorkspaceFolder;
@@ -19,36 +20,61 @@ export async function findCheckpointFiles(
   maxFiles: number,
   token?: vscode.CancellationToken,
 ): Promise<FolderFiles> {
-  const { files, truncated } = await searchFiles(folder, folderPatterns(folder), maxFiles, token);
+  const { files, truncated } = await searchFiles(
+    folder,
+    folder.uri,
+    folderPatterns(folder),
+    maxFiles,
+    token,
+  );
   return { folder, files, truncated };
 }
 
 /**
- * Checkpoint files below `base` (a workspace folder or a folder in one), with the files a
+ * Checkpoint files below `base` (the workspace `folder` or a folder in it), with the files a
  * checkpoint leaves beside them (see LEFTOVER_GLOB). One search, not two: a second search of a
  * 20,000-file workspace measured seconds more to a listed tree on 2 cores. Up to 3 of those per
  * checkpoint, so they get room of their own in the limit; `truncated` says whether the checkpoint
- * files reached `maxFiles`.
+ * files reached `maxFiles`. In a `file:` folder a walk with Node's fs (see walk.ts), elsewhere
+ * `workspace.findFiles`.
  */
 export async function searchFiles(
-  base: vscode.WorkspaceFolder | vscode.Uri,
+  folder: vscode.WorkspaceFolder,
+  base: vscode.Uri,
   patterns: DiscoveryPatterns,
   maxFiles: number,
   token?: vscode.CancellationToken,
 ): Promise<{ files: vscode.Uri[]; truncated: boolean }> {
   const limit = maxFiles * 4;
+  const start = folder.uri.scheme === 'file' ? folderRelative(folder, base) : null;
+  if (start !== null) {
+    const walked = await walkFiles(folder.uri.fsPath, start, patterns, limit, token);
+    const found = walked.paths.map((path) => vscode.Uri.joinPath(folder.uri, path));
+    return split(found, maxFiles, walked.truncated);
+  }
   const found = await vscode.workspace.findFiles(
     new vscode.RelativePattern(base, combineGlobs([patterns.include, LEFTOVER_GLOB])!),
     patterns.exclude ?? null,
     limit,
     token,
   );
+  return split(found, maxFiles, found.length >= limit);
+}
+
+/** Checkpoint files first (at most `maxFiles`), then the leftovers beside them. */
+function split(
+  found: vscode.Uri[],
+  maxFiles: number,
+  stopped: boolean,
+): { files: vscode.Uri[]; truncated: boolean } {
   const leftovers = found.filter((uri) => isLeftover(uri.path));
   const files = found.filter((uri) => !isLeftover(uri.path)).slice(0, maxFiles);
-  return {
-    files: [...files, ...leftovers],
-    truncated: files.length >= maxFiles || found.length >= limit,
-  };
+  return { files: [...files, ...leftovers], truncated: files.length >= maxFiles || stopped };
+}
+
+/** `base` relative to `folder` (`''` for the folder itself), or null when it is not inside. */
+function folderRelative(folder: vscode.WorkspaceFolder, base: vscode.Uri): string | null {
+  return base.toString() === folder.uri.toString() ? '' : relativePath(folder, base);
 }
 
 /** The path of `uri` inside `folder`, `/` separated, or null when it is not inside. */

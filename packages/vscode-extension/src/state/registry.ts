@@ -409,7 +409,7 @@ export class CheckpointRegistry implements vscode.Disposable {
         const folder = vscode.workspace.getWorkspaceFolder(uri);
         if (!folder) continue;
         const patterns = this.#patternsOf(folder);
-        const { files } = await searchFiles(uri, patterns, maxFiles);
+        const { files } = await searchFiles(folder, uri, patterns, maxFiles);
         for (const file of files)
           if (!this.#knows(file)) found.push({ kind: 'created', uri: file });
       }

@@ -1,0 +1,138 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { discoveryPatterns } from '../../src/discovery/globs.js';
+import { walkFiles } from '../../src/discovery/walk.js';
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+/** A folder holding `files` (relative paths, `/` separated), each with a line of text. */
+function workspace(files: string[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'checkpointkit-walk-'));
+  roots.push(root);
+  for (const file of files) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), '{}\n');
+  }
+  return root;
+}
+
+const patterns = (settings: Partial<Parameters<typeof discoveryPatterns>[0]> = {}) =>
+  discoveryPatterns({ filesExclude: undefined, exclude: [], seedFiles: [], ...settings });
+
+const sorted = (paths: string[]) => [...paths].sort();
+
+describe('walkFiles: discovery in a file: folder', () => {
+  it('finds checkpoint files, seed candidates and leftovers, hidden folders and odd names included, and nothing else', async () => {
+    const root = workspace([
+      '.checkpoints/job.checkpoint.json',
+      '.checkpoints/job.checkpoint.jsonl',
+      '.checkpoints/job.checkpoint.ack',
+      '.checkpoints/job.checkpoint.json.prev',
+      '.checkpoints/old.checkpoint.jsonl.prev',
+      'data/crawl_checkpoint.json',
+      'deep/a/b/c/d/e/f/g/h/i/j/odd %23 # ü name?.checkpoint.json',
+      'src/index.ts',
+      'src/checkpoint.ts',
+      'notes/checkpoint.txt',
+      'x.checkpoint.lock/owner.json',
+    ]);
+    const { paths, truncated } = await walkFiles(root, '', patterns(), 100);
+    expect(truncated).toBe(false);
+    expect(sorted(paths)).toEqual(
+      sorted([
+        '.checkpoints/job.checkpoint.json',
+        '.checkpoints/job.checkpoint.jsonl',
+        '.checkpoints/job.checkpoint.ack',
+        '.checkpoints/job.checkpoint.json.prev',
+        '.checkpoints/old.checkpoint.jsonl.prev',
+        'data/crawl_checkpoint.json',
+        'deep/a/b/c/d/e/f/g/h/i/j/odd %23 # ü name?.checkpoint.json',
+      ]),
+    );
+  });
+
+  it('does not enter dependencies, files.exclude or checkpointkit.exclude folders, nor list excluded files', async () => {
+    const root = workspace([
+      'keep/a.checkpoint.json',
+      'node_modules/pkg/a.checkpoint.json',
+      'packages/x/node_modules/pkg/b.checkpoint.json',
+      '.git/c.checkpoint.json',
+      'build/d.checkpoint.json',
+      'packages/x/build/e.checkpoint.json',
+      'tmp/f.checkpoint.json',
+      'keep/g.checkpoint.json.bak',
+      'keep/scratch.checkpoint.json',
+    ]);
+    const { paths } = await walkFiles(
+      root,
+      '',
+      patterns({
+        filesExclude: { build: true, '**/tmp': { when: '$(basename).ts' }, '**/scratch*': true },
+        exclude: ['./packages/*/build/**'],
+      }),
+      100,
+    );
+    // `tmp` is excluded only under a `when` clause, which discovery does not evaluate.
+    expect(sorted(paths)).toEqual(sorted(['keep/a.checkpoint.json', 'tmp/f.checkpoint.json']));
+  });
+
+  it('follows symbolic links to files and folders, enters each folder once (a link loop ends), and skips dangling links', async () => {
+    const root = workspace(['real/a.checkpoint.json', 'other/b.checkpoint.jsonl']);
+    const outside = workspace(['c.checkpoint.json']);
+    symlinkSync(join(root, 'real'), join(root, 'real', 'loop')); // a folder linking to itself
+    symlinkSync(root, join(root, 'other', 'up')); // and one to the root
+    symlinkSync(outside, join(root, 'linked')); // a folder outside the workspace
+    symlinkSync(join(root, 'real', 'a.checkpoint.json'), join(root, 'alias.checkpoint.json'));
+    symlinkSync(join(root, 'nowhere'), join(root, 'dangling.checkpoint.json'));
+    const { paths, truncated } = await walkFiles(root, '', patterns(), 100);
+    expect(truncated).toBe(false);
+    expect(sorted(paths)).toEqual(
+      sorted([
+        'real/a.checkpoint.json',
+        'other/b.checkpoint.jsonl',
+        'linked/c.checkpoint.json',
+        'alias.checkpoint.json',
+      ]),
+    );
+  });
+
+  it('searches below a folder of the workspace with folder-relative patterns', async () => {
+    const root = workspace([
+      'jobs/new/a.checkpoint.json',
+      'jobs/new/data/checkpoint-1.json',
+      'jobs/other.checkpoint.json',
+      'outside.checkpoint.json',
+    ]);
+    const { paths } = await walkFiles(
+      root,
+      'jobs/new',
+      patterns({ seedFiles: ['jobs/new/data/*.json'] }),
+      100,
+    );
+    expect(sorted(paths)).toEqual(
+      sorted(['jobs/new/a.checkpoint.json', 'jobs/new/data/checkpoint-1.json']),
+    );
+  });
+
+  it('stops at the limit and says so; a folder that is gone finds nothing', async () => {
+    const files = Array.from({ length: 50 }, (_, i) => `d${i % 7}/f${i}.checkpoint.json`);
+    const root = workspace(files);
+    const capped = await walkFiles(root, '', patterns(), 20);
+    expect(capped.paths).toHaveLength(20);
+    expect(capped.truncated).toBe(true);
+    expect(new Set(capped.paths).size).toBe(20);
+    for (const path of capped.paths) expect(files).toContain(path);
+    const exact = await walkFiles(root, '', patterns(), 50);
+    expect(exact).toMatchObject({ truncated: false });
+    expect(sorted(exact.paths)).toEqual(sorted(files));
+    expect(await walkFiles(join(root, 'gone'), '', patterns(), 50)).toEqual({
+      paths: [],
+      truncated: false,
+    });
+  });
+});
