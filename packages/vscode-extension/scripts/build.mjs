@@ -37,7 +37,11 @@ if (!testsOnly) {
     // storage-file looks for its compaction worker beside itself; in this bundle there is none,
     // and it compacts on the calling thread.
     ...importMetaUrl,
-    entryPoints: { extension: join(root, 'src/extension.ts') },
+    // The discovery walk's worker thread runs a bundle of its own, beside the extension's.
+    entryPoints: {
+      extension: join(root, 'src/extension.ts'),
+      'walk-worker': join(root, 'src/discovery/walk-worker.ts'),
+    },
     outdir: join(root, 'dist'),
     outExtension: { '.js': '.cjs' },
     minify: production,

@@ -4,30 +4,39 @@
  * dependencies, `files.exclude`, `checkpointkit.exclude`). Both cap their results.
  */
 import * as vscode from 'vscode';
+import { type Log, silentLog } from '../log.js';
 import { folderPatterns } from '../settings.js';
 import { combineGlobs, type DiscoveryPatterns, isLeftover, LEFTOVER_GLOB } from './globs.js';
-import { walkFiles } from './walk.js';
+import { walkInThread } from './walk-thread.js';
 
 export interface FolderFiles {
   folder: vscode.WorkspaceFolder;
   files: vscode.Uri[];
   /** The search stopped at the cap: some files may be missing. */
   truncated: boolean;
+  /** How the folder was searched (logged, so a report says it). */
+  by: SearchedBy;
+}
+
+/** A walk in a worker thread (`file:` folders), or `workspace.findFiles`. */
+export type SearchedBy = 'walk' | 'findFiles';
+
+interface Found {
+  files: vscode.Uri[];
+  truncated: boolean;
+  by: SearchedBy;
 }
 
 export async function findCheckpointFiles(
   folder: vscode.WorkspaceFolder,
   maxFiles: number,
+  log: Log = silentLog,
   token?: vscode.CancellationToken,
 ): Promise<FolderFiles> {
-  const { files, truncated } = await searchFiles(
+  return {
     folder,
-    folder.uri,
-    folderPatterns(folder),
-    maxFiles,
-    token,
-  );
-  return { folder, files, truncated };
+    ...(await searchFiles(folder, folder.uri, folderPatterns(folder), maxFiles, log, token)),
+  };
 }
 
 /**
@@ -35,22 +44,27 @@ export async function findCheckpointFiles(
  * checkpoint leaves beside them (see LEFTOVER_GLOB). One search, not two: a second search of a
  * 20,000-file workspace measured seconds more to a listed tree on 2 cores. Up to 3 of those per
  * checkpoint, so they get room of their own in the limit; `truncated` says whether the checkpoint
- * files reached `maxFiles`. In a `file:` folder a walk with Node's fs (see walk.ts), elsewhere
- * `workspace.findFiles`.
+ * files reached `maxFiles`. In a `file:` folder a walk with Node's fs in a worker thread (see
+ * walk.ts), elsewhere, or when that thread fails, `workspace.findFiles`.
  */
 export async function searchFiles(
   folder: vscode.WorkspaceFolder,
   base: vscode.Uri,
   patterns: DiscoveryPatterns,
   maxFiles: number,
+  log: Log = silentLog,
   token?: vscode.CancellationToken,
-): Promise<{ files: vscode.Uri[]; truncated: boolean }> {
+): Promise<Found> {
   const limit = maxFiles * 4;
   const start = folder.uri.scheme === 'file' ? folderRelative(folder, base) : null;
   if (start !== null) {
-    const walked = await walkFiles(folder.uri.fsPath, start, patterns, limit, token);
-    const found = walked.paths.map((path) => vscode.Uri.joinPath(folder.uri, path));
-    return split(found, maxFiles, walked.truncated);
+    try {
+      const walked = await walkInThread(folder.uri.fsPath, start, patterns, limit, token);
+      const found = walked.paths.map((path) => vscode.Uri.joinPath(folder.uri, path));
+      return split(found, maxFiles, walked.truncated, 'walk');
+    } catch (error) {
+      log.warn(`walking ${folder.name} failed, searching with findFiles instead: ${error}`);
+    }
   }
   const found = await vscode.workspace.findFiles(
     new vscode.RelativePattern(base, combineGlobs([patterns.include, LEFTOVER_GLOB])!),
@@ -58,18 +72,14 @@ export async function searchFiles(
     limit,
     token,
   );
-  return split(found, maxFiles, found.length >= limit);
+  return split(found, maxFiles, found.length >= limit, 'findFiles');
 }
 
 /** Checkpoint files first (at most `maxFiles`), then the leftovers beside them. */
-function split(
-  found: vscode.Uri[],
-  maxFiles: number,
-  stopped: boolean,
-): { files: vscode.Uri[]; truncated: boolean } {
+function split(found: vscode.Uri[], maxFiles: number, stopped: boolean, by: SearchedBy): Found {
   const leftovers = found.filter((uri) => isLeftover(uri.path));
   const files = found.filter((uri) => !isLeftover(uri.path)).slice(0, maxFiles);
-  return { files: [...files, ...leftovers], truncated: files.length >= maxFiles || stopped };
+  return { files: [...files, ...leftovers], truncated: files.length >= maxFiles || stopped, by };
 }
 
 /** `base` relative to `folder` (`''` for the folder itself), or null when it is not inside. */

@@ -144,10 +144,12 @@ export class CheckpointRegistry implements vscode.Disposable {
     const started = Date.now();
     const folders = vscode.workspace.workspaceFolders ?? [];
     const { maxFiles } = readSettings();
-    const found = await Promise.all(folders.map((folder) => findCheckpointFiles(folder, maxFiles)));
-    for (const { folder, files, truncated } of found) {
+    const found = await Promise.all(
+      folders.map((folder) => findCheckpointFiles(folder, maxFiles, this.log)),
+    );
+    for (const { folder, files, truncated, by } of found) {
       this.log.info(
-        `scan ${scan}: ${files.length} file(s) in ${folder.name}${truncated ? ' (stopped at checkpointkit.maxFiles)' : ''}, ${Date.now() - started} ms`,
+        `scan ${scan}: ${files.length} file(s) in ${folder.name} (${by === 'walk' ? 'walked' : 'findFiles'})${truncated ? ' (stopped at checkpointkit.maxFiles)' : ''}, ${Date.now() - started} ms`,
       );
     }
     const seen = new Set<string>();
@@ -409,7 +411,7 @@ export class CheckpointRegistry implements vscode.Disposable {
         const folder = vscode.workspace.getWorkspaceFolder(uri);
         if (!folder) continue;
         const patterns = this.#patternsOf(folder);
-        const { files } = await searchFiles(folder, uri, patterns, maxFiles);
+        const { files } = await searchFiles(folder, uri, patterns, maxFiles, this.log);
         for (const file of files)
           if (!this.#knows(file)) found.push({ kind: 'created', uri: file });
       }
