@@ -37,11 +37,7 @@ if (!testsOnly) {
     // storage-file looks for its compaction worker beside itself; in this bundle there is none,
     // and it compacts on the calling thread.
     ...importMetaUrl,
-    // The discovery walk's worker thread runs a bundle of its own, beside the extension's.
-    entryPoints: {
-      extension: join(root, 'src/extension.ts'),
-      'walk-worker': join(root, 'src/discovery/walk-worker.ts'),
-    },
+    entryPoints: { extension: join(root, 'src/extension.ts') },
     outdir: join(root, 'dist'),
     outExtension: { '.js': '.cjs' },
     minify: production,

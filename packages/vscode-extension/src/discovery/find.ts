@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { type Log, silentLog } from '../log.js';
 import { folderPatterns } from '../settings.js';
 import { combineGlobs, type DiscoveryPatterns, isLeftover, LEFTOVER_GLOB } from './globs.js';
-import { walkInThread } from './walk-thread.js';
+import { walkFiles } from './walk.js';
 
 export interface FolderFiles {
   folder: vscode.WorkspaceFolder;
@@ -18,7 +18,7 @@ export interface FolderFiles {
   by: SearchedBy;
 }
 
-/** A walk in a worker thread (`file:` folders), or `workspace.findFiles`. */
+/** A walk with Node's fs (`file:` folders), or `workspace.findFiles`. */
 export type SearchedBy = 'walk' | 'findFiles';
 
 interface Found {
@@ -44,8 +44,8 @@ export async function findCheckpointFiles(
  * checkpoint leaves beside them (see LEFTOVER_GLOB). One search, not two: a second search of a
  * 20,000-file workspace measured seconds more to a listed tree on 2 cores. Up to 3 of those per
  * checkpoint, so they get room of their own in the limit; `truncated` says whether the checkpoint
- * files reached `maxFiles`. In a `file:` folder a walk with Node's fs in a worker thread (see
- * walk.ts), elsewhere, or when that thread fails, `workspace.findFiles`.
+ * files reached `maxFiles`. In a `file:` folder a walk with Node's fs (see walk.ts), elsewhere,
+ * or when the walk fails, `workspace.findFiles`.
  */
 export async function searchFiles(
   folder: vscode.WorkspaceFolder,
@@ -59,7 +59,7 @@ export async function searchFiles(
   const start = folder.uri.scheme === 'file' ? folderRelative(folder, base) : null;
   if (start !== null) {
     try {
-      const walked = await walkInThread(folder.uri.fsPath, start, patterns, limit, token);
+      const walked = await walkFiles(folder.uri.fsPath, start, patterns, limit, { token });
       const found = walked.paths.map((path) => vscode.Uri.joinPath(folder.uri, path));
       return split(found, maxFiles, walked.truncated, 'walk');
     } catch (error) {

@@ -143,17 +143,8 @@ export function pathMatcher(globs: Iterable<string>): (relativePath: string) => 
   };
 }
 
-/** The glob lists a folder's patterns are made of: plain strings, so they can go to a worker. */
-export interface DiscoveryGlobs {
-  includes: string[];
-  excludes: string[];
-  seeds: string[];
-}
-
 /** What discovery searches in one workspace folder. */
 export interface DiscoveryPatterns {
-  /** What these patterns were made of (see {@link patternsOfGlobs}). */
-  globs: DiscoveryGlobs;
   include: string;
   exclude: string | null;
   isIncluded(relativePath: string): boolean;
@@ -167,19 +158,14 @@ export function discoveryPatterns(settings: {
   exclude: readonly string[];
   seedFiles: readonly string[];
 }): DiscoveryPatterns {
-  const seeds = [...(settings.seedFiles.length > 0 ? settings.seedFiles : DEFAULT_SEED_GLOBS)];
-  return patternsOfGlobs({
-    includes: [...CANONICAL_GLOBS, ...seeds],
-    excludes: [...ALWAYS_EXCLUDED, ...enabledExcludes(settings.filesExclude), ...settings.exclude],
-    seeds,
-  });
-}
-
-/** The patterns of glob lists made by {@link discoveryPatterns} (in a worker thread, say). */
-export function patternsOfGlobs(globs: DiscoveryGlobs): DiscoveryPatterns {
-  const { includes, excludes, seeds } = globs;
+  const seeds = settings.seedFiles.length > 0 ? settings.seedFiles : DEFAULT_SEED_GLOBS;
+  const includes = [...CANONICAL_GLOBS, ...seeds];
+  const excludes = [
+    ...ALWAYS_EXCLUDED,
+    ...enabledExcludes(settings.filesExclude),
+    ...settings.exclude,
+  ];
   return {
-    globs,
     include: combineGlobs(includes)!,
     exclude: combineGlobs(excludes),
     isIncluded: pathMatcher(includes),

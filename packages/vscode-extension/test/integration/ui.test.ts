@@ -172,7 +172,7 @@ describe('the packaged extension in code-server, driven through Chromium', () =>
     async () => {
       // Before the view is ever opened, its icon's badge counts the checkpoints with failed units.
       await server.waitForExtensionLog(/scan 1: \d+ checkpoint\(s\) read/, FIRST_START_TIMEOUT);
-      // The folder was walked in the worker thread the .vsix carries, not searched by findFiles.
+      // The folder was walked with Node's fs (walk.ts), not searched by findFiles.
       await server.waitForExtensionLog(/scan 1: \d+ file\(s\) in \S+ \(walked\)/, UI_TIMEOUT);
       // The log a user would attach to a report names the file it could not read, and the badge.
       await server.waitForExtensionLog(/\[warning\] cannot read .*damaged%3afile/, UI_TIMEOUT);

@@ -41,7 +41,7 @@ describe('walkFiles: discovery in a file: folder', () => {
       'notes/checkpoint.txt',
       'x.checkpoint.lock/owner.json',
     ]);
-    const { paths, truncated } = walkFiles(root, '', patterns(), 100);
+    const { paths, truncated } = await walkFiles(root, '', patterns(), 100);
     expect(truncated).toBe(false);
     expect(sorted(paths)).toEqual(
       sorted([
@@ -68,7 +68,7 @@ describe('walkFiles: discovery in a file: folder', () => {
       'keep/g.checkpoint.json.bak',
       'keep/scratch.checkpoint.json',
     ]);
-    const { paths } = walkFiles(
+    const { paths } = await walkFiles(
       root,
       '',
       patterns({
@@ -89,7 +89,7 @@ describe('walkFiles: discovery in a file: folder', () => {
     symlinkSync(outside, join(root, 'linked')); // a folder outside the workspace
     symlinkSync(join(root, 'real', 'a.checkpoint.json'), join(root, 'alias.checkpoint.json'));
     symlinkSync(join(root, 'nowhere'), join(root, 'dangling.checkpoint.json'));
-    const { paths, truncated } = walkFiles(root, '', patterns(), 100);
+    const { paths, truncated } = await walkFiles(root, '', patterns(), 100);
     expect(truncated).toBe(false);
     expect(sorted(paths)).toEqual(
       sorted([
@@ -108,7 +108,7 @@ describe('walkFiles: discovery in a file: folder', () => {
       'jobs/other.checkpoint.json',
       'outside.checkpoint.json',
     ]);
-    const { paths } = walkFiles(
+    const { paths } = await walkFiles(
       root,
       'jobs/new',
       patterns({ seedFiles: ['jobs/new/data/*.json'] }),
@@ -122,17 +122,57 @@ describe('walkFiles: discovery in a file: folder', () => {
   it('stops at the limit and says so; a folder that is gone finds nothing', async () => {
     const files = Array.from({ length: 50 }, (_, i) => `d${i % 7}/f${i}.checkpoint.json`);
     const root = workspace(files);
-    const capped = walkFiles(root, '', patterns(), 20);
+    const capped = await walkFiles(root, '', patterns(), 20);
     expect(capped.paths).toHaveLength(20);
     expect(capped.truncated).toBe(true);
     expect(new Set(capped.paths).size).toBe(20);
     for (const path of capped.paths) expect(files).toContain(path);
-    const exact = walkFiles(root, '', patterns(), 50);
+    const exact = await walkFiles(root, '', patterns(), 50);
     expect(exact).toMatchObject({ truncated: false });
     expect(sorted(exact.paths)).toEqual(sorted(files));
-    expect(walkFiles(join(root, 'gone'), '', patterns(), 50)).toEqual({
+    expect(await walkFiles(join(root, 'gone'), '', patterns(), 50)).toEqual({
       paths: [],
       truncated: false,
     });
+  });
+});
+
+describe('walkFiles: slices', () => {
+  it('walks in slices, letting queued work run between them, and finds the same files as in one go', async () => {
+    const files = Array.from(
+      { length: 400 },
+      (_, i) => `d${i % 40}/e${i % 3}/f${i}.checkpoint.json`,
+    );
+    const root = workspace(files);
+    let ticks = 0;
+    let ticking = true;
+    const tick = () => {
+      ticks += 1;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const sliced = await walkFiles(root, '', patterns(), 1000, { sliceMs: 0 });
+    ticking = false;
+    // One folder a slice (a budget of 0 ms): the other work ran between them.
+    expect(ticks).toBeGreaterThan(100);
+    const whole = await walkFiles(root, '', patterns(), 1000, { sliceMs: 60_000 });
+    expect(sorted(sliced.paths)).toEqual(sorted(files));
+    expect(sorted(whole.paths)).toEqual(sorted(files));
+  });
+
+  it('stops when cancelled, between slices', async () => {
+    const root = workspace(Array.from({ length: 50 }, (_, i) => `d${i}/f.checkpoint.json`));
+    let cancelled = false;
+    const token = {
+      get isCancellationRequested() {
+        return cancelled;
+      },
+      onCancellationRequested: () => ({ dispose() {} }),
+    };
+    setImmediate(() => {
+      cancelled = true;
+    });
+    const result = await walkFiles(root, '', patterns(), 1000, { sliceMs: 0, token });
+    expect(result).toEqual({ paths: [], truncated: false });
   });
 });
