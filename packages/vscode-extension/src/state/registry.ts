@@ -1,7 +1,7 @@
 /**
- * The checkpoints of the workspace: found by a scan (findFiles per folder), kept current by file
- * events (no rescan for a changed file; a rescan for bulk changes), each re-read at most a few
- * times a second while its journal grows.
+ * The checkpoints of the workspace: found by a scan (a search per folder, find.ts), kept current
+ * by file events (no rescan for a changed file; a rescan for bulk changes), each re-read at most
+ * a few times a second while its journal grows.
  */
 import { decodeCheckpointStem } from '@checkpointkit/storage-file';
 import * as vscode from 'vscode';
