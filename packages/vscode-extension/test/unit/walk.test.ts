@@ -26,6 +26,13 @@ const patterns = (settings: Partial<Parameters<typeof discoveryPatterns>[0]> = {
 
 const sorted = (paths: string[]) => [...paths].sort();
 
+/** What a whole walk of `root` finds, sorted; the walk must not have stopped at its limit. */
+async function found(root: string, settings?: Parameters<typeof patterns>[0]): Promise<string[]> {
+  const { paths, truncated } = await walkFiles(root, '', patterns(settings), 100);
+  expect(truncated).toBe(false);
+  return sorted(paths);
+}
+
 describe('walkFiles: discovery in a file: folder', () => {
   it('finds checkpoint files, seed candidates and leftovers, hidden folders and odd names included, and nothing else', async () => {
     const root = workspace([
@@ -41,9 +48,7 @@ describe('walkFiles: discovery in a file: folder', () => {
       'notes/checkpoint.txt',
       'x.checkpoint.lock/owner.json',
     ]);
-    const { paths, truncated } = await walkFiles(root, '', patterns(), 100);
-    expect(truncated).toBe(false);
-    expect(sorted(paths)).toEqual(
+    expect(await found(root)).toEqual(
       sorted([
         '.checkpoints/job.checkpoint.json',
         '.checkpoints/job.checkpoint.jsonl',
@@ -68,17 +73,14 @@ describe('walkFiles: discovery in a file: folder', () => {
       'keep/g.checkpoint.json.bak',
       'keep/scratch.checkpoint.json',
     ]);
-    const { paths } = await walkFiles(
-      root,
-      '',
-      patterns({
-        filesExclude: { build: true, '**/tmp': { when: '$(basename).ts' }, '**/scratch*': true },
-        exclude: ['./packages/*/build/**'],
-      }),
-      100,
-    );
+    const settings = {
+      filesExclude: { build: true, '**/tmp': { when: '$(basename).ts' }, '**/scratch*': true },
+      exclude: ['./packages/*/build/**'],
+    };
     // `tmp` is excluded only under a `when` clause, which discovery does not evaluate.
-    expect(sorted(paths)).toEqual(sorted(['keep/a.checkpoint.json', 'tmp/f.checkpoint.json']));
+    expect(await found(root, settings)).toEqual(
+      sorted(['keep/a.checkpoint.json', 'tmp/f.checkpoint.json']),
+    );
   });
 
   it('follows symbolic links to files and folders, enters each folder once (a link loop ends), and skips dangling links', async () => {
@@ -89,9 +91,7 @@ describe('walkFiles: discovery in a file: folder', () => {
     symlinkSync(outside, join(root, 'linked')); // a folder outside the workspace
     symlinkSync(join(root, 'real', 'a.checkpoint.json'), join(root, 'alias.checkpoint.json'));
     symlinkSync(join(root, 'nowhere'), join(root, 'dangling.checkpoint.json'));
-    const { paths, truncated } = await walkFiles(root, '', patterns(), 100);
-    expect(truncated).toBe(false);
-    expect(sorted(paths)).toEqual(
+    expect(await found(root)).toEqual(
       sorted([
         'real/a.checkpoint.json',
         'other/b.checkpoint.jsonl',
