@@ -38,7 +38,7 @@ const MAX_FOLDERS = 20;
  * Checkpoints read at the same time during a scan. A read is a dozen file operations, each
  * finished only when the extension host's event loop, busy with every extension starting, gets
  * to it: more at once means fewer rounds. Reading the benchmark's 200 checkpoints after start took
- * 1.3–2.6 s (median 1.9 s) with 32 against 1.8–3.2 s (median 2.5 s) with 8, six code-server
+ * 1.3–2.6 s (median 1.8 s) with 32 against 1.8–3.2 s (median 2.5 s) with 8, six code-server
  * starts each on a 2-core machine.
  */
 const READ_CONCURRENCY = 32;
