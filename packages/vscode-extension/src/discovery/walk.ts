@@ -33,8 +33,11 @@ export interface WalkResult {
  * are followed (as the workspace search does), each folder entered once, so a link loop ends.
  * Folders that cannot be read (gone, no permission) are skipped, as the search skips them.
  *
- * Synchronous, in slices: the walk holds the event loop at most about `sliceMs` at a time and
- * then lets everything queued run before it goes on.
+ * Synchronous, in slices: the walk holds the event loop about `sliceMs` at a time (a folder is
+ * read whole, so one of 100,000 entries holds it longer) and then lets everything queued run
+ * before it goes on. A folder on a network mount that hangs holds the extension host until the
+ * mount answers; with fs/promises it would hold the host's 4 file-system threads instead, which
+ * every extension's file operations wait for as well.
  */
 export async function walkFiles(
   root: string,
