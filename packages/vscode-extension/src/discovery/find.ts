@@ -9,22 +9,20 @@ import { folderPatterns } from '../settings.js';
 import { combineGlobs, type DiscoveryPatterns, isLeftover, LEFTOVER_GLOB } from './globs.js';
 import { walkFiles } from './walk.js';
 
-export interface FolderFiles {
-  folder: vscode.WorkspaceFolder;
+/** What one search found. */
+interface Found {
   files: vscode.Uri[];
   /** The search stopped at the cap: some files may be missing. */
   truncated: boolean;
-  /** How the folder was searched (logged, so a report says it). */
-  by: SearchedBy;
+  /**
+   * How it searched, logged so that a report says it: a walk with Node's fs (`file:` folders) or
+   * `workspace.findFiles`.
+   */
+  by: 'walked' | 'findFiles';
 }
 
-/** A walk with Node's fs (`file:` folders), or `workspace.findFiles`. */
-export type SearchedBy = 'walk' | 'findFiles';
-
-interface Found {
-  files: vscode.Uri[];
-  truncated: boolean;
-  by: SearchedBy;
+export interface FolderFiles extends Found {
+  folder: vscode.WorkspaceFolder;
 }
 
 export async function findCheckpointFiles(
@@ -61,7 +59,7 @@ export async function searchFiles(
     try {
       const walked = await walkFiles(folder.uri.fsPath, start, patterns, limit, { token });
       const found = walked.paths.map((path) => vscode.Uri.joinPath(folder.uri, path));
-      return split(found, maxFiles, walked.truncated, 'walk');
+      return split(found, maxFiles, walked.truncated, 'walked');
     } catch (error) {
       log.warn(`walking ${folder.name} failed, searching with findFiles instead: ${error}`);
     }
@@ -76,7 +74,7 @@ export async function searchFiles(
 }
 
 /** Checkpoint files first (at most `maxFiles`), then the leftovers beside them. */
-function split(found: vscode.Uri[], maxFiles: number, stopped: boolean, by: SearchedBy): Found {
+function split(found: vscode.Uri[], maxFiles: number, stopped: boolean, by: Found['by']): Found {
   const leftovers = found.filter((uri) => isLeftover(uri.path));
   const files = found.filter((uri) => !isLeftover(uri.path)).slice(0, maxFiles);
   return { files: [...files, ...leftovers], truncated: files.length >= maxFiles || stopped, by };

@@ -155,7 +155,7 @@ export class CheckpointRegistry implements vscode.Disposable {
     );
     for (const { folder, files, truncated, by } of found) {
       this.log.info(
-        `scan ${scan}: ${files.length} file(s) in ${folder.name} (${by === 'walk' ? 'walked' : 'findFiles'})${truncated ? ' (stopped at checkpointkit.maxFiles)' : ''}, ${Date.now() - started} ms`,
+        `scan ${scan}: ${files.length} file(s) in ${folder.name} (${by})${truncated ? ' (stopped at checkpointkit.maxFiles)' : ''}, ${Date.now() - started} ms`,
       );
     }
     const seen = new Set<string>();
